@@ -1,0 +1,1 @@
+#include "formats/onnx/onnx_import.h"
