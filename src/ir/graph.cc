@@ -59,8 +59,6 @@ std::map<std::string, int> Graph::op_histogram() const {
   return h;
 }
 
-namespace {
-// Names a subgraph reads from its enclosing scopes (used but not defined inside it).
 void collect_outer_refs(const Graph& g, std::set<std::string>& refs) {
   std::unordered_set<std::string> defined;
   for (const auto& in : g.inputs) defined.insert(in.name);
@@ -86,7 +84,6 @@ void collect_outer_refs(const Graph& g, std::set<std::string>& refs) {
     }
   }
 }
-}  // namespace
 
 Result<std::vector<size_t>> topological_order(const Graph& g, const std::vector<std::string>& outer) {
   std::unordered_map<std::string, size_t> producer;

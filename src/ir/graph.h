@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -89,6 +90,10 @@ class Graph {
   // Op type -> count (recursively into subgraphs).
   std::map<std::string, int> op_histogram() const;
 };
+
+// Names a graph reads from its enclosing scopes (used by its nodes or nested subgraphs but not
+// defined inside it), added to `refs`.
+void collect_outer_refs(const Graph& g, std::set<std::string>& refs);
 
 // Node indices in an order where every node comes after the producers of its inputs. Inputs
 // not produced inside the graph must be in `outer` (graph inputs, initializers, outer scope).

@@ -1,1 +1,469 @@
 #include "formats/onnx/onnx_import.h"
+
+#include <onnx/onnx_pb.h>  // defines ONNX_API; must come first
+
+#include <onnx/onnx-data.pb.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace edgeai::formats {
+
+namespace {
+
+namespace fs = std::filesystem;
+using ir::ValueKind;
+
+Result<std::string> read_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return not_found("file not found: " + path);
+  if (fs::is_directory(path, ec)) return invalid_argument(path + " is a folder, not a file");
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return io_error("cannot open " + path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  if (f.bad()) return io_error("cannot read " + path);
+  return ss.str();
+}
+
+bool is_safe_relative(const std::string& loc) {
+  if (loc.empty() || loc[0] == '/') return false;
+  fs::path p(loc);
+  for (const auto& part : p) {
+    if (part == "..") return false;
+  }
+  return true;
+}
+
+struct Ctx {
+  std::string base_dir;   // for external data
+  std::string file;       // model path, for messages
+};
+
+template <typename Src, typename Dst>
+void copy_convert(const Src& src, Dst* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<Dst>(src.Get(static_cast<int>(i)));
+}
+
+Result<Tensor> convert_tensor(const onnx::TensorProto& tp, const Ctx& ctx, std::string_view what) {
+  std::string name = tp.name().empty() ? std::string(what) : tp.name();
+  auto fail = [&](const std::string& m) { return invalid_argument("tensor '" + name + "': " + m); };
+  if (tp.has_segment()) return unsupported("tensor '" + name + "': segmented tensors are not supported");
+  DType dt = dtype_from_onnx(tp.data_type());
+  if (dt == DType::kUndefined) {
+    return unsupported("tensor '" + name + "': data type " + std::to_string(tp.data_type()) +
+                       " is not supported");
+  }
+  Shape shape(tp.dims().begin(), tp.dims().end());
+  auto numel_r = checked_numel(shape);
+  if (!numel_r.ok()) return fail(numel_r.status().message());
+  int64_t n = *numel_r;
+  size_t esize = dtype_size(dt);
+
+  std::string external;  // bytes read from an external file
+  const std::string* raw = nullptr;
+  if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto& kv : tp.external_data()) {
+      try {
+        if (kv.key() == "location") location = kv.value();
+        else if (kv.key() == "offset") offset = std::stoll(kv.value());
+        else if (kv.key() == "length") length = std::stoll(kv.value());
+      } catch (...) {
+        return fail("bad external_data entry '" + kv.key() + "'");
+      }
+    }
+    if (!is_safe_relative(location)) {
+      return fail("external data location '" + location + "' must be a relative path inside the model's folder");
+    }
+    if (dt == DType::kString) return fail("string tensors cannot use external data");
+    fs::path p = fs::path(ctx.base_dir) / location;
+    std::error_code ec;
+    auto fsize = fs::file_size(p, ec);
+    if (ec) return not_found("tensor '" + name + "': external data file " + p.string() + " not found");
+    int64_t want = static_cast<int64_t>(n * esize);
+    if (length < 0) length = want;
+    if (offset < 0 || length != want || offset > (int64_t)fsize || length > (int64_t)fsize - offset) {
+      return fail("external data (offset " + std::to_string(offset) + ", length " +
+                  std::to_string(length) + ") does not fit " + p.string() + " of " +
+                  std::to_string(fsize) + " bytes for shape " + shape_str(shape));
+    }
+    std::ifstream f(p, std::ios::binary);
+    external.resize(static_cast<size_t>(length));
+    f.seekg(offset);
+    f.read(external.data(), length);
+    if (!f) return io_error("tensor '" + name + "': cannot read " + p.string());
+    raw = &external;
+  } else if (tp.has_raw_data()) {
+    raw = &tp.raw_data();
+  }
+
+  ASSIGN_OR_RETURN(Tensor t, Tensor::create(dt, shape));
+  if (raw) {
+    if (dt == DType::kString) return fail("string tensors cannot use raw_data");
+    if (raw->size() != n * esize) {
+      return fail("holds " + std::to_string(raw->size()) + " bytes but shape " + shape_str(shape) +
+                  " of " + std::string(dtype_name(dt)) + " needs " + std::to_string(n * esize));
+    }
+    if (n) std::memcpy(t.raw(), raw->data(), raw->size());
+    return t;
+  }
+  auto check = [&](int64_t have) -> Status {
+    if (have != n) {
+      return fail("holds " + std::to_string(have) + " values but shape " + shape_str(shape) + " needs " +
+                  std::to_string(n));
+    }
+    return ok_status();
+  };
+  switch (dt) {
+    case DType::kF32:
+      RETURN_IF_ERROR(check(tp.float_data_size()));
+      copy_convert(tp.float_data(), t.data<float>(), n);
+      break;
+    case DType::kF64:
+      RETURN_IF_ERROR(check(tp.double_data_size()));
+      copy_convert(tp.double_data(), t.data<double>(), n);
+      break;
+    case DType::kI64:
+      RETURN_IF_ERROR(check(tp.int64_data_size()));
+      copy_convert(tp.int64_data(), t.data<int64_t>(), n);
+      break;
+    case DType::kU32:
+      RETURN_IF_ERROR(check(tp.uint64_data_size()));
+      copy_convert(tp.uint64_data(), t.data<uint32_t>(), n);
+      break;
+    case DType::kU64:
+      RETURN_IF_ERROR(check(tp.uint64_data_size()));
+      copy_convert(tp.uint64_data(), t.data<uint64_t>(), n);
+      break;
+    case DType::kI32:
+      RETURN_IF_ERROR(check(tp.int32_data_size()));
+      copy_convert(tp.int32_data(), t.data<int32_t>(), n);
+      break;
+    case DType::kI8:
+      RETURN_IF_ERROR(check(tp.int32_data_size()));
+      copy_convert(tp.int32_data(), t.data<int8_t>(), n);
+      break;
+    case DType::kU8:
+    case DType::kBool:
+      RETURN_IF_ERROR(check(tp.int32_data_size()));
+      copy_convert(tp.int32_data(), t.data<uint8_t>(), n);
+      break;
+    case DType::kI16:
+      RETURN_IF_ERROR(check(tp.int32_data_size()));
+      copy_convert(tp.int32_data(), t.data<int16_t>(), n);
+      break;
+    case DType::kU16:
+    case DType::kF16:
+    case DType::kBF16:
+      RETURN_IF_ERROR(check(tp.int32_data_size()));
+      copy_convert(tp.int32_data(), t.data<uint16_t>(), n);
+      break;
+    case DType::kString:
+      RETURN_IF_ERROR(check(tp.string_data_size()));
+      for (int64_t i = 0; i < n; ++i) t.data<std::string>()[i] = tp.string_data(static_cast<int>(i));
+      break;
+    default:
+      return fail("unsupported data type");
+  }
+  return t;
+}
+
+Result<Tensor> convert_sparse(const onnx::SparseTensorProto& sp, const Ctx& ctx) {
+  ASSIGN_OR_RETURN(Tensor values, convert_tensor(sp.values(), ctx, "sparse values"));
+  ASSIGN_OR_RETURN(Tensor indices, convert_tensor(sp.indices(), ctx, "sparse indices"));
+  std::string name = sp.values().name();
+  Shape shape(sp.dims().begin(), sp.dims().end());
+  ASSIGN_OR_RETURN(Tensor dense, Tensor::create(values.dtype(), shape));
+  int64_t n = dense.numel();
+  int64_t nnz = values.numel();
+  if (values.dtype() == DType::kString) return unsupported("sparse string tensors are not supported");
+  size_t es = dtype_size(values.dtype());
+  auto idx = indices.to_int64_vector();
+  bool coords = indices.rank() == 2;
+  if (coords && (indices.dim(0) != nnz || indices.dim(1) != (int64_t)shape.size())) {
+    return invalid_argument("sparse tensor '" + name + "': indices shape " + shape_str(indices.shape()) +
+                            " does not match " + std::to_string(nnz) + " values of rank " +
+                            std::to_string(shape.size()));
+  }
+  if (!coords && (int64_t)idx.size() != nnz) {
+    return invalid_argument("sparse tensor '" + name + "': index count does not match value count");
+  }
+  auto strides = shape_strides(shape);
+  for (int64_t k = 0; k < nnz; ++k) {
+    int64_t flat = 0;
+    if (coords) {
+      for (size_t d = 0; d < shape.size(); ++d) {
+        int64_t c = idx[k * shape.size() + d];
+        if (c < 0 || c >= shape[d]) return out_of_range("sparse tensor '" + name + "': index out of range");
+        flat += c * strides[d];
+      }
+    } else {
+      flat = idx[k];
+    }
+    if (flat < 0 || flat >= n) return out_of_range("sparse tensor '" + name + "': index out of range");
+    std::memcpy(static_cast<char*>(dense.raw()) + flat * es, static_cast<const char*>(values.raw()) + k * es, es);
+  }
+  return dense;
+}
+
+ValueKind convert_kind(const onnx::TypeProto& tp) {
+  if (tp.has_tensor_type()) return ValueKind::kTensor;
+  if (tp.has_sequence_type()) return ValueKind::kSequence;
+  if (tp.has_optional_type()) return ValueKind::kOptional;
+  return ValueKind::kUnknown;
+}
+
+ir::ValueType convert_type(const onnx::TypeProto& tp) {
+  ir::ValueType t;
+  t.kind = convert_kind(tp);
+  const onnx::TypeProto* inner = &tp;
+  if (tp.has_sequence_type()) {
+    inner = &tp.sequence_type().elem_type();
+    t.elem_kind = convert_kind(*inner);
+  } else if (tp.has_optional_type()) {
+    inner = &tp.optional_type().elem_type();
+    t.elem_kind = convert_kind(*inner);
+    if (inner->has_sequence_type()) inner = &inner->sequence_type().elem_type();
+  }
+  if (inner->has_tensor_type()) {
+    const auto& tt = inner->tensor_type();
+    t.dtype = dtype_from_onnx(tt.elem_type());
+    if (tt.has_shape()) {
+      std::vector<ir::Dim> dims;
+      for (const auto& d : tt.shape().dim()) {
+        ir::Dim dim;
+        if (d.has_dim_value()) dim.value = d.dim_value();
+        if (d.has_dim_param()) dim.symbol = d.dim_param();
+        dims.push_back(dim);
+      }
+      t.shape = std::move(dims);
+    }
+  }
+  return t;
+}
+
+ir::ValueInfo convert_value_info(const onnx::ValueInfoProto& vi) {
+  return ir::ValueInfo{vi.name(), convert_type(vi.type())};
+}
+
+Result<std::unique_ptr<ir::Graph>> convert_graph(const onnx::GraphProto& gp, const Ctx& ctx,
+                                                 const std::map<std::string, int64_t, std::less<>>& opsets,
+                                                 int depth);
+
+Result<ir::Attribute> convert_attribute(const onnx::AttributeProto& ap, const Ctx& ctx,
+                                        const std::map<std::string, int64_t, std::less<>>& opsets,
+                                        int depth, const std::string& node_desc) {
+  ir::Attribute a;
+  a.name = ap.name();
+  if (!ap.ref_attr_name().empty()) {
+    return unsupported(node_desc + ": attribute '" + ap.name() + "' references a function attribute");
+  }
+  switch (ap.type()) {
+    case onnx::AttributeProto::FLOAT: a.type = ir::AttrType::kFloat; a.f = ap.f(); break;
+    case onnx::AttributeProto::INT: a.type = ir::AttrType::kInt; a.i = ap.i(); break;
+    case onnx::AttributeProto::STRING: a.type = ir::AttrType::kString; a.s = ap.s(); break;
+    case onnx::AttributeProto::TENSOR: {
+      a.type = ir::AttrType::kTensor;
+      auto r = convert_tensor(ap.t(), ctx, "attribute " + ap.name());
+      if (!r.ok()) return r.status().with_context(node_desc + ": ");
+      a.t = std::move(r).value();
+      break;
+    }
+    case onnx::AttributeProto::SPARSE_TENSOR: {
+      a.type = ir::AttrType::kTensor;
+      auto r = convert_sparse(ap.sparse_tensor(), ctx);
+      if (!r.ok()) return r.status().with_context(node_desc + ": ");
+      a.t = std::move(r).value();
+      break;
+    }
+    case onnx::AttributeProto::GRAPH: {
+      a.type = ir::AttrType::kGraph;
+      ASSIGN_OR_RETURN(auto g, convert_graph(ap.g(), ctx, opsets, depth + 1));
+      a.g = std::shared_ptr<ir::Graph>(std::move(g));
+      break;
+    }
+    case onnx::AttributeProto::FLOATS:
+      a.type = ir::AttrType::kFloats;
+      a.floats.assign(ap.floats().begin(), ap.floats().end());
+      break;
+    case onnx::AttributeProto::INTS:
+      a.type = ir::AttrType::kInts;
+      a.ints.assign(ap.ints().begin(), ap.ints().end());
+      break;
+    case onnx::AttributeProto::STRINGS:
+      a.type = ir::AttrType::kStrings;
+      a.strings.assign(ap.strings().begin(), ap.strings().end());
+      break;
+    case onnx::AttributeProto::TENSORS:
+      a.type = ir::AttrType::kTensors;
+      for (const auto& t : ap.tensors()) {
+        ASSIGN_OR_RETURN(Tensor x, convert_tensor(t, ctx, "attribute " + ap.name()));
+        a.tensors.push_back(std::move(x));
+      }
+      break;
+    case onnx::AttributeProto::GRAPHS:
+      a.type = ir::AttrType::kGraphs;
+      for (const auto& g : ap.graphs()) {
+        ASSIGN_OR_RETURN(auto sg, convert_graph(g, ctx, opsets, depth + 1));
+        a.graphs.push_back(std::shared_ptr<ir::Graph>(std::move(sg)));
+      }
+      break;
+    case onnx::AttributeProto::TYPE_PROTO:
+    case onnx::AttributeProto::TYPE_PROTOS:
+      a.type = ir::AttrType::kString;  // unused by our kernels
+      break;
+    default:
+      // Older files may leave the type unset; infer it from the field that is filled.
+      if (ap.has_f()) { a.type = ir::AttrType::kFloat; a.f = ap.f(); }
+      else if (ap.has_i()) { a.type = ir::AttrType::kInt; a.i = ap.i(); }
+      else if (ap.has_s()) { a.type = ir::AttrType::kString; a.s = ap.s(); }
+      else if (ap.ints_size()) { a.type = ir::AttrType::kInts; a.ints.assign(ap.ints().begin(), ap.ints().end()); }
+      else if (ap.floats_size()) { a.type = ir::AttrType::kFloats; a.floats.assign(ap.floats().begin(), ap.floats().end()); }
+      else return invalid_argument(node_desc + ": attribute '" + ap.name() + "' has no type");
+  }
+  return a;
+}
+
+Result<std::unique_ptr<ir::Graph>> convert_graph(const onnx::GraphProto& gp, const Ctx& ctx,
+                                                 const std::map<std::string, int64_t, std::less<>>& opsets,
+                                                 int depth) {
+  if (depth > 64) return invalid_argument("subgraphs are nested more than 64 deep");
+  auto g = std::make_unique<ir::Graph>();
+  g->name = gp.name();
+  g->opsets = opsets;
+  for (const auto& t : gp.initializer()) {
+    if (t.name().empty()) return invalid_argument("an initializer has no name");
+    ASSIGN_OR_RETURN(Tensor x, convert_tensor(t, ctx, "initializer"));
+    g->initializers[t.name()] = std::move(x);
+  }
+  for (const auto& sp : gp.sparse_initializer()) {
+    ASSIGN_OR_RETURN(Tensor x, convert_sparse(sp, ctx));
+    g->initializers[sp.values().name()] = std::move(x);
+  }
+  for (const auto& vi : gp.input()) g->inputs.push_back(convert_value_info(vi));
+  for (const auto& vi : gp.output()) g->outputs.push_back(convert_value_info(vi));
+  for (const auto& vi : gp.value_info()) g->value_infos.push_back(convert_value_info(vi));
+  int index = 0;
+  for (const auto& np : gp.node()) {
+    ir::Node n;
+    n.name = np.name().empty() ? np.op_type() + "_" + std::to_string(index) : np.name();
+    n.op_type = np.op_type();
+    n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+    n.inputs.assign(np.input().begin(), np.input().end());
+    n.outputs.assign(np.output().begin(), np.output().end());
+    std::string desc = "node '" + n.name + "' (" + n.op_type + ")";
+    if (n.op_type.empty()) return invalid_argument("node " + std::to_string(index) + " has no op_type");
+    for (const auto& ap : np.attribute()) {
+      ASSIGN_OR_RETURN(ir::Attribute a, convert_attribute(ap, ctx, opsets, depth, desc));
+      n.attributes[a.name] = std::move(a);
+    }
+    g->nodes.push_back(std::move(n));
+    ++index;
+  }
+  return g;
+}
+
+}  // namespace
+
+Result<OnnxModel> load_onnx_from_memory(const void* data, size_t size, const std::string& base_dir) {
+  onnx::ModelProto mp;
+  if (size > static_cast<size_t>(INT32_MAX)) return unsupported("model files over 2 GiB must use external data");
+  if (!mp.ParseFromArray(data, static_cast<int>(size))) {
+    return invalid_argument("not a valid ONNX model (protobuf parse failed: truncated or corrupt file)");
+  }
+  if (!mp.has_graph()) return invalid_argument("the ONNX model has no graph");
+  std::map<std::string, int64_t, std::less<>> opsets;
+  for (const auto& os : mp.opset_import()) {
+    std::string d = os.domain() == "ai.onnx" ? "" : os.domain();
+    opsets[d] = os.version();
+  }
+  if (mp.opset_import_size() == 0) opsets[""] = 1;  // IR version 1-2 files had no opset_import
+  for (const auto& f : mp.functions()) {
+    (void)f;  // model-local functions are inlined by the runtime when it meets them (not yet)
+  }
+  Ctx ctx{base_dir, ""};
+  ASSIGN_OR_RETURN(auto g, convert_graph(mp.graph(), ctx, opsets, 0));
+  OnnxModel m;
+  m.graph = std::move(g);
+  m.ir_version = mp.ir_version();
+  m.producer = mp.producer_name();
+  return m;
+}
+
+Result<OnnxModel> load_onnx(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  std::string dir = fs::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  auto r = load_onnx_from_memory(bytes.data(), bytes.size(), dir);
+  if (!r.ok()) return r.status().with_context(path + ": ");
+  r->path = path;
+  return r;
+}
+
+Result<Tensor> load_tensor_proto(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  onnx::TensorProto tp;
+  if (!tp.ParseFromString(bytes)) return invalid_argument(path + ": not a valid TensorProto");
+  Ctx ctx{fs::path(path).parent_path().string(), path};
+  auto r = convert_tensor(tp, ctx, fs::path(path).filename().string());
+  if (!r.ok()) return r.status().with_context(path + ": ");
+  return r;
+}
+
+namespace {
+Result<PbValue> convert_sequence(const onnx::SequenceProto& sp, const Ctx& ctx) {
+  PbValue v;
+  v.kind = PbValue::Kind::kSequence;
+  v.elem_type = dtype_from_onnx(sp.elem_type() == onnx::SequenceProto::TENSOR ? 0 : 0);
+  for (const auto& t : sp.tensor_values()) {
+    ASSIGN_OR_RETURN(Tensor x, convert_tensor(t, ctx, "sequence element"));
+    v.sequence.push_back(std::move(x));
+  }
+  if (sp.sequence_values_size() || sp.map_values_size()) {
+    return unsupported("sequences of sequences or maps are not supported");
+  }
+  return v;
+}
+}  // namespace
+
+Result<PbValue> load_pb_value(const std::string& path, const ir::ValueType& type) {
+  ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  Ctx ctx{fs::path(path).parent_path().string(), path};
+  PbValue v;
+  if (type.kind == ValueKind::kSequence) {
+    onnx::SequenceProto sp;
+    if (!sp.ParseFromString(bytes)) return invalid_argument(path + ": not a valid SequenceProto");
+    auto r = convert_sequence(sp, ctx);
+    if (r.ok()) r->elem_type = type.dtype;
+    return r;
+  }
+  if (type.kind == ValueKind::kOptional) {
+    onnx::OptionalProto op;
+    if (!op.ParseFromString(bytes)) return invalid_argument(path + ": not a valid OptionalProto");
+    if (op.has_tensor_value()) {
+      ASSIGN_OR_RETURN(v.tensor, convert_tensor(op.tensor_value(), ctx, "optional"));
+      v.kind = PbValue::Kind::kTensor;
+      return v;
+    }
+    if (op.has_sequence_value()) {
+      auto r = convert_sequence(op.sequence_value(), ctx);
+      if (r.ok()) r->elem_type = type.dtype;
+      return r;
+    }
+    v.kind = PbValue::Kind::kNone;
+    v.elem_type = type.dtype;
+    return v;
+  }
+  onnx::TensorProto tp;
+  if (!tp.ParseFromString(bytes)) return invalid_argument(path + ": not a valid TensorProto");
+  auto r = convert_tensor(tp, ctx, fs::path(path).filename().string());
+  if (!r.ok()) return r.status().with_context(path + ": ");
+  v.tensor = std::move(r).value();
+  return v;
+}
+
+}  // namespace edgeai::formats

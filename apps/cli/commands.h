@@ -1,0 +1,21 @@
+// The edgeai command's subcommands. Each registers itself on the CLI11 app and returns the
+// function to run when it is chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace edgeai::cli {
+
+using Command = std::function<int()>;
+
+Command add_info(CLI::App& app);
+Command add_run(CLI::App& app);
+Command add_onnx_test(CLI::App& app);
+Command add_demo(CLI::App& app);
+
+// Prints "edgeai: error: <msg>" to stderr and returns exit code 1.
+int fail(const std::string& msg);
+
+}  // namespace edgeai::cli
