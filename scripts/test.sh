@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: installs and builds (scripts/setup.sh), then the unit tests, the ONNX
+# conformance suite and the CLI tests with ctest; then an ASan+UBSan build of the same suite;
+# then a short fuzzing run of the ONNX loader. Set EDGEAI_FAST=1 to skip the sanitizer build
+# and the fuzzing run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EDGEAI_SKIP_DEMO=1 scripts/setup.sh
+jobs=$(nproc)
+echo "== unit, conformance and CLI tests (Release)"
+ctest --test-dir build --output-on-failure -j"$jobs"
+if [ "${EDGEAI_FAST:-0}" != 1 ]; then
+  echo "== the same suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGEAI_SANITIZE=ON
+  cmake --build build-asan
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j"$jobs"
+  if [ -x scripts/fuzz.sh ]; then scripts/fuzz.sh 60; fi
+fi
+echo "all tests passed"
