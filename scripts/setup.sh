@@ -9,9 +9,11 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS=(cmake ninja-build g++ ccache pkg-config
       libonnx-dev libprotobuf-dev protobuf-compiler libcli11-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev libonnx-testdata
-      python3-onnx python3-numpy clang libclang-rt-14-dev nodejs npm)
+      python3-onnx python3-numpy clang libclang-rt-14-dev)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# Node.js (for the ONNX Runtime peer in tests and benchmarks): Debian's, unless one is present.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq "${missing[@]}"

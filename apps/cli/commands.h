@@ -14,6 +14,7 @@ Command add_info(CLI::App& app);
 Command add_run(CLI::App& app);
 Command add_onnx_test(CLI::App& app);
 Command add_demo(CLI::App& app);
+Command add_compare(CLI::App& app);
 
 // Prints "edgeai: error: <msg>" to stderr and returns exit code 1.
 int fail(const std::string& msg);

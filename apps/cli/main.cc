@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add(add_run);
   add(add_onnx_test);
   add(add_demo);
+  add(add_compare);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
