@@ -616,6 +616,12 @@ TEST(NnMatMul, BroadcastAndVectors) {
     EXPECT_EQ(ctx.output(0).shape(), Shape{});
     EXPECT_EQ(ctx.output(0).to_int64_vector(), (std::vector<int64_t>{12}));
   }
+  {  // an empty batch with a huge broadcast partner allocates nothing large
+    TestContext ctx("MatMul");
+    ctx.add_input(f32({0, 1, 2}, {})).add_input(f32({1, 2, 3}, std::vector<float>(6, 1.f)));
+    ASSERT_TRUE(ctx.run(13).ok());
+    EXPECT_EQ(ctx.output(0).shape(), (Shape{0, 1, 3}));
+  }
   {  // empty K gives zeros
     TestContext ctx("MatMul");
     ctx.add_input(f32({2, 0}, {})).add_input(f32({0, 3}, {}));
@@ -746,6 +752,7 @@ TEST(NnEinsum, RejectsBadInput) {
   run("...i...", {{2, 3}});               // two ellipses
   run("ij->j->i", {{2, 3}});              // two arrows
   run("", {{2, 3}});                      // empty
+  run("i,j,ik,jk->", {{1 << 17}, {1 << 17}, {1 << 17, 1}, {1 << 17, 1}});  // 2^34-element intermediate
 }
 
 // ---------------------------------------------------------------------------------------------

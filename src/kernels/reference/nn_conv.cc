@@ -365,7 +365,7 @@ Status conv(KernelContext& ctx) {
   const int64_t group = ctx.attr_int("group", 1);
   const int64_t c = x.dim(1), m = w.dim(0);
   if (group < 1) return ctx.error("group must be >= 1, got " + std::to_string(group));
-  if (c % group != 0 || w.dim(1) * group != c) {
+  if (c % group != 0 || w.dim(1) != c / group) {
     return ctx.error("X has " + std::to_string(c) + " channels but W has " + std::to_string(w.dim(1)) +
                      " input channels per group with group = " + std::to_string(group) + " (W shape " +
                      shape_str(w.shape()) + ")");
@@ -431,6 +431,9 @@ Status conv_transpose(KernelContext& ctx) {
   for (int d = 0; d < nd; ++d) {
     const int64_t ext = g.dilations[d] * (kernel[d] - 1) + 1;
     const int64_t in = g.iter[d];
+    if (in > 0 && g.strides[d] > (int64_t(1) << 50) / in) {
+      return ctx.error("strides " + ints_str(g.strides) + " are too large for input dims " + shape_str(g.iter));
+    }
     const int64_t full = g.strides[d] * (in - 1) + out_pad[d] + ext;
     if (!out_shape_attr.empty() || ap == AutoPad::kSameUpper || ap == AutoPad::kSameLower) {
       const int64_t out = !out_shape_attr.empty() ? out_shape_attr[d] : in * g.strides[d];

@@ -130,7 +130,7 @@ void reduce_labels(LTensor<A>& t, F&& keep) {
 // Contracts x and y over their shared labels that keep() rejects; the result has the batch
 // (shared, kept) labels, then x's own labels, then y's own labels.
 template <typename A, typename F>
-LTensor<A> contract(KernelContext& ctx, LTensor<A>& x, LTensor<A>& y, F&& keep) {
+Result<LTensor<A>> contract(KernelContext& ctx, LTensor<A>& x, LTensor<A>& y, F&& keep) {
   auto in = [](const LTensor<A>& t, int l) { return std::find(t.labels.begin(), t.labels.end(), l) != t.labels.end(); };
   reduce_labels(x, [&](int l) { return keep(l) || in(y, l); });
   reduce_labels(y, [&](int l) { return keep(l) || in(x, l); });
@@ -150,6 +150,19 @@ LTensor<A> contract(KernelContext& ctx, LTensor<A>& x, LTensor<A>& y, F&& keep) 
     for (int l : ls) p *= sizes[l];
     return p;
   };
+  // The operands as [batch, m, k] and [batch, k, n] and the result [batch, m, n] must stay
+  // within a bound.
+  const double kLimit = static_cast<double>(int64_t(1) << 32);
+  auto dprod = [&](const std::vector<int>& ls) {
+    double p = 1;
+    for (int l : ls) p *= static_cast<double>(sizes[l]);
+    return p;
+  };
+  const double db = dprod(batch), dm = dprod(ms), dn = dprod(ns), dk = dprod(ks);
+  if (db * dm * dk > kLimit || db * dk * dn > kLimit || db * dm * dn > kLimit || db > kLimit || dm > kLimit ||
+      dn > kLimit || dk > kLimit) {
+    return ctx.error("an intermediate of the contraction would have more than 2^32 elements");
+  }
   const int64_t B = prod(batch), M = prod(ms), N = prod(ns), K = prod(ks);
   std::vector<int> xo = batch, yo = batch;
   xo.insert(xo.end(), ms.begin(), ms.end());
@@ -334,7 +347,7 @@ Status einsum(KernelContext& ctx) {
     };
     LTensor<A> cur = std::move(ops[0]);
     for (int i = 1; i < n_in; ++i) {
-      cur = contract(ctx, cur, ops[i], [&](int l) { return needed_after(i, l); });
+      ASSIGN_OR_RETURN(cur, contract(ctx, cur, ops[i], [&](int l) { return needed_after(i, l); }));
     }
     reduce_labels(cur, [&](int l) { return in_out[l]; });
     std::array<int64_t, 128> sizes{};

@@ -29,16 +29,20 @@ template <typename A>
 void gemm_tile(Mat<A> a, Mat<A> b, int64_t K, A* c, int64_t ldc, int64_t i0, int64_t i1, int64_t j0,
                int64_t j1, std::vector<A>& scratch) {
   if (b.cs == 1 || b.rs != 1) {
-    // i-k-j: stream rows of B.
-    for (int64_t i = i0; i < i1; ++i) {
-      A* cr = c + i * ldc;
-      for (int64_t k = 0; k < K; ++k) {
-        const A av = a.at(i, k);
-        const A* br = b.p + k * b.rs;
-        if (b.cs == 1) {
-          for (int64_t j = j0; j < j1; ++j) cr[j] += av * br[j];
-        } else {
-          for (int64_t j = j0; j < j1; ++j) cr[j] += av * br[j * b.cs];
+    // i-k-j over k blocks, so the block of B rows stays in cache across the rows i.
+    constexpr int64_t kKB = 128;
+    for (int64_t kb = 0; kb < K; kb += kKB) {
+      const int64_t ke = std::min(K, kb + kKB);
+      for (int64_t i = i0; i < i1; ++i) {
+        A* cr = c + i * ldc;
+        for (int64_t k = kb; k < ke; ++k) {
+          const A av = a.at(i, k);
+          const A* br = b.p + k * b.rs;
+          if (b.cs == 1) {
+            for (int64_t j = j0; j < j1; ++j) cr[j] += av * br[j];
+          } else {
+            for (int64_t j = j0; j < j1; ++j) cr[j] += av * br[j * b.cs];
+          }
         }
       }
     }
@@ -149,6 +153,7 @@ Status matmul(KernelContext& ctx) {
   if (b.rank() > 1) out_shape.push_back(N);
   if (!ctx.is_output_used(0)) return ok_status();
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, a.dtype(), out_shape));
+  if (y->numel() == 0 || K == 0) return ok_status();  // empty, or all zeros
   return visit_numeric(a.dtype(), [&]<typename T>() {
     using A = MAcc<T>;
     std::vector<A> ab, bb, yb;

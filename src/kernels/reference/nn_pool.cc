@@ -302,6 +302,9 @@ Status max_unpool(KernelContext& ctx) {
   // inferred output at its origin, cropped or zero-padded (the ONNX reference's behaviour).
   Shape inferred{x.dim(0), x.dim(1)};
   for (int d = 0; d < nd; ++d) {
+    if (x.dim(d + 2) > 0 && strides[d] > (int64_t(1) << 50) / x.dim(d + 2)) {
+      return ctx.error("strides " + ints_str(strides) + " are too large for X of shape " + shape_str(x.shape()));
+    }
     int64_t v = (x.dim(d + 2) - 1) * strides[d] + kernel[d] - pads[d] - pads[d + nd];
     if (v < 0) return ctx.error("inferred output dim " + std::to_string(d) + " is negative: " + std::to_string(v));
     inferred.push_back(v);
