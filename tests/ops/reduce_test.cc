@@ -458,5 +458,47 @@ TEST(ReduceTest, SoftmaxCrossEntropyWithLogProb) {
   expect_floats(ctx.output(1), {2, 2}, {l, l, l, l});
 }
 
+// ---- Other dtypes ----
+
+TEST(ReduceTest, IntegerAndHalfDtypes) {
+  // int32 sum with negatives (wrapping 64-bit path) and mean truncating toward zero like numpy's
+  // mean(...).astype(int32): (-3 + -4) / 2 = -3.5 -> -3.
+  TestContext sum("ReduceSum");
+  sum.add_input(Tensor::from_vector<int32_t>(DType::kI32, {2}, {-3, -4})).set_int("keepdims", 0);
+  ASSERT_TRUE(sum.run(11).ok());
+  EXPECT_EQ(sum.output(0).dtype(), DType::kI32);
+  EXPECT_EQ(sum.output(0).data<int32_t>()[0], -7);
+  TestContext mean("ReduceMean");
+  mean.add_input(Tensor::from_vector<int32_t>(DType::kI32, {2}, {-3, -4})).set_int("keepdims", 0);
+  ASSERT_TRUE(mean.run(11).ok());
+  EXPECT_EQ(mean.output(0).data<int32_t>()[0], -3);
+  TestContext cs("CumSum");  // int64 cumsum: hand-computed
+  cs.add_input(i64({3}, {5, -2, 7})).add_input(i64({}, {0}));
+  ASSERT_TRUE(cs.run(11).ok());
+  EXPECT_EQ(cs.output(0).to_int64_vector(), (std::vector<int64_t>{5, 3, 10}));
+  // f16 softmax of {0, 0}: {0.5, 0.5}; f16 ArgMin.
+  std::vector<Half> h{Half{float_to_half(0.f)}, Half{float_to_half(0.f)}};
+  TestContext sm("Softmax");
+  sm.add_input(Tensor::from_vector<Half>(DType::kF16, {2}, h));
+  ASSERT_TRUE(sm.run(13).ok());
+  ASSERT_EQ(sm.output(0).dtype(), DType::kF16);
+  EXPECT_EQ(sm.output(0).to_float_vector(), (std::vector<float>{0.5f, 0.5f}));
+  std::vector<Half> h2{Half{float_to_half(2.f)}, Half{float_to_half(-1.f)}, Half{float_to_half(3.f)}};
+  TestContext am("ArgMin");
+  am.add_input(Tensor::from_vector<Half>(DType::kF16, {3}, h2));
+  ASSERT_TRUE(am.run(13).ok());
+  EXPECT_EQ(am.output(0).to_int64_vector(), (std::vector<int64_t>{1}));
+  // bf16 LayerNormalization of {1, 3}: {-1, 1} (exact in bf16); Mean as f32 (stash_type 1).
+  std::vector<BFloat16> b{BFloat16{float_to_bf16(1.f)}, BFloat16{float_to_bf16(3.f)}};
+  std::vector<BFloat16> one{BFloat16{float_to_bf16(1.f)}, BFloat16{float_to_bf16(1.f)}};
+  TestContext ln("LayerNormalization");
+  ln.add_input(Tensor::from_vector<BFloat16>(DType::kBF16, {1, 2}, b))
+      .add_input(Tensor::from_vector<BFloat16>(DType::kBF16, {2}, one))
+      .set_float("epsilon", 0).set_num_outputs(2);
+  ASSERT_TRUE(ln.run(17).ok());
+  EXPECT_EQ(ln.output(0).to_float_vector(), (std::vector<float>{-1.f, 1.f}));
+  EXPECT_EQ(ln.output(1).dtype(), DType::kF32);
+}
+
 }  // namespace
 }  // namespace edgeai
