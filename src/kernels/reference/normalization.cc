@@ -83,6 +83,7 @@ Status softmax_like(KernelContext& ctx, SoftKind kind) {
   return visit_float(x.dtype(), [&]<typename T>() {
     const T* xd = x.data<T>();
     T* yd = out->data<T>();
+    std::vector<double> e(kind == SoftKind::kHardmax ? 0 : n);  // exp(x - max) along the axis
     for (int64_t o = 0; o < outer; ++o) {
       for (int64_t in = 0; in < inner; ++in) {
         const int64_t base = o * n * inner + in;
@@ -101,12 +102,13 @@ Status softmax_like(KernelContext& ctx, SoftKind kind) {
           continue;
         }
         double sum = 0.0;
-        for (int64_t k = 0; k < n; ++k) sum += std::exp(to_f64(xd[base + k * inner]) - m);
+        for (int64_t k = 0; k < n; ++k) {
+          e[k] = std::exp(to_f64(xd[base + k * inner]) - m);
+          sum += e[k];
+        }
         if (kind == SoftKind::kSoftmax) {
-          for (int64_t k = 0; k < n; ++k) {
-            const int64_t at = base + k * inner;
-            yd[at] = from_f64<T>(std::exp(to_f64(xd[at]) - m) / sum);
-          }
+          const double inv = 1.0 / sum;
+          for (int64_t k = 0; k < n; ++k) yd[base + k * inner] = from_f64<T>(e[k] * inv);
         } else {
           const double lse = m + std::log(sum);
           for (int64_t k = 0; k < n; ++k) {
@@ -140,8 +142,11 @@ Status batch_norm_impl(KernelContext& ctx) {
   ASSIGN_OR_RETURN(std::vector<double> var, param(ctx, 4, "input_var", slots, spatial));
   const double eps = ctx.attr_float("epsilon", 1e-5f);
   const double momentum = ctx.attr_float("momentum", 0.9f);
-  const bool training = ctx.opset() >= 14 ? ctx.attr_int("training_mode", 0) != 0
-                                          : ctx.num_outputs() > 1;
+  // Opset 14+: training_mode; before, the training outputs' presence (and, before 7, is_test=0).
+  const bool training = ctx.opset() >= 14
+                            ? ctx.attr_int("training_mode", 0) != 0
+                            : ctx.num_outputs() > 1 &&
+                                  (ctx.opset() >= 7 || ctx.attr_int("is_test", 0) == 0);
   // Element (n, c, i) uses slot c (spatial) or c * inner + i.
   auto slot_of = [&](int64_t c, int64_t i) { return spatial ? c : c * inner + i; };
 
