@@ -206,26 +206,35 @@ Status pow(KernelContext& ctx) {
   const Tensor& b = ctx.input(1);
   ASSIGN_OR_RETURN(Shape shape, broadcast_of(ctx, a.shape(), b.shape()));
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, a.dtype(), shape));
+  // The exponent is widened once to f64 (float exponents) or i64 (integer exponents), so only
+  // the base's dtype multiplies the instantiations (12 x 2 loops instead of 12 x 12: this file
+  // took minutes to compile before).
+  const bool e_float = dtype_is_float(b.dtype());
+  ASSIGN_OR_RETURN(Tensor e_wide, Tensor::create(e_float ? DType::kF64 : DType::kI64, b.shape()));
+  for (int64_t i = 0; i < b.numel(); ++i) {
+    if (e_float) e_wide.data<double>()[i] = b.get_double(i);
+    else e_wide.data<int64_t>()[i] = b.get_int(i);
+  }
   bool zero_neg = false;
-  RETURN_IF_ERROR(visit_numeric(a.dtype(), [&]<typename TA>() {
-    return visit_numeric(b.dtype(), [&]<typename TB>() {
-      using A = Arith<TA>;
-      using E = Arith<TB>;
-      broadcast_binary<TA, TB, TA>(a, b, y, [&](TA u, TB v) -> TA {
-        const A x = load<TA>(u);
-        const E e = load<TB>(v);
-        A r = A(0);
-        if constexpr (std::is_floating_point_v<A>) {
-          r = static_cast<A>(std::pow(static_cast<double>(x), static_cast<double>(e)));
-        } else if constexpr (std::is_floating_point_v<E>) {
-          r = saturate_cast<A>(std::pow(static_cast<double>(x), static_cast<double>(e)));
-        } else {
-          if (!int_pow<A, E>(x, e, &r)) zero_neg = true;
-        }
-        return store<TA>(r);
-      });
-      return ok_status();
+  auto run = [&]<typename TA, typename TB>() {
+    using A = Arith<TA>;
+    broadcast_binary<TA, TB, TA>(a, e_wide, y, [&](TA u, TB e) -> TA {
+      const A x = load<TA>(u);
+      A r = A(0);
+      if constexpr (std::is_floating_point_v<A>) {
+        r = static_cast<A>(std::pow(static_cast<double>(x), static_cast<double>(e)));
+      } else if constexpr (std::is_floating_point_v<TB>) {
+        r = saturate_cast<A>(std::pow(static_cast<double>(x), e));
+      } else {
+        if (!int_pow<A, TB>(x, e, &r)) zero_neg = true;
+      }
+      return store<TA>(r);
     });
+  };
+  RETURN_IF_ERROR(visit_numeric(a.dtype(), [&]<typename TA>() {
+    if (e_float) run.template operator()<TA, double>();
+    else run.template operator()<TA, int64_t>();
+    return ok_status();
   }));
   if (zero_neg) return ctx.error("integer 0 raised to a negative power");
   return ok_status();
