@@ -146,12 +146,15 @@ void conv_compute(KernelContext& ctx, const ConvArgs<A>& a) {
           for_each_row(g, tap, 0, out_sp, [&](int64_t p, int64_t len, int64_t x0, int64_t base) {
             if (base < 0) return;
             const int64_t lo = std::max(l.lo, x0), hi = std::min(l.hi, x0 + len);
-            A* yr = yp + p - x0;
-            const A* xr = xp + base + l.off;
+            if (lo >= hi) return;
+            // Offsets into the rows, valid for x in [lo, hi).
+            A* yr = yp + (p - x0) + lo;
+            const A* xr = xp + (base + l.off + lo * l.s);
+            const int64_t cnt = hi - lo;
             if (l.s == 1) {
-              for (int64_t x = lo; x < hi; ++x) yr[x] += wv * xr[x];
+              for (int64_t i = 0; i < cnt; ++i) yr[i] += wv * xr[i];
             } else {
-              for (int64_t x = lo; x < hi; ++x) yr[x] += wv * xr[x * l.s];
+              for (int64_t i = 0; i < cnt; ++i) yr[i] += wv * xr[i * l.s];
             }
           });
         }
@@ -191,20 +194,24 @@ void conv_compute(KernelContext& ctx, const ConvArgs<A>& a) {
               A* dst = col.data() + k * tp;
               const LastDim l = last_dim(g, tap);
               for_each_row(g, tap, p0, p1, [&](int64_t p, int64_t len, int64_t x0, int64_t base) {
-                A* d = dst + (p - p0) - x0;  // d[x] for x in [x0, x0 + len)
+                A* d = dst + (p - p0);  // d[i] is position x0 + i
                 if (base < 0) {
-                  for (int64_t x = x0; x < x0 + len; ++x) d[x] = A(0);
+                  for (int64_t i = 0; i < len; ++i) d[i] = A(0);
                   return;
                 }
                 const int64_t lo = std::clamp(l.lo, x0, x0 + len), hi = std::clamp(l.hi, lo, x0 + len);
-                for (int64_t x = x0; x < lo; ++x) d[x] = A(0);
-                const A* xr = xc + base + l.off;
-                if (l.s == 1) {
-                  for (int64_t x = lo; x < hi; ++x) d[x] = xr[x];
-                } else {
-                  for (int64_t x = lo; x < hi; ++x) d[x] = xr[x * l.s];
+                for (int64_t x = x0; x < lo; ++x) d[x - x0] = A(0);
+                if (lo < hi) {
+                  A* dr = d + (lo - x0);
+                  const A* xr = xc + (base + l.off + lo * l.s);
+                  const int64_t cnt = hi - lo;
+                  if (l.s == 1) {
+                    for (int64_t i = 0; i < cnt; ++i) dr[i] = xr[i];
+                  } else {
+                    for (int64_t i = 0; i < cnt; ++i) dr[i] = xr[i * l.s];
+                  }
                 }
-                for (int64_t x = hi; x < x0 + len; ++x) d[x] = A(0);
+                for (int64_t x = hi; x < x0 + len; ++x) d[x - x0] = A(0);
               });
             }
           });
@@ -304,12 +311,14 @@ void scatter_tap(const TapGeom& g, const int64_t* tap, A wv, const A* src, int64
   for_each_row(g, tap, 0, n_iter, [&](int64_t p, int64_t len, int64_t x0, int64_t base) {
     if (base < 0) return;
     const int64_t lo = std::max(l.lo, x0), hi = std::min(l.hi, x0 + len);
-    const A* sr = src + p - x0;
-    A* dr = dst + base + l.off;
+    if (lo >= hi) return;
+    const A* sr = src + (p - x0) + lo;
+    A* dr = dst + (base + l.off + lo * l.s);
+    const int64_t cnt = hi - lo;
     if (l.s == 1) {
-      for (int64_t x = lo; x < hi; ++x) dr[x] += wv * sr[x];
+      for (int64_t i = 0; i < cnt; ++i) dr[i] += wv * sr[i];
     } else {
-      for (int64_t x = lo; x < hi; ++x) dr[x * l.s] += wv * sr[x];
+      for (int64_t i = 0; i < cnt; ++i) dr[i * l.s] += wv * sr[i];
     }
   });
 }
@@ -341,7 +350,7 @@ Status conv_transpose_typed(KernelContext& ctx, const Tensor& x, const Tensor& w
       A* yp = ya + q * out_sp;
       const A bv = ba ? ba[mo] : A(0);
       for (int64_t p = 0; p < out_sp; ++p) yp[p] = bv;
-      if (in_sp == 0) continue;
+      if (in_sp == 0 || out_sp == 0) continue;
       for (int64_t ci = gi * cg; ci < (gi + 1) * cg; ++ci) {
         const A* xp = xa + (n * c + ci) * in_sp;
         const A* wp = wa + (ci * mg + ml) * kprod;
@@ -503,6 +512,7 @@ Status col2im(KernelContext& ctx) {
   g.pad_begin = win.pad_begin;
   g.finish();
   const int64_t out_sp = shape_numel(image);
+  if (y->numel() == 0) return ok_status();
   return visit_numeric(x.dtype(), [&]<typename T>() {
     // Floats add in their compute type; integers wrap (through uint64).
     using A = std::conditional_t<kIsFloat<T>, Acc<T>, uint64_t>;

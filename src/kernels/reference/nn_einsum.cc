@@ -144,7 +144,11 @@ Result<LTensor<A>> contract(KernelContext& ctx, LTensor<A>& x, LTensor<A>& y, F&
   }
   std::array<int64_t, 128> sizes{};
   for (size_t d = 0; d < x.labels.size(); ++d) sizes[x.labels[d]] = x.dims[d];
-  for (size_t d = 0; d < y.labels.size(); ++d) sizes[y.labels[d]] = std::max(sizes[y.labels[d]], y.dims[d]);
+  // A label of size 1 in one operand broadcasts to its size (possibly 0) in the other.
+  for (size_t d = 0; d < y.labels.size(); ++d) {
+    const int l = y.labels[d];
+    if (!in(x, l) || sizes[l] == 1) sizes[l] = y.dims[d];
+  }
   auto prod = [&](const std::vector<int>& ls) {
     int64_t p = 1;
     for (int l : ls) p *= sizes[l];

@@ -128,6 +128,9 @@ Status grid_sample(KernelContext& ctx) {
               if (pad == Padding::kBorder) fy = std::clamp(fy, A(0), A(h - 1));
               else if (pad == Padding::kReflection) fy = reflect(fy, y_min, y_max);
             }
+            // Reflecting an infinite coordinate gives NaN: no meaningful position, use the border.
+            if (std::isnan(fx)) fx = x_min;
+            if (std::isnan(fy)) fy = y_min;
             // Far outside, every tap reads padding; clamping keeps the integer conversion defined.
             fx = std::clamp(fx, A(-4) - A(w), A(w) + A(4));
             fy = std::clamp(fy, A(-4) - A(h), A(h) + A(4));
