@@ -624,5 +624,26 @@ TEST(MiscTraining, HostileInputs) {
   EXPECT_FALSE(m.run(1).ok());
 }
 
+TEST(MiscEmpty, EmptyTensors) {
+  // Oracle: shapes per the spec.
+  TestContext nms("NonMaxSuppression");
+  nms.add_input(f32({1, 0, 4}, {})).add_input(f32({1, 3, 0}, {})).add_input(i64({1}, {5}));
+  ASSERT_TRUE(nms.run(11).ok());
+  EXPECT_EQ(nms.output(0).shape(), (Shape{0, 3}));
+  TestContext dft("DFT");
+  dft.add_input(f32({0, 4, 1}, {}));
+  ASSERT_TRUE(dft.run(17).ok());
+  EXPECT_EQ(dft.output(0).shape(), (Shape{0, 4, 2}));
+  TestContext tf("TfIdfVectorizer");
+  tf.add_input(i64({2, 0}, {})).set_int("min_gram_length", 1).set_int("max_gram_length", 1).set_string("mode", "TF")
+      .set_ints("ngram_counts", {0}).set_ints("ngram_indexes", {0}).set_ints("pool_int64s", {7});
+  ASSERT_TRUE(tf.run(9).ok());
+  EXPECT_EQ(tf.output(0).shape(), (Shape{2, 1}));
+  TestContext dr("Dropout");
+  dr.add_input(f32({0}, {})).add_input(f32({}, {0.5f})).add_input(boolean({}, {true})).set_num_outputs(2);
+  ASSERT_TRUE(dr.run(13).ok());
+  EXPECT_EQ(dr.output(1).shape(), (Shape{0}));
+}
+
 }  // namespace
 }  // namespace edgeai

@@ -302,5 +302,25 @@ TEST(QuantHostile, BadInputsAreErrors) {
   }
 }
 
+TEST(QuantEmpty, EmptyTensors) {
+  // Oracle: shapes per the spec; an empty sum is 0.
+  TestContext q("QuantizeLinear");
+  q.add_input(f32({0, 2}, {})).add_input(f32({2}, {1.f, 2.f}));
+  ASSERT_TRUE(q.run(13).ok());
+  EXPECT_EQ(q.output(0).shape(), (Shape{0, 2}));
+  TestContext mm("MatMulInteger");
+  mm.add_input(u8({2, 0}, {})).add_input(u8({0, 3}, {}));
+  ASSERT_TRUE(mm.run(10).ok());
+  EXPECT_EQ(ints(mm.output(0)), (std::vector<int64_t>(6, 0)));
+  TestContext cv("ConvInteger");
+  cv.add_input(u8({0, 1, 2, 2}, {})).add_input(u8({1, 1, 1, 1}, {1}));
+  ASSERT_TRUE(cv.run(10).ok());
+  EXPECT_EQ(cv.output(0).shape(), (Shape{0, 1, 2, 2}));
+  TestContext dq("DynamicQuantizeLinear");
+  dq.add_input(f32({0}, {})).set_num_outputs(3);
+  ASSERT_TRUE(dq.run(11).ok());
+  EXPECT_EQ(dq.output(2).get_int(0), 0);
+}
+
 }  // namespace
 }  // namespace edgeai

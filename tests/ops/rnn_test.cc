@@ -302,5 +302,21 @@ TEST(RnnHostile, BadInputsAreErrors) {
   }
 }
 
+TEST(RnnEmpty, ZeroBatchAndZeroSteps) {
+  // Oracle: shapes per the spec; nothing to compute.
+  TestContext ctx("GRU");
+  ctx.add_input(f32({3, 0, 1}, {})).add_input(f32({1, 3, 1}, {1, 1, 1})).add_input(f32({1, 3, 1}, {1, 1, 1}))
+      .set_num_outputs(2);
+  ASSERT_TRUE(ctx.run(14).ok());
+  EXPECT_EQ(ctx.output(0).shape(), (Shape{3, 1, 0, 1}));
+  EXPECT_EQ(ctx.output(1).shape(), (Shape{1, 0, 1}));
+  TestContext c2("LSTM");
+  c2.add_input(f32({0, 2, 1}, {})).add_input(f32({1, 4, 1}, {1, 1, 1, 1})).add_input(f32({1, 4, 1}, {1, 1, 1, 1}))
+      .set_num_outputs(3);
+  ASSERT_TRUE(c2.run(14).ok());
+  EXPECT_EQ(c2.output(0).shape(), (Shape{0, 1, 2, 1}));
+  EXPECT_EQ(c2.output(2).to_float_vector(), (std::vector<float>{0, 0}));
+}
+
 }  // namespace
 }  // namespace edgeai

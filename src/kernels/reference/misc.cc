@@ -26,7 +26,7 @@ namespace {
 
 // Sizes that an input's value (not a shape) decides are capped here, so a hostile value cannot
 // ask for an absurd allocation.
-constexpr int64_t kMaxValueSized = int64_t(1) << 30;
+constexpr int64_t kMaxValueSized = int64_t(1) << 28;
 
 std::string dt(DType t) { return std::string(dtype_name(t)); }
 std::string num(int64_t v) { return std::to_string(v); }
@@ -226,7 +226,7 @@ Status multinomial(KernelContext& ctx) {
   if (!dtype_is_float(x.dtype())) return ctx.error("input must be a float tensor, got " + dt(x.dtype()));
   if (x.rank() != 2) return ctx.error("input must have shape [batch_size, class_size], got " + shape_str(x.shape()));
   const int64_t sample_size = ctx.attr_int("sample_size", 1);
-  if (sample_size <= 0 || sample_size > kMaxValueSized) return ctx.error("sample_size must be in [1, 2^30], got " + num(sample_size));
+  if (sample_size <= 0 || sample_size > kMaxValueSized) return ctx.error("sample_size must be in [1, 2^28], got " + num(sample_size));
   const int64_t code = ctx.attr_int("dtype", 6);
   const DType out_type = code == 6 ? DType::kI32 : code == 7 ? DType::kI64 : DType::kUndefined;
   if (out_type == DType::kUndefined) return ctx.error("dtype must be 6 (int32) or 7 (int64), got " + num(code));
@@ -553,7 +553,7 @@ Status dft(KernelContext& ctx) {
   int64_t n = x.dim(axis);
   if (ctx.has_input(1)) {
     RETURN_IF_ERROR(read_int_scalar(ctx, 1, "dft_length", n));
-    if (n <= 0 || n > kMaxValueSized) return ctx.error("dft_length must be in [1, 2^30], got " + num(n));
+    if (n <= 0 || n > kMaxValueSized) return ctx.error("dft_length must be in [1, 2^28], got " + num(n));
   }
   if (n <= 0) return ctx.error("the signal on axis " + num(axis) + " is empty");
   const int64_t nout = onesided ? n / 2 + 1 : n;
@@ -684,7 +684,7 @@ enum class WindowKind { kHann, kHamming, kBlackman };
 Status window_fn(KernelContext& ctx, WindowKind kind) {
   int64_t size = 0;
   RETURN_IF_ERROR(read_int_scalar(ctx, 0, "size", size));
-  if (size < 0 || size > kMaxValueSized) return ctx.error("size must be in [0, 2^30], got " + num(size));
+  if (size < 0 || size > kMaxValueSized) return ctx.error("size must be in [0, 2^28], got " + num(size));
   DType dtype;
   RETURN_IF_ERROR(output_datatype(ctx, dtype));
   if (!ctx.is_output_used(0)) return ok_status();
@@ -740,24 +740,27 @@ Status mel_weight_matrix(KernelContext& ctx) {
     const double bin = std::floor(static_cast<double>(dft_length + 1) * hz / static_cast<double>(sample_rate));
     edges[i] = static_cast<int64_t>(std::clamp(bin, -1.0, static_cast<double>(spec_bins) + 1.0));
   }
-  std::vector<double> w(static_cast<size_t>(spec_bins * num_mel), 0.0);
-  auto set = [&](int64_t row, int64_t col, double v) {
-    if (row >= 0 && row < spec_bins) w[row * num_mel + col] = v;
-  };
-  for (int64_t i = 0; i < num_mel; ++i) {
-    const int64_t left = edges[i], center = edges[i + 1], right = edges[i + 2];
-    const int64_t up = center - left;
-    if (up == 0) {
-      set(center, i, 1.0);
-    } else {
-      for (int64_t j = left; j <= center; ++j) set(j, i, static_cast<double>(j - left) / static_cast<double>(up));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, dtype, {spec_bins, num_mel}));
+  return visit_numeric(dtype, [&]<typename T>() {
+    T* w = y->data<T>();  // zeroed
+    auto set = [&](int64_t row, int64_t col, double v) {
+      if (row >= 0 && row < spec_bins) w[row * num_mel + col] = from_f64<T>(v);
+    };
+    for (int64_t i = 0; i < num_mel; ++i) {
+      const int64_t left = edges[i], center = edges[i + 1], right = edges[i + 2];
+      const int64_t up = center - left;
+      if (up == 0) {
+        set(center, i, 1.0);
+      } else {
+        for (int64_t j = left; j <= center; ++j) set(j, i, static_cast<double>(j - left) / static_cast<double>(up));
+      }
+      const int64_t down = right - center;
+      if (down > 0) {
+        for (int64_t j = center; j < right; ++j) set(j, i, static_cast<double>(right - j) / static_cast<double>(down));
+      }
     }
-    const int64_t down = right - center;
-    if (down > 0) {
-      for (int64_t j = center; j < right; ++j) set(j, i, static_cast<double>(right - j) / static_cast<double>(down));
-    }
-  }
-  return write_generated(ctx, dtype, {spec_bins, num_mel}, [&](int64_t i) { return w[i]; });
+    return ok_status();
+  });
 }
 
 // ================================ Text ================================
@@ -861,7 +864,7 @@ Status tfidf_vectorizer(KernelContext& ctx) {
   }
   int64_t out_dim = 0;
   for (int64_t v : indexes) {
-    if (v < 0 || v >= kMaxValueSized) return ctx.error("ngram_indexes must be in [0, 2^30), got " + num(v));
+    if (v < 0 || v >= kMaxValueSized) return ctx.error("ngram_indexes must be in [0, 2^28), got " + num(v));
     out_dim = std::max(out_dim, v + 1);
   }
   const int64_t rows = x.rank() == 2 ? x.dim(0) : 1;
