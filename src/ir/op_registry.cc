@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/registry.h"
 #include "kernels/reference/registry.h"
 
 namespace edgeai::ir {
@@ -12,6 +13,12 @@ OpRegistry::OpRegistry() {
                       rnn_kernels(), quant_kernels(), misc_kernels()}) {
     for (const auto& e : family) add(e);
   }
+  for (const auto& e : kernels::cpu::cpu_kernels()) fast_[key(e.domain, e.op_type)] = &e;
+}
+
+const kernels::KernelEntry* OpRegistry::find_fast(std::string_view domain, std::string_view op_type) const {
+  auto it = fast_.find(key(domain, op_type));
+  return it == fast_.end() ? nullptr : it->second;
 }
 
 std::string OpRegistry::key(std::string_view domain, std::string_view op_type) {
@@ -32,6 +39,9 @@ kernels::KernelFn OpRegistry::find(std::string_view domain, std::string_view op_
 std::vector<std::string> OpRegistry::names() const {
   std::vector<std::string> v;
   for (const auto& [k, f] : table_) v.push_back(k);
+  for (const auto& [k, e] : fast_) {
+    if (!table_.count(k)) v.push_back(k);
+  }
   std::sort(v.begin(), v.end());
   return v;
 }

@@ -3,6 +3,7 @@
 // outputs through the context, and computes. It returns a Status naming what was wrong.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,10 +41,59 @@ struct Value {
   bool is_tensor() const { return kind == Kind::kTensor; }
 };
 
-class KernelContext {
+// What both a kernel and its prepare step see of the node: attributes and identity.
+class NodeView {
  public:
-  virtual ~KernelContext() = default;
+  virtual ~NodeView() = default;
 
+  // Attributes. The typed getters return the default when the attribute is absent.
+  virtual bool has_attr(std::string_view name) const = 0;
+  virtual int64_t attr_int(std::string_view name, int64_t def) const = 0;
+  virtual float attr_float(std::string_view name, float def) const = 0;
+  virtual std::string attr_string(std::string_view name, std::string_view def) const = 0;
+  virtual std::vector<int64_t> attr_ints(std::string_view name) const = 0;
+  virtual std::vector<float> attr_floats(std::string_view name) const = 0;
+  virtual std::vector<std::string> attr_strings(std::string_view name) const = 0;
+  virtual const Tensor* attr_tensor(std::string_view name) const = 0;  // null when absent
+
+  // The node.
+  virtual std::string_view op_type() const = 0;
+  virtual std::string_view node_name() const = 0;
+  virtual int opset() const = 0;  // the model's opset version for the node's domain
+  virtual const CpuFeatures& cpu() const = 0;
+
+  // An error that names the node: "node 'x' (Conv): <msg>".
+  Status error(std::string_view msg) const {
+    return invalid_argument("node '" + std::string(node_name()) + "' (" + std::string(op_type()) +
+                            "): " + std::string(msg));
+  }
+  Status unsupported_error(std::string_view msg) const {
+    return unsupported("node '" + std::string(node_name()) + "' (" + std::string(op_type()) +
+                       "): " + std::string(msg));
+  }
+};
+
+// State a kernel builds once when the session is prepared (prepacked weights, chosen
+// micro-kernel, precomputed tables) and reads on every run.
+class KernelState {
+ public:
+  virtual ~KernelState() = default;
+};
+
+// What a prepare step sees: the node, which inputs are constant (initializers) and their values,
+// and the declared shapes of the others where the model states them.
+class PrepareContext : public NodeView {
+ public:
+  virtual int num_inputs() const = 0;
+  virtual bool has_input(int i) const = 0;
+  // The value of input i when it is an initializer (constant for the session's life), else null.
+  virtual const Tensor* constant_input(int i) const = 0;
+  // Declared dtype and shape of input i (dims < 0 are dynamic); false when not declared.
+  virtual bool declared_type(int i, DType* dtype, std::vector<int64_t>* shape) const = 0;
+};
+
+class KernelContext : public NodeView {
+ public:
   // Inputs. An optional input left out (empty name, or past the end) is "absent".
   virtual int num_inputs() const = 0;
   virtual bool has_input(int i) const = 0;
@@ -62,35 +112,15 @@ class KernelContext {
   virtual void set_output(int i, Tensor t) = 0;
   virtual void set_output_value(int i, Value v) = 0;
 
-  // Attributes. The typed getters return the default when the attribute is absent.
-  virtual bool has_attr(std::string_view name) const = 0;
-  virtual int64_t attr_int(std::string_view name, int64_t def) const = 0;
-  virtual float attr_float(std::string_view name, float def) const = 0;
-  virtual std::string attr_string(std::string_view name, std::string_view def) const = 0;
-  virtual std::vector<int64_t> attr_ints(std::string_view name) const = 0;
-  virtual std::vector<float> attr_floats(std::string_view name) const = 0;
-  virtual std::vector<std::string> attr_strings(std::string_view name) const = 0;
-  virtual const Tensor* attr_tensor(std::string_view name) const = 0;  // null when absent
-
-  // The node.
-  virtual std::string_view op_type() const = 0;
-  virtual std::string_view node_name() const = 0;
-  virtual int opset() const = 0;  // the model's opset version for the node's domain
   virtual ThreadPool& pool() = 0;
-  virtual const CpuFeatures& cpu() const = 0;
-
-  // An error that names the node: "node 'x' (Conv): <msg>".
-  Status error(std::string_view msg) const {
-    return invalid_argument("node '" + std::string(node_name()) + "' (" + std::string(op_type()) +
-                            "): " + std::string(msg));
-  }
-  Status unsupported_error(std::string_view msg) const {
-    return unsupported("node '" + std::string(node_name()) + "' (" + std::string(op_type()) +
-                       "): " + std::string(msg));
-  }
+  // The state the entry's prepare step built for this node (null when it has none).
+  virtual const KernelState* state() const { return nullptr; }
 };
 
 using KernelFn = Status (*)(KernelContext&);
+// Builds a node's state at session preparation. Returning a null state (with OK) means "this
+// kernel does not take this node": the runtime then falls back to the reference kernel.
+using PrepareFn = Result<std::unique_ptr<KernelState>> (*)(PrepareContext&);
 
 // One row of an op table: the op's domain ("" for ai.onnx), type, and the kernel that runs it
 // for every opset version (kernels branch on ctx.opset() where versions differ).
@@ -98,6 +128,7 @@ struct KernelEntry {
   std::string_view domain;
   std::string_view op_type;
   KernelFn fn;
+  PrepareFn prepare = nullptr;  // optional; see PrepareFn
 };
 
 }  // namespace edgeai::kernels

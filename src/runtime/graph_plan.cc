@@ -23,10 +23,92 @@ kernels::KernelFn find_kernel(const ir::OpRegistry& registry, const ir::Node& n)
 
 std::string node_desc(const ir::Node& n) { return "node '" + n.name + "' (" + n.op_type + ")"; }
 
+// The prepare step's view of a node at session preparation.
+class PlanPrepareContext final : public kernels::PrepareContext {
+ public:
+  PlanPrepareContext(const ir::Graph& g, const ir::Node& n, int opset, const CpuFeatures& cpu)
+      : g_(g), n_(n), opset_(opset), cpu_(cpu) {}
+  int num_inputs() const override { return static_cast<int>(n_.inputs.size()); }
+  bool has_input(int i) const override { return i >= 0 && i < num_inputs() && !n_.inputs[i].empty(); }
+  const Tensor* constant_input(int i) const override {
+    if (!has_input(i)) return nullptr;
+    const std::string& name = n_.inputs[i];
+    for (const auto& in : g_.inputs) {
+      if (in.name == name) return nullptr;  // a graph input may override its initializer
+    }
+    auto it = g_.initializers.find(name);
+    return it == g_.initializers.end() ? nullptr : &it->second;
+  }
+  bool declared_type(int i, DType* dtype, std::vector<int64_t>* shape) const override {
+    if (!has_input(i)) return false;
+    const std::string& name = n_.inputs[i];
+    if (const Tensor* t = constant_input(i)) {
+      *dtype = t->dtype();
+      *shape = t->shape();
+      return true;
+    }
+    auto find = [&](const std::vector<ir::ValueInfo>& v) -> const ir::ValueInfo* {
+      for (const auto& x : v) {
+        if (x.name == name) return &x;
+      }
+      return nullptr;
+    };
+    const ir::ValueInfo* vi = find(g_.inputs);
+    if (!vi) vi = find(g_.value_infos);
+    if (!vi) vi = find(g_.outputs);
+    if (!vi || vi->type.kind != ir::ValueKind::kTensor || !vi->type.shape) return false;
+    *dtype = vi->type.dtype;
+    shape->clear();
+    for (const auto& d : *vi->type.shape) shape->push_back(d.known() ? d.value : -1);
+    return true;
+  }
+  bool has_attr(std::string_view name) const override { return n_.attr(name) != nullptr; }
+  int64_t attr_int(std::string_view name, int64_t def) const override {
+    const ir::Attribute* a = n_.attr(name);
+    return a ? (a->type == ir::AttrType::kFloat ? static_cast<int64_t>(a->f) : a->i) : def;
+  }
+  float attr_float(std::string_view name, float def) const override {
+    const ir::Attribute* a = n_.attr(name);
+    return a ? (a->type == ir::AttrType::kInt ? static_cast<float>(a->i) : a->f) : def;
+  }
+  std::string attr_string(std::string_view name, std::string_view def) const override {
+    const ir::Attribute* a = n_.attr(name);
+    return a ? a->s : std::string(def);
+  }
+  std::vector<int64_t> attr_ints(std::string_view name) const override {
+    const ir::Attribute* a = n_.attr(name);
+    return a ? (a->type == ir::AttrType::kInt ? std::vector<int64_t>{a->i} : a->ints) : std::vector<int64_t>{};
+  }
+  std::vector<float> attr_floats(std::string_view name) const override {
+    const ir::Attribute* a = n_.attr(name);
+    return a ? (a->type == ir::AttrType::kFloat ? std::vector<float>{a->f} : a->floats) : std::vector<float>{};
+  }
+  std::vector<std::string> attr_strings(std::string_view name) const override {
+    const ir::Attribute* a = n_.attr(name);
+    return a ? (a->type == ir::AttrType::kString ? std::vector<std::string>{a->s} : a->strings)
+             : std::vector<std::string>{};
+  }
+  const Tensor* attr_tensor(std::string_view name) const override {
+    const ir::Attribute* a = n_.attr(name);
+    return a && a->type == ir::AttrType::kTensor ? &a->t : nullptr;
+  }
+  std::string_view op_type() const override { return n_.op_type; }
+  std::string_view node_name() const override { return n_.name; }
+  int opset() const override { return opset_; }
+  const CpuFeatures& cpu() const override { return cpu_; }
+
+ private:
+  const ir::Graph& g_;
+  const ir::Node& n_;
+  int opset_;
+  const CpuFeatures& cpu_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<GraphPlan>> GraphPlan::build(const ir::Graph& g, const std::set<std::string>& outer,
-                                                    const ir::OpRegistry& registry) {
+                                                    const ir::OpRegistry& registry, Env& env,
+                                                    bool reference_only) {
   auto plan = std::unique_ptr<GraphPlan>(new GraphPlan());
   plan->graph_ = &g;
   auto add_slot = [&](const std::string& name) {
@@ -66,17 +148,32 @@ Result<std::unique_ptr<GraphPlan>> GraphPlan::build(const ir::Graph& g, const st
     NodePlan np;
     np.node = &n;
     np.fn = find_kernel(registry, n);
+    np.opset = static_cast<int>(g.opset(n.domain));
+    if (np.opset == 0 && !n.domain.empty()) np.opset = 1;
+    if (const kernels::KernelEntry* fast = reference_only ? nullptr : registry.find_fast(n.domain, n.op_type)) {
+      if (fast->prepare) {
+        PlanPrepareContext pctx(g, n, np.opset, env.cpu);
+        auto st = fast->prepare(pctx);
+        if (!st.ok()) return st.status().with_context(st.status().message().rfind("node '", 0) == 0 ? "" : node_desc(n) + ": ");
+        if (*st) {
+          np.state = std::move(st).value();
+          np.fn = fast->fn;
+          np.fast = true;
+        }
+      } else {
+        np.fn = fast->fn;
+        np.fast = true;
+      }
+    }
     if (!np.fn) {
       return unsupported(node_desc(n) + ": op " + (n.domain.empty() ? "" : n.domain + ".") + n.op_type +
                          " is not supported");
     }
-    np.opset = static_cast<int>(g.opset(n.domain));
-    if (np.opset == 0 && !n.domain.empty()) np.opset = 1;
     for (const auto& in : n.inputs) np.inputs.push_back(in.empty() ? -1 : add_slot(in));
     for (const auto& out : n.outputs) np.outputs.push_back(out.empty() ? -1 : add_slot(out));
     for (const auto& [an, a] : n.attributes) {
       if (a.g) {
-        auto sub = GraphPlan::build(*a.g, visible, registry);
+        auto sub = GraphPlan::build(*a.g, visible, registry, env, reference_only);
         if (!sub.ok()) return sub.status().with_context(node_desc(n) + ", subgraph '" + an + "': ");
         np.subgraphs[an] = std::move(sub).value();
       }

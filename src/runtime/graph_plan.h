@@ -34,6 +34,7 @@ struct NodeStats {
 
 struct RunOptions {
   Env* env = nullptr;
+  bool reference_only = false;  // at build: ignore the optimized CPU kernels
   std::vector<NodeStats>* stats = nullptr;  // per node of the top graph, when profiling
 };
 
@@ -44,6 +45,8 @@ struct NodePlan {
   std::vector<int> outputs;  // slot or -1 when unused
   std::vector<int> release;  // slots whose last reader is this node
   int opset = 0;
+  std::unique_ptr<kernels::KernelState> state;  // built by the fast kernel's prepare step
+  bool fast = false;                            // runs an optimized CPU kernel
   // Compiled subgraphs of this node's graph attributes, by attribute name.
   std::unordered_map<std::string, std::unique_ptr<GraphPlan>> subgraphs;
 };
@@ -52,7 +55,8 @@ class GraphPlan {
  public:
   // `outer` lists the names visible from enclosing scopes (empty for the main graph).
   static Result<std::unique_ptr<GraphPlan>> build(const ir::Graph& g, const std::set<std::string>& outer,
-                                                  const ir::OpRegistry& registry);
+                                                  const ir::OpRegistry& registry, Env& env,
+                                                  bool reference_only);
 
   // Runs with values for the graph's inputs in declaration order (absent trailing inputs may be
   // left out for graphs whose inputs have initializers). Returns the outputs in order.
@@ -121,6 +125,7 @@ class RunContext final : public kernels::KernelContext {
   // (this node's graph and its parents) is visible to it.
   Result<std::vector<Value>> run_subgraph(std::string_view attr, std::vector<Value> inputs);
   const ir::Graph* subgraph(std::string_view attr) const;
+  const kernels::KernelState* state() const override { return np_.state.get(); }
 
  private:
   const NodePlan& np_;

@@ -1,5 +1,6 @@
 #include "runtime/session.h"
 
+#include "passes/optimize.h"
 #include "runtime/graph_plan.h"
 
 namespace edgeai::runtime {
@@ -7,10 +8,16 @@ namespace edgeai::runtime {
 Session::Session(std::shared_ptr<const ir::Graph> graph, Env& env) : graph_(std::move(graph)), env_(env) {}
 Session::~Session() = default;
 
-Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const ir::Graph> graph, Env& env) {
+Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const ir::Graph> graph, Env& env,
+                                                 const SessionOptions& options) {
   if (!graph) return invalid_argument("no graph");
+  if (options.optimize) {
+    auto copy = std::make_shared<ir::Graph>(*graph);
+    RETURN_IF_ERROR(passes::optimize_graph(*copy, passes::OptimizeOptions{}));
+    graph = std::move(copy);
+  }
   auto s = std::unique_ptr<Session>(new Session(std::move(graph), env));
-  ASSIGN_OR_RETURN(s->plan_, GraphPlan::build(*s->graph_, {}, s->registry_));
+  ASSIGN_OR_RETURN(s->plan_, GraphPlan::build(*s->graph_, {}, s->registry_, env, options.reference_only));
   s->stats_.assign(s->plan_->nodes().size(), {});
   return s;
 }

@@ -35,10 +35,17 @@ struct NodeProfile {
 class GraphPlan;  // compiled form of one graph and its subgraphs
 struct NodeStats;
 
+struct SessionOptions {
+  bool optimize = true;         // run the graph passes (src/passes)
+  bool reference_only = false;  // only the portable reference kernels (for checking fast ones)
+};
+
 class Session {
  public:
-  // `env` must outlive the session. The graph is shared, read-only.
-  static Result<std::unique_ptr<Session>> create(std::shared_ptr<const ir::Graph> graph, Env& env);
+  // `env` must outlive the session. The graph is shared, read-only; the session optimizes its
+  // own copy.
+  static Result<std::unique_ptr<Session>> create(std::shared_ptr<const ir::Graph> graph, Env& env,
+                                                 const SessionOptions& options = {});
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;

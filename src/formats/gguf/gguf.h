@@ -1,0 +1,136 @@
+// GGUF files (versions 2 and 3): the format small language models ship in (llama.cpp, Ollama).
+// GgufFile maps the file read-only and validates every offset and size before handing out views;
+// tensor data stays in the mapping (zero copy). GgufWriter writes what edgeai produces.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "edgeai/status.h"
+
+namespace edgeai::formats {
+
+// GGML tensor types by their on-disk numbers (ggml_type). Only the ones edgeai computes are named;
+// others are reported as unsupported by name "type <n>".
+enum class GgmlType : uint32_t {
+  kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ5_0 = 6, kQ5_1 = 7, kQ8_0 = 8, kQ8_1 = 9,
+  kQ2_K = 10, kQ3_K = 11, kQ4_K = 12, kQ5_K = 13, kQ6_K = 14, kQ8_K = 15,
+  kI8 = 24, kI16 = 25, kI32 = 26, kI64 = 27, kF64 = 28, kBF16 = 30,
+};
+
+struct GgmlTypeInfo {
+  const char* name;      // "q4_0"
+  int64_t block_size;    // elements per block (1 for plain types)
+  int64_t block_bytes;   // bytes per block
+};
+// Null when edgeai does not know the type.
+const GgmlTypeInfo* ggml_type_info(uint32_t type);
+// Bytes of a row of `n` elements; -1 when n is not a multiple of the block size or type unknown.
+int64_t ggml_row_bytes(uint32_t type, int64_t n);
+
+// A metadata value. Arrays hold values of one type (nested arrays are allowed by the format).
+struct GgufValue;
+using GgufArray = std::vector<GgufValue>;
+struct GgufValue {
+  enum class Type : uint32_t {
+    kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7, kString = 8,
+    kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  };
+  Type type = Type::kU32;
+  std::variant<uint64_t, int64_t, double, bool, std::string, std::shared_ptr<GgufArray>> v;
+  Type array_type = Type::kU32;  // element type when type == kArray
+
+  // Conversions that fail (return false) when the stored type does not fit.
+  bool as_int(int64_t* out) const;     // any integer type (and bool)
+  bool as_float(double* out) const;    // any numeric type
+  const std::string* as_string() const;
+  const GgufArray* as_array() const;
+};
+
+struct GgufTensorInfo {
+  std::string name;
+  std::vector<int64_t> dims;  // GGUF order: dims[0] is the fastest-varying (row length)
+  uint32_t type = 0;          // GgmlType number
+  uint64_t offset = 0;        // relative to the data section
+  int64_t n_elements = 0;
+  int64_t n_bytes = 0;
+  const uint8_t* data = nullptr;  // into the mapping, validated to lie inside the file
+};
+
+class GgufFile {
+ public:
+  // Maps and parses; every count, length, offset and size is checked against the file size
+  // and sane limits. Errors name the file and what is wrong.
+  static Result<std::unique_ptr<GgufFile>> open(const std::string& path);
+  // Parses bytes already in memory (the caller keeps them alive); used by the fuzz target.
+  static Result<std::unique_ptr<GgufFile>> parse(const uint8_t* data, size_t size, std::string what);
+  ~GgufFile();
+  GgufFile(const GgufFile&) = delete;
+  GgufFile& operator=(const GgufFile&) = delete;
+
+  uint32_t version() const { return version_; }
+  uint64_t alignment() const { return alignment_; }
+  const std::string& path() const { return path_; }
+  const std::map<std::string, GgufValue, std::less<>>& metadata() const { return metadata_; }
+  const GgufValue* find(std::string_view key) const;
+  // Typed lookups with defaults (the default is returned when absent or of another type).
+  int64_t get_int(std::string_view key, int64_t def) const;
+  double get_float(std::string_view key, double def) const;
+  std::string get_string(std::string_view key, std::string_view def = "") const;
+  // String or numeric arrays, e.g. tokenizer.ggml.tokens / scores / token_type / merges.
+  std::vector<std::string> get_string_array(std::string_view key) const;
+  std::vector<double> get_float_array(std::string_view key) const;
+  std::vector<int64_t> get_int_array(std::string_view key) const;
+
+  const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
+  const GgufTensorInfo* tensor(std::string_view name) const;
+  size_t file_size() const { return size_; }
+
+ private:
+  GgufFile() = default;
+  std::string path_;
+  uint32_t version_ = 0;
+  uint64_t alignment_ = 32;
+  std::map<std::string, GgufValue, std::less<>> metadata_;
+  std::vector<GgufTensorInfo> tensors_;
+  std::map<std::string, size_t, std::less<>> tensor_index_;
+  const uint8_t* base_ = nullptr;
+  size_t size_ = 0;
+  void* mapping_ = nullptr;  // munmap'ed in the destructor when set
+};
+
+// Writes a GGUF v3 file: metadata in insertion order, then tensor infos, then aligned data.
+class GgufWriter {
+ public:
+  void set(std::string key, GgufValue value);
+  void set_u32(std::string key, uint32_t v);
+  void set_i32(std::string key, int32_t v);
+  void set_f32(std::string key, float v);
+  void set_bool(std::string key, bool v);
+  void set_string(std::string key, std::string v);
+  void set_string_array(std::string key, std::vector<std::string> v);
+  void set_f32_array(std::string key, std::vector<float> v);
+  void set_i32_array(std::string key, std::vector<int32_t> v);
+  // dims in GGUF order (dims[0] fastest). `data` must hold ggml_row_bytes(type, dims[0]) * rows.
+  Status add_tensor(std::string name, std::vector<int64_t> dims, uint32_t type, std::vector<uint8_t> data);
+  Status write(const std::string& path) const;
+
+ private:
+  std::vector<std::pair<std::string, GgufValue>> metadata_;
+  struct PendingTensor {
+    std::string name;
+    std::vector<int64_t> dims;
+    uint32_t type;
+    std::vector<uint8_t> data;
+  };
+  std::vector<PendingTensor> tensors_;
+  uint64_t alignment_ = 32;
+};
+
+}  // namespace edgeai::formats
