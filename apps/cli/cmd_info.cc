@@ -51,9 +51,12 @@ Command add_info(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("info", "Describe a model: inputs, outputs, ops, parameters, opset");
-  sub->add_option("model", o->model, "Model file (.onnx)")->required();
+  sub->add_option("model", o->model, "Model file (.onnx or .gguf)")->required();
   sub->add_flag("--json", o->json, "Print one JSON object");
   return [o]() -> int {
+    if (o->model.size() > 5 && o->model.compare(o->model.size() - 5, 5, ".gguf") == 0) {
+      return info_gguf(o->model, o->json);
+    }
     auto m = formats::load_onnx(o->model);
     if (!m.ok()) return fail(m.status().message());
     const ir::Graph& g = *m->graph;

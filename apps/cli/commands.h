@@ -16,6 +16,10 @@ Command add_onnx_test(CLI::App& app);
 Command add_demo(CLI::App& app);
 Command add_compare(CLI::App& app);
 
+// Model-format-specific halves of shared verbs (implemented beside the llm commands):
+// `edgeai info MODEL.gguf` and `edgeai bench MODEL.gguf`.
+int info_gguf(const std::string& path, bool json);
+
 // Prints "edgeai: error: <msg>" to stderr and returns exit code 1.
 int fail(const std::string& msg);
 
