@@ -34,7 +34,18 @@ struct GgufValue {
   bool as_float(double* out) const;    // any numeric type
   const std::string* as_string() const;
   const GgufArray* as_array() const;
+
+  // Builders (used by the writer and tests). Range is checked when the writer writes.
+  static GgufValue make_uint(Type t, uint64_t x);   // kU8, kU16, kU32, kU64
+  static GgufValue make_int(Type t, int64_t x);     // kI8, kI16, kI32, kI64
+  static GgufValue make_float(Type t, double x);    // kF32, kF64
+  static GgufValue make_bool(bool x);
+  static GgufValue make_string(std::string x);
+  static GgufValue make_array(Type element_type, GgufArray items);
 };
+
+// "u32", "string", "array", ...; "type <n>" for numbers outside the format.
+std::string gguf_type_name(GgufValue::Type t);
 
 struct GgufTensorInfo {
   std::string name;
@@ -74,12 +85,15 @@ class GgufFile {
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* tensor(std::string_view name) const;
   size_t file_size() const { return size_; }
+  // Where tensor data begins (tensor offsets are relative to it).
+  uint64_t data_offset() const { return data_offset_; }
 
  private:
   GgufFile() = default;
   std::string path_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
+  uint64_t data_offset_ = 0;
   std::map<std::string, GgufValue, std::less<>> metadata_;
   std::vector<GgufTensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> tensor_index_;
@@ -100,17 +114,32 @@ class GgufWriter {
   void set_string_array(std::string key, std::vector<std::string> v);
   void set_f32_array(std::string key, std::vector<float> v);
   void set_i32_array(std::string key, std::vector<int32_t> v);
+  // Data alignment (a power of two, 1..65536); other than 32 it is written as general.alignment.
+  Status set_alignment(uint32_t alignment);
   // dims in GGUF order (dims[0] fastest). `data` must hold ggml_row_bytes(type, dims[0]) * rows.
+  // Tensors are written in the order added. Names are unique, 1..64 bytes; 1 to 4 dims, each > 0.
   Status add_tensor(std::string name, std::vector<int64_t> dims, uint32_t type, std::vector<uint8_t> data);
+  // The same without a copy: `data` must stay alive and unchanged until write() returns
+  // (e.g. tensors of a mapped GgufFile being re-written).
+  Status add_tensor_view(std::string name, std::vector<int64_t> dims, uint32_t type,
+                         std::span<const uint8_t> data);
+  // Checks every value (types, ranges), then writes `path` through a temporary file renamed into
+  // place, so a failed write leaves no partial file.
   Status write(const std::string& path) const;
+  size_t tensor_count() const { return tensors_.size(); }
 
  private:
+  Status check_tensor(const std::string& name, const std::vector<int64_t>& dims, uint32_t type,
+                      size_t n_bytes) const;
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   struct PendingTensor {
     std::string name;
     std::vector<int64_t> dims;
     uint32_t type;
-    std::vector<uint8_t> data;
+    std::vector<uint8_t> data;       // owned bytes, or
+    std::span<const uint8_t> view;   // the caller's (when `owned` is false)
+    bool owned = true;
+    std::span<const uint8_t> bytes() const { return owned ? std::span<const uint8_t>(data) : view; }
   };
   std::vector<PendingTensor> tensors_;
   uint64_t alignment_ = 32;
