@@ -1,0 +1,364 @@
+// The transformer forward pass over a batch of tokens: RMSNorm, Q/K/V projections (+ biases),
+// RoPE, KV cache, causal grouped-query attention (softmax in f32), output projection, gated FFN
+// (SiLU or GELU-tanh), final norm and logits. Every projection goes through kernels::ggml_matmul,
+// which threads over rows; attention is threaded over (token, head) pairs.
+#include "llm/context.h"
+
+#include <algorithm>
+#include <cmath>
+#include <new>
+#include <string>
+
+#include "core/dtype.h"
+#include "kernels/ggml_quants.h"
+
+namespace edgeai::llm {
+
+namespace {
+
+void rms_norm(const float* x, const float* w, float* out, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += (double)x[i] * x[i];
+  const float scale = 1.0f / std::sqrt((float)(sum / (double)n) + eps);
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
+}
+
+inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+inline float gelu_tanh(float x) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Context>> Context::create(const Model& model, Env& env, const ContextOptions& opts) {
+  const Hparams& h = model.hparams();
+  if (opts.n_ctx < 0) return invalid_argument("context size must be positive, got " + std::to_string(opts.n_ctx));
+  if (opts.n_batch < 1) return invalid_argument("batch size must be positive, got " + std::to_string(opts.n_batch));
+  if (!env.pool) return invalid_argument("Context::create: the environment has no thread pool");
+  int64_t n_ctx = model.resolve_n_ctx(opts);
+  if (n_ctx > (int64_t{1} << 24)) return invalid_argument("context size " + std::to_string(n_ctx) + " is too large");
+  std::unique_ptr<Context> c(new Context(model, env));
+  c->n_ctx_ = n_ctx;
+  c->n_batch_ = std::min(opts.n_batch, n_ctx);
+  c->kv_type_ = opts.kv_type;
+  c->n_slots_ = std::max(1, env.pool->num_threads());
+  const int64_t nb = c->n_batch_;
+  try {
+    size_t kn = (size_t)(h.n_layer * n_ctx * h.n_embd_k());
+    size_t vn = (size_t)(h.n_layer * n_ctx * h.n_embd_v());
+    if (opts.kv_type == KvType::kF16) {
+      c->k_f16_.assign(kn, 0);
+      c->v_f16_.assign(vn, 0);
+    } else {
+      c->k_f32_.assign(kn, 0.0f);
+      c->v_f32_.assign(vn, 0.0f);
+    }
+    c->x_.resize(nb * h.n_embd);
+    c->xn_.resize(nb * h.n_embd);
+    c->q_.resize(nb * h.n_embd_q());
+    c->k_.resize(nb * h.n_embd_k());
+    c->v_.resize(nb * h.n_embd_v());
+    bool fused_qkv = !model.layers().empty() && model.layers()[0].wqkv.present();
+    if (fused_qkv) c->qkv_.resize(nb * (h.n_embd_q() + h.n_embd_k() + h.n_embd_v()));
+    c->att_.resize(nb * h.n_head * h.head_dim_v);
+    c->proj_.resize(nb * h.n_embd);
+    c->gate_.resize(nb * h.n_ff * 2);
+    c->up_.resize(nb * h.n_ff);
+    c->scores_.resize((size_t)c->n_slots_ * n_ctx);
+    c->rope_cos_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
+    c->rope_sin_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
+    c->logits_.resize(h.n_vocab);
+  } catch (const std::bad_alloc&) {
+    MemoryEstimate e = model.estimate_memory(opts);
+    return out_of_range("not enough memory for a context of " + std::to_string(n_ctx) + " tokens (KV cache " +
+                        std::to_string(e.kv_cache) + " bytes, scratch " + std::to_string(e.scratch) + " bytes)");
+  }
+  return c;
+}
+
+std::span<const float> Context::logits() const {
+  const int64_t nv = model_.hparams().n_vocab;
+  if (n_logit_rows_ == 0) return {};
+  return {logits_.data() + (n_logit_rows_ - 1) * nv, (size_t)nv};
+}
+
+std::span<const float> Context::logits_at(int64_t i) const {
+  const int64_t nv = model_.hparams().n_vocab;
+  if (i < 0 || i >= n_logit_rows_) return {};
+  return {logits_.data() + i * nv, (size_t)nv};
+}
+
+Status Context::eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits) {
+  const Hparams& h = model_.hparams();
+  const int64_t n = (int64_t)tokens.size();
+  if (n == 0) return invalid_argument("eval: no tokens");
+  if (pos < 0 || pos > n_past_) {
+    return invalid_argument("eval: position " + std::to_string(pos) + " is past the " + std::to_string(n_past_) +
+                            " tokens in the cache");
+  }
+  if (pos + n > n_ctx_) {
+    return out_of_range("context full: " + std::to_string(n) + " tokens at position " + std::to_string(pos) +
+                        " exceed the context of " + std::to_string(n_ctx_) + " tokens");
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= h.n_vocab) {
+      return invalid_argument("token id " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
+                              " is outside the vocabulary of " + std::to_string(h.n_vocab));
+    }
+  }
+  if (all_logits) {
+    try {
+      if ((int64_t)logits_.size() < n * h.n_vocab) logits_.resize(n * h.n_vocab);
+    } catch (const std::bad_alloc&) {
+      return out_of_range("not enough memory for the logits of " + std::to_string(n) + " tokens");
+    }
+  }
+  n_past_ = pos;  // drop whatever followed pos (rewind)
+  n_logit_rows_ = 0;
+  for (int64_t b0 = 0; b0 < n; b0 += n_batch_) {
+    const int64_t nb = std::min(n_batch_, n - b0);
+    const bool last = b0 + nb == n;
+    float* out = nullptr;
+    if (all_logits) {
+      out = logits_.data() + b0 * h.n_vocab;
+    } else if (last) {
+      out = logits_.data();
+    }
+    Status st = forward(tokens.data() + b0, nb, pos + b0, all_logits, out);
+    if (!st.ok()) {
+      n_past_ = pos;
+      return st;
+    }
+    n_past_ = pos + b0 + nb;
+  }
+  n_logit_rows_ = all_logits ? n : 1;
+  return ok_status();
+}
+
+void Context::prepare_rope(int64_t n, int64_t pos) {
+  const Hparams& h = model_.hparams();
+  const int64_t half = h.n_rot / 2;
+  // Every layer shares the frequency factors (one rope_freqs tensor), so one table per batch.
+  const std::vector<float>& factors = model_.layers()[0].rope_factors;  // n_layer >= 1 (validated)
+  for (int64_t i = 0; i < half; ++i) {
+    double inv_freq = std::pow((double)h.rope_freq_base, -2.0 * (double)i / (double)h.n_rot);
+    if (!factors.empty()) inv_freq /= factors[i];
+    for (int64_t t = 0; t < n; ++t) {
+      double theta = (double)(pos + t) * h.rope_freq_scale * inv_freq;
+      rope_cos_[t * half + i] = (float)std::cos(theta) * h.rope_attn_factor;
+      rope_sin_[t * half + i] = (float)std::sin(theta) * h.rope_attn_factor;
+    }
+  }
+}
+
+void Context::rope(float* x, int64_t n_heads, int64_t n) const {
+  const Hparams& h = model_.hparams();
+  const int64_t half = h.n_rot / 2;
+  if (half == 0) return;
+  const int64_t hd = h.head_dim_k;
+  const bool neox = h.rope_style == RopeStyle::kNeox;
+  for (int64_t t = 0; t < n; ++t) {
+    const float* cs = rope_cos_.data() + t * half;
+    const float* sn = rope_sin_.data() + t * half;
+    for (int64_t hh = 0; hh < n_heads; ++hh) {
+      float* v = x + (t * n_heads + hh) * hd;
+      for (int64_t i = 0; i < half; ++i) {
+        const int64_t a = neox ? i : 2 * i;
+        const int64_t b = neox ? i + half : 2 * i + 1;
+        const float x0 = v[a], x1 = v[b];
+        v[a] = x0 * cs[i] - x1 * sn[i];
+        v[b] = x0 * sn[i] + x1 * cs[i];
+      }
+    }
+  }
+}
+
+void Context::store_kv(int64_t il, int64_t n, int64_t pos) {
+  const Hparams& h = model_.hparams();
+  const int64_t nk = h.n_embd_k(), nv = h.n_embd_v();
+  const size_t kbase = (size_t)(il * n_ctx_ + pos) * nk;
+  const size_t vbase = (size_t)(il * n_ctx_ + pos) * nv;
+  if (kv_type_ == KvType::kF16) {
+    for (int64_t i = 0; i < n * nk; ++i) k_f16_[kbase + i] = float_to_half(k_[i]);
+    for (int64_t i = 0; i < n * nv; ++i) v_f16_[vbase + i] = float_to_half(v_[i]);
+  } else {
+    std::copy(k_.begin(), k_.begin() + n * nk, k_f32_.begin() + kbase);
+    std::copy(v_.begin(), v_.begin() + n * nv, v_f32_.begin() + vbase);
+  }
+}
+
+void Context::attention(int64_t il, int64_t n, int64_t pos) {
+  const Hparams& h = model_.hparams();
+  const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v;
+  const int64_t nk = h.n_embd_k(), nv = h.n_embd_v();
+  const int64_t group = h.n_head / h.n_head_kv;
+  const int64_t window = h.layer_uses_window(il) ? h.sliding_window : 0;
+  const float scale = h.attn_scale;
+  const float cap = h.attn_softcap;
+  const bool f16 = kv_type_ == KvType::kF16;
+  const float* kf = f16 ? nullptr : k_f32_.data() + (size_t)il * n_ctx_ * nk;
+  const float* vf = f16 ? nullptr : v_f32_.data() + (size_t)il * n_ctx_ * nv;
+  const uint16_t* kh = f16 ? k_f16_.data() + (size_t)il * n_ctx_ * nk : nullptr;
+  const uint16_t* vh = f16 ? v_f16_.data() + (size_t)il * n_ctx_ * nv : nullptr;
+  const int64_t items = n * h.n_head;
+  const int64_t slots = std::min<int64_t>(n_slots_, items);
+
+  auto run_item = [&](int64_t item, float* sc) {
+    const int64_t t = item / h.n_head, hh = item % h.n_head;
+    const int64_t g = hh / group;
+    const int64_t p = pos + t;
+    const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
+    const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
+    float mx = -INFINITY;
+    for (int64_t j = lo; j <= p; ++j) {
+      float s = 0.0f;
+      if (f16) {
+        const uint16_t* kr = kh + j * nk + g * hdk;
+        for (int64_t d = 0; d < hdk; ++d) s += q[d] * half_to_float(kr[d]);
+      } else {
+        const float* kr = kf + j * nk + g * hdk;
+        for (int64_t d = 0; d < hdk; ++d) s += q[d] * kr[d];
+      }
+      s *= scale;
+      if (cap > 0) s = cap * std::tanh(s / cap);
+      sc[j - lo] = s;
+      mx = std::max(mx, s);
+    }
+    float sum = 0.0f;
+    for (int64_t j = lo; j <= p; ++j) {
+      float e = std::exp(sc[j - lo] - mx);
+      sc[j - lo] = e;
+      sum += e;
+    }
+    const float inv = 1.0f / sum;
+    float* o = att_.data() + t * h.n_head * hdv + hh * hdv;
+    std::fill(o, o + hdv, 0.0f);
+    for (int64_t j = lo; j <= p; ++j) {
+      const float w = sc[j - lo] * inv;
+      if (f16) {
+        const uint16_t* vr = vh + j * nv + g * hdv;
+        for (int64_t d = 0; d < hdv; ++d) o[d] += w * half_to_float(vr[d]);
+      } else {
+        const float* vr = vf + j * nv + g * hdv;
+        for (int64_t d = 0; d < hdv; ++d) o[d] += w * vr[d];
+      }
+    }
+  };
+
+  if (slots <= 1) {
+    for (int64_t it = 0; it < items; ++it) run_item(it, scores_.data());
+    return;
+  }
+  env_.pool->parallel_for(slots, 1, [&](int64_t b, int64_t e) {
+    for (int64_t s = b; s < e; ++s) {
+      float* sc = scores_.data() + s * n_ctx_;
+      for (int64_t it = s; it < items; it += slots) run_item(it, sc);
+    }
+  });
+}
+
+Status Context::forward(const int32_t* tokens, int64_t n, int64_t pos, bool all_logits, float* logits_out) {
+  const Hparams& h = model_.hparams();
+  const CpuFeatures& cpu = env_.cpu;
+  ThreadPool& pool = *env_.pool;
+  const int64_t E = h.n_embd;
+  auto matmul = [&](const WeightView& w, const float* x, int64_t rows_in, float* y) -> Status {
+    return kernels::ggml_matmul(cpu, pool, w.type, w.data, w.rows, w.cols, x, rows_in, y);
+  };
+
+  // Embeddings.
+  const WeightView& emb = model_.token_embd();
+  const int64_t emb_row = ggml_row_bytes(emb.type, E);
+  for (int64_t t = 0; t < n; ++t) {
+    const uint8_t* row = static_cast<const uint8_t*>(emb.data) + (size_t)tokens[t] * emb_row;
+    float* x = x_.data() + t * E;
+    kernels::ggml_dequantize_row(emb.type, row, x, E);
+    if (h.embd_scale != 1.0f) {
+      for (int64_t i = 0; i < E; ++i) x[i] *= h.embd_scale;
+    }
+  }
+
+  prepare_rope(n, pos);
+  const int64_t nq = h.n_embd_q(), nk = h.n_embd_k(), nv = h.n_embd_v();
+  for (int64_t il = 0; il < h.n_layer; ++il) {
+    const LayerWeights& L = model_.layers()[il];
+    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * E, L.attn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
+    if (L.wqkv.present()) {
+      RETURN_IF_ERROR(matmul(L.wqkv, xn_.data(), n, qkv_.data()));
+      const int64_t stride = nq + nk + nv;
+      for (int64_t t = 0; t < n; ++t) {
+        const float* r = qkv_.data() + t * stride;
+        std::copy(r, r + nq, q_.data() + t * nq);
+        std::copy(r + nq, r + nq + nk, k_.data() + t * nk);
+        std::copy(r + nq + nk, r + stride, v_.data() + t * nv);
+      }
+    } else {
+      RETURN_IF_ERROR(matmul(L.wq, xn_.data(), n, q_.data()));
+      RETURN_IF_ERROR(matmul(L.wk, xn_.data(), n, k_.data()));
+      RETURN_IF_ERROR(matmul(L.wv, xn_.data(), n, v_.data()));
+    }
+    auto add_bias = [n](float* y, const std::vector<float>& b) {
+      if (b.empty()) return;
+      const int64_t m = (int64_t)b.size();
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t i = 0; i < m; ++i) y[t * m + i] += b[i];
+    };
+    add_bias(q_.data(), L.bq);
+    add_bias(k_.data(), L.bk);
+    add_bias(v_.data(), L.bv);
+    rope(q_.data(), h.n_head, n);
+    rope(k_.data(), h.n_head_kv, n);
+    store_kv(il, n, pos);
+    attention(il, n, pos);
+    RETURN_IF_ERROR(matmul(L.wo, att_.data(), n, proj_.data()));
+    if (!L.attn_post_norm.empty()) {
+      for (int64_t t = 0; t < n; ++t)
+        rms_norm(proj_.data() + t * E, L.attn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
+    }
+    for (int64_t i = 0; i < n * E; ++i) x_[i] += proj_[i];
+
+    // Feed-forward.
+    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * E, L.ffn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
+    const int64_t F = h.n_ff;
+    if (!L.ffn_gate.present()) {
+      // phi3: one matrix gives gate rows then up rows.
+      RETURN_IF_ERROR(matmul(L.ffn_up, xn_.data(), n, gate_.data()));
+      for (int64_t t = 0; t < n; ++t) {
+        const float* g = gate_.data() + t * 2 * F;
+        float* u = up_.data() + t * F;
+        for (int64_t i = 0; i < F; ++i) u[i] = silu(g[i]) * g[F + i];
+      }
+    } else {
+      RETURN_IF_ERROR(matmul(L.ffn_gate, xn_.data(), n, gate_.data()));
+      RETURN_IF_ERROR(matmul(L.ffn_up, xn_.data(), n, up_.data()));
+      if (h.ffn_gelu) {
+        for (int64_t i = 0; i < n * F; ++i) up_[i] *= gelu_tanh(gate_[i]);
+      } else {
+        for (int64_t i = 0; i < n * F; ++i) up_[i] *= silu(gate_[i]);
+      }
+    }
+    RETURN_IF_ERROR(matmul(L.ffn_down, up_.data(), n, proj_.data()));
+    if (!L.ffn_post_norm.empty()) {
+      for (int64_t t = 0; t < n; ++t)
+        rms_norm(proj_.data() + t * E, L.ffn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
+    }
+    for (int64_t i = 0; i < n * E; ++i) x_[i] += proj_[i];
+  }
+
+  if (!logits_out) return ok_status();
+  const int64_t first = all_logits ? 0 : n - 1;
+  const int64_t rows = n - first;
+  for (int64_t t = 0; t < rows; ++t) {
+    rms_norm(x_.data() + (first + t) * E, model_.output_norm().data(), xn_.data() + t * E, E, h.norm_eps);
+  }
+  RETURN_IF_ERROR(matmul(model_.output(), xn_.data(), rows, logits_out));
+  if (h.final_softcap > 0) {
+    const float c = h.final_softcap;
+    for (int64_t i = 0; i < rows * h.n_vocab; ++i) logits_out[i] = c * std::tanh(logits_out[i] / c);
+  }
+  return ok_status();
+}
+
+}  // namespace edgeai::llm

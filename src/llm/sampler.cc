@@ -1,0 +1,156 @@
+#include "llm/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+namespace edgeai::llm {
+
+std::string SamplerParams::validate() const {
+  if (!std::isfinite(temperature)) return "temperature must be a finite number";
+  if (!(top_p > 0.0f) || !std::isfinite(top_p)) return "top-p must be in (0, 1]";
+  if (!(min_p >= 0.0f) || min_p > 1.0f) return "min-p must be in [0, 1]";
+  if (!(repeat_penalty > 0.0f) || !std::isfinite(repeat_penalty)) return "repeat penalty must be positive";
+  if (!std::isfinite(frequency_penalty) || !std::isfinite(presence_penalty)) return "penalties must be finite";
+  if (penalty_last_n < 0) return "the penalty window must be >= 0";
+  return "";
+}
+
+Pcg32::Pcg32(uint64_t seed, uint64_t stream) {
+  inc_ = (stream << 1u) | 1u;
+  state_ = 0;
+  next();
+  state_ += seed;
+  next();
+}
+
+uint32_t Pcg32::next() {
+  uint64_t old = state_;
+  state_ = old * 6364136223846793005ULL + inc_;
+  uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
+  uint32_t rot = (uint32_t)(old >> 59u);
+  return (xorshifted >> rot) | (xorshifted << ((32 - rot) & 31));
+}
+
+double Pcg32::uniform() {
+  uint64_t hi = next() >> 5, lo = next() >> 6;  // 27 + 26 bits
+  return ((double)hi * 67108864.0 + (double)lo) / 9007199254740992.0;
+}
+
+Sampler::Sampler(const SamplerParams& params) : params_(params), rng_(params.seed) {}
+
+void Sampler::reset(uint64_t seed) {
+  params_.seed = seed;
+  rng_ = Pcg32(seed);
+  recent_.clear();
+}
+
+void Sampler::accept(int32_t token) {
+  if (params_.penalty_last_n <= 0) return;
+  recent_.push_back(token);
+  while ((int32_t)recent_.size() > params_.penalty_last_n) recent_.pop_front();
+}
+
+void Sampler::apply_penalties(std::span<const float> logits) {
+  const int32_t n = (int32_t)logits.size();
+  cands_.resize(n);
+  for (int32_t i = 0; i < n; ++i) cands_[i] = {std::isnan(logits[i]) ? -INFINITY : logits[i], i};
+  const bool any = params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
+                   params_.presence_penalty != 0.0f;
+  if (!any || recent_.empty()) return;
+  std::unordered_map<int32_t, int32_t> counts;
+  for (int32_t t : recent_) {
+    if (t >= 0 && t < n) counts[t]++;
+  }
+  for (const auto& [id, c] : counts) {
+    float& l = cands_[id].logit;
+    if (params_.repeat_penalty != 1.0f) l = l > 0 ? l / params_.repeat_penalty : l * params_.repeat_penalty;
+    l -= (float)c * params_.frequency_penalty + (c > 0 ? params_.presence_penalty : 0.0f);
+  }
+}
+
+namespace {
+// Most likely first; equal logits: lower id first (deterministic).
+bool better(float la, int32_t ia, float lb, int32_t ib) { return la > lb || (la == lb && ia < ib); }
+}  // namespace
+
+void Sampler::filter_and_soften() {
+  auto cmp = [](const Cand& a, const Cand& b) { return better(a.logit, a.id, b.logit, b.id); };
+  const SamplerParams& p = params_;
+  if (p.temperature <= 0.0f) {
+    auto best = std::min_element(cands_.begin(), cands_.end(), cmp);
+    Cand c = *best;
+    cands_.assign(1, c);
+    probs_.assign(1, 1.0f);
+    return;
+  }
+  if (p.top_k > 0 && (size_t)p.top_k < cands_.size()) {
+    std::partial_sort(cands_.begin(), cands_.begin() + p.top_k, cands_.end(), cmp);
+    cands_.resize(p.top_k);
+  } else {
+    std::sort(cands_.begin(), cands_.end(), cmp);
+  }
+  // Softmax of the (untempered) logits for top-p and min-p, as llama.cpp orders them.
+  auto softmax = [&](float temp) {
+    probs_.resize(cands_.size());
+    const float mx = cands_[0].logit;
+    double sum = 0.0;
+    for (size_t i = 0; i < cands_.size(); ++i) {
+      float e = std::isinf(cands_[i].logit) ? 0.0f : std::exp((cands_[i].logit - mx) / temp);
+      probs_[i] = e;
+      sum += e;
+    }
+    for (float& v : probs_) v = (float)(v / sum);
+  };
+  if (std::isinf(cands_[0].logit) && cands_[0].logit < 0) {  // every logit -inf: keep the first
+    cands_.resize(1);
+    probs_.assign(1, 1.0f);
+    return;
+  }
+  softmax(1.0f);
+  if (p.top_p < 1.0f) {
+    double cum = 0.0;
+    size_t keep = cands_.size();
+    for (size_t i = 0; i < cands_.size(); ++i) {
+      cum += probs_[i];
+      if (cum >= p.top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+    cands_.resize(keep);
+    probs_.resize(keep);
+  }
+  if (p.min_p > 0.0f) {
+    const float threshold = probs_[0] * p.min_p;
+    size_t keep = 1;
+    while (keep < cands_.size() && probs_[keep] >= threshold) ++keep;
+    cands_.resize(keep);
+  }
+  softmax(p.temperature);
+}
+
+std::vector<TokenProb> Sampler::distribution(std::span<const float> logits) {
+  if (logits.empty()) return {};
+  apply_penalties(logits);
+  filter_and_soften();
+  std::vector<TokenProb> out(cands_.size());
+  for (size_t i = 0; i < cands_.size(); ++i) out[i] = {cands_[i].id, probs_[i]};
+  return out;
+}
+
+int32_t Sampler::sample(std::span<const float> logits) {
+  if (logits.empty()) return -1;
+  apply_penalties(logits);
+  filter_and_soften();
+  if (cands_.size() == 1) return cands_[0].id;
+  const double u = rng_.uniform();
+  double cum = 0.0;
+  for (size_t i = 0; i < cands_.size(); ++i) {
+    cum += probs_[i];
+    if (u < cum) return cands_[i].id;
+  }
+  return cands_.back().id;
+}
+
+}  // namespace edgeai::llm

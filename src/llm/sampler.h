@@ -1,0 +1,74 @@
+// Token sampling: penalties over the last N tokens, then top-k, top-p, min-p, temperature and a
+// seeded draw (llama.cpp's default order). temperature <= 0 is greedy. The random generator is
+// the sampler's own (PCG32), so the same seed gives the same tokens on every run and platform.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace edgeai::llm {
+
+struct SamplerParams {
+  float temperature = 0.8f;     // <= 0: greedy (argmax after penalties)
+  int32_t top_k = 40;           // <= 0: off
+  float top_p = 0.95f;          // >= 1: off
+  float min_p = 0.05f;          // <= 0: off
+  float repeat_penalty = 1.0f;  // 1: off; > 1 pushes seen tokens down (llama.cpp's rule)
+  float frequency_penalty = 0.0f;
+  float presence_penalty = 0.0f;
+  int32_t penalty_last_n = 64;  // how many recent tokens the penalties look at; 0 = off
+  uint64_t seed = 0;
+
+  // Empty when valid; otherwise names the bad value.
+  std::string validate() const;
+};
+
+// PCG32 (O'Neill): small, fast, and the same sequence everywhere.
+class Pcg32 {
+ public:
+  explicit Pcg32(uint64_t seed, uint64_t stream = 0x14057b7ef767814fULL);
+  uint32_t next();
+  double uniform();  // [0, 1) with 53 random bits
+
+ private:
+  uint64_t state_ = 0, inc_ = 0;
+};
+
+struct TokenProb {
+  int32_t id;
+  float p;
+};
+
+class Sampler {
+ public:
+  explicit Sampler(const SamplerParams& params);
+
+  // Picks the next token from n_vocab logits; does not record it (call accept()).
+  int32_t sample(std::span<const float> logits);
+  // Records a token in the penalty window (prompt tokens too, if the caller wants them penalized).
+  void accept(int32_t token);
+  void reset(uint64_t seed);
+  // The candidates that survive every filter, with their probabilities after temperature,
+  // most likely first (ties: lower id first). Greedy gives the one argmax token with p = 1.
+  std::vector<TokenProb> distribution(std::span<const float> logits);
+  const SamplerParams& params() const { return params_; }
+
+ private:
+  struct Cand {
+    float logit;
+    int32_t id;
+  };
+  void apply_penalties(std::span<const float> logits);
+  void filter_and_soften();
+
+  SamplerParams params_;
+  Pcg32 rng_;
+  std::deque<int32_t> recent_;
+  std::vector<Cand> cands_;
+  std::vector<float> probs_;
+};
+
+}  // namespace edgeai::llm
