@@ -23,6 +23,25 @@ void rms_norm(const float* x, const float* w, float* out, int64_t n, float eps) 
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
 }
 
+// Eight independent partial sums: vectorizable without reassociating a single running sum.
+inline float dot_f32(const float* a, const float* b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t d = 0;
+  for (; d + 8 <= n; d += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += a[d + j] * b[d + j];
+  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; d < n; ++d) s += a[d] * b[d];
+  return s;
+}
+
+inline void axpy_f32(float w, const float* x, float* y, int64_t n) {
+  for (int64_t d = 0; d < n; ++d) y[d] += w * x[d];
+}
+
+inline void half_row_to_float(const uint16_t* h, float* f, int64_t n) {
+  for (int64_t d = 0; d < n; ++d) f[d] = half_to_float(h[d]);
+}
+
 inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
 inline float gelu_tanh(float x) {
@@ -67,6 +86,7 @@ Result<std::unique_ptr<Context>> Context::create(const Model& model, Env& env, c
     c->gate_.resize(nb * h.n_ff * 2);
     c->up_.resize(nb * h.n_ff);
     c->scores_.resize((size_t)c->n_slots_ * n_ctx);
+    c->conv_.resize((size_t)c->n_slots_ * std::max(h.head_dim_k, h.head_dim_v));
     c->rope_cos_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
     c->rope_sin_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
     c->logits_.resize(h.n_vocab);
@@ -175,60 +195,65 @@ void Context::rope(float* x, int64_t n_heads, int64_t n) const {
   }
 }
 
+// Cache layout, per layer: [kv head][position][head size], so one head's keys (and values) are
+// contiguous over positions.
 void Context::store_kv(int64_t il, int64_t n, int64_t pos) {
   const Hparams& h = model_.hparams();
-  const int64_t nk = h.n_embd_k(), nv = h.n_embd_v();
-  const size_t kbase = (size_t)(il * n_ctx_ + pos) * nk;
-  const size_t vbase = (size_t)(il * n_ctx_ + pos) * nv;
-  if (kv_type_ == KvType::kF16) {
-    for (int64_t i = 0; i < n * nk; ++i) k_f16_[kbase + i] = float_to_half(k_[i]);
-    for (int64_t i = 0; i < n * nv; ++i) v_f16_[vbase + i] = float_to_half(v_[i]);
-  } else {
-    std::copy(k_.begin(), k_.begin() + n * nk, k_f32_.begin() + kbase);
-    std::copy(v_.begin(), v_.begin() + n * nv, v_f32_.begin() + vbase);
+  const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v, nkv = h.n_head_kv;
+  for (int64_t g = 0; g < nkv; ++g) {
+    const size_t kbase = ((size_t)(il * nkv + g) * n_ctx_ + pos) * hdk;
+    const size_t vbase = ((size_t)(il * nkv + g) * n_ctx_ + pos) * hdv;
+    for (int64_t t = 0; t < n; ++t) {
+      const float* ks = k_.data() + t * nkv * hdk + g * hdk;
+      const float* vs = v_.data() + t * nkv * hdv + g * hdv;
+      if (kv_type_ == KvType::kF16) {
+        for (int64_t d = 0; d < hdk; ++d) k_f16_[kbase + t * hdk + d] = float_to_half(ks[d]);
+        for (int64_t d = 0; d < hdv; ++d) v_f16_[vbase + t * hdv + d] = float_to_half(vs[d]);
+      } else {
+        std::copy(ks, ks + hdk, k_f32_.begin() + kbase + t * hdk);
+        std::copy(vs, vs + hdv, v_f32_.begin() + vbase + t * hdv);
+      }
+    }
   }
 }
 
 void Context::attention(int64_t il, int64_t n, int64_t pos) {
   const Hparams& h = model_.hparams();
-  const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v;
-  const int64_t nk = h.n_embd_k(), nv = h.n_embd_v();
-  const int64_t group = h.n_head / h.n_head_kv;
+  const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v, nkv = h.n_head_kv;
+  const int64_t group = h.n_head / nkv;
   const int64_t window = h.layer_uses_window(il) ? h.sliding_window : 0;
   const float scale = h.attn_scale;
   const float cap = h.attn_softcap;
   const bool f16 = kv_type_ == KvType::kF16;
-  const float* kf = f16 ? nullptr : k_f32_.data() + (size_t)il * n_ctx_ * nk;
-  const float* vf = f16 ? nullptr : v_f32_.data() + (size_t)il * n_ctx_ * nv;
-  const uint16_t* kh = f16 ? k_f16_.data() + (size_t)il * n_ctx_ * nk : nullptr;
-  const uint16_t* vh = f16 ? v_f16_.data() + (size_t)il * n_ctx_ * nv : nullptr;
   const int64_t items = n * h.n_head;
   const int64_t slots = std::min<int64_t>(n_slots_, items);
+  const int64_t conv_stride = std::max(hdk, hdv);
 
-  auto run_item = [&](int64_t item, float* sc) {
+  auto run_item = [&](int64_t item, float* sc, float* conv) {
     const int64_t t = item / h.n_head, hh = item % h.n_head;
     const int64_t g = hh / group;
     const int64_t p = pos + t;
     const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
     const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
+    const size_t kbase = (size_t)(il * nkv + g) * n_ctx_ * hdk;
+    const size_t vbase = (size_t)(il * nkv + g) * n_ctx_ * hdv;
     float mx = -INFINITY;
     for (int64_t j = lo; j <= p; ++j) {
-      float s = 0.0f;
+      const float* kr;
       if (f16) {
-        const uint16_t* kr = kh + j * nk + g * hdk;
-        for (int64_t d = 0; d < hdk; ++d) s += q[d] * half_to_float(kr[d]);
+        half_row_to_float(k_f16_.data() + kbase + j * hdk, conv, hdk);
+        kr = conv;
       } else {
-        const float* kr = kf + j * nk + g * hdk;
-        for (int64_t d = 0; d < hdk; ++d) s += q[d] * kr[d];
+        kr = k_f32_.data() + kbase + j * hdk;
       }
-      s *= scale;
+      float s = dot_f32(q, kr, hdk) * scale;
       if (cap > 0) s = cap * std::tanh(s / cap);
       sc[j - lo] = s;
       mx = std::max(mx, s);
     }
     float sum = 0.0f;
     for (int64_t j = lo; j <= p; ++j) {
-      float e = std::exp(sc[j - lo] - mx);
+      const float e = std::exp(sc[j - lo] - mx);
       sc[j - lo] = e;
       sum += e;
     }
@@ -236,25 +261,26 @@ void Context::attention(int64_t il, int64_t n, int64_t pos) {
     float* o = att_.data() + t * h.n_head * hdv + hh * hdv;
     std::fill(o, o + hdv, 0.0f);
     for (int64_t j = lo; j <= p; ++j) {
-      const float w = sc[j - lo] * inv;
+      const float* vr;
       if (f16) {
-        const uint16_t* vr = vh + j * nv + g * hdv;
-        for (int64_t d = 0; d < hdv; ++d) o[d] += w * half_to_float(vr[d]);
+        half_row_to_float(v_f16_.data() + vbase + j * hdv, conv, hdv);
+        vr = conv;
       } else {
-        const float* vr = vf + j * nv + g * hdv;
-        for (int64_t d = 0; d < hdv; ++d) o[d] += w * vr[d];
+        vr = v_f32_.data() + vbase + j * hdv;
       }
+      axpy_f32(sc[j - lo] * inv, vr, o, hdv);
     }
   };
 
   if (slots <= 1) {
-    for (int64_t it = 0; it < items; ++it) run_item(it, scores_.data());
+    for (int64_t it = 0; it < items; ++it) run_item(it, scores_.data(), conv_.data());
     return;
   }
   env_.pool->parallel_for(slots, 1, [&](int64_t b, int64_t e) {
     for (int64_t s = b; s < e; ++s) {
       float* sc = scores_.data() + s * n_ctx_;
-      for (int64_t it = s; it < items; it += slots) run_item(it, sc);
+      float* conv = conv_.data() + s * conv_stride;
+      for (int64_t it = s; it < items; it += slots) run_item(it, sc, conv);
     }
   });
 }
