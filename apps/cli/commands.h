@@ -15,6 +15,7 @@ Command add_run(CLI::App& app);
 Command add_onnx_test(CLI::App& app);
 Command add_demo(CLI::App& app);
 Command add_compare(CLI::App& app);
+Command add_convert(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 
 // Model-format-specific halves of shared verbs (implemented beside the llm commands):

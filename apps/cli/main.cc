@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add(add_onnx_test);
   add(add_demo);
   add(add_compare);
+  add(add_convert);
   add(add_tokenize);
   try {
     app.parse(argc, argv);
