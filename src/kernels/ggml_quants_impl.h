@@ -1,0 +1,142 @@
+// Internals of the GGML block formats shared by the reference kernels, the per-ISA kernels, the
+// ggml_matmul driver and their tests: the on-disk block layouts, the quantized-activation layout
+// that the dot products read, and the per-ISA kernel tables. Not a public header.
+//
+// Activations (what llama.cpp calls vec_dot_type). ggml_matmul quantizes each token's f32
+// activations once per call into the form the weight type's dot product wants:
+//   q4_0 q4_1 q5_0 q5_1 q8_0  -> Q8 blocks of 32 (ActKind::kQ8_32): int8 values with one scale
+//       per 32, rounded to f16 exactly as llama.cpp's quantize_row_q8_0 does, so the int8 values
+//       and scales are llama.cpp's. Unlike llama.cpp (which gives q4_1/q5_1 a q8_1 whose block
+//       sum is stored as an f16 of d*sum), we keep the exact integer sum of each block; the
+//       minimum term of q4_1/q5_1 is then m * d * sum with no extra rounding.
+//   q2_K .. q6_K              -> Q8_K (ActKind::kQ8_K): llama.cpp's quantize_row_q8_K, an f32
+//       scale per 256 and the sums of each 16 (bsums).
+//   f32 f16 bf16              -> f32 as given (ActKind::kF32); llama.cpp rounds activations to
+//       f16/bf16 for those weights, we do not (more exact, and the weights' conversion to f32
+//       happens in registers either way).
+// The integer part of each block's dot product is exact in every kernel; kernels differ from the
+// reference only in the order in which the per-block f32 terms are added.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/thread_pool.h"
+#include "edgeai/status.h"
+
+namespace edgeai::kernels::ggml {
+
+inline constexpr int kQK = 32;    // block of the 32-element types (QK4_0 .. QK8_1)
+inline constexpr int kQKK = 256;  // super-block of the k-quants (QK_K)
+
+// ---- On-disk blocks (ggml-common.h layouts; f16 fields kept as raw bits) ------------------------
+struct BlockQ4_0 { uint16_t d; uint8_t qs[16]; };
+struct BlockQ4_1 { uint16_t d, m; uint8_t qs[16]; };
+struct BlockQ5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; };
+struct BlockQ5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[16]; };
+struct BlockQ8_0 { uint16_t d; int8_t qs[32]; };
+struct BlockQ8_1 { uint16_t d, s; int8_t qs[32]; };
+struct BlockQ2_K { uint8_t scales[16]; uint8_t qs[64]; uint16_t d, dmin; };
+struct BlockQ3_K { uint8_t hmask[32]; uint8_t qs[64]; uint8_t scales[12]; uint16_t d; };
+struct BlockQ4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128]; };
+struct BlockQ5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128]; };
+struct BlockQ6_K { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; };
+struct BlockQ8_K { float d; int8_t qs[256]; int16_t bsums[16]; };
+static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 &&
+              sizeof(BlockQ5_1) == 24 && sizeof(BlockQ8_0) == 34 && sizeof(BlockQ8_1) == 36);
+static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockQ4_K) == 144 &&
+              sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210 && sizeof(BlockQ8_K) == 292);
+
+// The 6-bit scale and min of sub-block j (0..7) of a q4_K/q5_K block (get_scale_min_k4).
+inline void scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
+  if (j < 4) {
+    *d = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    *m = (q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4);
+  }
+}
+
+// ---- Quantized activations ----------------------------------------------------------------------
+enum class ActKind { kNone, kF32, kQ8_32, kQ8_K };
+ActKind act_kind(uint32_t wtype);
+
+// Where each array of one token's activations lies in its slab (bytes from the slab's start; every
+// array starts 64-byte aligned and the slab size `stride` is a multiple of 64).
+//
+// kQ8_32, nb = k/32 blocks, L = lanes per block (4, or 8 for q8_0):
+//   qs   int8  [k]     the values. For q4_0/q4_1/q5_0/q5_1 in "quad" order: blocks go in groups
+//                      of 4 (the last group may hold G < 4), and group g stores the first halves
+//                      (elements 0..15) of its G blocks, then their second halves: element j of
+//                      block 4g+b sits at 128g + 16b + j (j < 16) or 128g + 16G + 16b + j - 16.
+//                      This matches how the 4-bit nibbles of 4 consecutive blocks unpack into one
+//                      64-byte register. q8_0 keeps natural order.
+//   d    float [nb]    the scale (an f16 value)
+//   sum  int32 [nb]    the sum of the block's values
+//   dl   float [nb*L]  d repeated L times (x86 kernels load it as the lanes' scales)
+//   bl   int32 [nb*L]  bias lanes whose sum over a block is -off * sum, off = 8 (q4_0), 16 (q5_0),
+//                      128 (q8_0): the x86 kernels dot unsigned weights (q, or q8 + 128) with the
+//                      values and start their integer accumulators at these lanes
+//   ml   float [nb*L]  (q4_1, q5_1) d * sum / L, the lanes of the minimum term
+// kQ8_K, nb = k/256:
+//   qs int8 [k], d float [nb], bsums int16 [k/16] (sum of each 16 values)
+// kF32: the f32 row as given (no slab).
+struct ActLayout {
+  ActKind kind = ActKind::kNone;
+  int lanes = 4;
+  bool quad = false;
+  int64_t off_qs = 0, off_d = 0, off_sum = 0, off_dl = 0, off_bl = 0, off_ml = 0, off_bsums = 0;
+  int64_t stride = 0;  // bytes per token
+};
+ActLayout act_layout(uint32_t wtype, int64_t k);
+
+// Quantizes one token's activations `x` (k floats) into `slab` (layout.stride bytes, 64-aligned).
+void quantize_acts(uint32_t wtype, const ActLayout& layout, const float* x, int64_t k, uint8_t* slab);
+// Recomputes sum, dl, bl, ml (kQ8_32) or bsums (kQ8_K) from qs and d; quantize_acts calls it, and
+// tests use it to build activations with chosen values.
+void finish_acts(uint32_t wtype, const ActLayout& layout, int64_t k, uint8_t* slab);
+// Position in qs of element j of 32-block b (see "quad" above).
+inline int64_t quad_pos(int64_t nb, int64_t b, int j) {
+  int64_t g = b / 4, first = g * 4;
+  int64_t G = nb - first < 4 ? nb - first : 4;
+  int64_t i = b - first;
+  return 128 * g + (j < 16 ? 16 * i + j : 16 * G + 16 * i + (j - 16));
+}
+
+// The activations of a block of tokens: token t's slab at base + t * stride (for kF32, the f32 row
+// of token t at base + t * stride).
+struct Acts {
+  const uint8_t* base = nullptr;
+  int64_t stride = 0;
+  const ActLayout* layout = nullptr;
+};
+
+// ---- Kernels --------------------------------------------------------------------------------------
+// The most tokens one tile call handles: the kernel unpacks each weight block once and uses it for
+// all of them.
+inline constexpr int kMaxTileTokens = 8;
+// y[t * y_stride] = (weight row `w`, k elements) . (token t) for t < nt <= kMaxTileTokens.
+using TileFn = void (*)(int64_t k, const void* w, const Acts& acts, int nt, float* y, int64_t y_stride);
+
+struct KernelTable {
+  const char* isa;
+  TileFn tile[32];  // by GGML type number; null where this ISA has no kernel (the reference runs)
+};
+const KernelTable& ref_kernels();
+#if defined(__x86_64__) || defined(_M_X64)
+const KernelTable& avx2_kernels();    // needs avx2 fma f16c
+const KernelTable& avx512_kernels();  // needs avx512 f bw vl dq vnni, avx2 fma f16c
+#endif
+#if defined(__aarch64__)
+const KernelTable& neon_kernels();  // needs asimd dotprod fp16
+#endif
+
+// ggml_matmul with a chosen kernel table (tests run every ISA the CPU has through this).
+Status matmul_with(const KernelTable& kt, ThreadPool& pool, uint32_t wtype, const void* w, int64_t rows,
+                   int64_t k, const float* x, int64_t n_tokens, float* y);
+
+// Reference dot products of one weight row with one token (the numerical specification).
+float dot_ref(uint32_t wtype, int64_t k, const void* w, const uint8_t* act, const ActLayout& layout);
+
+}  // namespace edgeai::kernels::ggml
