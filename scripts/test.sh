@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs and builds (scripts/setup.sh), then the unit tests, the ONNX
-# conformance suite and the CLI tests with ctest; then an ASan+UBSan build of the same suite;
-# then a short fuzzing run of the ONNX loader. Set EDGEAI_FAST=1 to skip the sanitizer build
-# and the fuzzing run.
+# conformance suite, the real-model checks against ONNX Runtime and the CLI tests with ctest;
+# then an ASan+UBSan build of the same suite (less the ONNX Runtime checks); then the aarch64
+# cross build's tests under qemu; then a short fuzzing run of each parser. Set EDGEAI_FAST=1 to
+# run only the first part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EDGEAI_SKIP_DEMO=1 scripts/setup.sh
@@ -15,6 +16,9 @@ if [ "${EDGEAI_FAST:-0}" != 1 ]; then
   cmake --build build-asan
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE models
-  if [ -x scripts/fuzz.sh ]; then scripts/fuzz.sh 60; fi
+  echo "== aarch64 cross build, unit and kernel tests under qemu-aarch64-static"
+  scripts/test_aarch64.sh
+  echo "== fuzzing"
+  scripts/fuzz.sh 60
 fi
 echo "all tests passed"
