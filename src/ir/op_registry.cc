@@ -10,7 +10,7 @@ namespace edgeai::ir {
 OpRegistry::OpRegistry() {
   using namespace kernels::ref;
   for (auto family : {elementwise_kernels(), reduce_kernels(), tensor_kernels(), nn_kernels(),
-                      rnn_kernels(), quant_kernels(), misc_kernels()}) {
+                      rnn_kernels(), quant_kernels(), misc_kernels(), fused_kernels()}) {
     for (const auto& e : family) add(e);
   }
   for (const auto& e : kernels::cpu::cpu_kernels()) fast_[key(e.domain, e.op_type)] = &e;

@@ -2,16 +2,31 @@
 // the list that runs them in order.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "edgeai/status.h"
 #include "ir/graph.h"
 
 namespace edgeai::passes {
 
-struct OptimizeOptions {
-  bool enabled = true;
+// What one pass did.
+struct PassReport {
+  std::string pass;
+  int rewrites = 0;
 };
 
-// Rewrites `g` in place into an equivalent, faster graph.
+struct OptimizeOptions {
+  bool enabled = true;
+  // When set, receives one entry per pass run, in order.
+  std::vector<PassReport>* report = nullptr;
+};
+
+// Rewrites `g` in place into an equivalent, faster graph: constants become initializers and are
+// folded, identities and dead nodes go, BatchNormalization is folded into Conv/Gemm, LayerNorm
+// and GELU patterns become single ops, and Conv/Gemm absorb bias and activation (com.edgeai
+// FusedConv / FusedGemm). Only the top-level graph is rewritten. On error `g` may be partly
+// rewritten but is still a valid graph.
 Status optimize_graph(ir::Graph& g, const OptimizeOptions& options);
 
 }  // namespace edgeai::passes

@@ -1,0 +1,219 @@
+// Reference kernels of the ops the graph passes introduce (domain "com.edgeai"); they are the
+// numerical definition of those ops, and the optimized CPU kernels register under the same names.
+//
+//   FusedConv(X, W, B?)  Conv's inputs and attributes, plus `activation` and
+//                        `activation_params`: Y = act(Conv(X, W, B)).
+//   FusedGemm(A, B, C?)  Gemm's inputs and attributes, plus the same two:
+//                        Y = act(alpha * A' * B' + beta * C).
+//   Gelu(X)              Y = 0.5 x (1 + erf(x / sqrt 2)); with approximate = "tanh",
+//                        Y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+//
+// activation (string) and activation_params (floats):
+//   "Relu"       max(x, 0) (NaN stays NaN)
+//   "Clip"       min(max(x, p[0]), p[1]); params [min, max], +-inf for a missing bound
+//   "HardSwish"  x * max(0, min(1, x / 6 + 0.5))
+//   "Sigmoid"    1 / (1 + exp(-x))
+//   "SiLU"       x * Sigmoid(x)
+//   "GELU"       0.5 x (1 + erf(x / sqrt 2))
+//   "GELUTanh"   0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+//   "LeakyRelu"  x >= 0 ? x : alpha * x; params [alpha] (default 0.01)
+//   "Tanh"       tanh(x)
+//   "HardSigmoid" max(0, min(1, alpha * x + beta)); params [alpha, beta] (default 0.2, 0.5)
+// Each activation is computed exactly as the reference kernel of the ONNX op it replaces, so a
+// fused graph gives the same numbers as the unfused one.
+#include <cmath>
+#include <limits>
+
+#include "kernels/reference/nn_internal.h"
+#include "kernels/reference/registry.h"
+
+namespace edgeai::kernels::ref {
+namespace {
+
+// Runs an inner kernel (the reference Conv or Gemm) on this node's inputs and attributes, and
+// keeps the output it allocates so the activation can be applied to it in place.
+class InnerContext final : public KernelContext {
+ public:
+  InnerContext(KernelContext& outer, std::string_view op, int opset) : o_(outer), op_(op), opset_(opset) {}
+  Tensor* output() const { return out_; }
+
+  int num_inputs() const override { return o_.num_inputs(); }
+  bool has_input(int i) const override { return o_.has_input(i); }
+  const Tensor& input(int i) const override { return o_.input(i); }
+  const Value& input_value(int i) const override { return o_.input_value(i); }
+  int num_outputs() const override { return 1; }
+  bool is_output_used(int i) const override { return i == 0; }
+  Result<Tensor*> allocate_output(int i, DType dtype, const Shape& shape) override {
+    ASSIGN_OR_RETURN(out_, o_.allocate_output(i, dtype, shape));
+    return out_;
+  }
+  void set_output(int i, Tensor t) override { o_.set_output(i, std::move(t)); }
+  void set_output_value(int i, Value v) override { o_.set_output_value(i, std::move(v)); }
+  bool has_attr(std::string_view n) const override { return o_.has_attr(n); }
+  int64_t attr_int(std::string_view n, int64_t def) const override { return o_.attr_int(n, def); }
+  float attr_float(std::string_view n, float def) const override { return o_.attr_float(n, def); }
+  std::string attr_string(std::string_view n, std::string_view def) const override { return o_.attr_string(n, def); }
+  std::vector<int64_t> attr_ints(std::string_view n) const override { return o_.attr_ints(n); }
+  std::vector<float> attr_floats(std::string_view n) const override { return o_.attr_floats(n); }
+  std::vector<std::string> attr_strings(std::string_view n) const override { return o_.attr_strings(n); }
+  const Tensor* attr_tensor(std::string_view n) const override { return o_.attr_tensor(n); }
+  std::string_view op_type() const override { return o_.op_type(); }
+  std::string_view node_name() const override { return o_.node_name(); }
+  int opset() const override { return opset_; }
+  const CpuFeatures& cpu() const override { return o_.cpu(); }
+  ThreadPool& pool() override { return o_.pool(); }
+
+ private:
+  KernelContext& o_;
+  std::string_view op_;
+  int opset_;
+  Tensor* out_ = nullptr;
+};
+
+enum class Act { kNone, kRelu, kClip, kHardSwish, kSigmoid, kSiLU, kGelu, kGeluTanh, kLeakyRelu, kTanh, kHardSigmoid };
+
+struct ActSpec {
+  Act kind = Act::kNone;
+  float p0 = 0, p1 = 0;
+};
+
+Result<ActSpec> read_activation(const KernelContext& ctx) {
+  const std::string name = ctx.attr_string("activation", "");
+  const std::vector<float> p = ctx.attr_floats("activation_params");
+  ActSpec s;
+  if (name.empty()) return s;
+  if (name == "Relu") s.kind = Act::kRelu;
+  else if (name == "HardSwish") s.kind = Act::kHardSwish;
+  else if (name == "Sigmoid") s.kind = Act::kSigmoid;
+  else if (name == "SiLU") s.kind = Act::kSiLU;
+  else if (name == "GELU") s.kind = Act::kGelu;
+  else if (name == "GELUTanh") s.kind = Act::kGeluTanh;
+  else if (name == "Tanh") s.kind = Act::kTanh;
+  else if (name == "HardSigmoid") {
+    s.kind = Act::kHardSigmoid;
+    if (p.size() != 0 && p.size() != 2) return ctx.error("HardSigmoid takes activation_params [alpha, beta], got " + std::to_string(p.size()) + " values");
+    s.p0 = p.empty() ? 0.2f : p[0];
+    s.p1 = p.empty() ? 0.5f : p[1];
+  }
+  else if (name == "LeakyRelu") {
+    s.kind = Act::kLeakyRelu;
+    if (p.size() > 1) return ctx.error("LeakyRelu takes one activation_params value (alpha), got " + std::to_string(p.size()));
+    s.p0 = p.empty() ? 0.01f : p[0];
+  } else if (name == "Clip") {
+    s.kind = Act::kClip;
+    if (p.size() != 2) return ctx.error("Clip takes activation_params [min, max], got " + std::to_string(p.size()) + " values");
+    if (std::isnan(p[0]) || std::isnan(p[1])) return ctx.error("Clip bounds must not be NaN");
+    s.p0 = p[0];
+    s.p1 = p[1];
+  } else {
+    return ctx.error("unknown activation '" + name +
+                     "' (expected Relu, Clip, HardSwish, Sigmoid, SiLU, GELU, GELUTanh, LeakyRelu, Tanh or HardSigmoid)");
+  }
+  if (s.kind != Act::kLeakyRelu && s.kind != Act::kClip && s.kind != Act::kHardSigmoid && !p.empty()) {
+    return ctx.error("activation " + name + " takes no activation_params");
+  }
+  return s;
+}
+
+template <typename A>
+A sigmoid(A x) {
+  if (x >= A(0)) return A(1) / (A(1) + std::exp(-x));
+  A e = std::exp(x);
+  return e / (A(1) + e);
+}
+
+template <typename A>
+A gelu(A x, bool tanh_form) {
+  if (tanh_form) {
+    const A k = static_cast<A>(0.79788456080286535587989211986876);  // sqrt(2/pi)
+    return A(0.5) * x * (A(1) + std::tanh(k * (x + A(0.044715) * x * x * x)));
+  }
+  return A(0.5) * x * (A(1) + std::erf(x * static_cast<A>(0.70710678118654752440084436210485)));
+}
+
+template <typename A>
+A activate(A x, const ActSpec& s) {
+  switch (s.kind) {
+    case Act::kNone: return x;
+    case Act::kRelu: return std::isnan(x) ? x : std::max(x, A(0));
+    case Act::kClip: return std::min(std::max(x, A(s.p0)), A(s.p1));
+    case Act::kHardSwish: return x * std::max(A(0), std::min(A(1), x / A(6) + A(0.5)));
+    case Act::kSigmoid: return sigmoid(x);
+    case Act::kSiLU: return x * sigmoid(x);
+    case Act::kGelu: return gelu(x, false);
+    case Act::kGeluTanh: return gelu(x, true);
+    case Act::kLeakyRelu: return x >= A(0) ? x : A(s.p0) * x;
+    case Act::kTanh: return std::tanh(x);
+    case Act::kHardSigmoid: return std::max(A(0), std::min(A(1), A(s.p0) * x + A(s.p1)));
+  }
+  return x;
+}
+
+Status apply_activation(KernelContext& ctx, Tensor& y, const ActSpec& s) {
+  if (s.kind == Act::kNone) return ok_status();
+  if (!y.writable()) return ctx.error("internal: output is not writable");
+  return visit_float(y.dtype(), [&]<typename T>() {
+    using A = nn::Acc<T>;
+    T* d = y.data<T>();
+    const int64_t n = y.numel();
+    ctx.pool().parallel_for(n, 1 << 14, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) d[i] = nn::store<T>(activate<A>(nn::load<A>(d[i]), s));
+    });
+    return ok_status();
+  });
+}
+
+// Runs `inner` (reference Conv or Gemm) then the activation on its output.
+Status fused(KernelContext& ctx, std::string_view op, Status (*inner)(KernelContext&)) {
+  ASSIGN_OR_RETURN(ActSpec act, read_activation(ctx));
+  if (!ctx.is_output_used(0)) return ok_status();
+  // The inner kernels' semantics are those of current opsets (Conv: 11+, Gemm: 13+, C optional).
+  InnerContext ic(ctx, op, 13);
+  RETURN_IF_ERROR(inner(ic));
+  if (!ic.output()) return ctx.error("internal: " + std::string(op) + " produced no output");
+  return apply_activation(ctx, *ic.output(), act);
+}
+
+Status fused_conv(KernelContext& ctx) {
+  RETURN_IF_ERROR(nn::check_inputs(ctx, 2, 3, 2));
+  return fused(ctx, "Conv", nn::conv);
+}
+
+Status fused_gemm(KernelContext& ctx) {
+  RETURN_IF_ERROR(nn::check_inputs(ctx, 2, 3, 2));
+  RETURN_IF_ERROR(nn::check_float(ctx, 0));
+  return fused(ctx, "Gemm", nn::gemm);
+}
+
+Status gelu_op(KernelContext& ctx) {
+  RETURN_IF_ERROR(nn::check_inputs(ctx, 1, 1, 1));
+  RETURN_IF_ERROR(nn::check_float(ctx, 0));
+  const std::string approx = ctx.attr_string("approximate", "none");
+  if (approx != "none" && approx != "tanh") {
+    return ctx.error("attribute 'approximate' must be \"none\" or \"tanh\", got \"" + approx + "\"");
+  }
+  const bool tanh_form = approx == "tanh";
+  if (!ctx.is_output_used(0)) return ok_status();
+  const Tensor& x = ctx.input(0);
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), x.shape()));
+  return visit_float(x.dtype(), [&]<typename T>() {
+    using A = nn::Acc<T>;
+    const T* in = x.data<T>();
+    T* out = y->data<T>();
+    for (int64_t i = 0; i < x.numel(); ++i) out[i] = nn::store<T>(gelu(nn::load<A>(in[i]), tanh_form));
+    return ok_status();
+  });
+}
+
+}  // namespace
+
+std::span<const KernelEntry> fused_kernels() {
+  static const KernelEntry kTable[] = {
+      {"com.edgeai", "FusedConv", fused_conv},
+      {"com.edgeai", "FusedGemm", fused_gemm},
+      {"com.edgeai", "Gelu", gelu_op},
+  };
+  return kTable;
+}
+
+}  // namespace edgeai::kernels::ref

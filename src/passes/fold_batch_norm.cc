@@ -1,0 +1,171 @@
+// BatchNormalization (inference) after a Conv or a Gemm whose weights are constants is folded
+// into them: with a = scale / sqrt(var + eps), the weights of output channel c are multiplied by
+// a[c] and the bias becomes (bias - mean) * a + B. The folded weights are new initializers (the
+// old ones may be shared); dead-node removal drops the old ones when nothing else reads them.
+#include <cmath>
+
+#include "passes/pass_util.h"
+#include "passes/passes.h"
+
+namespace edgeai::passes {
+namespace {
+
+bool is_float_weight(const Tensor* t) {
+  return t && (t->dtype() == DType::kF32 || t->dtype() == DType::kF64);
+}
+
+// The per-channel factors a and offsets (B - mean * a) of an inference BatchNormalization over
+// `channels` channels, or false when the node is not such a BatchNormalization.
+bool batch_norm_affine(const ir::Graph& g, const GraphIndex& idx, const ir::Node& bn, int64_t channels,
+                       std::vector<double>* a, std::vector<double>* b) {
+  if (!bn.domain.empty() || bn.op_type != "BatchNormalization" || bn.inputs.size() != 5) return false;
+  for (size_t k = 1; k < bn.outputs.size(); ++k) {
+    if (!bn.outputs[k].empty() && idx.use_count(bn.outputs[k]) > 0) return false;
+  }
+  const int opset = onnx_opset(g);
+  if (opset >= 14) {
+    const ir::Attribute* tm = bn.attr("training_mode");
+    if (tm && tm->i != 0) return false;
+  } else if (opset < 7) {
+    const ir::Attribute* t = bn.attr("is_test");
+    if (bn.outputs.size() > 1 && !(t && t->i != 0)) return false;
+  }
+  if (opset < 9) {
+    const ir::Attribute* sp = bn.attr("spatial");
+    if (sp && sp->i == 0) return false;
+  }
+  const Tensor* p[4];
+  for (int k = 0; k < 4; ++k) {
+    p[k] = idx.constant(bn.inputs[k + 1]);
+    if (!p[k] || !dtype_is_float(p[k]->dtype()) || p[k]->numel() != channels) return false;
+  }
+  const ir::Attribute* e = bn.attr("epsilon");
+  const double eps = e ? e->f : 1e-5;
+  a->resize(channels);
+  b->resize(channels);
+  for (int64_t c = 0; c < channels; ++c) {
+    const double scale = p[0]->get_double(c), bias = p[1]->get_double(c);
+    const double mean = p[2]->get_double(c), var = p[3]->get_double(c);
+    (*a)[c] = scale / std::sqrt(var + eps);
+    (*b)[c] = bias - mean * (*a)[c];
+    if (!std::isfinite((*a)[c]) || !std::isfinite((*b)[c])) return false;
+  }
+  return true;
+}
+
+// A copy of `w` (f32 or f64) with element i multiplied by a[channel(i)].
+template <typename F>
+Tensor scaled(const Tensor& w, const std::vector<double>& a, F&& channel) {
+  Tensor out = w.clone();
+  if (w.dtype() == DType::kF32) {
+    float* d = out.data<float>();
+    for (int64_t i = 0; i < w.numel(); ++i) d[i] = static_cast<float>(d[i] * a[channel(i)]);
+  } else {
+    double* d = out.data<double>();
+    for (int64_t i = 0; i < w.numel(); ++i) d[i] *= a[channel(i)];
+  }
+  return out;
+}
+
+Tensor vector_of(DType dtype, const std::vector<double>& v) {
+  Tensor t = Tensor::create(dtype, {static_cast<int64_t>(v.size())}).value();
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (dtype == DType::kF32) t.data<float>()[i] = static_cast<float>(v[i]);
+    else t.data<double>()[i] = v[i];
+  }
+  return t;
+}
+
+// Conv -> BatchNormalization.
+bool fold_into_conv(ir::Graph& g, const GraphIndex& idx, ir::Node& conv, const ir::Node& bn) {
+  if (conv.inputs.size() < 2 || conv.outputs.size() != 1) return false;
+  const Tensor* w = idx.constant(conv.inputs[1]);
+  if (!is_float_weight(w) || w->rank() < 3) return false;
+  const int64_t m = w->dim(0);
+  const Tensor* bias = conv.inputs.size() > 2 && !conv.inputs[2].empty() ? idx.constant(conv.inputs[2]) : nullptr;
+  if (conv.inputs.size() > 2 && !conv.inputs[2].empty() && (!bias || bias->numel() != m)) return false;
+  std::vector<double> a, b;
+  if (!batch_norm_affine(g, idx, bn, m, &a, &b)) return false;
+  const int64_t per_channel = m ? w->numel() / m : 0;
+  Tensor w2 = scaled(*w, a, [&](int64_t i) { return i / per_channel; });
+  std::vector<double> b2(m);
+  for (int64_t c = 0; c < m; ++c) b2[c] = (bias ? bias->get_double(c) : 0.0) * a[c] + b[c];
+  conv.inputs.resize(3);
+  conv.inputs[1] = add_initializer(g, conv.inputs[1] + "_bnfold", std::move(w2));
+  conv.inputs[2] = add_initializer(g, (bias ? conv.inputs[2] : conv.name + "_bias") + "_bnfold",
+                                   vector_of(w->dtype(), b2));
+  conv.outputs[0] = bn.outputs[0];
+  return true;
+}
+
+// Gemm -> BatchNormalization (the Gemm output is [M, N]; the channels are N).
+bool fold_into_gemm(ir::Graph& g, const GraphIndex& idx, ir::Node& gemm, const ir::Node& bn) {
+  if (gemm.inputs.size() < 2 || gemm.outputs.size() != 1) return false;
+  const Tensor* w = idx.constant(gemm.inputs[1]);
+  if (!is_float_weight(w) || w->rank() != 2) return false;
+  const ir::Attribute* tb = gemm.attr("transB");
+  const bool trans_b = tb && tb->i != 0;
+  const int64_t n = trans_b ? w->dim(0) : w->dim(1);
+  const int64_t k = trans_b ? w->dim(1) : w->dim(0);
+  const bool has_c = gemm.inputs.size() > 2 && !gemm.inputs[2].empty();
+  const Tensor* c = has_c ? idx.constant(gemm.inputs[2]) : nullptr;
+  if (has_c && (!c || !dtype_is_float(c->dtype()) || !(c->numel() == 1 || c->numel() == n) ||
+                (c->numel() == n && n > 1 && c->shape().back() != n))) {
+    return false;
+  }
+  std::vector<double> a, b;
+  if (!batch_norm_affine(g, idx, bn, n, &a, &b)) return false;
+  const ir::Attribute* beta_attr = gemm.attr("beta");
+  const double beta = beta_attr ? beta_attr->f : 1.0;
+  Tensor w2 = trans_b ? scaled(*w, a, [&](int64_t i) { return i / k; })
+                      : scaled(*w, a, [&](int64_t i) { return i % n; });
+  std::vector<double> c2(n);
+  for (int64_t j = 0; j < n; ++j) {
+    const double cj = c ? beta * c->get_double(c->numel() == 1 ? 0 : j) : 0.0;
+    c2[j] = cj * a[j] + b[j];
+  }
+  gemm.inputs.resize(3);
+  gemm.inputs[1] = add_initializer(g, gemm.inputs[1] + "_bnfold", std::move(w2));
+  gemm.inputs[2] = add_initializer(g, (has_c ? gemm.inputs[2] : gemm.name + "_bias") + "_bnfold",
+                                   vector_of(w->dtype(), c2));
+  ir::Attribute one;
+  one.name = "beta";
+  one.type = ir::AttrType::kFloat;
+  one.f = 1.0f;
+  gemm.attributes["beta"] = one;
+  gemm.outputs[0] = bn.outputs[0];
+  return true;
+}
+
+}  // namespace
+
+Result<int> fold_batch_norm(ir::Graph& g) {
+  int count = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    GraphIndex idx(g);
+    std::vector<bool> removed(g.nodes.size(), false), touched(g.nodes.size(), false);
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      ir::Node& n = g.nodes[i];
+      if (touched[i] || !n.domain.empty() || (n.op_type != "Conv" && n.op_type != "Gemm") ||
+          n.outputs.size() != 1) {
+        continue;
+      }
+      int j = idx.sole_consumer(n.outputs[0]);
+      if (j < 0 || touched[j] || g.nodes[j].op_type != "BatchNormalization" ||
+          g.nodes[j].inputs.empty() || g.nodes[j].inputs[0] != n.outputs[0]) {
+        continue;
+      }
+      const ir::Node bn = g.nodes[j];
+      bool ok = n.op_type == "Conv" ? fold_into_conv(g, idx, n, bn) : fold_into_gemm(g, idx, n, bn);
+      if (!ok) continue;
+      removed[j] = touched[i] = touched[j] = true;
+      ++count;
+      changed = true;
+    }
+    if (changed) erase_nodes(g, removed);
+  }
+  return count;
+}
+
+}  // namespace edgeai::passes

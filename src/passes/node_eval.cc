@@ -1,0 +1,99 @@
+#include "passes/node_eval.h"
+
+namespace edgeai::passes {
+namespace {
+
+class EvalContext final : public kernels::KernelContext {
+ public:
+  EvalContext(const ir::Node& n, int opset, const std::vector<kernels::Value>& inputs,
+              std::vector<kernels::Value>& outputs, ThreadPool& pool, const CpuFeatures& cpu)
+      : n_(n), opset_(opset), inputs_(inputs), outputs_(outputs), pool_(pool), cpu_(cpu) {}
+
+  int num_inputs() const override { return static_cast<int>(inputs_.size()); }
+  bool has_input(int i) const override {
+    return i >= 0 && i < num_inputs() && inputs_[i].kind != kernels::Value::Kind::kNone;
+  }
+  const Tensor& input(int i) const override { return inputs_[i].tensor; }
+  const kernels::Value& input_value(int i) const override {
+    static const kernels::Value kNone;
+    return has_input(i) ? inputs_[i] : kNone;
+  }
+  int num_outputs() const override { return static_cast<int>(outputs_.size()); }
+  bool is_output_used(int i) const override {
+    return i >= 0 && i < num_outputs() && !n_.outputs[i].empty();
+  }
+  Result<Tensor*> allocate_output(int i, DType dtype, const Shape& shape) override {
+    if (!is_output_used(i)) return internal_error("output " + std::to_string(i) + " is not used");
+    ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, shape));
+    outputs_[i] = kernels::Value::of(std::move(t));
+    return &outputs_[i].tensor;
+  }
+  void set_output(int i, Tensor t) override {
+    if (is_output_used(i)) outputs_[i] = kernels::Value::of(std::move(t));
+  }
+  void set_output_value(int i, kernels::Value v) override {
+    if (is_output_used(i)) outputs_[i] = std::move(v);
+  }
+
+  bool has_attr(std::string_view name) const override { return n_.attr(name) != nullptr; }
+  int64_t attr_int(std::string_view name, int64_t def) const override {
+    const ir::Attribute* a = n_.attr(name);
+    return a ? (a->type == ir::AttrType::kFloat ? static_cast<int64_t>(a->f) : a->i) : def;
+  }
+  float attr_float(std::string_view name, float def) const override {
+    const ir::Attribute* a = n_.attr(name);
+    return a ? (a->type == ir::AttrType::kInt ? static_cast<float>(a->i) : a->f) : def;
+  }
+  std::string attr_string(std::string_view name, std::string_view def) const override {
+    const ir::Attribute* a = n_.attr(name);
+    return a ? a->s : std::string(def);
+  }
+  std::vector<int64_t> attr_ints(std::string_view name) const override {
+    const ir::Attribute* a = n_.attr(name);
+    if (!a) return {};
+    return a->type == ir::AttrType::kInt ? std::vector<int64_t>{a->i} : a->ints;
+  }
+  std::vector<float> attr_floats(std::string_view name) const override {
+    const ir::Attribute* a = n_.attr(name);
+    if (!a) return {};
+    return a->type == ir::AttrType::kFloat ? std::vector<float>{a->f} : a->floats;
+  }
+  std::vector<std::string> attr_strings(std::string_view name) const override {
+    const ir::Attribute* a = n_.attr(name);
+    if (!a) return {};
+    return a->type == ir::AttrType::kString ? std::vector<std::string>{a->s} : a->strings;
+  }
+  const Tensor* attr_tensor(std::string_view name) const override {
+    const ir::Attribute* a = n_.attr(name);
+    return a && a->type == ir::AttrType::kTensor ? &a->t : nullptr;
+  }
+  std::string_view op_type() const override { return n_.op_type; }
+  std::string_view node_name() const override { return n_.name; }
+  int opset() const override { return opset_; }
+  ThreadPool& pool() override { return pool_; }
+  const CpuFeatures& cpu() const override { return cpu_; }
+
+ private:
+  const ir::Node& n_;
+  int opset_;
+  const std::vector<kernels::Value>& inputs_;
+  std::vector<kernels::Value>& outputs_;
+  ThreadPool& pool_;
+  const CpuFeatures& cpu_;
+};
+
+}  // namespace
+
+Result<std::vector<kernels::Value>> NodeEvaluator::run(const ir::Graph& g, const ir::Node& n,
+                                                       const std::vector<kernels::Value>& inputs) {
+  kernels::KernelFn fn = registry.find(n.domain, n.op_type);
+  if (!fn) return unsupported("op " + n.op_type + " has no reference kernel");
+  int opset = static_cast<int>(g.opset(n.domain));
+  if (opset == 0 && !n.domain.empty()) opset = 1;  // as the runtime does
+  std::vector<kernels::Value> outputs(n.outputs.size());
+  EvalContext ctx(n, opset, inputs, outputs, pool, cpu);
+  RETURN_IF_ERROR(fn(ctx));
+  return outputs;
+}
+
+}  // namespace edgeai::passes

@@ -1,0 +1,215 @@
+#include "passes/pass_util.h"
+
+#include <cmath>
+#include <unordered_set>
+
+namespace edgeai::passes {
+
+GraphIndex::GraphIndex(const ir::Graph& g) : g_(g) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& n = g.nodes[i];
+    for (const auto& o : n.outputs) {
+      if (!o.empty()) producer_.emplace(o, static_cast<int>(i));
+    }
+    for (const auto& in : n.inputs) {
+      if (!in.empty()) consumers_[in].push_back(static_cast<int>(i));
+    }
+    for (const auto& [k, a] : n.attributes) {
+      if (a.g) ir::collect_outer_refs(*a.g, subgraph_refs_);
+      for (const auto& sg : a.graphs) ir::collect_outer_refs(*sg, subgraph_refs_);
+    }
+  }
+  for (const auto& o : g.outputs) graph_outputs_.insert(o.name);
+  for (const auto& in : g.inputs) graph_inputs_.insert(in.name);
+}
+
+int GraphIndex::producer(const std::string& value) const {
+  auto it = producer_.find(value);
+  return it == producer_.end() ? -1 : it->second;
+}
+
+const std::vector<int>& GraphIndex::consumers(const std::string& value) const {
+  static const std::vector<int> kNone;
+  auto it = consumers_.find(value);
+  return it == consumers_.end() ? kNone : it->second;
+}
+
+int GraphIndex::use_count(const std::string& value) const {
+  return static_cast<int>(consumers(value).size()) + (graph_outputs_.count(value) ? 1 : 0) +
+         (subgraph_refs_.count(value) ? 1 : 0);
+}
+
+const Tensor* GraphIndex::constant(const std::string& value) const {
+  if (value.empty() || graph_inputs_.count(value)) return nullptr;
+  auto it = g_.initializers.find(value);
+  return it == g_.initializers.end() ? nullptr : &it->second;
+}
+
+int GraphIndex::sole_consumer(const std::string& value) const {
+  if (is_pinned(value)) return -1;
+  const auto& c = consumers(value);
+  return c.size() == 1 ? c[0] : -1;
+}
+
+void erase_nodes(ir::Graph& g, const std::vector<bool>& removed) {
+  std::vector<ir::Node> kept;
+  kept.reserve(g.nodes.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (i >= removed.size() || !removed[i]) kept.push_back(std::move(g.nodes[i]));
+  }
+  g.nodes = std::move(kept);
+}
+
+void replace_uses(ir::Graph& g, const std::string& from, const std::string& to) {
+  for (auto& n : g.nodes) {
+    for (auto& in : n.inputs) {
+      if (in == from) in = to;
+    }
+  }
+}
+
+std::string fresh_name(const ir::Graph& g, const std::string& base) {
+  std::unordered_set<std::string> used;
+  for (const auto& in : g.inputs) used.insert(in.name);
+  for (const auto& o : g.outputs) used.insert(o.name);
+  for (const auto& [k, t] : g.initializers) used.insert(k);
+  for (const auto& n : g.nodes) {
+    used.insert(n.name);
+    for (const auto& o : n.outputs) used.insert(o);
+    for (const auto& i : n.inputs) used.insert(i);
+  }
+  if (!used.count(base)) return base;
+  for (int k = 1;; ++k) {
+    std::string s = base + "_" + std::to_string(k);
+    if (!used.count(s)) return s;
+  }
+}
+
+std::string add_initializer(ir::Graph& g, const std::string& base, Tensor t) {
+  std::string name = fresh_name(g, base);
+  g.initializers.emplace(name, std::move(t));
+  return name;
+}
+
+void use_edgeai_domain(ir::Graph& g) {
+  if (!g.opsets.count(kEdgeaiDomain)) g.opsets[kEdgeaiDomain] = 1;
+}
+
+bool scalar_value(const Tensor* t, double* v) {
+  if (!t || t->numel() != 1) return false;
+  if (!dtype_is_float(t->dtype()) && !dtype_is_integer(t->dtype())) return false;
+  *v = t->get_double(0);
+  return true;
+}
+
+bool is_scalar(const Tensor* t, double expected, double tol) {
+  double v = 0;
+  if (!scalar_value(t, &v)) return false;
+  return std::fabs(v - expected) <= tol * std::max(1.0, std::fabs(expected));
+}
+
+namespace {
+
+int declared_rank(const ir::Graph& g, const std::string& value) {
+  for (const auto* list : {&g.inputs, &g.value_infos, &g.outputs}) {
+    for (const auto& vi : *list) {
+      if (vi.name == value && vi.type.kind == ir::ValueKind::kTensor && vi.type.shape) {
+        return static_cast<int>(vi.type.shape->size());
+      }
+    }
+  }
+  return -1;
+}
+
+bool is_rank_preserving(const ir::Node& n) {
+  static const std::set<std::string> kOps = {
+      "Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "HardSwish", "HardSigmoid", "Gelu", "Erf",
+      "Identity", "Dropout", "Softmax", "LogSoftmax", "Neg", "Sqrt", "Exp", "Log", "Abs", "Cast",
+      "LayerNormalization", "BatchNormalization", "Conv", "FusedConv", "MaxPool", "AveragePool",
+      "GlobalAveragePool", "GlobalMaxPool", "Transpose", "Elu", "Selu", "Softplus", "Mish",
+      "Reciprocal", "Floor", "Ceil", "Round", "PRelu", "InstanceNormalization"};
+  return kOps.count(n.op_type) > 0;
+}
+
+int rank_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth) {
+  if (depth > 64) return -1;
+  if (const Tensor* t = idx.constant(value)) return t->rank();
+  int r = declared_rank(g, value);
+  if (r >= 0) return r;
+  int p = idx.producer(value);
+  if (p < 0) return -1;
+  const ir::Node& n = g.nodes[p];
+  if (n.outputs.empty() || n.outputs[0] != value) return -1;
+  if (n.op_type == "Gemm" || n.op_type == "FusedGemm" || n.op_type == "Flatten") return 2;
+  if (n.inputs.empty() || n.inputs[0].empty()) return -1;
+  if (is_rank_preserving(n)) return rank_of(g, idx, n.inputs[0], depth + 1);
+  if ((n.op_type == "Add" || n.op_type == "Sub" || n.op_type == "Mul" || n.op_type == "Div") &&
+      n.inputs.size() == 2) {
+    int a = rank_of(g, idx, n.inputs[0], depth + 1);
+    int b = a < 0 ? -1 : rank_of(g, idx, n.inputs[1], depth + 1);
+    return a < 0 || b < 0 ? -1 : std::max(a, b);
+  }
+  if (n.op_type == "MatMul" && n.inputs.size() == 2) {
+    int a = rank_of(g, idx, n.inputs[0], depth + 1);
+    int b = a < 2 ? -1 : rank_of(g, idx, n.inputs[1], depth + 1);
+    return a >= 2 && b >= 2 ? std::max(a, b) : -1;
+  }
+  if (n.op_type == "Reshape" && n.inputs.size() >= 2) {
+    if (const Tensor* s = idx.constant(n.inputs[1]); s && s->rank() == 1) return static_cast<int>(s->numel());
+  }
+  return -1;
+}
+
+}  // namespace
+
+int known_rank(const ir::Graph& g, const GraphIndex& idx, const std::string& value) {
+  return rank_of(g, idx, value, 0);
+}
+
+int onnx_opset(const ir::Graph& g) {
+  int64_t v = g.opset("");
+  return v > 0 ? static_cast<int>(v) : 1;
+}
+
+ir::Attribute attr_string(const std::string& name, const std::string& v) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttrType::kString;
+  a.s = v;
+  return a;
+}
+
+ir::Attribute attr_floats(const std::string& name, std::vector<float> v) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttrType::kFloats;
+  a.floats = std::move(v);
+  return a;
+}
+
+}  // namespace edgeai::passes
+
+namespace edgeai::passes {
+
+int sole_consumer_op(const ir::Graph& g, const GraphIndex& idx, const std::string& value, std::string_view op) {
+  int c = idx.sole_consumer(value);
+  if (c < 0) return -1;
+  const ir::Node& n = g.nodes[c];
+  return n.domain.empty() && n.op_type == op ? c : -1;
+}
+
+int producer_op(const ir::Graph& g, const GraphIndex& idx, const std::string& value, std::string_view op) {
+  int p = idx.producer(value);
+  if (p < 0) return -1;
+  const ir::Node& n = g.nodes[p];
+  return n.domain.empty() && n.op_type == op ? p : -1;
+}
+
+std::string other_input(const ir::Node& n, const std::string& value) {
+  if (n.inputs.size() != 2) return {};
+  if (n.inputs[0] == value) return n.inputs[1];
+  if (n.inputs[1] == value) return n.inputs[0];
+  return {};
+}
+
+}  // namespace edgeai::passes

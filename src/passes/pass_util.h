@@ -1,0 +1,105 @@
+// Shared helpers of the graph passes: who produces and who reads each value, which values are
+// constants, and the small edits every rewrite needs (remove nodes, rename uses, add an
+// initializer under a fresh name). Internal to src/passes.
+//
+// How a pass works: build a GraphIndex, match patterns on it, edit g.nodes in place (a matched
+// node is rewritten, the nodes it absorbs are marked in a `removed` vector), then call
+// erase_nodes(). A node touched in a sweep is not matched again in the same sweep (the index is
+// stale for it); the pass sweeps again until nothing changes.
+//
+// Passes only rewrite the top-level graph. Values read by subgraphs (If/Loop/Scan bodies) and
+// graph outputs are "pinned": their names must stay, so they are never renamed away.
+#pragma once
+
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/tensor.h"
+#include "edgeai/status.h"
+#include "ir/graph.h"
+
+namespace edgeai::passes {
+
+// The custom op domain of the ops the passes introduce (FusedConv, FusedGemm, Gelu).
+inline constexpr const char* kEdgeaiDomain = "com.edgeai";
+
+class GraphIndex {
+ public:
+  explicit GraphIndex(const ir::Graph& g);
+
+  // Index into g.nodes of the node producing `value`; -1 for graph inputs, initializers and
+  // values from outside.
+  int producer(const std::string& value) const;
+  // Nodes reading `value`, once per input slot that names it.
+  const std::vector<int>& consumers(const std::string& value) const;
+  // Readers of `value`: node input slots, plus one for being a graph output, plus one for being
+  // read by a subgraph.
+  int use_count(const std::string& value) const;
+  bool is_graph_output(const std::string& value) const { return graph_outputs_.count(value) > 0; }
+  // Graph output or read by a subgraph: the value must keep its name and its producer.
+  bool is_pinned(const std::string& value) const {
+    return graph_outputs_.count(value) > 0 || subgraph_refs_.count(value) > 0;
+  }
+  bool is_graph_input(const std::string& value) const { return graph_inputs_.count(value) > 0; }
+  // The value of `value` when it is an initializer that no graph input can override, else null.
+  const Tensor* constant(const std::string& value) const;
+  // The single node reading `value` when that is its only use (not pinned), else -1.
+  int sole_consumer(const std::string& value) const;
+
+ private:
+  const ir::Graph& g_;
+  std::unordered_map<std::string, int> producer_;
+  std::unordered_map<std::string, std::vector<int>> consumers_;
+  std::set<std::string> graph_outputs_;
+  std::set<std::string> graph_inputs_;
+  std::set<std::string> subgraph_refs_;
+};
+
+// Removes the nodes with removed[i] set, keeping the order of the rest.
+void erase_nodes(ir::Graph& g, const std::vector<bool>& removed);
+
+// Makes every top-level node input named `from` read `to` instead.
+void replace_uses(ir::Graph& g, const std::string& from, const std::string& to);
+
+// A name not used by any value, initializer or node of `g`, built from `base`.
+std::string fresh_name(const ir::Graph& g, const std::string& base);
+
+// Adds `t` as an initializer under a fresh name built from `base`; returns the name.
+std::string add_initializer(ir::Graph& g, const std::string& base, Tensor t);
+
+// Declares the com.edgeai domain in the graph's opsets (once a pass adds one of its ops).
+void use_edgeai_domain(ir::Graph& g);
+
+// The number of elements and the float value of a constant scalar (a tensor of one element of a
+// float or integer dtype); false when `t` is null or not a single number.
+bool scalar_value(const Tensor* t, double* v);
+// Whether constant `t` is a single number equal to `expected` within a relative `tol`.
+bool is_scalar(const Tensor* t, double expected, double tol = 1e-6);
+
+// The rank of `value` when known: declared (graph input, value_info, graph output), constant, or
+// inferred through a few rank-preserving producers. -1 when unknown.
+int known_rank(const ir::Graph& g, const GraphIndex& idx, const std::string& value);
+
+// Opset of the default domain (at least 1).
+int onnx_opset(const ir::Graph& g);
+
+// Attribute builders.
+ir::Attribute attr_string(const std::string& name, const std::string& v);
+ir::Attribute attr_floats(const std::string& name, std::vector<float> v);
+
+}  // namespace edgeai::passes
+
+namespace edgeai::passes {
+
+// Pattern helpers over a GraphIndex.
+// The index of the sole consumer of `value` when it is a default-domain node of type `op`, else -1.
+int sole_consumer_op(const ir::Graph& g, const GraphIndex& idx, const std::string& value, std::string_view op);
+// The index of the default-domain node of type `op` producing `value`, else -1.
+int producer_op(const ir::Graph& g, const GraphIndex& idx, const std::string& value, std::string_view op);
+// For a two-input node reading `value`: the other input (the first match wins); empty when `n`
+// does not read `value` as one of exactly two inputs.
+std::string other_input(const ir::Node& n, const std::string& value);
+
+}  // namespace edgeai::passes

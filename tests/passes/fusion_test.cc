@@ -1,0 +1,248 @@
+// BatchNorm folding, Conv bias, MatMul+Add -> Gemm and activation fusion (FusedConv/FusedGemm):
+// outputs equal to the unoptimized graph within rtol 1e-5, and the expected nodes remain.
+#include <limits>
+
+#include "pass_test_util.h"
+
+namespace edgeai::testing {
+namespace {
+
+// Conv(x[1,4,9,9], W[6,4/group,3,3], B?) with pads 1.
+void add_conv(GraphBuilder& b, const std::string& x, const std::string& y, bool bias, int group = 1,
+              const std::string& prefix = "c") {
+  b.init(prefix + "_w", random_tensor({6, 4 / group, 3, 3}, 11));
+  std::vector<std::string> in = {x, prefix + "_w"};
+  if (bias) {
+    b.init(prefix + "_b", random_tensor({6}, 12));
+    in.push_back(prefix + "_b");
+  }
+  auto& c = b.node("Conv", in, {y});
+  GraphBuilder::set_ints(c, "pads", {1, 1, 1, 1});
+  GraphBuilder::set_ints(c, "kernel_shape", {3, 3});
+  if (group > 1) GraphBuilder::set_int(c, "group", group);
+}
+
+void add_bn(GraphBuilder& b, const std::string& x, const std::string& y, int64_t c, uint32_t seed) {
+  b.init("bn_s", random_tensor({c}, seed, 0.5f, 1.5f));
+  b.init("bn_b", random_tensor({c}, seed + 1));
+  b.init("bn_m", random_tensor({c}, seed + 2));
+  b.init("bn_v", random_tensor({c}, seed + 3, 0.5f, 2.0f));
+  auto& n = b.node("BatchNormalization", {x, "bn_s", "bn_b", "bn_m", "bn_v"}, {y});
+  GraphBuilder::set_float(n, "epsilon", 1e-3f);
+}
+
+TEST(FoldBatchNorm, IntoConvWithAndWithoutBias) {
+  for (bool bias : {false, true}) {
+    for (int group : {1, 2}) {
+      GraphBuilder b;
+      b.input("x", {1, 4, 9, 9});
+      add_conv(b, "x", "c", bias, group);
+      add_bn(b, "c", "y", 6, 20);
+      b.output("y");
+      ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+      EXPECT_EQ(count_op(opt, "BatchNormalization"), 0);
+      EXPECT_EQ(opt.nodes.size(), 1u);
+      EXPECT_EQ(opt.nodes[0].inputs.size(), 3u);  // the folded bias
+      // The old weights are gone: only the folded W and B remain.
+      EXPECT_EQ(opt.initializers.size(), 2u);
+    }
+  }
+}
+
+TEST(FoldBatchNorm, IntoGemm) {
+  for (int trans_b : {0, 1}) {
+    for (int c_kind : {0, 1, 2}) {  // no C, C of shape [N], scalar C
+      GraphBuilder b;
+      b.input("a", {3, 5});
+      b.init("w", random_tensor(trans_b ? Shape{7, 5} : Shape{5, 7}, 30));
+      std::vector<std::string> in = {"a", "w"};
+      if (c_kind == 1) b.init("c", random_tensor({7}, 31));
+      if (c_kind == 2) b.init("c", scalar_f32(0.25f));
+      if (c_kind) in.push_back("c");
+      auto& gemm = b.node("Gemm", in, {"g"});
+      GraphBuilder::set_int(gemm, "transB", trans_b);
+      GraphBuilder::set_float(gemm, "beta", 0.5f);
+      GraphBuilder::set_float(gemm, "alpha", 1.5f);
+      add_bn(b, "g", "y", 7, 40);
+      b.output("y");
+      ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+      EXPECT_EQ(count_op(opt, "BatchNormalization"), 0) << trans_b << " " << c_kind;
+    }
+  }
+}
+
+TEST(FoldBatchNorm, KeepsTrainingModeAndSharedConvOutput) {
+  GraphBuilder b(15);
+  b.input("x", {1, 4, 9, 9});
+  add_conv(b, "x", "c", true);
+  add_bn(b, "c", "y", 6, 20);
+  GraphBuilder::set_int(b.g.nodes.back(), "training_mode", 1);
+  b.output("y");
+  EXPECT_EQ(count_op(optimized(b.g), "BatchNormalization"), 1);
+
+  GraphBuilder b2;
+  b2.input("x", {1, 4, 9, 9});
+  add_conv(b2, "x", "c", true);
+  add_bn(b2, "c", "y", 6, 20);
+  b2.output("y").output("c");  // the Conv output itself is needed
+  ir::Graph opt = expect_same_outputs(b2.g, b2.random_feeds());
+  EXPECT_EQ(count_op(opt, "BatchNormalization"), 1);
+}
+
+TEST(FuseConvBias, PerChannelAddBecomesBias) {
+  for (bool bias : {false, true}) {
+    GraphBuilder b;
+    b.input("x", {1, 4, 9, 9});
+    add_conv(b, "x", "c", bias);
+    b.init("add", random_tensor({6, 1, 1}, 50));
+    b.node("Add", {"add", "c"}, {"y"});
+    b.output("y");
+    ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+    EXPECT_EQ(opt.nodes.size(), 1u);
+  }
+  // A full-size Add is not a bias.
+  GraphBuilder b;
+  b.input("x", {1, 4, 9, 9});
+  add_conv(b, "x", "c", true);
+  b.init("add", random_tensor({1, 6, 9, 9}, 51));
+  b.node("Add", {"c", "add"}, {"y"});
+  b.output("y");
+  EXPECT_EQ(expect_same_outputs(b.g, b.random_feeds()).nodes.size(), 2u);
+}
+
+struct ActCase {
+  std::string op;
+  std::string expect;  // FusedConv activation
+};
+
+// Appends activation `op` reading "c" and writing "y".
+void add_activation(GraphBuilder& b, const std::string& op, int opset) {
+  if (op == "SiLU") {
+    b.node("Sigmoid", {"c"}, {"s"});
+    b.node("Mul", {"c", "s"}, {"y"});
+  } else if (op == "Clip") {
+    if (opset >= 11) {
+      b.init("lo", scalar_f32(0.0f));
+      b.init("hi", scalar_f32(6.0f));
+      b.node("Clip", {"c", "lo", "hi"}, {"y"});
+    } else {
+      auto& n = b.node("Clip", {"c"}, {"y"});
+      GraphBuilder::set_float(n, "min", -0.5f);
+      GraphBuilder::set_float(n, "max", 0.5f);
+    }
+  } else if (op == "ClipMax") {
+    b.init("hi", scalar_f32(0.3f));
+    b.node("Clip", {"c", "", "hi"}, {"y"});
+  } else if (op == "HardSigmoid") {
+    auto& n = b.node("HardSigmoid", {"c"}, {"y"});
+    GraphBuilder::set_float(n, "alpha", 0.3f);
+  } else if (op == "GeluTanh") {
+    auto& n = b.node("Gelu", {"c"}, {"y"}, "com.edgeai");
+    GraphBuilder::set_string(n, "approximate", "tanh");
+  } else if (op == "LeakyRelu") {
+    auto& n = b.node("LeakyRelu", {"c"}, {"y"});
+    GraphBuilder::set_float(n, "alpha", 0.2f);
+  } else if (op == "GeluErf") {
+    b.init("sqrt2", scalar_f32(1.4142135f));
+    b.init("one", scalar_f32(1.0f));
+    b.init("half", scalar_f32(0.5f));
+    b.node("Div", {"c", "sqrt2"}, {"g1"});
+    b.node("Erf", {"g1"}, {"g2"});
+    b.node("Add", {"g2", "one"}, {"g3"});
+    b.node("Mul", {"c", "g3"}, {"g4"});
+    b.node("Mul", {"g4", "half"}, {"y"});
+  } else {
+    b.node(op, {"c"}, {"y"});
+  }
+}
+
+TEST(FuseActivation, ConvWithEachActivation) {
+  const std::vector<ActCase> cases = {{"Relu", "Relu"},           {"Sigmoid", "Sigmoid"},
+                                      {"HardSwish", "HardSwish"}, {"SiLU", "SiLU"},
+                                      {"Clip", "Clip"},           {"ClipMax", "Clip"},
+                                      {"LeakyRelu", "LeakyRelu"}, {"GeluErf", "GELU"},
+                                      {"Tanh", "Tanh"},           {"HardSigmoid", "HardSigmoid"},
+                                      {"GeluTanh", "GELUTanh"}};
+  for (const auto& c : cases) {
+    for (int opset : {13, 6}) {
+      if (opset == 6 && c.op != "Clip") continue;
+      GraphBuilder b(opset == 6 ? 10 : opset);
+      b.input("x", {1, 4, 9, 9});
+      add_conv(b, "x", "c", true);
+      add_activation(b, c.op, opset == 6 ? 10 : opset);
+      b.output("y");
+      ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+      ASSERT_EQ(opt.nodes.size(), 1u) << c.op;
+      EXPECT_EQ(opt.nodes[0].op_type, "FusedConv");
+      EXPECT_EQ(opt.nodes[0].domain, "com.edgeai");
+      const ir::Attribute* a = opt.nodes[0].attr("activation");
+      ASSERT_NE(a, nullptr);
+      EXPECT_EQ(a->s, c.expect);
+      EXPECT_EQ(opt.opset("com.edgeai"), 1);
+      if (c.op == "ClipMax") {
+        const ir::Attribute* p = opt.nodes[0].attr("activation_params");
+        ASSERT_NE(p, nullptr);
+        ASSERT_EQ(p->floats.size(), 2u);
+        EXPECT_EQ(p->floats[0], -std::numeric_limits<float>::infinity());
+        EXPECT_FLOAT_EQ(p->floats[1], 0.3f);
+      }
+    }
+  }
+}
+
+TEST(FuseActivation, GemmWithActivation) {
+  for (const std::string op : {"Relu", "Sigmoid", "SiLU", "GeluErf"}) {
+    GraphBuilder b;
+    b.input("a", {3, 5});
+    b.init("w", random_tensor({7, 5}, 60));
+    b.init("bias", random_tensor({7}, 61));
+    auto& gemm = b.node("Gemm", {"a", "w", "bias"}, {"c"});
+    GraphBuilder::set_int(gemm, "transB", 1);
+    add_activation(b, op, 13);
+    b.output("y");
+    ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+    ASSERT_EQ(opt.nodes.size(), 1u) << op;
+    EXPECT_EQ(opt.nodes[0].op_type, "FusedGemm");
+  }
+}
+
+TEST(FuseActivation, NotWhenTheConvOutputHasOtherReaders) {
+  GraphBuilder b;
+  b.input("x", {1, 4, 9, 9});
+  add_conv(b, "x", "c", true);
+  b.node("Relu", {"c"}, {"y"});
+  b.node("Neg", {"c"}, {"z"});
+  b.output("y").output("z");
+  ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+  EXPECT_EQ(count_op(opt, "Conv"), 1);
+  EXPECT_EQ(count_op(opt, "FusedConv"), 0);
+}
+
+TEST(FuseMatMulAdd, TwoDimensionalBecomesGemm) {
+  GraphBuilder b;
+  b.input("a", {4, 8});
+  b.init("w", random_tensor({8, 16}, 70));
+  b.init("bias", random_tensor({16}, 71));
+  b.node("MatMul", {"a", "w"}, {"m"});
+  b.node("Add", {"bias", "m"}, {"c"});
+  b.node("Relu", {"c"}, {"y"});
+  b.output("y");
+  ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+  ASSERT_EQ(opt.nodes.size(), 1u);
+  EXPECT_EQ(opt.nodes[0].op_type, "FusedGemm");
+}
+
+TEST(FuseMatMulAdd, ThreeDimensionalStaysMatMul) {
+  GraphBuilder b;
+  b.input("a", {2, 4, 8});
+  b.init("w", random_tensor({8, 16}, 70));
+  b.init("bias", random_tensor({16}, 71));
+  b.node("MatMul", {"a", "w"}, {"m"});
+  b.node("Add", {"m", "bias"}, {"y"});
+  b.output("y");
+  ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+  EXPECT_EQ(count_op(opt, "MatMul"), 1);
+}
+
+}  // namespace
+}  // namespace edgeai::testing

@@ -1,0 +1,96 @@
+// The graph passes on the real models of bench/export_models.py (torchvision CNNs, an MLP and a
+// transformer encoder): the optimized session's outputs equal the unoptimized one's (reference
+// kernels) within rtol 1e-5 of the output's magnitude, and the fusions happened.
+// The models are exported by scripts/check_models.sh into $EDGEAI_MODEL_CACHE (default
+// build/models); the test skips a model that is not there.
+#include <cstdlib>
+#include <filesystem>
+
+#include "formats/onnx/onnx_import.h"
+#include "pass_test_util.h"
+
+namespace edgeai::testing {
+namespace {
+
+std::string find_model(const std::string& name) {
+  std::vector<std::string> dirs;
+  if (const char* c = std::getenv("EDGEAI_MODEL_CACHE")) dirs.push_back(c);
+  dirs.push_back(std::string(EDGEAI_SOURCE_DIR) + "/build/models");
+  dirs.push_back("/tmp/models");
+  for (const auto& d : dirs) {
+    std::string p = d + "/" + name + ".onnx";
+    if (std::filesystem::exists(p)) return p;
+  }
+  return {};
+}
+
+struct ModelRun {
+  ir::Graph original;
+  ir::Graph optimized;
+};
+
+// Loads `name`, checks the outputs with and without the passes, and returns both graphs.
+std::unique_ptr<ModelRun> check_model(const std::string& name) {
+  std::string path = find_model(name);
+  if (path.empty()) return nullptr;
+  auto m = formats::load_onnx(path);
+  EXPECT_TRUE(m.ok()) << m.status().message();
+  if (!m.ok()) return nullptr;
+  auto run = std::make_unique<ModelRun>();
+  run->original = *m->graph;
+  std::vector<runtime::NamedValue> feeds;
+  uint32_t seed = 1;
+  for (const auto* in : run->original.feed_inputs()) {
+    Shape s;
+    for (const auto& d : *in->type.shape) s.push_back(d.known() ? d.value : 1);
+    feeds.push_back({in->name, runtime::Value::of(random_tensor(s, seed++))});
+  }
+  run->optimized = expect_same_outputs(run->original, feeds, 1e-5, 2);
+  std::printf("%s: %zu nodes -> %zu\n", name.c_str(), run->original.nodes.size(), run->optimized.nodes.size());
+  for (const auto& [op, n] : run->optimized.op_histogram()) std::printf("  %s %d\n", op.c_str(), n);
+  return run;
+}
+
+TEST(PassesOnModels, MobileNetV2) {
+  auto r = check_model("mobilenet_v2");
+  if (!r) GTEST_SKIP() << "mobilenet_v2.onnx not exported";
+  EXPECT_EQ(count_op(r->optimized, "Clip"), 0);
+  EXPECT_EQ(count_op(r->optimized, "Constant"), 0);
+  EXPECT_EQ(count_op(r->optimized, "BatchNormalization"), 0);
+  EXPECT_EQ(count_op(r->optimized, "FusedConv"), count_op(r->original, "Clip"));
+  EXPECT_LT(r->optimized.nodes.size(), r->original.nodes.size());
+}
+
+TEST(PassesOnModels, ResNet18) {
+  auto r = check_model("resnet18");
+  if (!r) GTEST_SKIP() << "resnet18.onnx not exported";
+  // The Relu after each block's residual Add stays; the others fuse.
+  EXPECT_EQ(count_op(r->optimized, "FusedConv"), 9);
+  EXPECT_EQ(count_op(r->optimized, "Relu"), 8);
+}
+
+TEST(PassesOnModels, EfficientNetB0) {
+  auto r = check_model("efficientnet_b0");
+  if (!r) GTEST_SKIP() << "efficientnet_b0.onnx not exported";
+  EXPECT_EQ(count_op(r->optimized, "Sigmoid"), 0);  // SiLU and the SE gates fuse into their Conv
+  EXPECT_LT(r->optimized.nodes.size(), r->original.nodes.size());
+}
+
+TEST(PassesOnModels, Transformer) {
+  auto r = check_model("transformer");
+  if (!r) GTEST_SKIP() << "transformer.onnx not exported";
+  EXPECT_EQ(count_op(r->optimized, "LayerNormalization"), 8);
+  EXPECT_EQ(count_op(r->optimized, "ReduceMean"), 0);
+  EXPECT_EQ(count_op(r->optimized, "Constant"), 0);
+}
+
+TEST(PassesOnModels, OtherModels) {
+  for (const char* name : {"squeezenet1_1", "shufflenet_v2_x1_0", "mlp"}) {
+    auto r = check_model(name);
+    if (!r) continue;
+    EXPECT_LT(r->optimized.nodes.size(), r->original.nodes.size()) << name;
+  }
+}
+
+}  // namespace
+}  // namespace edgeai::testing
