@@ -15,6 +15,10 @@ Command add_run(CLI::App& app);
 Command add_onnx_test(CLI::App& app);
 Command add_demo(CLI::App& app);
 Command add_compare(CLI::App& app);
+Command add_generate(CLI::App& app);
+Command add_chat(CLI::App& app);
+Command add_perplexity(CLI::App& app);
+Command add_bench(CLI::App& app);
 Command add_convert(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 

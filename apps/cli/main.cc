@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
   add(add_onnx_test);
   add(add_demo);
   add(add_compare);
+  add(add_generate);
+  add(add_chat);
+  add(add_perplexity);
+  add(add_bench);
   add(add_convert);
   add(add_tokenize);
   try {

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# edgeai against llama.cpp (npm node-llama-cpp, its prebuilt CPU binary): greedy tokens must be
+# identical.
+#   - stories260K (real llama2.c model, converted by `edgeai convert`): 200 tokens from BOS;
+#   - one tiny random model per architecture (scripts/tiny_gguf.py: llama, qwen2, phi3, gemma,
+#     gemma2), three prompts each, 24 tokens after each prompt (prompt ids as edgeai tokenized
+#     them, so only the forward pass is compared).
+# usage: scripts/check_llama_cpp.sh EDGEAI_CLI WORKDIR
+# node-llama-cpp is installed with `npm install --ignore-scripts` into WORKDIR/node unless
+# NODE_LLAMA_CPP_DIR names an installed package. Exit 77 (skipped) when npm, node or the prebuilt
+# binary are unavailable.
+set -uo pipefail
+cli=${1:?usage: check_llama_cpp.sh EDGEAI_CLI WORKDIR}
+work=${2:?usage: check_llama_cpp.sh EDGEAI_CLI WORKDIR}
+src=$(cd "$(dirname "$0")/.." && pwd)
+data=${EDGEAI_SHARED_DATA:-$src/../shared/data}
+py=/usr/bin/python3
+[ -x $py ] || py=python3
+mkdir -p "$work/node"
+
+if [ -z "${NODE_LLAMA_CPP_DIR:-}" ]; then
+  NODE_LLAMA_CPP_DIR=$work/node/node_modules/node-llama-cpp
+  if [ ! -f "$NODE_LLAMA_CPP_DIR/dist/index.js" ]; then
+    command -v npm >/dev/null || { echo "SKIP: npm not found"; exit 77; }
+    echo "installing node-llama-cpp (npm install --ignore-scripts) into $work/node"
+    (cd "$work/node" && npm install --ignore-scripts --no-audit --no-fund node-llama-cpp >npm.log 2>&1) ||
+      { tail -5 "$work/node/npm.log"; echo "SKIP: npm install node-llama-cpp failed"; exit 77; }
+  fi
+fi
+export NODE_LLAMA_CPP_DIR
+command -v node >/dev/null || { echo "SKIP: node not found"; exit 77; }
+# (a file, not node -e: the package forks a test process that would inherit -e)
+cat >"$work/probe.mjs" <<EOF
+const { getLlama } = await import('file://$NODE_LLAMA_CPP_DIR/dist/index.js');
+const l = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
+console.log('ok');
+await l.dispose();
+EOF
+probe=$(cd "$work" && node probe.mjs 2>&1)
+if [ "$(echo "$probe" | tail -1)" != ok ]; then
+  echo "$probe" | tail -5
+  echo "SKIP: node-llama-cpp's prebuilt binary does not load here"
+  exit 77
+fi
+
+passed=0
+failed=0
+# compare NAME MODEL N PROMPT_TEXT ("" = BOS alone)
+compare() {
+  local name=$1 model=$2 n=$3 prompt=$4 ej lj
+  if [ -n "$prompt" ]; then
+    ej=$("$cli" generate "$model" --prompt "$prompt" --temp 0 -n "$n" --ignore-eos --json 2>"$work/err.txt")
+  else
+    ej=$("$cli" generate "$model" --temp 0 -n "$n" --ignore-eos --json 2>"$work/err.txt")
+  fi
+  if [ $? -ne 0 ]; then
+    echo "FAIL $name: edgeai: $(cat "$work/err.txt")"; failed=$((failed + 1)); return
+  fi
+  local ids
+  ids=$(echo "$ej" | $py -c "import json,sys; print(','.join(map(str, json.load(sys.stdin)['prompt_token_ids'])))")
+  lj=$(cd "$work" && node "$src/tests/llm/llama_cpp_greedy.mjs" "$model" "$n" "$ids" 2>"$work/err.txt" | tail -1)
+  if [ -z "$lj" ]; then
+    echo "FAIL $name: llama.cpp: $(tail -3 "$work/err.txt")"; failed=$((failed + 1)); return
+  fi
+  if $py - "$name" "$ej" "$lj" <<'EOF'
+import json, sys
+name, e, l = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+a, b = e['tokens'], l['tokens']
+if a == b:
+    print('ok   %s: %d tokens identical (llama.cpp %s)' % (name, len(a), l.get('release')))
+    sys.exit(0)
+i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
+print('FAIL %s: first difference at token %d\n  edgeai    %s\n  llama.cpp %s' % (name, i, a, b))
+sys.exit(1)
+EOF
+  then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+
+if [ -f "$data/slm/stories260K.bin" ]; then
+  "$cli" convert "$data/slm/stories260K.bin" "$work/stories260K.gguf" --tokenizer "$data/slm/tok512.bin" >/dev/null 2>&1 ||
+    { echo "FAIL: edgeai convert"; exit 1; }
+  compare stories260K "$work/stories260K.gguf" 200 ""
+else
+  echo "note: $data/slm/stories260K.bin missing; stories check skipped"
+fi
+$py "$src/scripts/tiny_gguf.py" "$work/tiny" >/dev/null || { echo "FAIL: tiny_gguf.py"; exit 1; }
+for arch in llama qwen2 phi3 gemma gemma2; do
+  i=0
+  for prompt in "Hello there, little model. Tell me" "The quick brown fox jumps over the lazy dog again and again" "0123456789"; do
+    i=$((i + 1))
+    compare "tiny_$arch#$i" "$work/tiny/tiny_$arch.gguf" 24 "$prompt"
+  done
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

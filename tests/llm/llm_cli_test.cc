@@ -1,0 +1,183 @@
+// The language-model verbs of the `edgeai` command (a contract): generate, chat, perplexity,
+// bench. Oracles: the NumPy reference (greedy ids, perplexity), and the error contract (one
+// message naming the problem, non-zero exit, no crash).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "llm_test_util.h"
+
+namespace edgeai::llm {
+namespace {
+
+struct Cmd {
+  int code = -1;
+  bool signaled = false;
+  std::string out;  // stdout
+  std::string all;  // stdout + stderr
+};
+
+Cmd run(const std::string& args, const std::string& stdin_text = "") {
+  Cmd r;
+  std::string dir = testing::temp_dir();
+  std::string in = dir + "/stdin.txt", err = dir + "/stderr.txt";
+  {
+    std::ofstream f(in, std::ios::binary);
+    f << stdin_text;
+  }
+  std::string cmd = std::string(EDGEAI_CLI) + " " + args + " < " + in + " 2> " + err;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.signaled = WIFSIGNALED(st);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.all = r.out + testing::read_text(err);
+  return r;
+}
+
+nlohmann::json last_json_line(const std::string& s) {
+  size_t end = s.find_last_not_of("\n");
+  size_t start = s.rfind('\n', end);
+  start = start == std::string::npos ? 0 : start + 1;
+  return nlohmann::json::parse(s.substr(start, end - start + 1), nullptr, false);
+}
+
+TEST(LlmCli, GenerateGreedyJsonMatchesReference) {
+  EDGEAI_REQUIRE_STORIES();
+  Cmd r = run("generate " + testing::stories_gguf() + " --temp 0 -n 200 --ignore-eos --json");
+  ASSERT_EQ(r.code, 0) << r.all;
+  auto j = last_json_line(r.out);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["tokens"].get<std::vector<int32_t>>(), testing::reference()["greedy"]["tokens"].get<std::vector<int32_t>>());
+  EXPECT_EQ(j["text"].get<std::string>().rfind("Once upon a time, there was a little girl named Lily", 0), 0u);
+  EXPECT_GT(j["prompt_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(j["gen_tokens_per_s"].get<double>(), 0);
+}
+
+TEST(LlmCli, GenerateStreamsTextAndHonoursPromptAndSeed) {
+  EDGEAI_REQUIRE_STORIES();
+  const std::string m = testing::stories_gguf();
+  Cmd r = run("generate " + m + " --temp 0 -n 12");
+  ASSERT_EQ(r.code, 0) << r.all;
+  EXPECT_EQ(r.out.rfind("Once upon a time, there was a little girl", 0), 0u) << r.out;
+  Cmd p = run("generate " + m + " --prompt \"Once upon a time, there was a dog\" --temp 0 -n 8 --json");
+  ASSERT_EQ(p.code, 0) << p.all;
+  auto j = last_json_line(p.out);
+  EXPECT_EQ(j["generated_tokens"].get<int>(), 8);
+  EXPECT_GT(j["prompt_tokens"].get<int>(), 5);
+  Cmd a = run("generate " + m + " --temp 1 --seed 5 -n 30 --json");
+  Cmd b = run("generate " + m + " --temp 1 --seed 5 -n 30 --json");
+  Cmd c = run("generate " + m + " --temp 1 --seed 6 -n 30 --json");
+  ASSERT_EQ(a.code, 0) << a.all;
+  EXPECT_EQ(last_json_line(a.out)["tokens"], last_json_line(b.out)["tokens"]);
+  EXPECT_NE(last_json_line(a.out)["tokens"], last_json_line(c.out)["tokens"]);
+  Cmd s = run("generate " + m + " --temp 0 -n 100 --stop Lily --json");
+  ASSERT_EQ(s.code, 0) << s.all;
+  auto js = last_json_line(s.out);
+  EXPECT_EQ(js["text"].get<std::string>(), "Once upon a time, there was a little girl named ");
+  EXPECT_EQ(js["stop_reason"].get<std::string>(), "stop");
+}
+
+TEST(LlmCli, DryRunAndMaxMemory) {
+  EDGEAI_REQUIRE_STORIES();
+  const std::string m = testing::stories_gguf();
+  Cmd d = run("generate " + m + " --dry-run --ctx 256");
+  ASSERT_EQ(d.code, 0) << d.all;
+  EXPECT_NE(d.out.find("memory estimate"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("KV cache"), std::string::npos) << d.out;
+  Cmd dj = run("generate " + m + " --dry-run --ctx 256 --json");
+  auto j = last_json_line(dj.out);
+  EXPECT_EQ(j["kv_cache_bytes"].get<int64_t>(), 5 * 256 * 64 * 4);
+  Cmd refuse = run("generate " + m + " --prompt hi --max-memory 1M");
+  EXPECT_EQ(refuse.code, 1);
+  EXPECT_NE(refuse.all.find("--max-memory"), std::string::npos) << refuse.all;
+  Cmd fits = run("generate " + m + " --prompt hi -n 2 --max-memory 100M");
+  EXPECT_EQ(fits.code, 0) << fits.all;
+}
+
+TEST(LlmCli, PerplexityJsonMatchesReference) {
+  EDGEAI_REQUIRE_STORIES();
+  const auto& ref = testing::reference()["perplexity"];
+  std::string text = testing::temp_dir() + "/ppl.txt";
+  {
+    std::ofstream f(text, std::ios::binary);
+    f << testing::perplexity_text();
+  }
+  Cmd r = run("perplexity " + testing::stories_gguf() + " --file " + text + " --ctx " +
+              std::to_string(ref["n_ctx"].get<int>()) + " --chunks " + std::to_string(ref["n_chunks"].get<int>()) +
+              " --json");
+  ASSERT_EQ(r.code, 0) << r.all;
+  auto j = last_json_line(r.out);
+  const double want = ref["perplexity"].get<double>();
+  EXPECT_NEAR(j["perplexity"].get<double>(), want, 0.005 * want);
+  EXPECT_EQ(j["tokens_scored"].get<int64_t>(), ref["tokens_scored"].get<int64_t>());
+  EXPECT_GT(j["tokens"].get<int64_t>(), 0);
+  Cmd plain = run("perplexity " + testing::stories_gguf() + " --file " + text + " --ctx 128 --chunks 2");
+  ASSERT_EQ(plain.code, 0) << plain.all;
+  EXPECT_NE(plain.out.find("perplexity: "), std::string::npos) << plain.out;
+}
+
+TEST(LlmCli, ChatKeepsTheConversationInTheCache) {
+  EDGEAI_REQUIRE_STORIES();
+  Cmd r = run("chat " + testing::stories_gguf() + " --system \"You tell stories.\" --temp 0 -n 16 -v",
+              "Tell me a story.\nAnd another one.\n");
+  ASSERT_EQ(r.code, 0) << r.all;
+  // Two answers, and the second turn reused the first turn's tokens from the cache.
+  EXPECT_NE(r.all.find("[turn 1: 0 cached"), std::string::npos) << r.all;
+  size_t t2 = r.all.find("[turn 2: ");
+  ASSERT_NE(t2, std::string::npos) << r.all;
+  EXPECT_NE(r.all.compare(t2, 12, "[turn 2: 0 c"), 0) << r.all;
+}
+
+TEST(LlmCli, BenchJson) {
+  EDGEAI_REQUIRE_STORIES();
+  Cmd r = run("bench " + testing::stories_gguf() + " -p 64 -n 16 --reps 2 --threads 1 --json");
+  ASSERT_EQ(r.code, 0) << r.all;
+  auto j = last_json_line(r.out);
+  EXPECT_EQ(j["threads"].get<int>(), 1);
+  EXPECT_GT(j["prompt_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(j["gen_tokens_per_s"].get<double>(), 0);
+}
+
+TEST(LlmCli, BadInputGivesClearErrors) {
+  EDGEAI_REQUIRE_STORIES();
+  const std::string m = testing::stories_gguf();
+  auto expect_error = [](const Cmd& c, const std::string& what) {
+    EXPECT_FALSE(c.signaled) << c.all;
+    EXPECT_NE(c.code, 0) << c.all;
+    EXPECT_NE(c.all.find(what), std::string::npos) << "expected '" << what << "' in: " << c.all;
+  };
+  std::string long_prompt;
+  for (int i = 0; i < 40; ++i) long_prompt += "Once upon a time ";
+  expect_error(run("generate " + m + " --ctx 32 --prompt \"" + long_prompt + "\""), "longer than the context");
+  expect_error(run("generate " + m + " -n 0"), "-n must be positive");
+  expect_error(run("generate " + m + " --top-p 0"), "top-p");
+  expect_error(run("generate " + m + " --max-memory lots"), "--max-memory");
+  std::string notgguf = testing::temp_dir() + "/model.onnx";
+  {
+    std::ofstream f(notgguf, std::ios::binary);
+    f << "not a model at all";
+  }
+  expect_error(run("generate " + notgguf + " --prompt hi"), "not a GGUF file");
+  expect_error(run("bench " + notgguf), "GGUF");
+  expect_error(run("generate " + testing::temp_dir() + "/missing.gguf"), "cannot open");
+  testing::TinySpec s;
+  s.arch = "mamba";
+  expect_error(run("generate " + testing::write_tiny_model(s, "mamba.gguf")), "unknown architecture 'mamba'");
+  std::string tiny_text = testing::temp_dir() + "/tiny.txt";
+  {
+    std::ofstream f(tiny_text);
+    f << "Once upon a time.";
+  }
+  expect_error(run("perplexity " + m + " --file " + tiny_text), "at least");
+  expect_error(run("perplexity " + m + " --file " + testing::temp_dir() + "/nope.txt"), "cannot open");
+}
+
+}  // namespace
+}  // namespace edgeai::llm

@@ -1,0 +1,216 @@
+// llm::Sampler on hand-made logits. Oracle: the definitions (llama.cpp's order and penalty
+// rules), computed by hand for each case.
+#include "llm/sampler.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace edgeai::llm {
+namespace {
+
+SamplerParams off() {
+  SamplerParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  return p;
+}
+
+std::set<int32_t> ids(const std::vector<TokenProb>& d) {
+  std::set<int32_t> s;
+  for (auto& t : d) s.insert(t.id);
+  return s;
+}
+
+// logits: softmax -> p = {0.5, 0.25, 0.125, 0.0625, 0.0625} for ids {3, 0, 4, 1, 2}
+const std::vector<float> kLogits = {std::log(0.25f), std::log(0.0625f), std::log(0.0625f), std::log(0.5f),
+                                    std::log(0.125f)};
+
+TEST(LlmSampler, GreedyIsArgmaxWithLowestIdOnTies) {
+  SamplerParams p = off();
+  p.temperature = 0;
+  Sampler s(p);
+  EXPECT_EQ(s.sample(kLogits), 3);
+  std::vector<float> tie = {1, 5, 5, 2};
+  EXPECT_EQ(s.sample(tie), 1);
+  auto d = s.distribution(tie);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].id, 1);
+  EXPECT_FLOAT_EQ(d[0].p, 1.0f);
+}
+
+TEST(LlmSampler, FullDistributionIsSoftmax) {
+  Sampler s(off());
+  auto d = s.distribution(kLogits);
+  ASSERT_EQ(d.size(), 5u);
+  std::vector<int32_t> order{3, 0, 4, 1, 2};
+  std::vector<float> probs{0.5f, 0.25f, 0.125f, 0.0625f, 0.0625f};
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(d[i].id, order[i]);
+    EXPECT_NEAR(d[i].p, probs[i], 1e-6);
+  }
+}
+
+TEST(LlmSampler, TopK) {
+  SamplerParams p = off();
+  p.top_k = 2;
+  Sampler s(p);
+  auto d = s.distribution(kLogits);
+  EXPECT_EQ(ids(d), (std::set<int32_t>{3, 0}));
+  EXPECT_NEAR(d[0].p, 2.0 / 3.0, 1e-6);  // renormalized 0.5 / 0.75
+}
+
+TEST(LlmSampler, TopP) {
+  SamplerParams p = off();
+  p.top_p = 0.7f;  // 0.5 < 0.7 <= 0.75: keeps the two most likely
+  Sampler s(p);
+  EXPECT_EQ(ids(s.distribution(kLogits)), (std::set<int32_t>{3, 0}));
+  p.top_p = 0.8f;  // 0.75 < 0.8 <= 0.875
+  Sampler s2(p);
+  EXPECT_EQ(ids(s2.distribution(kLogits)), (std::set<int32_t>{3, 0, 4}));
+  p.top_p = 0.1f;  // at least one survives
+  Sampler s3(p);
+  EXPECT_EQ(ids(s3.distribution(kLogits)), (std::set<int32_t>{3}));
+}
+
+TEST(LlmSampler, MinP) {
+  SamplerParams p = off();
+  p.min_p = 0.25f;  // threshold 0.125: keeps 0.5, 0.25, 0.125
+  Sampler s(p);
+  EXPECT_EQ(ids(s.distribution(kLogits)), (std::set<int32_t>{3, 0, 4}));
+  p.min_p = 0.26f;
+  Sampler s2(p);
+  EXPECT_EQ(ids(s2.distribution(kLogits)), (std::set<int32_t>{3, 0}));
+}
+
+TEST(LlmSampler, TemperatureSharpensAndFlattens) {
+  SamplerParams p = off();
+  p.temperature = 0.5f;  // p ~ p^2: 0.25, 0.0625, ... normalized by 0.25+0.0625+0.015625+2*0.00390625
+  Sampler s(p);
+  auto d = s.distribution(kLogits);
+  const double z = 0.25 + 0.0625 + 0.015625 + 2 * 0.00390625;
+  EXPECT_NEAR(d[0].p, 0.25 / z, 1e-5);
+  p.temperature = 2.0f;
+  Sampler s2(p);
+  EXPECT_LT(s2.distribution(kLogits)[0].p, 0.5f);
+}
+
+TEST(LlmSampler, RepetitionPenaltyFollowsLlamaCppRule) {
+  SamplerParams p = off();
+  p.temperature = 0;
+  p.repeat_penalty = 2.0f;
+  Sampler s(p);
+  std::vector<float> l = {2.0f, 1.5f, -1.0f};
+  EXPECT_EQ(s.sample(l), 0);
+  s.accept(0);  // 2.0 / 2 = 1.0 < 1.5
+  EXPECT_EQ(s.sample(l), 1);
+  // Negative logits are multiplied: -1 * 2 = -2.
+  SamplerParams q = off();
+  q.repeat_penalty = 2.0f;
+  Sampler t(q);
+  t.accept(2);
+  auto d = t.distribution(l);
+  float p2 = 0;
+  for (auto& x : d)
+    if (x.id == 2) p2 = x.p;
+  const double z = std::exp(2.0) + std::exp(1.5) + std::exp(-2.0);
+  EXPECT_NEAR(p2, std::exp(-2.0) / z, 1e-6);
+}
+
+TEST(LlmSampler, FrequencyAndPresencePenalties) {
+  SamplerParams p = off();
+  p.temperature = 0;
+  p.frequency_penalty = 0.4f;
+  Sampler s(p);
+  std::vector<float> l = {1.0f, 0.5f};
+  s.accept(0);
+  EXPECT_EQ(s.sample(l), 0);  // 1.0 - 0.4 = 0.6 > 0.5
+  s.accept(0);
+  EXPECT_EQ(s.sample(l), 1);  // 1.0 - 0.8 = 0.2 < 0.5
+  SamplerParams q = off();
+  q.temperature = 0;
+  q.presence_penalty = 0.6f;
+  Sampler t(q);
+  t.accept(0);
+  EXPECT_EQ(t.sample(l), 1);  // 0.4 < 0.5, however often it was seen
+}
+
+TEST(LlmSampler, PenaltyWindowForgetsOldTokens) {
+  SamplerParams p = off();
+  p.temperature = 0;
+  p.repeat_penalty = 10.0f;
+  p.penalty_last_n = 2;
+  Sampler s(p);
+  std::vector<float> l = {3.0f, 1.0f, 0.5f, 0.1f};
+  s.accept(0);
+  EXPECT_EQ(s.sample(l), 1);
+  s.accept(2);
+  s.accept(3);  // 0 left the window of 2
+  EXPECT_EQ(s.sample(l), 0);
+}
+
+TEST(LlmSampler, SameSeedSameTokensOtherSeedOtherTokens) {
+  std::vector<float> l(100);
+  for (int i = 0; i < 100; ++i) l[i] = std::sin(i * 0.7f);
+  auto draw = [&](uint64_t seed) {
+    SamplerParams p = off();
+    p.seed = seed;
+    Sampler s(p);
+    std::vector<int32_t> out;
+    for (int i = 0; i < 64; ++i) out.push_back(s.sample(l));
+    return out;
+  };
+  EXPECT_EQ(draw(42), draw(42));
+  EXPECT_NE(draw(42), draw(43));
+  // Draws follow the distribution: frequencies close to the probabilities.
+  SamplerParams p = off();
+  p.seed = 7;
+  Sampler s(p);
+  std::map<int32_t, int> counts;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) counts[s.sample(kLogits)]++;
+  EXPECT_NEAR(counts[3] / (double)n, 0.5, 0.02);
+  EXPECT_NEAR(counts[4] / (double)n, 0.125, 0.02);
+}
+
+TEST(LlmSampler, Pcg32KnownSequence) {
+  // Same seed, same stream: identical; different seeds diverge at once.
+  Pcg32 a(1), b(1), c(2);
+  for (int i = 0; i < 10; ++i) {
+    uint32_t x = a.next();
+    EXPECT_EQ(x, b.next());
+    (void)c;
+  }
+  Pcg32 d(1);
+  double u = d.uniform();
+  EXPECT_GE(u, 0.0);
+  EXPECT_LT(u, 1.0);
+}
+
+TEST(LlmSampler, HostileLogitsAndParams) {
+  SamplerParams p = off();
+  Sampler s(p);
+  EXPECT_EQ(s.sample({}), -1);
+  std::vector<float> nan = {NAN, 1.0f, NAN};
+  EXPECT_EQ(s.sample(nan), 1);
+  std::vector<float> ninf = {-INFINITY, -INFINITY};
+  int32_t t = s.sample(ninf);
+  EXPECT_TRUE(t == 0 || t == 1);
+  SamplerParams bad = off();
+  bad.top_p = 0;
+  EXPECT_FALSE(bad.validate().empty());
+  bad = off();
+  bad.repeat_penalty = -1;
+  EXPECT_FALSE(bad.validate().empty());
+  bad = off();
+  bad.min_p = 2;
+  EXPECT_FALSE(bad.validate().empty());
+  EXPECT_TRUE(off().validate().empty());
+}
+
+}  // namespace
+}  // namespace edgeai::llm
