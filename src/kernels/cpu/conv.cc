@@ -1,0 +1,166 @@
+// Conv and com.edgeai FusedConv (Conv + bias + activation) on f32 NCHW, 1-D and 2-D:
+//   - depthwise (one input and one output channel per group): a direct vector kernel per plane;
+//   - otherwise one GEMM per (image, group): prepacked weights [M/group, C/group * kh * kw] times
+//     the input read in place (1x1, stride 1, no pads) or im2col-packed block by block;
+// bias and activation are applied in the GEMM's (or the depthwise kernel's) epilogue.
+#include "kernels/cpu/ops.h"
+
+#include <algorithm>
+
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/op_common.h"
+#include "kernels/reference/nn_internal.h"
+
+namespace edgeai::kernels::cpu {
+namespace {
+
+struct ConvState final : FastState {
+  int nd = 2;               // spatial dims (1 or 2)
+  int64_t m = 0, c = 0;     // output and input channels
+  int64_t group = 1, cpg = 0, mpg = 0;
+  int64_t kh = 1, kw = 1;
+  bool depthwise = false;
+  std::vector<AlignedFloats> wpacked;  // per group (GEMM path)
+  std::vector<float> w;                // depthwise: [C][kh * kw]
+  std::vector<float> bias;             // empty when none
+  Activation act;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
+  std::unique_ptr<KernelState> none;
+  const bool fused = ctx.op_type() == "FusedConv";
+  if (ctx.num_inputs() < 2 || ctx.num_inputs() > 3 || !ctx.has_input(0) || declared_not_f32(ctx, 0)) return none;
+  const Tensor* w = ctx.constant_input(1);
+  if (!w || w->dtype() != DType::kF32 || (w->rank() != 3 && w->rank() != 4)) return none;
+  auto s = std::make_unique<ConvState>();
+  init_fast_state(ctx, fused ? "com.edgeai" : "", s.get());
+  s->nd = w->rank() - 2;
+  s->m = w->dim(0);
+  s->cpg = w->dim(1);
+  s->kh = s->nd == 2 ? w->dim(2) : 1;
+  s->kw = w->dim(w->rank() - 1);
+  s->group = ctx.attr_int("group", 1);
+  if (s->group < 1 || s->m % s->group != 0 || s->m == 0 || s->cpg == 0 || s->kh < 1 || s->kw < 1) return none;
+  s->mpg = s->m / s->group;
+  s->c = s->cpg * s->group;
+  if (ctx.has_attr("kernel_shape")) {
+    std::vector<int64_t> ks = ctx.attr_ints("kernel_shape");
+    if (ks != std::vector<int64_t>(w->shape().begin() + 2, w->shape().end())) return none;
+  }
+  if (ctx.has_input(2)) {
+    const Tensor* b = ctx.constant_input(2);
+    if (!b || b->dtype() != DType::kF32 || b->rank() != 1 || b->dim(0) != s->m) return none;
+    s->bias.assign(b->data<float>(), b->data<float>() + s->m);
+  }
+  if (fused && !parse_activation(ctx.attr_string("activation", ""), ctx.attr_floats("activation_params"), &s->act)) {
+    return none;
+  }
+  const int64_t taps = s->kh * s->kw;
+  s->depthwise = s->cpg == 1 && s->mpg == 1;
+  const float* wd = w->data<float>();
+  if (s->depthwise) {
+    s->w.assign(wd, wd + s->m * taps);
+  } else {
+    const int64_t k = s->cpg * taps;
+    for (int64_t g = 0; g < s->group; ++g) {
+      s->wpacked.push_back(pack_a_once(*s->uk, wd + g * s->mpg * k, k, 1, s->mpg, k));
+    }
+  }
+  return std::unique_ptr<KernelState>(std::move(s));
+}
+
+Status run_conv(KernelContext& ctx) {
+  const ConvState* s = state_of<ConvState>(ctx);
+  if (!is_f32_tensor(ctx, 0) || ctx.input(0).rank() != s->nd + 2 || ctx.input(0).dim(1) != s->c) {
+    return s->fall_back(ctx);
+  }
+  const Tensor& x = ctx.input(0);
+  Shape in(x.shape().begin() + 2, x.shape().end());
+  Shape kernel = s->nd == 2 ? Shape{s->kh, s->kw} : Shape{s->kw};
+  ASSIGN_OR_RETURN(ref::nn::Window win, ref::nn::make_window(ctx, in, kernel, true, false, false));
+  Shape out_shape{x.dim(0), s->m};
+  out_shape.insert(out_shape.end(), win.out.begin(), win.out.end());
+  if (!ctx.is_output_used(0)) return ok_status();
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, out_shape));
+
+  ConvGeom g;
+  const int d = s->nd - 1;  // the width dim
+  g.c = s->cpg;
+  g.h = s->nd == 2 ? in[0] : 1;
+  g.w = in[d];
+  g.oh = s->nd == 2 ? win.out[0] : 1;
+  g.ow = win.out[d];
+  g.kh = s->kh;
+  g.kw = s->kw;
+  g.sh = s->nd == 2 ? win.strides[0] : 1;
+  g.sw = win.strides[d];
+  g.dh = s->nd == 2 ? win.dilations[0] : 1;
+  g.dw = win.dilations[d];
+  g.ph = s->nd == 2 ? win.pad_begin[0] : 0;
+  g.pw = win.pad_begin[d];
+  const int64_t n_img = x.dim(0);
+  const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow;
+  if (n_img == 0 || out_sp == 0) return ok_status();
+  const UKernels& uk = *s->uk;
+  const float* xd = x.data<float>();
+  float* yd = y->data<float>();
+  const float* bias = s->bias.empty() ? nullptr : s->bias.data();
+
+  if (s->depthwise) {
+    const int64_t planes = n_img * s->c;
+    const int64_t scratch = uk.dwconv_scratch_floats(g);
+    ctx.pool().parallel_for(planes, 1, [&](int64_t b, int64_t e) {
+      AlignedFloats buf(scratch);
+      for (int64_t p = b; p < e;) {
+        const int64_t n = p / s->c, c0 = p % s->c, c1 = std::min(s->c, c0 + (e - p));
+        DwConvArgs a;
+        a.g = &g;
+        a.x = xd + n * s->c * in_sp;
+        a.w = s->w.data();
+        a.bias = bias;
+        a.y = yd + n * s->m * out_sp;
+        a.c0 = c0;
+        a.c1 = c1;
+        a.act = s->act;
+        a.scratch = buf.data();
+        uk.dwconv(a);
+        p += c1 - c0;
+      }
+    });
+    return ok_status();
+  }
+
+  const bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
+                         g.oh == g.h && g.ow == g.w;
+  const int64_t k = s->cpg * g.kh * g.kw;
+  gemm_batch(uk, &ctx.pool(), n_img * s->group, [&](int64_t i) {
+    const int64_t n = i / s->group, gi = i % s->group;
+    GemmArgs a;
+    a.m = s->mpg;
+    a.n = out_sp;
+    a.k = k;
+    a.a_packed = s->wpacked[gi].data();
+    a.b = xd + (n * s->c + gi * s->cpg) * in_sp;
+    if (pointwise) {
+      a.b_kind = GemmArgs::BKind::kRowMajor;
+      a.b_rs = in_sp;
+    } else {
+      a.b_kind = GemmArgs::BKind::kIm2col;
+      a.conv = &g;
+    }
+    a.c = yd + (n * s->m + gi * s->mpg) * out_sp;
+    a.ldc = out_sp;
+    if (bias) {
+      a.bias = bias + gi * s->mpg;
+      a.bias_rs = 1;
+      a.bias_cs = 0;
+    }
+    a.act = s->act;
+    return a;
+  });
+  return ok_status();
+}
+
+}  // namespace edgeai::kernels::cpu

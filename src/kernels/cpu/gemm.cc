@@ -1,0 +1,194 @@
+#include "kernels/cpu/gemm.h"
+
+#include <algorithm>
+#include <new>
+
+namespace edgeai::kernels::cpu {
+
+AlignedFloats::AlignedFloats(int64_t n) : n_(n) {
+  if (n > 0) {
+    p_.reset(static_cast<float*>(::operator new(static_cast<size_t>(n) * sizeof(float), std::align_val_t(64))));
+  }
+}
+
+void AlignedFloats::Free::operator()(float* p) const { ::operator delete(p, std::align_val_t(64)); }
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+constexpr int64_t kKcMax = 384;                 // depth of one block (<= the im2col packer's 1024)
+constexpr int64_t kBBlockBytes = 384 * 1024;   // a packed B block (KC x NC) stays in L2
+constexpr int64_t kMinParallelFlops = 1 << 16; // smaller products run on one thread
+
+// Depth blocking: K split into equal blocks of at most kKcMax.
+int64_t block_kc(int64_t k) {
+  const int64_t nb = ceil_div(k, kKcMax);
+  return std::min(k, (ceil_div(k, nb) + 7) / 8 * 8);
+}
+
+bool b_needs_buffer(GemmArgs::BKind kind) {
+  return kind == GemmArgs::BKind::kStrided || kind == GemmArgs::BKind::kIm2col;
+}
+
+// C = act(bias) when K is 0.
+void gemm_k0(const UKernels& uk, const GemmArgs& g) {
+  for (int64_t i = 0; i < g.m; ++i) {
+    float* c = g.c + i * g.ldc;
+    for (int64_t j = 0; j < g.n; ++j) c[j] = g.bias ? g.bias[i * g.bias_rs + j * g.bias_cs] : 0.0f;
+    uk.activation(c, c, g.n, g.act);
+  }
+}
+
+// The rectangle rows [m0, m1) x columns [n0, n1) of C (m0, n0 multiples of MR, NR).
+void gemm_rect(const UKernels& uk, const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  if (m0 >= m1 || n0 >= n1) return;
+  const int64_t mr = uk.mr, nr = uk.nr, K = g.k;
+  AlignedFloats abuf;
+  const float* a_base;
+  if (g.a_packed) {
+    a_base = g.a_packed + (m0 / mr) * K * mr;
+  } else {
+    abuf = AlignedFloats(ceil_div(m1 - m0, mr) * mr * K);
+    uk.pack_a(g.a + m0 * g.a_rs, g.a_rs, g.a_cs, m1 - m0, 0, K, abuf.data());
+    a_base = abuf.data();
+  }
+  const int64_t kc_nom = block_kc(K);
+  const int64_t nc_max = std::max<int64_t>(nr, kBBlockBytes / (kc_nom * 4) / nr * nr);
+  const int64_t n_chunks = ceil_div(n1 - n0, nc_max);
+  const int64_t nc_nom = ceil_div(ceil_div(n1 - n0, n_chunks), nr) * nr;
+  AlignedFloats bbuf;
+  if (b_needs_buffer(g.b_kind)) bbuf = AlignedFloats(kc_nom * nc_nom);
+
+  GemmBlock blk;
+  blk.mc = m1 - m0;
+  blk.a_panel_stride = K * mr;
+  blk.ldc = g.ldc;
+  blk.act = g.act;
+  blk.bias_rs = g.bias_rs;
+  blk.bias_cs = g.bias_cs;
+  for (int64_t jc = n0; jc < n1; jc += nc_nom) {
+    const int64_t nc = std::min(nc_nom, n1 - jc);
+    for (int64_t pc = 0; pc < K; pc += kc_nom) {
+      const int64_t kc = std::min(kc_nom, K - pc);
+      blk.kc = kc;
+      blk.nc = nc;
+      blk.a = a_base + pc * mr;
+      switch (g.b_kind) {
+        case GemmArgs::BKind::kPacked:
+          blk.b = g.b_packed + (jc / nr) * K * nr + pc * nr;
+          blk.b_panel_stride = K * nr;
+          blk.ldb = nr;
+          blk.b_packed = true;
+          break;
+        case GemmArgs::BKind::kRowMajor:
+          blk.b = g.b + pc * g.b_rs + jc;
+          blk.b_panel_stride = nr;
+          blk.ldb = g.b_rs;
+          blk.b_packed = false;
+          break;
+        case GemmArgs::BKind::kStrided:
+          uk.pack_b(g.b + jc * g.b_cs, g.b_rs, g.b_cs, pc, kc, nc, bbuf.data());
+          blk.b = bbuf.data();
+          blk.b_panel_stride = kc * nr;
+          blk.ldb = nr;
+          blk.b_packed = true;
+          break;
+        case GemmArgs::BKind::kIm2col:
+          uk.pack_b_im2col(*g.conv, g.b, pc, kc, jc, nc, bbuf.data());
+          blk.b = bbuf.data();
+          blk.b_panel_stride = kc * nr;
+          blk.ldb = nr;
+          blk.b_packed = true;
+          break;
+      }
+      blk.c = g.c + m0 * g.ldc + jc;
+      blk.accumulate = pc > 0;
+      blk.last = pc + kc >= K;
+      blk.bias = g.bias ? g.bias + m0 * g.bias_rs + jc * g.bias_cs : nullptr;
+      uk.gemm_block(blk);
+    }
+  }
+}
+
+struct Split {
+  int64_t tm = 1, tn = 1;
+};
+
+// One rectangle per thread: tm row parts x tn column parts, minimizing the largest rectangle's
+// work plus what its thread packs.
+Split choose_split(const UKernels& uk, const GemmArgs& g, int threads) {
+  const int64_t pm = ceil_div(g.m, uk.mr), pn = ceil_div(g.n, uk.nr);
+  Split best;
+  double best_cost = -1;
+  for (int64_t tm = 1; tm <= threads; ++tm) {
+    const int64_t tn = threads / tm;
+    if ((tm > 1 && tm > pm) || (tn > 1 && tn > pn)) continue;
+    const double rows = static_cast<double>(ceil_div(pm, tm) * uk.mr);
+    const double cols = static_cast<double>(ceil_div(pn, tn) * uk.nr);
+    double cost = rows * cols * g.k;
+    constexpr double kPackCost = 6.0;  // one packed element against one multiply-add
+    if (b_needs_buffer(g.b_kind)) cost += kPackCost * cols * g.k;
+    if (!g.a_packed) cost += kPackCost * rows * g.k;
+    if (best_cost < 0 || cost < best_cost * 0.999) {
+      best_cost = cost;
+      best = {tm, tn};
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+AlignedFloats pack_a_once(const UKernels& uk, const float* a, int64_t rs, int64_t cs, int64_t m, int64_t k) {
+  AlignedFloats buf(std::max<int64_t>(1, ceil_div(m, uk.mr) * uk.mr * k));
+  uk.pack_a(a, rs, cs, m, 0, k, buf.data());
+  return buf;
+}
+
+AlignedFloats pack_b_once(const UKernels& uk, const float* b, int64_t rs, int64_t cs, int64_t k, int64_t n,
+                          float scale) {
+  const int64_t total = ceil_div(n, uk.nr) * uk.nr * k;
+  AlignedFloats buf(std::max<int64_t>(1, total));
+  uk.pack_b(b, rs, cs, 0, k, n, buf.data());
+  if (scale != 1.0f) {
+    for (int64_t i = 0; i < total; ++i) buf.data()[i] *= scale;
+  }
+  return buf;
+}
+
+void gemm(const UKernels& uk, ThreadPool* pool, const GemmArgs& g) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0) {
+    gemm_k0(uk, g);
+    return;
+  }
+  const int threads = pool ? pool->num_threads() : 1;
+  if (threads <= 1 || 2 * g.m * g.n * g.k < kMinParallelFlops) {
+    gemm_rect(uk, g, 0, g.m, 0, g.n);
+    return;
+  }
+  const Split s = choose_split(uk, g, threads);
+  const int64_t pm = ceil_div(g.m, uk.mr), pn = ceil_div(g.n, uk.nr);
+  pool->parallel_for(s.tm * s.tn, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t ti = t / s.tn, tj = t % s.tn;
+      const int64_t m0 = pm * ti / s.tm * uk.mr, m1 = std::min(g.m, pm * (ti + 1) / s.tm * uk.mr);
+      const int64_t n0 = pn * tj / s.tn * uk.nr, n1 = std::min(g.n, pn * (tj + 1) / s.tn * uk.nr);
+      gemm_rect(uk, g, m0, m1, n0, n1);
+    }
+  });
+}
+
+namespace detail {
+bool batch_in_parallel(ThreadPool* pool, int64_t count, const GemmArgs& first) {
+  const int threads = pool->num_threads();
+  if (threads <= 1) return false;
+  // Whole products per thread when each thread gets about the same number of them, or when
+  // each product is too small to split.
+  if (count % threads == 0 || count >= 4 * threads) return true;
+  return 2 * first.m * first.n * first.k < 4 * kMinParallelFlops;
+}
+}  // namespace detail
+
+}  // namespace edgeai::kernels::cpu

@@ -1,0 +1,86 @@
+// The f32 GEMM driver: C = act(A B + bias) with packed, register-blocked micro-kernels
+// (ukernels.h), cache blocking over K (KC) and N (NC), weights prepacked once, and the work split
+// over the thread pool in one rectangle per thread. Every element of C sums over k in the same
+// order whatever the split, so results do not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "core/thread_pool.h"
+#include "kernels/cpu/ukernels.h"
+
+namespace edgeai::kernels::cpu {
+
+// A 64-byte aligned float buffer.
+class AlignedFloats {
+ public:
+  AlignedFloats() = default;
+  explicit AlignedFloats(int64_t n);
+  float* data() { return p_.get(); }
+  const float* data() const { return p_.get(); }
+  int64_t size() const { return n_; }
+
+ private:
+  struct Free {
+    void operator()(float* p) const;
+  };
+  std::unique_ptr<float[], Free> p_;
+  int64_t n_ = 0;
+};
+
+// A (M x K, element (i, k) at a[i * rs + k * cs]) packed once into the table's MR-row panels.
+AlignedFloats pack_a_once(const UKernels& uk, const float* a, int64_t rs, int64_t cs, int64_t m, int64_t k);
+// B (K x N, element (k, j) at b[k * rs + j * cs]) times `scale`, packed once into NR-column panels.
+AlignedFloats pack_b_once(const UKernels& uk, const float* b, int64_t rs, int64_t cs, int64_t k, int64_t n,
+                          float scale = 1.0f);
+
+struct GemmArgs {
+  int64_t m = 0, n = 0, k = 0;
+  // A: prepacked (pack_a_once) or read from a with strides (packed per call).
+  const float* a_packed = nullptr;
+  const float* a = nullptr;
+  int64_t a_rs = 0, a_cs = 0;
+  // B: one of these.
+  enum class BKind { kPacked, kRowMajor, kStrided, kIm2col };
+  BKind b_kind = BKind::kPacked;
+  const float* b_packed = nullptr;  // kPacked: pack_b_once
+  const float* b = nullptr;         // kRowMajor (read in place, row stride b_rs), kStrided, kIm2col (image)
+  int64_t b_rs = 0, b_cs = 0;
+  const ConvGeom* conv = nullptr;   // kIm2col
+  float* c = nullptr;
+  int64_t ldc = 0;
+  const float* bias = nullptr;  // bias(i, j) = bias[i * bias_rs + j * bias_cs], bias_cs 0 or 1
+  int64_t bias_rs = 0, bias_cs = 0;
+  Activation act;
+};
+
+// Runs on the pool's threads (pool may be null: the calling thread only).
+void gemm(const UKernels& uk, ThreadPool* pool, const GemmArgs& g);
+
+// Runs `count` independent products; product i is fn(i) filled into a GemmArgs. Splits over
+// products when there are enough of them, else over each product's rows and columns.
+template <class Fn>
+void gemm_batch(const UKernels& uk, ThreadPool* pool, int64_t count, Fn&& fn);
+
+namespace detail {
+bool batch_in_parallel(ThreadPool* pool, int64_t count, const GemmArgs& first);
+}
+
+template <class Fn>
+void gemm_batch(const UKernels& uk, ThreadPool* pool, int64_t count, Fn&& fn) {
+  if (count <= 0) return;
+  if (count == 1) {
+    gemm(uk, pool, fn(0));
+    return;
+  }
+  if (pool && detail::batch_in_parallel(pool, count, fn(0))) {
+    pool->parallel_for(count, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) gemm(uk, nullptr, fn(i));
+    });
+  } else {
+    for (int64_t i = 0; i < count; ++i) gemm(uk, pool, fn(i));
+  }
+}
+
+}  // namespace edgeai::kernels::cpu

@@ -1,0 +1,252 @@
+// The f32 GEMM micro-kernels and packing routines, written once over the vector-ops abstraction
+// (simd_portable.h) and instantiated by each ISA's ukernels_<isa>.cc. See ukernels.h for the
+// operand layouts. Include only from those files.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/cpu/simd_math.h"
+#include "kernels/cpu/ukernels.h"
+
+namespace edgeai::kernels::cpu {
+
+// V: vector type; kMR x (kNV * lanes) register tile.
+template <class V, int kMR, int kNV>
+struct GemmImpl {
+  using F = typename V::F;
+  static constexpr int L = V::kLanes;
+  static constexpr int kNR = kNV * L;
+
+  // One tile of MR rows and NV vectors of columns (the last partial when kTail; `nr` columns in
+  // all). a: A panel (stride kMR per k); b: B panel (ldb per k).
+  template <int MR, int NV, bool kTail>
+  static void tile(const GemmBlock& blk, const float* a, const float* b, float* c, int64_t i0, int64_t j0, int nr) {
+    F acc[MR * NV];
+#pragma GCC unroll 32
+    for (int i = 0; i < MR * NV; ++i) acc[i] = V::zero();
+    const typename V::Mask m = V::mask(kTail ? nr - (NV - 1) * L : L);
+    const int64_t ldb = blk.ldb;
+    for (int64_t k = 0; k < blk.kc; ++k) {
+      F bv[NV];
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) bv[j] = (kTail && j == NV - 1) ? V::load(b + j * L, m) : V::load(b + j * L);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const F av = V::set1(a[i]);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) acc[i * NV + j] = V::fmadd(av, bv[j], acc[i * NV + j]);
+      }
+      a += kMR;
+      b += ldb;
+    }
+    // The epilogue works on a copy of one row at a time, so that `acc` never escapes and stays
+    // in registers.
+    const int64_t ldc = blk.ldc;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      F row[NV];
+      float* cr = c + i * ldc;
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) {
+        row[j] = acc[i * NV + j];
+        if (blk.accumulate) row[j] = V::add(row[j], (kTail && j == NV - 1) ? V::load(cr + j * L, m) : V::load(cr + j * L));
+      }
+      if (blk.last) {
+        if (blk.bias) {
+          const float* bp = blk.bias + (i0 + i) * blk.bias_rs + j0 * blk.bias_cs;
+          if (blk.bias_cs == 0) {
+            const F bb = V::set1(*bp);
+            for (int j = 0; j < NV; ++j) row[j] = V::add(row[j], bb);
+          } else {
+            for (int j = 0; j < NV; ++j) {
+              row[j] = V::add(row[j], (kTail && j == NV - 1) ? V::load(bp + j * L, m) : V::load(bp + j * L));
+            }
+          }
+        }
+        if (blk.act.kind == ActKind::kRelu) {
+#pragma GCC unroll 4
+          for (int j = 0; j < NV; ++j) row[j] = V::max(V::zero(), row[j]);
+        } else if (blk.act.kind == ActKind::kClip) {
+          const F lo = V::set1(blk.act.alpha), hi = V::set1(blk.act.beta);
+#pragma GCC unroll 4
+          for (int j = 0; j < NV; ++j) row[j] = V::min(hi, V::max(lo, row[j]));
+        }
+      }
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) {
+        if (kTail && j == NV - 1) V::store(cr + j * L, row[j], m);
+        else V::store(cr + j * L, row[j]);
+      }
+    }
+    // Costlier activations run over the stored tile (still in L1), out of line, so that the
+    // accumulators need not be spilled around them.
+    if (blk.last && blk.act.kind != ActKind::kNone && blk.act.kind != ActKind::kRelu &&
+        blk.act.kind != ActKind::kClip) {
+      activate_rows(c, ldc, MR, nr, blk.act);
+    }
+  }
+
+  __attribute__((noinline)) static void activate_rows(float* c, int64_t ldc, int rows, int n, const Activation& act) {
+    for (int i = 0; i < rows; ++i) {
+      float* cr = c + i * ldc;
+      for (int j = 0; j < n; j += L) {
+        const typename V::Mask m = V::mask(n - j < L ? n - j : L);
+        V::store(cr + j, Math<V>::apply1(act, V::load(cr + j, m)), m);
+      }
+    }
+  }
+
+  // The tiles of one MR-row strip.
+  template <int MR, int NV>
+  static void strip_nv(const GemmBlock& blk, const float* a, const float* b, float* c, int64_t i0, int64_t j0, int nr) {
+    if (nr == NV * L) tile<MR, NV, false>(blk, a, b, c, i0, j0, nr);
+    else tile<MR, NV, true>(blk, a, b, c, i0, j0, nr);
+  }
+  template <int MR, int NV>
+  static void dispatch_nv(const GemmBlock& blk, const float* a, const float* b, float* c, int64_t i0, int64_t j0, int nr) {
+    if (nr > (NV - 1) * L) strip_nv<MR, NV>(blk, a, b, c, i0, j0, nr);
+    else if constexpr (NV > 1) dispatch_nv<MR, NV - 1>(blk, a, b, c, i0, j0, nr);
+  }
+  template <int MR>
+  static void strip(const GemmBlock& blk, const float* a, int64_t i0) {
+    float* c = blk.c + i0 * blk.ldc;
+    for (int64_t j0 = 0, q = 0; j0 < blk.nc; j0 += kNR, ++q) {
+      const int nr = static_cast<int>(blk.nc - j0 < kNR ? blk.nc - j0 : kNR);
+      const float* b = blk.b + q * blk.b_panel_stride;
+      if (nr == kNR) tile<MR, kNV, false>(blk, a, b, c + j0, i0, j0, nr);
+      else dispatch_nv<MR, kNV>(blk, a, b, c + j0, i0, j0, nr);
+    }
+  }
+  template <int MR>
+  static void dispatch_mr(const GemmBlock& blk, const float* a, int64_t i0, int mr) {
+    if (mr == MR) strip<MR>(blk, a, i0);
+    else if constexpr (MR > 1) dispatch_mr<MR - 1>(blk, a, i0, mr);
+  }
+
+  static void gemm_block(const GemmBlock& blk) {
+    for (int64_t i0 = 0, p = 0; i0 < blk.mc; i0 += kMR, ++p) {
+      const int mr = static_cast<int>(blk.mc - i0 < kMR ? blk.mc - i0 : kMR);
+      dispatch_mr<kMR>(blk, blk.a + p * blk.a_panel_stride, i0, mr);
+    }
+  }
+
+  static void pack_a(const float* a, int64_t rs, int64_t cs, int64_t m, int64_t k0, int64_t kc, float* dst) {
+    for (int64_t i0 = 0; i0 < m; i0 += kMR, dst += kc * kMR) {
+      const int64_t mr = m - i0 < kMR ? m - i0 : kMR;
+      for (int64_t i = 0; i < mr; ++i) {
+        const float* src = a + (i0 + i) * rs + k0 * cs;
+        if (cs == 1) {
+          for (int64_t k = 0; k < kc; ++k) dst[k * kMR + i] = src[k];
+        } else {
+          for (int64_t k = 0; k < kc; ++k) dst[k * kMR + i] = src[k * cs];
+        }
+      }
+      for (int64_t i = mr; i < kMR; ++i) {
+        for (int64_t k = 0; k < kc; ++k) dst[k * kMR + i] = 0.0f;
+      }
+    }
+  }
+
+  // Copies n (<= kNR) floats of a row into a panel row, zero-filling to kNR.
+  static void copy_row(const float* src, int64_t n, float* dst) {
+    int64_t j = 0;
+    for (; j + L <= n; j += L) V::store(dst + j, V::load(src + j));
+    if (j < n) {
+      V::store(dst + j, V::load(src + j, V::mask(static_cast<int>(n - j))));
+      j += L;
+    }
+    for (; j < kNR; j += L) V::store(dst + j, V::zero());
+  }
+
+  static void pack_b(const float* b, int64_t rs, int64_t cs, int64_t k0, int64_t kc, int64_t n, float* dst) {
+    for (int64_t j0 = 0; j0 < n; j0 += kNR, dst += kc * kNR) {
+      const int64_t nr = n - j0 < kNR ? n - j0 : kNR;
+      if (cs == 1) {
+        for (int64_t k = 0; k < kc; ++k) copy_row(b + (k0 + k) * rs + j0, nr, dst + k * kNR);
+      } else {
+        for (int64_t k = 0; k < kc; ++k) {
+          for (int64_t j = nr; j < kNR; ++j) dst[k * kNR + j] = 0.0f;
+        }
+        for (int64_t j = 0; j < nr; ++j) {
+          const float* src = b + (j0 + j) * cs + k0 * rs;
+          for (int64_t k = 0; k < kc; ++k) dst[k * kNR + j] = src[k * rs];
+        }
+      }
+    }
+  }
+
+  static void zero_run(float* d, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) d[i] = 0.0f;
+  }
+
+  static void pack_b_im2col(const ConvGeom& g, const float* x, int64_t k0, int64_t kc, int64_t n0, int64_t n,
+                            float* dst) {
+    constexpr int64_t kMaxKc = 1024;
+    int64_t plane_off[kMaxKc], row_off[kMaxKc], col_off[kMaxKc], ox_lo[kMaxKc], ox_hi[kMaxKc];
+    const int64_t khw = g.kh * g.kw;
+    for (int64_t kk = 0; kk < kc && kk < kMaxKc; ++kk) {
+      const int64_t k = k0 + kk;
+      const int64_t ci = k / khw, r = k % khw, ky = r / g.kw, kx = r % g.kw;
+      plane_off[kk] = ci * g.h * g.w;
+      row_off[kk] = ky * g.dh - g.ph;
+      const int64_t off = kx * g.dw - g.pw;
+      col_off[kk] = off;
+      // ox with 0 <= ox * sw + off < w
+      int64_t lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
+      int64_t hi = g.w - 1 - off < 0 ? 0 : (g.w - 1 - off) / g.sw + 1;
+      if (hi > g.ow) hi = g.ow;
+      if (hi < lo) hi = lo;
+      ox_lo[kk] = lo;
+      ox_hi[kk] = hi;
+    }
+    for (int64_t j0 = 0; j0 < n; j0 += kNR, dst += kc * kNR) {
+      const int64_t nr = n - j0 < kNR ? n - j0 : kNR;
+      const int64_t oy0 = (n0 + j0) / g.ow, ox0 = (n0 + j0) % g.ow;
+      for (int64_t kk = 0; kk < kc; ++kk) {
+        float* d = dst + kk * kNR;
+        const float* plane = x + plane_off[kk];
+        int64_t j = 0, oy = oy0, ox = ox0;
+        while (j < nr) {
+          const int64_t seg = nr - j < g.ow - ox ? nr - j : g.ow - ox;
+          const int64_t iy = oy * g.sh + row_off[kk];
+          if (iy < 0 || iy >= g.h) {
+            zero_run(d + j, seg);
+          } else {
+            int64_t lo = ox_lo[kk], hi = ox_hi[kk];
+            if (lo < ox) lo = ox;
+            if (lo > ox + seg) lo = ox + seg;
+            if (hi > ox + seg) hi = ox + seg;
+            if (hi < lo) hi = lo;
+            zero_run(d + j, lo - ox);
+            float* dr = d + j + (lo - ox);
+            const int64_t cnt = hi - lo;
+            if (cnt > 0) {
+              const float* src = plane + iy * g.w + (lo * g.sw + col_off[kk]);
+              if (g.sw == 1) {
+                int64_t t = 0;
+                for (; t + L <= cnt; t += L) V::store(dr + t, V::load(src + t));
+                if (t < cnt) {
+                  const typename V::Mask mk = V::mask(static_cast<int>(cnt - t));
+                  V::store(dr + t, V::load(src + t, mk), mk);
+                }
+              } else {
+                for (int64_t t = 0; t < cnt; ++t) dr[t] = src[t * g.sw];
+              }
+            }
+            zero_run(d + j + (hi - ox), ox + seg - hi);
+          }
+          j += seg;
+          ox += seg;
+          if (ox == g.ow) {
+            ox = 0;
+            ++oy;
+          }
+        }
+        zero_run(d + nr, kNR - nr);
+      }
+    }
+  }
+};
+
+}  // namespace edgeai::kernels::cpu

@@ -1,0 +1,43 @@
+// The optimized CPU op kernels listed in cpu_kernels.cc: a prepare step (builds the state,
+// prepacks weights; declines nodes it does not take) and a run step each.
+#pragma once
+
+#include <memory>
+
+#include "kernels/kernel.h"
+
+namespace edgeai::kernels::cpu {
+
+using PrepareResult = Result<std::unique_ptr<KernelState>>;
+
+// conv.cc: Conv, com.edgeai FusedConv.
+PrepareResult prepare_conv(PrepareContext& ctx);
+Status run_conv(KernelContext& ctx);
+
+// matmul.cc: Gemm, com.edgeai FusedGemm, MatMul.
+PrepareResult prepare_gemm(PrepareContext& ctx);
+Status run_gemm(KernelContext& ctx);
+PrepareResult prepare_matmul(PrepareContext& ctx);
+Status run_matmul(KernelContext& ctx);
+
+// eltwise.cc: activations and math (Relu, Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, Clip,
+// Gelu, com.edgeai Gelu, Erf, Exp) and broadcasting Add / Sub / Mul / Div.
+PrepareResult prepare_unary(PrepareContext& ctx);
+PrepareResult prepare_edgeai_unary(PrepareContext& ctx);
+Status run_unary(KernelContext& ctx);
+PrepareResult prepare_binary(PrepareContext& ctx);
+Status run_binary(KernelContext& ctx);
+
+// norm.cc: Softmax, LogSoftmax, LayerNormalization.
+PrepareResult prepare_softmax(PrepareContext& ctx);
+Status run_softmax(KernelContext& ctx);
+PrepareResult prepare_layer_norm(PrepareContext& ctx);
+Status run_layer_norm(KernelContext& ctx);
+
+// pool.cc: MaxPool, AveragePool, GlobalAveragePool.
+PrepareResult prepare_pool(PrepareContext& ctx);
+Status run_pool(KernelContext& ctx);
+PrepareResult prepare_global_avg_pool(PrepareContext& ctx);
+Status run_global_avg_pool(KernelContext& ctx);
+
+}  // namespace edgeai::kernels::cpu

@@ -1,0 +1,61 @@
+// The vector-ops abstraction over AArch64 NEON (4 floats). Include only from *_neon.cc files. See
+// simd_portable.h for the meaning of each function.
+#pragma once
+
+#include <arm_neon.h>
+
+#include <cstdint>
+
+namespace edgeai::kernels::cpu {
+
+struct VecNeon {
+  using F = float32x4_t;
+  using Mask = int;
+  static constexpr int kLanes = 4;
+
+  static F zero() { return vdupq_n_f32(0.0f); }
+  static F set1(float v) { return vdupq_n_f32(v); }
+  static F load(const float* p) { return vld1q_f32(p); }
+  static void store(float* p, F v) { vst1q_f32(p, v); }
+  static Mask mask(int n) { return n; }
+  static F load(const float* p, Mask n) {
+    float t[4] = {0, 0, 0, 0};
+    for (int i = 0; i < n; ++i) t[i] = p[i];
+    return vld1q_f32(t);
+  }
+  static void store(float* p, F v, Mask n) {
+    float t[4];
+    vst1q_f32(t, v);
+    for (int i = 0; i < n; ++i) p[i] = t[i];
+  }
+  static F keep(F v, Mask n) {
+    const uint32_t idx[4] = {0, 1, 2, 3};
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vcltq_u32(vld1q_u32(idx), vdupq_n_u32(n))));
+  }
+  static F load_strided(const float* p, int64_t stride, int n) {
+    float t[4] = {0, 0, 0, 0};
+    for (int i = 0; i < n; ++i) t[i] = p[i * stride];
+    return vld1q_f32(t);
+  }
+
+  static F add(F a, F b) { return vaddq_f32(a, b); }
+  static F sub(F a, F b) { return vsubq_f32(a, b); }
+  static F mul(F a, F b) { return vmulq_f32(a, b); }
+  static F div(F a, F b) { return vdivq_f32(a, b); }
+  static F fmadd(F a, F b, F c) { return vfmaq_f32(c, a, b); }
+  static F max(F a, F b) { return vmaxq_f32(a, b); }
+  static F min(F a, F b) { return vminq_f32(a, b); }
+  static F sqrt(F a) { return vsqrtq_f32(a); }
+  static F abs(F a) { return vabsq_f32(a); }
+  static F neg(F a) { return vnegq_f32(a); }
+  static F copysign(F a, F s) { return vbslq_f32(vdupq_n_u32(0x80000000u), s, a); }
+  static F round(F a) { return vrndnq_f32(a); }
+  static F pow2i(F n) {
+    return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23));
+  }
+  static F select_lt(F a, F b, F x, F y) { return vbslq_f32(vcltq_f32(a, b), x, y); }
+  static float reduce_add(F a) { return vaddvq_f32(a); }
+  static float reduce_max(F a) { return vmaxvq_f32(a); }
+};
+
+}  // namespace edgeai::kernels::cpu

@@ -1,0 +1,83 @@
+// The vector-ops abstraction, portable version: 4 floats in a GCC/Clang vector extension, which
+// the compiler maps to SSE2 on x86-64 and NEON/ASIMD elsewhere. Every ISA's vector type
+// (simd_avx512.h, simd_avx2.h, simd_neon.h) offers the same static functions:
+//   F, Mask, kLanes          register type, tail-mask type, floats per register
+//   zero, set1, load, store  (unaligned) loads and stores
+//   mask(n), load(p, m), store(p, v, m)   the first n lanes only; other lanes load as 0
+//   keep(v, m)               v with the lanes past the mask zeroed
+//   load_strided(p, s, n)    p[0], p[s], ... p[(n-1)s], then zeros
+//   add sub mul div fmadd(a,b,c)=a*b+c max min sqrt abs neg copysign(a,s) round (to nearest even)
+//   pow2i(n)                 2^n for integral n in [-126, 127]
+//   select_lt(a, b, x, y)    a < b ? x : y per lane
+//   reduce_add, reduce_max   horizontal
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace edgeai::kernels::cpu {
+
+struct VecPortable {
+  typedef float F __attribute__((vector_size(16)));
+  typedef int32_t I __attribute__((vector_size(16)));
+  using Mask = int;
+  static constexpr int kLanes = 4;
+
+  static F zero() { return F{0, 0, 0, 0}; }
+  static F set1(float v) { return F{v, v, v, v}; }
+  static F load(const float* p) {
+    F v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static void store(float* p, F v) { __builtin_memcpy(p, &v, sizeof v); }
+  static Mask mask(int n) { return n; }
+  static F load(const float* p, Mask n) {
+    F v = zero();
+    for (int i = 0; i < n; ++i) v[i] = p[i];
+    return v;
+  }
+  static void store(float* p, F v, Mask n) {
+    for (int i = 0; i < n; ++i) p[i] = v[i];
+  }
+  static F keep(F v, Mask n) {
+    for (int i = n; i < kLanes; ++i) v[i] = 0.0f;
+    return v;
+  }
+  static F load_strided(const float* p, int64_t stride, int n) {
+    F v = zero();
+    for (int i = 0; i < n; ++i) v[i] = p[i * stride];
+    return v;
+  }
+
+  static F add(F a, F b) { return a + b; }
+  static F sub(F a, F b) { return a - b; }
+  static F mul(F a, F b) { return a * b; }
+  static F div(F a, F b) { return a / b; }
+  static F fmadd(F a, F b, F c) { return a * b + c; }
+  static F max(F a, F b) { return a > b ? a : b; }
+  static F min(F a, F b) { return a < b ? a : b; }
+  static F sqrt(F a) { return F{std::sqrt(a[0]), std::sqrt(a[1]), std::sqrt(a[2]), std::sqrt(a[3])}; }
+  static F abs(F a) { return a < 0 ? -a : a; }
+  static F neg(F a) { return -a; }
+  static F copysign(F a, F s) {
+    return F{std::copysign(a[0], s[0]), std::copysign(a[1], s[1]), std::copysign(a[2], s[2]), std::copysign(a[3], s[3])};
+  }
+  static F round(F a) {
+    return F{std::nearbyint(a[0]), std::nearbyint(a[1]), std::nearbyint(a[2]), std::nearbyint(a[3])};
+  }
+  static F pow2i(F n) {
+    I e = (__builtin_convertvector(n, I) + 127) << 23;
+    F r;
+    __builtin_memcpy(&r, &e, sizeof r);
+    return r;
+  }
+  static F select_lt(F a, F b, F x, F y) { return a < b ? x : y; }
+  static float reduce_add(F a) { return (a[0] + a[1]) + (a[2] + a[3]); }
+  static float reduce_max(F a) {
+    float m01 = a[0] > a[1] ? a[0] : a[1], m23 = a[2] > a[3] ? a[2] : a[3];
+    return m01 > m23 ? m01 : m23;
+  }
+};
+
+}  // namespace edgeai::kernels::cpu

@@ -1,0 +1,118 @@
+// The per-ISA micro-kernel table. Each ISA's translation unit (ukernels_avx512.cc,
+// ukernels_avx2.cc, ukernels_neon.cc, ukernels_portable.cc) fills one table with its
+// instantiations of the templates in *_impl.h; the op kernels (conv.cc, matmul.cc, ...) pick a
+// table once from the CPU features and call through it. Portable header: no intrinsics.
+#pragma once
+
+#include <cstdint>
+
+#include "core/cpu_features.h"
+#include "kernels/cpu/activation.h"
+
+namespace edgeai::kernels::cpu {
+
+// One block of C = A * B, run as MR x NR register tiles.
+//   A: packed in panels of MR rows, panel p at a + p * a_panel_stride, element (i, k) of a
+//      panel at [k * MR + i] (rows past the matrix are zero).
+//   B: panels of NR columns, panel q at b + q * b_panel_stride, element (k, j) at
+//      [k * ldb + j]. Packed panels (ldb == NR) are zero-padded to NR columns; unpacked ones
+//      (a row-major matrix read in place) are read with masked loads past nc.
+//   C: (i, j) at c[i * ldc + j].
+// accumulate: C += A * B instead of C = A * B. last: then C = act(C + bias), bias(i, j) at
+// bias[i * bias_rs + j * bias_cs] with bias_cs 0 or 1 (bias may be null).
+struct GemmBlock {
+  int64_t kc = 0, mc = 0, nc = 0;
+  const float* a = nullptr;
+  int64_t a_panel_stride = 0;
+  const float* b = nullptr;
+  int64_t b_panel_stride = 0, ldb = 0;
+  bool b_packed = true;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  bool accumulate = false, last = true;
+  const float* bias = nullptr;
+  int64_t bias_rs = 0, bias_cs = 0;
+  Activation act;
+};
+
+// A 2-D convolution's geometry, for im2col packing and the depthwise kernel.
+struct ConvGeom {
+  int64_t c = 0, h = 0, w = 0;     // input channels (per group), height, width
+  int64_t oh = 0, ow = 0;          // output height, width
+  int64_t kh = 1, kw = 1;          // kernel
+  int64_t sh = 1, sw = 1;          // strides
+  int64_t dh = 1, dw = 1;          // dilations
+  int64_t ph = 0, pw = 0;          // top and left pads
+};
+
+// Depthwise conv of channels [c0, c1): y[c] = act(conv(x[c], w[c]) + bias[c]), every channel
+// with one kh x kw filter (w[c * kh * kw ...]). `scratch` holds dwconv_scratch_floats(geom).
+struct DwConvArgs {
+  const ConvGeom* g = nullptr;
+  const float* x = nullptr;  // [C][h][w]
+  const float* w = nullptr;  // [C][kh][kw]
+  const float* bias = nullptr;
+  float* y = nullptr;        // [C][oh][ow]
+  int64_t c0 = 0, c1 = 0;
+  Activation act;
+  float* scratch = nullptr;
+};
+
+struct UKernels {
+  const char* name;
+  int mr, nr;  // GEMM register tile
+
+  void (*gemm_block)(const GemmBlock& blk);
+  // A (m x k, element (i, kk) at a[i * rs + kk * cs]) rows [0, m) and depth [k0, k0 + kc) into
+  // panels of MR rows (panel stride kc * MR), rows past m zero.
+  void (*pack_a)(const float* a, int64_t rs, int64_t cs, int64_t m, int64_t k0, int64_t kc, float* dst);
+  // B (k x n, element (kk, j) at b[kk * rs + j * cs]) depth [k0, k0 + kc) and columns [0, n)
+  // into panels of NR columns (panel stride kc * NR), columns past n zero.
+  void (*pack_b)(const float* b, int64_t rs, int64_t cs, int64_t k0, int64_t kc, int64_t n, float* dst);
+  // The im2col matrix of one image (rows (c, ky, kx), columns output positions) at depth
+  // [k0, k0 + kc) and columns [n0, n0 + n), packed like pack_b.
+  void (*pack_b_im2col)(const ConvGeom& g, const float* x, int64_t k0, int64_t kc, int64_t n0, int64_t n,
+                        float* dst);
+  void (*dwconv)(const DwConvArgs& a);
+  int64_t (*dwconv_scratch_floats)(const ConvGeom& g);
+
+  // Elementwise. y may alias x.
+  void (*activation)(const float* x, float* y, int64_t n, const Activation& act);
+  // y[i] = act(x[i] + b) (per-channel bias of a plane), used after depthwise and pools.
+  void (*bias_activation)(float* y, int64_t n, float b, const Activation& act);
+  // z = x op y over n elements, with x or y a scalar when its stride is 0.
+  void (*binary)(int op, const float* x, int64_t xs, const float* y, int64_t ys, float* z, int64_t n);
+  void (*erf)(const float* x, float* y, int64_t n);
+  void (*exp)(const float* x, float* y, int64_t n);
+
+  // Rows: softmax (or log-softmax) over the last dim of `rows` rows of length n.
+  void (*softmax)(const float* x, float* y, int64_t rows, int64_t n, bool log);
+  // LayerNorm over rows of length n: y = (x - mean) / sqrt(var + eps) * scale + bias (bias may
+  // be null).
+  void (*layer_norm)(const float* x, float* y, int64_t rows, int64_t n, const float* scale, const float* bias,
+                     float eps);
+
+  // Max or average (counting pads or not) 2-D pooling of `planes` planes (g.c ignored);
+  // scratch holds pool_scratch_floats(g).
+  void (*pool2d)(const ConvGeom& g, const float* x, float* y, int64_t planes, bool max, bool count_pad,
+                 float* scratch);
+  int64_t (*pool_scratch_floats)(const ConvGeom& g);
+  // y[p] = mean over plane p (n values).
+  void (*global_avg)(const float* x, float* y, int64_t planes, int64_t n);
+};
+
+enum BinaryOp { kBinAdd = 0, kBinSub = 1, kBinMul = 2, kBinDiv = 3, kBinMax = 4, kBinMin = 5 };
+
+const UKernels& ukernels_portable();
+#if defined(__x86_64__) || defined(_M_X64)
+const UKernels& ukernels_avx2();
+const UKernels& ukernels_avx512();
+#endif
+#if defined(__aarch64__)
+const UKernels& ukernels_neon();
+#endif
+
+// The best table the CPU runs.
+const UKernels& ukernels_for(const CpuFeatures& cpu);
+
+}  // namespace edgeai::kernels::cpu

@@ -1,0 +1,40 @@
+// Fills a UKernels table with the instantiations of the kernel templates for one vector type.
+// Included only by the ukernels_<isa>.cc files, each compiled with its ISA's flags.
+#pragma once
+
+#include "kernels/cpu/eltwise_impl.h"
+#include "kernels/cpu/gemm_impl.h"
+#include "kernels/cpu/ukernels.h"
+#include "kernels/cpu/window_impl.h"
+
+namespace edgeai::kernels::cpu {
+
+template <class V, int kMR, int kNV>
+UKernels make_ukernels(const char* name) {
+  using G = GemmImpl<V, kMR, kNV>;
+  using W = WindowImpl<V>;
+  using E = EltwiseImpl<V>;
+  UKernels k{};
+  k.name = name;
+  k.mr = kMR;
+  k.nr = G::kNR;
+  k.gemm_block = &G::gemm_block;
+  k.pack_a = &G::pack_a;
+  k.pack_b = &G::pack_b;
+  k.pack_b_im2col = &G::pack_b_im2col;
+  k.dwconv = &W::dwconv;
+  k.dwconv_scratch_floats = &W::scratch_floats;
+  k.pool2d = &W::pool2d;
+  k.pool_scratch_floats = &W::pool_scratch_floats;
+  k.activation = &E::activation;
+  k.bias_activation = &E::bias_activation;
+  k.binary = &E::binary;
+  k.erf = &E::erf;
+  k.exp = &E::exp;
+  k.softmax = &E::softmax;
+  k.layer_norm = &E::layer_norm;
+  k.global_avg = &E::global_avg;
+  return k;
+}
+
+}  // namespace edgeai::kernels::cpu

@@ -1,0 +1,171 @@
+// Optimized Conv / FusedConv (kernels/cpu/conv.cc) against the reference Conv (+ the reference
+// activation ops for the fused epilogue), on every ISA table and 1-3 threads.
+#include "kernels/cpu_test_util.h"
+
+namespace edgeai::testing {
+namespace {
+
+struct ConvSpec {
+  int64_t n, c, h, w, m, kh, kw;
+  int64_t sh = 1, sw = 1, ph = 0, pw = 0, ph_end = -1, pw_end = -1, dh = 1, dw = 1, group = 1;
+  bool bias = true;
+};
+
+OpCase conv_case(const ConvSpec& s, uint32_t seed, const std::string& op = "Conv", const std::string& domain = "") {
+  OpCase c = OpCase::single(op, domain);
+  c.input(random_tensor({s.n, s.c, s.h, s.w}, seed));
+  c.constant(random_tensor({s.m, s.c / s.group, s.kh, s.kw}, seed + 1));
+  if (s.bias) c.constant(random_tensor({s.m}, seed + 2));
+  c.attr_ints("strides", {s.sh, s.sw});
+  c.attr_ints("pads", {s.ph, s.pw, s.ph_end < 0 ? s.ph : s.ph_end, s.pw_end < 0 ? s.pw : s.pw_end});
+  c.attr_ints("dilations", {s.dh, s.dw});
+  c.attr_i("group", s.group);
+  return c;
+}
+
+TEST(CpuConv, MatchesReference) {
+  const std::vector<ConvSpec> specs = {
+      {1, 64, 14, 14, 64, 1, 1},                            // pointwise, B read in place
+      {1, 24, 9, 11, 17, 1, 1},                             // pointwise, odd M and N tails
+      {2, 3, 17, 19, 7, 1, 1},                              // pointwise, batch 2
+      {1, 16, 15, 15, 33, 1, 1, 2, 2},                      // 1x1 stride 2 (im2col)
+      {1, 16, 15, 13, 24, 3, 3, 1, 1, 1, 1},                // 3x3 pad 1
+      {1, 8, 16, 16, 65, 3, 3, 2, 2, 1, 1},                 // 3x3 stride 2
+      {1, 3, 33, 29, 16, 7, 7, 2, 2, 3, 3},                 // 7x7 stride 2 (stem)
+      {1, 5, 12, 10, 9, 3, 3, 1, 1, 2, 0, 0, 1},            // asymmetric pads
+      {1, 6, 13, 13, 8, 3, 3, 1, 1, 2, 2, -1, -1, 2, 2},    // dilation 2
+      {1, 8, 11, 9, 12, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 2}, // grouped (2)
+      {2, 12, 10, 10, 12, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 4, false},  // grouped (4), no bias
+      {1, 130, 7, 7, 70, 3, 3, 1, 1, 1, 1},                 // deep K (several K blocks)
+      {1, 600, 5, 5, 20, 3, 3, 1, 1, 1, 1},                 // K = 5400 (many K blocks)
+      {1, 7, 1, 63, 5, 1, 5, 1, 1, 0, 2},                   // one row, wide
+  };
+  uint32_t seed = 1;
+  for (const auto& s : specs) {
+    SCOPED_TRACE("conv c=" + std::to_string(s.c) + " m=" + std::to_string(s.m) + " k=" + std::to_string(s.kh) +
+                 " s=" + std::to_string(s.sh) + " g=" + std::to_string(s.group));
+    expect_matches_reference(conv_case(s, seed += 3), 1e-5, 1e-5);
+  }
+}
+
+TEST(CpuConv, DepthwiseMatchesReference) {
+  const std::vector<ConvSpec> specs = {
+      {1, 32, 112, 112, 32, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 32},
+      {1, 16, 15, 17, 16, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 16},
+      {2, 5, 9, 20, 5, 5, 5, 1, 1, 2, 2, -1, -1, 1, 1, 5},
+      {1, 7, 14, 14, 7, 5, 5, 2, 2, 2, 2, -1, -1, 1, 1, 7},
+      {1, 4, 10, 33, 4, 3, 3, 1, 2, 0, 1, 2, 0, 1, 1, 4},       // mixed strides, asymmetric pads
+      {1, 3, 12, 12, 3, 3, 3, 1, 1, 2, 2, -1, -1, 2, 2, 3},     // dilation 2
+      {1, 3, 9, 9, 3, 7, 7, 1, 1, 3, 3, -1, -1, 1, 1, 3, false},// 7x7 (generic taps)
+      {1, 2, 6, 6, 2, 1, 1, 1, 1, 0, 0, -1, -1, 1, 1, 2},       // 1x1 depthwise
+      {1, 3, 3, 3, 3, 3, 3, 3, 3, 1, 1, -1, -1, 1, 1, 3},       // stride 3, 1x1 output
+  };
+  uint32_t seed = 100;
+  for (const auto& s : specs) {
+    SCOPED_TRACE("dwconv c=" + std::to_string(s.c) + " k=" + std::to_string(s.kh) + " s=" + std::to_string(s.sh));
+    expect_matches_reference(conv_case(s, seed += 3), 1e-5, 1e-6);
+  }
+}
+
+TEST(CpuConv, Conv1d) {
+  OpCase c = OpCase::single("Conv");
+  c.input(random_tensor({2, 6, 37}, 7)).constant(random_tensor({9, 6, 3}, 8)).constant(random_tensor({9}, 9));
+  c.attr_ints("pads", {1, 1}).attr_ints("strides", {2});
+  expect_matches_reference(c);
+}
+
+TEST(CpuConv, AutoPadSameUpper) {
+  OpCase c = OpCase::single("Conv");
+  c.input(random_tensor({1, 4, 10, 9}, 11)).constant(random_tensor({6, 4, 3, 3}, 12));
+  c.attr_s("auto_pad", "SAME_UPPER").attr_ints("strides", {2, 2});
+  expect_matches_reference(c);
+}
+
+// FusedConv with each activation against Conv followed by the activation's reference op(s).
+TEST(CpuConv, FusedActivationsMatchReference) {
+  struct Act {
+    std::string name;
+    std::vector<float> params;
+    std::vector<std::string> ops;  // reference ops after Conv ("SiLU" = Sigmoid then Mul)
+  };
+  const std::vector<Act> acts = {
+      {"", {}, {}},
+      {"Relu", {}, {"Relu"}},
+      {"Clip", {0.0f, 6.0f}, {"Clip"}},
+      {"LeakyRelu", {0.1f}, {"LeakyRelu"}},
+      {"HardSwish", {}, {"HardSwish"}},
+      {"Sigmoid", {}, {"Sigmoid"}},
+      {"SiLU", {}, {"SiLU"}},
+      {"GELU", {}, {"Gelu"}},
+  };
+  for (const ConvSpec& s : {ConvSpec{1, 8, 9, 9, 13, 3, 3, 1, 1, 1, 1},
+                            ConvSpec{1, 6, 9, 9, 6, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 6},
+                            ConvSpec{1, 40, 6, 7, 24, 1, 1}}) {
+    for (const Act& a : acts) {
+      SCOPED_TRACE("activation " + a.name + " group " + std::to_string(s.group));
+      OpCase fused = conv_case(s, 21, "FusedConv", "com.edgeai");
+      fused.attr_s("activation", a.name);
+      if (!a.params.empty()) fused.attr_floats("activation_params", a.params);
+      OpCase ref = conv_case(s, 21);
+      ref.opset = 20;
+      ref.node().outputs = {"conv"};
+      std::string prev = "conv";
+      for (const std::string& op : a.ops) {
+        ir::Node n;
+        n.name = "act";
+        n.inputs = {prev};
+        n.outputs = {"act_out"};
+        if (op == "SiLU") {
+          n.op_type = "Sigmoid";
+          n.outputs = {"sig"};
+          ref.nodes.push_back(n);
+          ir::Node mul;
+          mul.name = "mul";
+          mul.op_type = "Mul";
+          mul.inputs = {prev, "sig"};
+          mul.outputs = {"act_out"};
+          ref.nodes.push_back(mul);
+        } else {
+          n.op_type = op;
+          if (op == "Clip") {
+            ref.constants.push_back({"clip_min", Tensor::from_vector<float>(DType::kF32, {}, {a.params[0]})});
+            ref.constants.push_back({"clip_max", Tensor::from_vector<float>(DType::kF32, {}, {a.params[1]})});
+            n.inputs = {prev, "clip_min", "clip_max"};
+          }
+          if (op == "LeakyRelu") {
+            ir::Attribute at;
+            at.name = "alpha";
+            at.type = ir::AttrType::kFloat;
+            at.f = a.params[0];
+            n.attributes["alpha"] = at;
+          }
+          ref.nodes.push_back(n);
+        }
+        prev = "act_out";
+      }
+      ref.nodes.back().outputs.back() = "out";
+      if (a.ops.empty()) ref.node().outputs = {"out"};
+      expect_matches_reference(fused, 1e-5, 1e-5, &ref);
+    }
+  }
+}
+
+// A malformed input shape at run time gets the reference kernel's error, not a crash.
+TEST(CpuConv, WrongChannelsFallsBackToReferenceError) {
+  OpCase c = conv_case({1, 4, 5, 5, 8, 3, 3, 1, 1, 1, 1}, 3);
+  c.feeds[0].second = random_tensor({1, 5, 5, 5}, 4);
+  Env env;
+  env.cpu = detect_cpu_features();
+  env.pool = std::make_unique<ThreadPool>(1);
+  env.arena = std::make_shared<Arena>();
+  runtime::SessionOptions so;
+  so.optimize = false;
+  auto s = runtime::Session::create(c.graph(), env, so);
+  ASSERT_TRUE(s.ok());
+  auto out = (*s)->run({{"in0", runtime::Value::of(c.feeds[0].second)}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("n0"), std::string::npos) << out.status().message();
+}
+
+}  // namespace
+}  // namespace edgeai::testing
