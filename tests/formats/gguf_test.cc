@@ -39,6 +39,14 @@ fs::path temp_dir() {
   return d;
 }
 
+// Removes this process's scratch folder when the test program exits.
+struct RemoveTempDirAtExit {
+  ~RemoveTempDirAtExit() {
+    std::error_code ec;
+    fs::remove_all(fs::temp_directory_path() / ("edgeai_gguf_test_" + std::to_string(getpid())), ec);
+  }
+} remove_temp_dir_at_exit;
+
 std::vector<uint8_t> read_all(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

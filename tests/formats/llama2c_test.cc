@@ -32,6 +32,14 @@ fs::path temp_dir() {
   return d;
 }
 
+// Removes this process's scratch folder when the test program exits.
+struct RemoveTempDirAtExit {
+  ~RemoveTempDirAtExit() {
+    std::error_code ec;
+    fs::remove_all(fs::temp_directory_path() / ("edgeai_llama2c_test_" + std::to_string(getpid())), ec);
+  }
+} remove_temp_dir_at_exit;
+
 std::vector<float> raw_floats(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::vector<char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
