@@ -160,8 +160,8 @@ Status Context::eval(std::span<const int32_t> tokens, int64_t pos, bool all_logi
 void Context::prepare_rope(int64_t n, int64_t pos) {
   const Hparams& h = model_.hparams();
   const int64_t half = h.n_rot / 2;
-  // Every layer shares the frequency factors (one rope_freqs tensor), so one table per batch.
-  const std::vector<float>& factors = model_.layers()[0].rope_factors;  // n_layer >= 1 (validated)
+  // Every layer shares the frequency factors, so one table per batch.
+  const std::vector<float>& factors = model_.rope_factors(n_ctx_);
   for (int64_t i = 0; i < half; ++i) {
     double inv_freq = std::pow((double)h.rope_freq_base, -2.0 * (double)i / (double)h.n_rot);
     if (!factors.empty()) inv_freq /= factors[i];

@@ -171,6 +171,7 @@ Status Model::read_hparams() {
   if (hp_.n_ctx_train < 1 || hp_.n_ctx_train > (int64_t{1} << 31)) {
     return invalid_argument(p + ": metadata '" + key("context_length") + "' is out of range");
   }
+  hp_.n_ctx_orig = f.get_int(key("rope.scaling.original_context_length"), hp_.n_ctx_train);
   hp_.n_head_kv = f.get_int(key("attention.head_count_kv"), hp_.n_head);
   if (hp_.n_head_kv < 1 || hp_.n_head_kv > hp_.n_head || hp_.n_head % hp_.n_head_kv != 0) {
     return invalid_argument(p + ": attention.head_count_kv = " + std::to_string(hp_.n_head_kv) +
@@ -272,15 +273,15 @@ Status Model::bind_weights() {
   RETURN_IF_ERROR(b.matrix("output.weight", h.n_embd, h.n_vocab, false, &output_));
   if (!output_.present()) output_ = token_embd_;  // tied embeddings
 
-  // llama3-style per-dimension rope frequency factors (one tensor shared by all layers); phi3
-  // LongRoPE keeps short and long factors and picks by context length (Context does).
-  std::vector<float> rope_freqs;
-  RETURN_IF_ERROR(b.vec("rope_freqs.weight", h.n_rot / 2, false, &rope_freqs));
-  std::vector<float> rope_short;
-  RETURN_IF_ERROR(b.vec("rope_factors_short.weight", h.n_rot / 2, false, &rope_short));
-  if (!rope_short.empty()) rope_freqs = rope_short;  // edgeai contexts stay within the original length
-  if (!rope_freqs.empty()) {
-    for (float v : rope_freqs) {
+  // Per-dimension RoPE frequency divisors, shared by all layers: llama3's rope_freqs, or phi3
+  // LongRoPE's short and long factors (Model::rope_factors picks by context length).
+  RETURN_IF_ERROR(b.vec("rope_freqs.weight", h.n_rot / 2, false, &rope_short_));
+  if (rope_short_.empty()) {
+    RETURN_IF_ERROR(b.vec("rope_factors_short.weight", h.n_rot / 2, false, &rope_short_));
+    RETURN_IF_ERROR(b.vec("rope_factors_long.weight", h.n_rot / 2, false, &rope_long_));
+  }
+  for (const auto* f : {&rope_short_, &rope_long_}) {
+    for (float v : *f) {
       if (!(v > 0)) return invalid_argument(file_->path() + ": rope frequency factors must be positive");
     }
   }
@@ -288,7 +289,6 @@ Status Model::bind_weights() {
   layers_.resize(h.n_layer);
   for (int64_t il = 0; il < h.n_layer; ++il) {
     LayerWeights& L = layers_[il];
-    L.rope_factors = rope_freqs;
     RETURN_IF_ERROR(b.vec(blk(il, "attn_norm"), h.n_embd, true, &L.attn_norm));
     if (h.arch == Arch::kPhi3 && b.has(blk(il, "attn_qkv"))) {
       RETURN_IF_ERROR(b.matrix(blk(il, "attn_qkv"), h.n_embd, h.n_embd_q() + h.n_embd_k() + h.n_embd_v(), true,

@@ -28,6 +28,7 @@ struct Hparams {
   std::string arch_name;       // general.architecture
   int64_t n_vocab = 0;
   int64_t n_ctx_train = 0;     // <arch>.context_length
+  int64_t n_ctx_orig = 0;      // <arch>.rope.scaling.original_context_length (phi3 LongRoPE)
   int64_t n_embd = 0;
   int64_t n_ff = 0;
   int64_t n_layer = 0;
@@ -74,7 +75,6 @@ struct LayerWeights {
   WeightView wq, wk, wv, wqkv, wo;                   // wqkv: phi3 fused (q rows, k rows, v rows)
   std::vector<float> bq, bk, bv;                     // qwen2; empty when absent
   WeightView ffn_gate, ffn_up, ffn_down;             // phi3: ffn_up holds gate rows then up rows
-  std::vector<float> rope_factors;                   // llama3 rope_freqs / phi3 short/long; may be empty
 };
 
 struct ContextOptions {
@@ -118,6 +118,11 @@ class Model {
   const WeightView& output() const { return output_; }
   const std::vector<float>& output_norm() const { return output_norm_; }
   const std::vector<LayerWeights>& layers() const { return layers_; }
+  // RoPE frequency divisors (n_rot / 2 values, or empty): llama3's rope_freqs, or phi3's
+  // LongRoPE short factors, long ones when the context exceeds the original context length.
+  const std::vector<float>& rope_factors(int64_t n_ctx) const {
+    return n_ctx > hp_.n_ctx_orig && !rope_long_.empty() ? rope_long_ : rope_short_;
+  }
   int64_t weight_bytes() const { return weight_bytes_; }
 
  private:
@@ -130,6 +135,7 @@ class Model {
   Hparams hp_;
   WeightView token_embd_, output_;
   std::vector<float> output_norm_;
+  std::vector<float> rope_short_, rope_long_;
   std::vector<LayerWeights> layers_;
   int64_t weight_bytes_ = 0;
 };

@@ -97,6 +97,9 @@ struct TinySpec {
   int64_t sliding_window = 0;    // written as <arch>.attention.sliding_window when > 0
   float rope_scale_linear = 0;   // rope.scaling.factor when > 0
   uint64_t seed = 1;
+  std::vector<float> rope_freqs;                // rope_freqs.weight (llama3) when not empty
+  std::vector<float> rope_short, rope_long;     // rope_factors_short/long.weight (phi3 LongRoPE)
+  int64_t rope_orig_ctx = 0;                    // rope.scaling.original_context_length when > 0
   std::vector<std::string> drop_tensors;  // hostile variants
   std::string override_tensor;            // this tensor gets override_dims / override_type
   std::vector<int64_t> override_dims;
@@ -200,6 +203,10 @@ inline std::string write_tiny_model(const TinySpec& s, const std::string& file_n
     Status st = w.add_tensor(name, dims, type, tensor_bytes(v, type));
     if (!st.ok()) ADD_FAILURE() << st.message();
   };
+  if (s.rope_orig_ctx > 0) w.set_u32(a + ".rope.scaling.original_context_length", (uint32_t)s.rope_orig_ctx);
+  if (!s.rope_freqs.empty()) add("rope_freqs.weight", {(int64_t)s.rope_freqs.size()}, s.rope_freqs, 0);
+  if (!s.rope_short.empty()) add("rope_factors_short.weight", {(int64_t)s.rope_short.size()}, s.rope_short, 0);
+  if (!s.rope_long.empty()) add("rope_factors_long.weight", {(int64_t)s.rope_long.size()}, s.rope_long, 0);
   const int64_t E = s.n_embd, q = s.n_head * hd, kv = s.n_head_kv * hd, F = s.n_ff;
   const float ws = 0.5f / std::sqrt((float)E);
   const bool gemma = a == "gemma" || a == "gemma2";

@@ -292,6 +292,47 @@ TEST(LlmModel, ArchitectureSpecifics) {
   EXPECT_FLOAT_EQ((*m2)->hparams().rope_freq_scale, 0.25f);
 }
 
+// RoPE frequency factors divide every frequency: factors of 2 (llama3's rope_freqs, or phi3's
+// long factors once the context exceeds the original length) equal linear scaling by 2.
+TEST(LlmModel, RopeFactorsAndLongRope) {
+  auto logits_of = [](const TinySpec& s, const std::string& name, int64_t n_ctx) {
+    ContextOptions co;
+    co.n_ctx = n_ctx;
+    auto l = load(write_tiny_model(s, name), co, 1, false);
+    std::vector<float> out;
+    if (!l.ctx) return out;
+    std::vector<int32_t> toks{1, 7, 9, 11, 13, 17, 19, 23, 29, 31};
+    EXPECT_TRUE(l.ctx->eval(toks, 0, true).ok());
+    for (int64_t i = 0; i < (int64_t)toks.size(); ++i) {
+      auto lg = l.ctx->logits_at(i);
+      out.insert(out.end(), lg.begin(), lg.end());
+    }
+    return out;
+  };
+  auto max_diff = [](const std::vector<float>& a, const std::vector<float>& b) {
+    if (a.size() != b.size() || a.empty()) return INFINITY;
+    float d = 0;
+    for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(a[i] - b[i]));
+    return d;
+  };
+  TinySpec plain;
+  TinySpec linear = plain;
+  linear.rope_scale_linear = 2;
+  TinySpec freqs = plain;
+  freqs.rope_freqs.assign(4, 2.0f);  // head size 8: 4 frequencies
+  auto lp = logits_of(plain, "rope_plain.gguf", 64);
+  auto ll = logits_of(linear, "rope_linear.gguf", 64);
+  EXPECT_LT(max_diff(logits_of(freqs, "rope_freqs.gguf", 64), ll), 1e-5f);
+  EXPECT_GT(max_diff(lp, ll), 1e-4f) << "scaling must change something";
+
+  TinySpec phi = plain;  // llama layout with phi3's factor tensors: same weights, same seed
+  phi.rope_short.assign(4, 1.0f);
+  phi.rope_long.assign(4, 2.0f);
+  phi.rope_orig_ctx = 64;
+  EXPECT_LT(max_diff(logits_of(phi, "rope_phi_short.gguf", 64), lp), 1e-5f) << "short factors within 64";
+  EXPECT_LT(max_diff(logits_of(phi, "rope_phi_long.gguf", 128), ll), 1e-5f) << "long factors past 64";
+}
+
 // A sliding window only matters past its length: gemma2 logits with window 8 equal those with
 // no window for the first 8 positions, and differ after.
 TEST(LlmModel, SlidingWindowMasksOldPositions) {
