@@ -32,7 +32,12 @@ MeanSd mean_sd(const std::vector<double>& v) {
 }
 }  // namespace
 
-Command add_bench(CLI::App& app) {
+// Merged into the one `edgeai bench` (CLI11 allows one subcommand per name, and the ONNX bench
+// needs the verb too): apps/cli/cmd_bench.cc registers `bench` with both option sets (ONNX ones
+// and -p/--prompt-tokens/--n-prompt, -n/--gen-tokens/--n-gen, -r/--reps, -t/--threads, --json)
+// and calls this for .gguf files. This was `Command add_bench(CLI::App&)`; the body is unchanged,
+// the options come in as arguments (--batch, --kv-f16 and --max-memory keep their defaults).
+int bench_gguf(const std::string& path, int prompt_tokens, int gen_tokens, int threads, int reps, bool json) {
   struct Opts {
     LlmOptions llm;
     int64_t pp = 512, tg = 128;
@@ -40,13 +45,13 @@ Command add_bench(CLI::App& app) {
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
-  auto* sub = app.add_subcommand("bench", "Benchmark a model: prompt and generation tokens/s (GGUF)");
-  add_llm_options(sub, o->llm, /*with_ctx=*/false);
-  sub->add_option("-p,--n-prompt", o->pp, "Prompt tokens (0 = skip)")->capture_default_str();
-  sub->add_option("-n,--n-gen", o->tg, "Generated tokens (0 = skip)")->capture_default_str();
-  sub->add_option("--reps,-r", o->reps, "Repetitions")->capture_default_str();
-  sub->add_flag("--json", o->json, "Print one JSON object");
-  return [o]() -> int {
+  o->llm.model = path;
+  o->llm.threads = threads;
+  o->pp = prompt_tokens;
+  o->tg = gen_tokens;
+  o->reps = reps;
+  o->json = json;
+  auto body = [o]() -> int {
     if (!is_gguf_file(o->llm.model)) {
       return fail(o->llm.model + ": bench runs GGUF language models only for now (no GGUF magic in this file)");
     }
@@ -110,6 +115,7 @@ Command add_bench(CLI::App& app) {
     }
     return 0;
   };
+  return body();
 }
 
 }  // namespace edgeai::cli

@@ -25,6 +25,8 @@ Command add_tokenize(CLI::App& app);
 // Model-format-specific halves of shared verbs (implemented beside the llm commands):
 // `edgeai info MODEL.gguf` and `edgeai bench MODEL.gguf`.
 int info_gguf(const std::string& path, bool json);
+// `edgeai bench` (cmd_bench.cc) parses the options of both formats and calls this for GGUF.
+int bench_gguf(const std::string& path, int prompt_tokens, int gen_tokens, int threads, int reps, bool json);
 
 // Prints "edgeai: error: <msg>" to stderr and returns exit code 1.
 int fail(const std::string& msg);
