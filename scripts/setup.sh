@@ -3,6 +3,8 @@
 # Usage: scripts/setup.sh            (from the repository root; run as root or with sudo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache (when present) keys on paths relative to the checkout, so clones in other folders share it.
+export CCACHE_BASEDIR="$PWD"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
