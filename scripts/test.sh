@@ -6,6 +6,7 @@
 # run only the first part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CCACHE_BASEDIR="$PWD"  # ccache shared across clones (see setup.sh)
 EDGEAI_SKIP_DEMO=1 scripts/setup.sh
 jobs=$(nproc)
 echo "== unit, conformance and CLI tests (Release)"
