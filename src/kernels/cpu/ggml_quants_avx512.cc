@@ -30,17 +30,21 @@ inline uint16_t ld16(const uint8_t* p) {
 }
 
 // Word-permute indices for four consecutive blocks of kBytes bytes whose quants start at byte kQs
-// (and scale at 0, m at 2): entry i of a vpermt2w result takes word idx[i] of (a, b), 32..63 from b.
+// (and scale at 0, m at 2). The group's bytes come in two registers: a = bytes 0..63 and b = the
+// group's last 32 bytes (bytes 4 * kBytes - 32 ..; no load reaches past the group). Entry i of a
+// vpermt2w result takes word idx[i] of (a, b), indices 32.. picking from b.
 template <int kBytes, int kQs>
 struct QuadIdx {
   alignas(64) int16_t qs[32];  // the 16 quant bytes of each block, block-major
   alignas(64) int16_t d[32];   // words 4i..4i+3: block i's scale; 16 + 4i..: its m field
+  static constexpr int kBStart = 4 * kBytes - 32;
+  static constexpr int16_t word(int byte) { return (int16_t)(byte < 64 ? byte / 2 : 32 + (byte - kBStart) / 2); }
   constexpr QuadIdx() : qs{}, d{} {
     for (int i = 0; i < 4; ++i) {
-      for (int w = 0; w < 8; ++w) qs[8 * i + w] = (int16_t)((kBytes * i + kQs) / 2 + w);
+      for (int w = 0; w < 8; ++w) qs[8 * i + w] = word(kBytes * i + kQs + 2 * w);
       for (int j = 0; j < 4; ++j) {
-        d[4 * i + j] = (int16_t)(kBytes * i / 2);
-        d[16 + 4 * i + j] = (int16_t)(kBytes * i / 2 + 1);
+        d[4 * i + j] = word(kBytes * i);
+        d[16 + 4 * i + j] = word(kBytes * i + 2);
       }
     }
   }
@@ -81,15 +85,14 @@ void q32_tile(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) 
   const __m512i idx_d = _mm512_load_si512(kQuadIdx<kB, Tr::kQs>.d);
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i c16 = _mm512_set1_epi8(0x10);
-  // B holds bytes 64 .. 4*kB of a group of four blocks.
-  const __mmask64 tail_mask = _cvtu64_mask64((~0ull) >> (64 - (4 * kB - 64)));
   __m512 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   int64_t b = 0;
   for (; b + 4 <= nb; b += 4) {
     const uint8_t* wp = w + b * kB;
     const __m512i A = _mm512_loadu_si512(wp);
-    const __m512i B = _mm512_maskz_loadu_epi8(tail_mask, wp + 64);
+    const __m512i B = _mm512_zextsi256_si512(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + QuadIdx<kB, Tr::kQs>::kBStart)));
     const __m512i q = _mm512_permutex2var_epi16(A, idx_qs, B);
     __m512i lo = _mm512_and_si512(q, m4);
     __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
