@@ -22,6 +22,7 @@ Status optimize_graph(ir::Graph& g, const OptimizeOptions& options) {
       {"fold_constants", fold_constants},
       {"remove_dead_nodes", remove_dead_nodes},
       {"fuse_layer_norm", fuse_layer_norm},
+      {"reduce_mean_to_pool", reduce_mean_to_pool},
       {"fuse_gelu", fuse_gelu},
       {"fuse_matmul_add", fuse_matmul_add},
       {"fold_batch_norm", fold_batch_norm},

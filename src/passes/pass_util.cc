@@ -160,7 +160,37 @@ int rank_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value,
   return -1;
 }
 
+bool float_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth) {
+  if (depth > 64) return false;
+  if (const Tensor* t = idx.constant(value)) return dtype_is_float(t->dtype());
+  for (const auto* list : {&g.inputs, &g.value_infos, &g.outputs}) {
+    for (const auto& vi : *list) {
+      if (vi.name == value && vi.type.kind == ir::ValueKind::kTensor && vi.type.dtype != DType::kUndefined) {
+        return dtype_is_float(vi.type.dtype);
+      }
+    }
+  }
+  int p = idx.producer(value);
+  if (p < 0) return false;
+  const ir::Node& n = g.nodes[p];
+  static const std::set<std::string> kFloatOnly = {
+      "Conv", "FusedConv", "ConvTranspose", "BatchNormalization", "GlobalAveragePool", "AveragePool",
+      "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "LayerNormalization", "HardSwish", "HardSigmoid", "Gelu",
+      "Erf", "Sqrt", "Exp", "Log", "InstanceNormalization", "LeakyRelu", "Elu", "Selu", "Softplus"};
+  static const std::set<std::string> kSameType = {"Relu", "Clip", "MaxPool", "Identity", "Dropout", "Transpose",
+                                                  "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Neg", "Abs"};
+  if (kFloatOnly.count(n.op_type)) return true;
+  if (kSameType.count(n.op_type) && !n.inputs.empty() && n.outputs[0] == value) {
+    return float_of(g, idx, n.inputs[0], depth + 1);
+  }
+  return false;
+}
+
 }  // namespace
+
+bool known_float(const ir::Graph& g, const GraphIndex& idx, const std::string& value) {
+  return float_of(g, idx, value, 0);
+}
 
 int known_rank(const ir::Graph& g, const GraphIndex& idx, const std::string& value) {
   return rank_of(g, idx, value, 0);

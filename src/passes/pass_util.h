@@ -82,6 +82,10 @@ bool is_scalar(const Tensor* t, double expected, double tol = 1e-6);
 // inferred through a few rank-preserving producers. -1 when unknown.
 int known_rank(const ir::Graph& g, const GraphIndex& idx, const std::string& value);
 
+// Whether `value` is known to be a float tensor: declared so, a float constant, or the output of
+// an op that only computes in floats (through a few type-preserving ops).
+bool known_float(const ir::Graph& g, const GraphIndex& idx, const std::string& value);
+
 // Opset of the default domain (at least 1).
 int onnx_opset(const ir::Graph& g);
 

@@ -27,6 +27,9 @@ Result<int> fuse_conv_bias(ir::Graph& g);
 // fuse_matmul_add.cc: MatMul of a 2-D input by a constant 2-D weight, plus a constant bias,
 // becomes Gemm.
 Result<int> fuse_matmul_add(ir::Graph& g);
+// reduce_mean_to_pool.cc: ReduceMean over all spatial axes of a float N x C x ... tensor becomes
+// GlobalAveragePool (+ Flatten when keepdims = 0).
+Result<int> reduce_mean_to_pool(ir::Graph& g);
 // fuse_layer_norm.cc: the ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add pattern becomes
 // LayerNormalization.
 Result<int> fuse_layer_norm(ir::Graph& g);

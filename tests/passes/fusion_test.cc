@@ -246,3 +246,44 @@ TEST(FuseMatMulAdd, ThreeDimensionalStaysMatMul) {
 
 }  // namespace
 }  // namespace edgeai::testing
+
+namespace edgeai::testing {
+namespace {
+
+TEST(ReduceMeanToPool, SpatialMeanBecomesGlobalAveragePool) {
+  for (int keep : {0, 1}) {
+    for (bool negative_axes : {false, true}) {
+      GraphBuilder b;
+      b.input("x", {1, 4, 9, 9});
+      add_conv(b, "x", "c", true);
+      auto& r = b.node("ReduceMean", {"c"}, {"y"});
+      GraphBuilder::set_ints(r, "axes", negative_axes ? std::vector<int64_t>{-1, -2} : std::vector<int64_t>{2, 3});
+      GraphBuilder::set_int(r, "keepdims", keep);
+      b.output("y");
+      ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+      EXPECT_EQ(count_op(opt, "ReduceMean"), 0);
+      EXPECT_EQ(count_op(opt, "GlobalAveragePool"), 1);
+      EXPECT_EQ(count_op(opt, "Flatten"), keep ? 0 : 1);
+    }
+  }
+}
+
+TEST(ReduceMeanToPool, NotOverChannelsNorOnIntegers) {
+  GraphBuilder b;
+  b.input("x", {1, 4, 9, 9});
+  add_conv(b, "x", "c", true);
+  auto& r = b.node("ReduceMean", {"c"}, {"y"});
+  GraphBuilder::set_ints(r, "axes", {1, 2, 3});
+  b.output("y");
+  EXPECT_EQ(count_op(expect_same_outputs(b.g, b.random_feeds()), "ReduceMean"), 1);
+
+  GraphBuilder b2;
+  b2.input("x", {1, 4, 3, 3}, DType::kI32);
+  auto& r2 = b2.node("ReduceMean", {"x"}, {"y"});
+  GraphBuilder::set_ints(r2, "axes", {2, 3});
+  b2.output("y");
+  EXPECT_EQ(count_op(optimized(b2.g), "ReduceMean"), 1);
+}
+
+}  // namespace
+}  // namespace edgeai::testing
