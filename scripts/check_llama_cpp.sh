@@ -3,8 +3,9 @@
 # identical.
 #   - stories260K (real llama2.c model, converted by `edgeai convert`): 200 tokens from BOS;
 #   - one tiny random model per architecture (scripts/tiny_gguf.py: llama, qwen2, phi3, gemma,
-#     gemma2), three prompts each, 24 tokens after each prompt (prompt ids as edgeai tokenized
-#     them, so only the forward pass is compared).
+#     gemma2): three prompts, 24 tokens after each; and the next token after each of the 41
+#     prefixes of a 40-character prompt (every position, past the sliding windows). Prompt ids
+#     are those edgeai tokenized, so only the forward pass is compared.
 # usage: scripts/check_llama_cpp.sh EDGEAI_CLI WORKDIR
 # node-llama-cpp is installed with `npm install --ignore-scripts` into WORKDIR/node unless
 # NODE_LLAMA_CPP_DIR names an installed package. Exit 77 (skipped) when npm, node or the prebuilt
@@ -90,6 +91,32 @@ for arch in llama qwen2 phi3 gemma gemma2; do
     i=$((i + 1))
     compare "tiny_$arch#$i" "$work/tiny/tiny_$arch.gguf" 24 "$prompt"
   done
+done
+# compare_prefixes NAME MODEL TEXT: the greedy next token after every prefix of TEXT.
+compare_prefixes() {
+  local name=$1 model=$2 text=$3 k ids="" etoks="" j
+  for ((k = 1; k <= ${#text}; k++)); do
+    j=$("$cli" generate "$model" --prompt "${text:0:k}" --temp 0 -n 1 --ignore-eos --json 2>"$work/err.txt") ||
+      { echo "FAIL $name: edgeai: $(cat "$work/err.txt")"; failed=$((failed + 1)); return; }
+    ids+="${ids:+;}$(echo "$j" | $py -c "import json,sys; print(','.join(map(str, json.load(sys.stdin)['prompt_token_ids'])))")"
+    etoks+="${etoks:+,}$(echo "$j" | $py -c "import json,sys; print(json.load(sys.stdin)['tokens'][0])")"
+  done
+  local lj
+  lj=$(cd "$work" && node "$src/tests/llm/llama_cpp_greedy.mjs" "$model" 1 "$ids" 2>"$work/err.txt" | tail -1)
+  if $py - "$name" "[$etoks]" "$lj" <<'EOF'
+import json, sys
+name, a, l = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+b = [t[0] for t in l['tokens']]
+if a == b:
+    print('ok   %s: next token after each of %d prefixes identical' % (name, len(a)))
+    sys.exit(0)
+print('FAIL %s: prefixes %s differ\n  edgeai    %s\n  llama.cpp %s' % (name, [k + 1 for k in range(len(a)) if k >= len(b) or a[k] != b[k]], a, b))
+sys.exit(1)
+EOF
+  then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+for arch in llama qwen2 phi3 gemma gemma2; do
+  compare_prefixes "tiny_$arch/prefixes" "$work/tiny/tiny_$arch.gguf" "0123456789abcdefghijklmnopqrstuvwxyzABCD"
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

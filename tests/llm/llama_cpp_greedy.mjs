@@ -1,7 +1,8 @@
 // Greedy tokens from llama.cpp (npm node-llama-cpp, prebuilt CPU binary) for the exactness check
 // in scripts/check_llama_cpp.sh.
 // usage: node llama_cpp_greedy.mjs MODEL.gguf N [PROMPT_IDS (comma-separated; default: BOS)]
-// Prints one JSON line: {release, prompt, tokens}. Needs NODE_LLAMA_CPP_DIR (the package folder)
+// Several prompts separated by ';' are run one after the other from an empty cache.
+// Prints one JSON line: {release, prompt, tokens} (tokens: a list per prompt when several). Needs NODE_LLAMA_CPP_DIR (the package folder)
 // or node-llama-cpp resolvable from the current folder.
 import fs from 'fs';
 import path from 'path';
@@ -20,12 +21,19 @@ const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
 const model = await llama.loadModel({ modelPath });
 const ctx = await model.createContext({ contextSize: 512, threads: 1 });
 const seq = ctx.getSequence();
-const prompt = promptS ? promptS.split(',').map(Number) : [model.tokens.bos];
-const tokens = [];
-for await (const tok of seq.evaluate(prompt, { temperature: 0, topK: 1, yieldEogToken: true })) {
-  tokens.push(tok);
-  if (tokens.length >= +nS) break;
+const prompts = (promptS || String(model.tokens.bos)).split(';').map((p) => p.split(',').map(Number));
+const all = [];
+for (const prompt of prompts) {
+  await seq.clearHistory();
+  const tokens = [];
+  for await (const tok of seq.evaluate(prompt, { temperature: 0, topK: 1, yieldEogToken: true })) {
+    tokens.push(tok);
+    if (tokens.length >= +nS) break;
+  }
+  all.push(tokens);
 }
+const prompt = prompts.length === 1 ? prompts[0] : prompts;
+const tokens = prompts.length === 1 ? all[0] : all;
 const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
 const release = `node-llama-cpp ${pkg.version}, llama.cpp ${llama.llamaCppRelease?.release ?? '?'}`;
 console.log(JSON.stringify({ release, prompt, tokens }));
