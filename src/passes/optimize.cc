@@ -13,7 +13,8 @@ Status optimize_graph(ir::Graph& g, const OptimizeOptions& options) {
     const char* name;
     Result<int> (*run)(ir::Graph&);
   };
-  // Order matters: constants first so that the later passes see them; Gelu before the activation
+  // Order matters: constants first so that the later passes see them; shapes once the patterns
+  // that need no shapes are replaced (fewer nodes to look through); Gelu before the activation
   // fusion that absorbs it; MatMul+Add -> Gemm before BatchNorm folding into Gemm; dead nodes
   // (and the initializers the folds replaced) last.
   static const Step kSteps[] = {
@@ -23,6 +24,10 @@ Status optimize_graph(ir::Graph& g, const OptimizeOptions& options) {
       {"remove_dead_nodes", remove_dead_nodes},
       {"fuse_layer_norm", fuse_layer_norm},
       {"reduce_mean_to_pool", reduce_mean_to_pool},
+      {"transpose_to_reshape", transpose_to_reshape},
+      {"fold_shapes", fold_shapes},
+      {"fold_constants", fold_constants},  // again, for the shape arithmetic
+      {"remove_dead_nodes", remove_dead_nodes},
       {"fuse_gelu", fuse_gelu},
       {"fuse_matmul_add", fuse_matmul_add},
       {"fold_batch_norm", fold_batch_norm},

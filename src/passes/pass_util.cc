@@ -186,7 +186,131 @@ bool float_of(const ir::Graph& g, const GraphIndex& idx, const std::string& valu
   return false;
 }
 
+bool shape_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth, Shape* out) {
+  if (depth > 64 || value.empty()) return false;
+  if (const Tensor* t = idx.constant(value)) {
+    *out = t->shape();
+    return true;
+  }
+  for (const auto* list : {&g.inputs, &g.value_infos, &g.outputs}) {
+    for (const auto& vi : *list) {
+      if (vi.name != value || vi.type.kind != ir::ValueKind::kTensor || !vi.type.shape) continue;
+      Shape s;
+      for (const auto& d : *vi.type.shape) {
+        if (!d.known()) return false;
+        s.push_back(d.value);
+      }
+      *out = s;
+      return true;
+    }
+  }
+  int p = idx.producer(value);
+  if (p < 0) return false;
+  const ir::Node& n = g.nodes[p];
+  if (n.outputs.empty() || n.outputs[0] != value || n.inputs.empty() || !n.domain.empty()) return false;
+  static const std::set<std::string> kUnary = {
+      "Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "HardSwish", "HardSigmoid", "Gelu", "Erf", "Identity",
+      "Dropout", "Softmax", "LogSoftmax", "Neg", "Sqrt", "Exp", "Log", "Abs", "Cast", "LayerNormalization",
+      "BatchNormalization", "Reciprocal", "Elu", "Selu", "Softplus"};
+  if (kUnary.count(n.op_type)) return shape_of(g, idx, n.inputs[0], depth + 1, out);
+  if (n.op_type == "Add" || n.op_type == "Sub" || n.op_type == "Mul" || n.op_type == "Div") {
+    Shape a, b;
+    if (n.inputs.size() != 2 || !shape_of(g, idx, n.inputs[0], depth + 1, &a) ||
+        !shape_of(g, idx, n.inputs[1], depth + 1, &b)) {
+      return false;
+    }
+    auto r = broadcast_shapes(a, b);
+    if (!r.ok()) return false;
+    *out = *r;
+    return true;
+  }
+  if (n.op_type == "Transpose") {
+    Shape in;
+    if (!shape_of(g, idx, n.inputs[0], depth + 1, &in)) return false;
+    std::vector<int64_t> perm;
+    if (const ir::Attribute* a = n.attr("perm")) perm = a->ints;
+    const int r = static_cast<int>(in.size());
+    if (perm.empty()) {
+      for (int i = r - 1; i >= 0; --i) perm.push_back(i);
+    }
+    if (static_cast<int>(perm.size()) != r) return false;
+    Shape s(r);
+    std::vector<bool> seen(r, false);
+    for (int i = 0; i < r; ++i) {
+      int64_t q = perm[i] < 0 ? perm[i] + r : perm[i];
+      if (q < 0 || q >= r || seen[q]) return false;
+      seen[q] = true;
+      s[i] = in[q];
+    }
+    *out = s;
+    return true;
+  }
+  if (n.op_type == "Reshape" && n.inputs.size() == 2) {
+    const Tensor* t = idx.constant(n.inputs[1]);
+    Shape in;
+    if (!t || !dtype_is_integer(t->dtype()) || t->rank() != 1) return false;
+    Shape s = t->to_int64_vector();
+    const ir::Attribute* az = n.attr("allowzero");
+    const bool allowzero = az && az->i != 0;
+    int infer = -1;
+    const bool have_in = shape_of(g, idx, n.inputs[0], depth + 1, &in);
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == 0 && !allowzero) {
+        if (!have_in || i >= in.size()) return false;
+        s[i] = in[i];
+      } else if (s[i] == -1) {
+        if (infer >= 0) return false;
+        infer = static_cast<int>(i);
+      } else if (s[i] < 0) {
+        return false;
+      }
+    }
+    if (infer >= 0) {
+      if (!have_in) return false;
+      int64_t total = shape_numel(in), rest = 1;
+      for (size_t i = 0; i < s.size(); ++i) {
+        if (static_cast<int>(i) != infer) rest *= s[i];
+      }
+      if (rest == 0 || total % rest != 0) return false;
+      s[infer] = total / rest;
+    }
+    if (have_in && shape_numel(in) != shape_numel(s)) return false;
+    *out = s;
+    return true;
+  }
+  if (n.op_type == "Gemm" && n.inputs.size() >= 2) {
+    Shape a, b;
+    if (!shape_of(g, idx, n.inputs[0], depth + 1, &a) || !shape_of(g, idx, n.inputs[1], depth + 1, &b) ||
+        a.size() != 2 || b.size() != 2) {
+      return false;
+    }
+    const ir::Attribute* ta = n.attr("transA");
+    const ir::Attribute* tb = n.attr("transB");
+    *out = {ta && ta->i ? a[1] : a[0], tb && tb->i ? b[0] : b[1]};
+    return true;
+  }
+  if (n.op_type == "MatMul" && n.inputs.size() == 2) {
+    Shape a, b;
+    if (!shape_of(g, idx, n.inputs[0], depth + 1, &a) || !shape_of(g, idx, n.inputs[1], depth + 1, &b) ||
+        a.size() < 2 || b.size() < 2 || a.back() != b[b.size() - 2]) {
+      return false;
+    }
+    auto batch = broadcast_shapes(Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2));
+    if (!batch.ok()) return false;
+    Shape s = *batch;
+    s.push_back(a[a.size() - 2]);
+    s.push_back(b.back());
+    *out = s;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+bool known_shape(const ir::Graph& g, const GraphIndex& idx, const std::string& value, Shape* shape) {
+  return shape_of(g, idx, value, 0, shape);
+}
 
 bool known_float(const ir::Graph& g, const GraphIndex& idx, const std::string& value) {
   return float_of(g, idx, value, 0);

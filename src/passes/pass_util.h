@@ -82,6 +82,11 @@ bool is_scalar(const Tensor* t, double expected, double tol = 1e-6);
 // inferred through a few rank-preserving producers. -1 when unknown.
 int known_rank(const ir::Graph& g, const GraphIndex& idx, const std::string& value);
 
+// The full shape of `value` when known statically: declared with every dim known, a constant,
+// or computed through a few shape-simple producers (Reshape to a constant shape, Transpose,
+// elementwise ops, LayerNormalization, Gemm, MatMul). False when unknown.
+bool known_shape(const ir::Graph& g, const GraphIndex& idx, const std::string& value, Shape* shape);
+
 // Whether `value` is known to be a float tensor: declared so, a float constant, or the output of
 // an op that only computes in floats (through a few type-preserving ops).
 bool known_float(const ir::Graph& g, const GraphIndex& idx, const std::string& value);

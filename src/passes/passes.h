@@ -30,6 +30,10 @@ Result<int> fuse_matmul_add(ir::Graph& g);
 // reduce_mean_to_pool.cc: ReduceMean over all spatial axes of a float N x C x ... tensor becomes
 // GlobalAveragePool (+ Flatten when keepdims = 0).
 Result<int> reduce_mean_to_pool(ir::Graph& g);
+// transpose_to_reshape.cc: a Transpose that only moves dims of size 1 becomes a Reshape (no copy).
+Result<int> transpose_to_reshape(ir::Graph& g);
+// fold_shapes.cc: Shape and Size of values whose shape is known statically become constants.
+Result<int> fold_shapes(ir::Graph& g);
 // fuse_layer_norm.cc: the ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add pattern becomes
 // LayerNormalization.
 Result<int> fuse_layer_norm(ir::Graph& g);

@@ -159,3 +159,40 @@ TEST(Optimize, DisabledLeavesTheGraphAlone) {
 
 }  // namespace
 }  // namespace edgeai::testing
+
+namespace edgeai::testing {
+namespace {
+
+TEST(FoldShapes, ShapeOfAStaticValueBecomesAConstant) {
+  GraphBuilder b;
+  b.input("x", {2, 3, 4});
+  b.init("w", random_tensor({4, 6}, 9));
+  b.node("MatMul", {"x", "w"}, {"m"});          // [2,3,6]
+  b.node("Shape", {"m"}, {"s"});
+  b.init("last", ints({-1}));
+  b.node("Gather", {"s", "last"}, {"n"});       // [6]
+  b.init("three", ints({3}));
+  b.node("Div", {"n", "three"}, {"third"});     // [2]
+  b.init("zero", ints({0}));
+  b.node("Slice", {"m", "zero", "third", "last"}, {"y"});
+  b.node("Size", {"m"}, {"count"});
+  b.output("y").output("count");
+  ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+  EXPECT_EQ(count_op(opt, "Shape"), 0);
+  EXPECT_EQ(count_op(opt, "Size"), 0);
+  EXPECT_EQ(count_op(opt, "Gather"), 0);
+  EXPECT_EQ(count_op(opt, "Div"), 0);
+  EXPECT_EQ(opt.nodes.size(), 2u);  // MatMul, Slice
+}
+
+TEST(FoldShapes, NotWithADynamicDim) {
+  GraphBuilder b;
+  b.input("x", {2, 3});
+  b.g.inputs[0].type.shape->at(0) = ir::Dim{-1, "batch"};
+  b.node("Shape", {"x"}, {"s"});
+  b.output("s");
+  EXPECT_EQ(count_op(optimized(b.g), "Shape"), 1);
+}
+
+}  // namespace
+}  // namespace edgeai::testing

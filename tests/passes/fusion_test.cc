@@ -287,3 +287,36 @@ TEST(ReduceMeanToPool, NotOverChannelsNorOnIntegers) {
 
 }  // namespace
 }  // namespace edgeai::testing
+
+namespace edgeai::testing {
+namespace {
+
+TEST(TransposeToReshape, OnlySizeOneDimsMove) {
+  GraphBuilder b;
+  b.input("x", {1, 6, 5});
+  auto& t = b.node("Transpose", {"x"}, {"t"});
+  GraphBuilder::set_ints(t, "perm", {1, 0, 2});  // [6,1,5]: same element order
+  b.init("shape", ints({6, 5, 1}));
+  b.node("Reshape", {"t", "shape"}, {"r"});
+  auto& t2 = b.node("Transpose", {"r"}, {"y"});  // [6,5,1] -> [1,5,6]: a real transpose
+  GraphBuilder::set_ints(t2, "perm", {2, 1, 0});
+  auto& t3 = b.node("Transpose", {"r"}, {"z"});  // [6,5,1] -> [6,1,5]: size-1 dim moves
+  GraphBuilder::set_ints(t3, "perm", {0, 2, 1});
+  b.output("y").output("z");
+  ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+  EXPECT_EQ(count_op(opt, "Transpose"), 1);
+  EXPECT_EQ(count_op(opt, "Reshape"), 3);
+}
+
+TEST(TransposeToReshape, NotWithoutAKnownShape) {
+  GraphBuilder b;
+  b.input("x", {1, 6, 5});
+  b.g.inputs[0].type.shape->at(0) = ir::Dim{-1, "batch"};
+  auto& t = b.node("Transpose", {"x"}, {"y"});
+  GraphBuilder::set_ints(t, "perm", {1, 0, 2});
+  b.output("y");
+  EXPECT_EQ(count_op(optimized(b.g), "Transpose"), 1);
+}
+
+}  // namespace
+}  // namespace edgeai::testing
