@@ -85,16 +85,17 @@ else
   echo "note: $data/slm/stories260K.bin missing; stories check skipped"
 fi
 $py "$src/scripts/tiny_gguf.py" "$work/tiny" >/dev/null || { echo "FAIL: tiny_gguf.py"; exit 1; }
-for arch in llama qwen2 phi3 gemma gemma2; do
+for arch in llama qwen2 phi3 gemma gemma2 llama_f16; do
   i=0
   for prompt in "Hello there, little model. Tell me" "The quick brown fox jumps over the lazy dog again and again" "0123456789"; do
     i=$((i + 1))
     compare "tiny_$arch#$i" "$work/tiny/tiny_$arch.gguf" 24 "$prompt"
   done
 done
-# compare_prefixes NAME MODEL TEXT: the greedy next token after every prefix of TEXT.
+# compare_prefixes NAME MODEL TEXT [ALLOWED]: the greedy next token after every prefix of TEXT;
+# at most ALLOWED (default 0) may differ.
 compare_prefixes() {
-  local name=$1 model=$2 text=$3 k ids="" etoks="" j
+  local name=$1 model=$2 text=$3 allowed=${4:-0} k ids="" etoks="" j
   for ((k = 1; k <= ${#text}; k++)); do
     j=$("$cli" generate "$model" --prompt "${text:0:k}" --temp 0 -n 1 --ignore-eos --json 2>"$work/err.txt") ||
       { echo "FAIL $name: edgeai: $(cat "$work/err.txt")"; failed=$((failed + 1)); return; }
@@ -103,20 +104,32 @@ compare_prefixes() {
   done
   local lj
   lj=$(cd "$work" && node "$src/tests/llm/llama_cpp_greedy.mjs" "$model" 1 "$ids" 2>"$work/err.txt" | tail -1)
-  if $py - "$name" "[$etoks]" "$lj" <<'EOF'
+  if $py - "$name" "[$etoks]" "$lj" "$allowed" <<'EOF'
 import json, sys
-name, a, l = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+name, a, l, allowed = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4])
 b = [t[0] for t in l['tokens']]
-if a == b:
+diff = [k + 1 for k in range(len(a)) if k >= len(b) or a[k] != b[k]]
+if not diff:
     print('ok   %s: next token after each of %d prefixes identical' % (name, len(a)))
     sys.exit(0)
-print('FAIL %s: prefixes %s differ\n  edgeai    %s\n  llama.cpp %s' % (name, [k + 1 for k in range(len(a)) if k >= len(b) or a[k] != b[k]], a, b))
+if len(a) == len(b) and len(diff) <= allowed:
+    print('ok   %s: next token after %d of %d prefixes identical (%d allowed to differ)' % (name, len(a) - len(diff), len(a), allowed))
+    sys.exit(0)
+print('FAIL %s: prefixes %s differ\n  edgeai    %s\n  llama.cpp %s' % (name, diff, a, b))
 sys.exit(1)
 EOF
   then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 }
-for arch in llama qwen2 phi3 gemma gemma2; do
-  compare_prefixes "tiny_$arch/prefixes" "$work/tiny/tiny_$arch.gguf" "0123456789abcdefghijklmnopqrstuvwxyzABCD"
+prefix_text=0123456789abcdefghijklmnopqrstuvwxyzABCD
+for arch in llama qwen2 phi3 gemma gemma2 llama_f16; do
+  compare_prefixes "tiny_$arch/prefixes" "$work/tiny/tiny_$arch.gguf" "$prefix_text"
+done
+# Block-quantized weights: both quantize the activations to q8_0 for the dot products, but
+# llama.cpp's SIMD quantizer rounds half to even with 127/amax while edgeai follows ggml's
+# reference (roundf, 1/d), and the sums run in another order; near-ties (e.g. a 0.003 logit gap
+# in the q4_0 model) can flip.
+for arch in llama_q8_0 llama_q4_0; do
+  compare_prefixes "tiny_$arch/prefixes" "$work/tiny/tiny_$arch.gguf" "$prefix_text" 4
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

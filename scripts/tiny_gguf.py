@@ -45,8 +45,36 @@ def _kv(key, vtype, value):
     return out
 
 
-def write_gguf(path, kvs, tensors, alignment=32):
-    """kvs: [(key, type, value)]; tensors: [(name, np.float32 array with GGUF dims reversed)]."""
+GGML_F32, GGML_F16, GGML_Q4_0, GGML_Q8_0 = 0, 1, 2, 8
+
+
+def quantize(arr, gtype):
+    """Bytes of a 2-D float array in a GGML type (row-major; row length a multiple of 32 for the
+    block types). Any faithful rounding will do: edgeai and llama.cpp read the same bytes."""
+    if gtype == GGML_F32:
+        return arr.astype(np.float32).tobytes()
+    if gtype == GGML_F16:
+        return arr.astype(np.float16).tobytes()
+    blocks = arr.astype(np.float32).reshape(-1, 32)
+    amax_i = np.argmax(np.abs(blocks), axis=1)
+    out = bytearray()
+    for b, i in zip(blocks, amax_i):
+        if gtype == GGML_Q8_0:
+            d = np.abs(b).max() / 127.0
+            q = np.zeros(32, np.int8) if d == 0 else np.clip(np.round(b / d), -127, 127).astype(np.int8)
+            out += np.float16(d).tobytes() + q.tobytes()
+        elif gtype == GGML_Q4_0:
+            d = b[i] / -8.0  # signed max maps to -8, as ggml does
+            q = np.full(32, 8, np.uint8) if d == 0 else np.clip(np.floor(b / d + 8.5), 0, 15).astype(np.uint8)
+            out += np.float16(d).tobytes() + (q[:16] | (q[16:] << 4)).astype(np.uint8).tobytes()
+        else:
+            raise ValueError(gtype)
+    return bytes(out)
+
+
+def write_gguf(path, kvs, tensors, alignment=32, wtype=GGML_F32):
+    """kvs: [(key, type, value)]; tensors: [(name, np.float32 array with GGUF dims reversed)].
+    2-D tensors are stored as `wtype`, vectors as f32."""
     head = b'GGUF' + struct.pack('<IQQ', 3, len(tensors), len(kvs))
     for k in kvs:
         head += _kv(*k)
@@ -57,8 +85,9 @@ def write_gguf(path, kvs, tensors, alignment=32):
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         dims = list(reversed(arr.shape))  # GGUF: dims[0] is the row length
         infos += _str(name) + struct.pack('<I', len(dims)) + b''.join(struct.pack('<Q', d) for d in dims)
-        infos += struct.pack('<IQ', 0, offset)  # type f32
-        blob = arr.tobytes()
+        gtype = wtype if arr.ndim == 2 else GGML_F32
+        infos += struct.pack('<IQ', gtype, offset)
+        blob = quantize(arr, gtype)
         pad = (-len(blob)) % alignment
         blobs.append(blob + b'\0' * pad)
         offset += len(blob) + pad
@@ -148,6 +177,13 @@ def main():
         kvs, t = tiny(arch, 100 + i)
         path = os.path.join(out, 'tiny_%s.gguf' % arch)
         write_gguf(path, kvs, t)
+        print(path)
+    # The same llama weights as block-quantized and f16 matrices (llama.cpp and edgeai both
+    # quantize the activations for q8_0/q4_0 dot products).
+    kvs, t = tiny('llama', 100)
+    for name, gtype in (('f16', GGML_F16), ('q8_0', GGML_Q8_0), ('q4_0', GGML_Q4_0)):
+        path = os.path.join(out, 'tiny_llama_%s.gguf' % name)
+        write_gguf(path, kvs, t, wtype=gtype)
         print(path)
 
 
