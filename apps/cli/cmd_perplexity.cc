@@ -39,6 +39,7 @@ Command add_perplexity(CLI::App& app) {
     if (lo.ctx == 0) lo.ctx = std::min<int64_t>(512, probe.model->hparams().n_ctx_train);
     lo.batch = std::min(lo.batch, lo.ctx);
     LlmRun run;
+    run.ctx_opts.logits_all = true;  // every chunk's logits are scored
     st = load_llm(lo, true, true, &run);
     if (!st.ok()) return fail(st.message());
     const llm::Tokenizer& tok = *run.tok;

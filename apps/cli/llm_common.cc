@@ -97,7 +97,7 @@ Status load_llm(const LlmOptions& o, bool need_tokenizer, bool create_context, L
                               std::to_string(run->model->hparams().n_vocab));
     }
   }
-  run->ctx_opts.n_ctx = o.ctx;
+  run->ctx_opts.n_ctx = o.ctx;  // other fields (logits_all) are the caller's
   run->ctx_opts.n_batch = o.batch;
   run->ctx_opts.kv_type = o.kv_f16 ? llm::KvType::kF16 : llm::KvType::kF32;
   llm::MemoryEstimate e = run->model->estimate_memory(run->ctx_opts);

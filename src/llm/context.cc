@@ -89,7 +89,7 @@ Result<std::unique_ptr<Context>> Context::create(const Model& model, Env& env, c
     c->conv_.resize((size_t)c->n_slots_ * std::max(h.head_dim_k, h.head_dim_v));
     c->rope_cos_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
     c->rope_sin_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
-    c->logits_.resize(h.n_vocab);
+    c->logits_.resize((opts.logits_all ? n_ctx : 1) * h.n_vocab);
   } catch (const std::bad_alloc&) {
     MemoryEstimate e = model.estimate_memory(opts);
     return out_of_range("not enough memory for a context of " + std::to_string(n_ctx) + " tokens (KV cache " +

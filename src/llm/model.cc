@@ -337,7 +337,8 @@ MemoryEstimate Model::estimate_memory(const ContextOptions& opts) const {
   // plus logits for one row, and one attention score row per thread (bounded by 64 threads).
   int64_t per_row = 3 * h.n_embd + h.n_embd_q() + h.n_embd_k() + h.n_embd_v() + h.n_head * h.head_dim_v +
                     4 * h.n_ff + (h.n_embd_q() + h.n_embd_k() + h.n_embd_v());
-  e.scratch = 4 * (n_batch * per_row + h.n_vocab + 64 * e.n_ctx + h.n_embd);
+  const int64_t logit_rows = opts.logits_all ? e.n_ctx : 1;
+  e.scratch = 4 * (n_batch * per_row + logit_rows * h.n_vocab + 64 * e.n_ctx + h.n_embd);
   return e;
 }
 

@@ -81,6 +81,9 @@ struct ContextOptions {
   int64_t n_ctx = 0;     // 0: min(4096, training context)
   int64_t n_batch = 512; // tokens per forward step (prompt processing)
   KvType kv_type = KvType::kF32;
+  // Keep logits for every token of a batch up to n_ctx (perplexity): n_ctx x n_vocab floats,
+  // allocated up front. Otherwise eval(all_logits = true) allocates them on first use.
+  bool logits_all = false;
 };
 
 // Bytes a run needs, known before anything is allocated.

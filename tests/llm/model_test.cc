@@ -219,6 +219,10 @@ TEST(LlmModel, MemoryEstimate) {
   EXPECT_EQ((*m)->estimate_memory(co).kv_cache, 5 * 256 * (32 + 32) * 2);
   EXPECT_GT(e.scratch, 0);
   EXPECT_EQ(e.total(), e.weights + e.kv_cache + e.scratch);
+  ContextOptions all = co;
+  all.kv_type = KvType::kF32;
+  all.logits_all = true;  // perplexity keeps n_ctx rows of logits
+  EXPECT_EQ((*m)->estimate_memory(all).scratch - e.scratch, (256 - 1) * 512 * 4);
 }
 
 // ---- every architecture, on tiny random models -------------------------------------------
