@@ -62,47 +62,53 @@ inline void scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
 enum class ActKind { kNone, kF32, kQ8_32, kQ8_K };
 ActKind act_kind(uint32_t wtype);
 
+// Order of the int8 values of 32-block activations, as a kernel table asks for it (any order gives
+// the same dot product; the order is the one the ISA's weight unpacking produces for free).
+//   kNatural: element j of block b at 32b + j.
+//   kInter4:  blocks in groups of four, the values of a group interleaved four bytes at a time:
+//             element j of block 4g+i at 128g + 16(j/4) + 4i + j%4, so that int32 lane l of a
+//             vector (four bytes, summed by vpdpbusd/vpmaddwd) belongs to block l % 4 and one
+//             128-bit broadcast of four per-block scales covers every lane. A last group of fewer
+//             than four blocks stays in natural order.
+//   kQuad16:  blocks in groups of four, a group holding the first halves (elements 0..15) of its
+//             blocks, then their second halves: element j of block 4g+i at 128g + 16i + j (j < 16)
+//             or 128g + 64 + 16i + j - 16 (the order of 4-bit nibbles of four blocks loaded side by
+//             side, with each block's fifth bits a contiguous 16-bit mask). Last group as kInter4.
+enum class ActOrder : uint8_t { kNatural, kInter4, kQuad16 };
+inline int64_t act_pos(ActOrder o, int64_t nb, int64_t b, int j) {
+  if (o == ActOrder::kNatural || (b | 3) >= nb) return 32 * b + j;
+  if (o == ActOrder::kInter4) return 128 * (b >> 2) + 16 * (j >> 2) + 4 * (b & 3) + (j & 3);
+  return 128 * (b >> 2) + 64 * (j >> 4) + 16 * (b & 3) + (j & 15);
+}
+
 // Where each array of one token's activations lies in its slab (bytes from the slab's start; every
 // array starts 64-byte aligned and the slab size `stride` is a multiple of 64).
 //
-// kQ8_32, nb = k/32 blocks, L = lanes per block (4, or 8 for q8_0):
-//   qs   int8  [k]     the values. For q4_0/q4_1/q5_0/q5_1 in "quad" order: blocks go in groups
-//                      of 4 (the last group may hold G < 4), and group g stores the first halves
-//                      (elements 0..15) of its G blocks, then their second halves: element j of
-//                      block 4g+b sits at 128g + 16b + j (j < 16) or 128g + 16G + 16b + j - 16.
-//                      This matches how the 4-bit nibbles of 4 consecutive blocks unpack into one
-//                      64-byte register. q8_0 keeps natural order.
-//   d    float [nb]    the scale (an f16 value)
-//   sum  int32 [nb]    the sum of the block's values
-//   dl   float [nb*L]  d repeated L times (x86 kernels load it as the lanes' scales)
-//   bl   int32 [nb*L]  bias lanes whose sum over a block is -off * sum, off = 8 (q4_0), 16 (q5_0),
-//                      128 (q8_0): the x86 kernels dot unsigned weights (q, or q8 + 128) with the
-//                      values and start their integer accumulators at these lanes
-//   ml   float [nb*L]  (q4_1, q5_1) d * sum / L, the lanes of the minimum term
+// kQ8_32, nb = k/32 blocks:
+//   qs    int8  [k]   the values in `order`
+//   d     float [nb]  the scale (an f16 value, as llama.cpp's q8_0 stores it)
+//   sum   int32 [nb]  the sum of the block's values
+//   bias  int32 [nb]  -off * sum / lanes, off = 8 (q4_0), 16 (q5_0), 128 (q8_0), 0 otherwise: x86
+//                     kernels dot unsigned weights (q, or q8 + 128) with the values and start each of
+//                     a block's `lanes` int32 accumulator lanes at this
+//   msum  float [nb]  d * sum / lanes: the lanes of q4_1/q5_1's minimum term (m * msum per lane)
 // kQ8_K, nb = k/256:
 //   qs int8 [k], d float [nb], bsums int16 [k/16] (sum of each 16 values)
 // kF32: the f32 row as given (no slab).
 struct ActLayout {
   ActKind kind = ActKind::kNone;
-  int lanes = 4;
-  bool quad = false;
-  int64_t off_qs = 0, off_d = 0, off_sum = 0, off_dl = 0, off_bl = 0, off_ml = 0, off_bsums = 0;
+  ActOrder order = ActOrder::kNatural;
+  int lanes = 1;
+  int64_t off_qs = 0, off_d = 0, off_sum = 0, off_bias = 0, off_msum = 0, off_bsums = 0;
   int64_t stride = 0;  // bytes per token
 };
-ActLayout act_layout(uint32_t wtype, int64_t k);
+ActLayout act_layout(uint32_t wtype, int64_t k, ActOrder order = ActOrder::kNatural, int lanes = 1);
 
 // Quantizes one token's activations `x` (k floats) into `slab` (layout.stride bytes, 64-aligned).
 void quantize_acts(uint32_t wtype, const ActLayout& layout, const float* x, int64_t k, uint8_t* slab);
-// Recomputes sum, dl, bl, ml (kQ8_32) or bsums (kQ8_K) from qs and d; quantize_acts calls it, and
+// Recomputes sum, bias, msum (kQ8_32) or bsums (kQ8_K) from qs and d; quantize_acts calls it, and
 // tests use it to build activations with chosen values.
 void finish_acts(uint32_t wtype, const ActLayout& layout, int64_t k, uint8_t* slab);
-// Position in qs of element j of 32-block b (see "quad" above).
-inline int64_t quad_pos(int64_t nb, int64_t b, int j) {
-  int64_t g = b / 4, first = g * 4;
-  int64_t G = nb - first < 4 ? nb - first : 4;
-  int64_t i = b - first;
-  return 128 * g + (j < 16 ? 16 * i + j : 16 * G + 16 * i + (j - 16));
-}
 
 // The activations of a block of tokens: token t's slab at base + t * stride (for kF32, the f32 row
 // of token t at base + t * stride).
@@ -121,7 +127,9 @@ using TileFn = void (*)(int64_t k, const void* w, const Acts& acts, int nt, floa
 
 struct KernelTable {
   const char* isa;
-  TileFn tile[32];  // by GGML type number; null where this ISA has no kernel (the reference runs)
+  TileFn tile[32];      // by GGML type number; null where this ISA has no kernel (the reference runs)
+  ActOrder order[32];   // activation order each 32-block type's tile wants
+  int8_t lanes[32];     // accumulator lanes per block over which its bias / minimum term is split
 };
 const KernelTable& ref_kernels();
 #if defined(__x86_64__) || defined(_M_X64)
@@ -135,6 +143,12 @@ const KernelTable& neon_kernels();  // needs asimd dotprod fp16
 // ggml_matmul with a chosen kernel table (tests run every ISA the CPU has through this).
 Status matmul_with(const KernelTable& kt, ThreadPool& pool, uint32_t wtype, const void* w, int64_t rows,
                    int64_t k, const float* x, int64_t n_tokens, float* y);
+
+// The activation layout a table's kernel for `wtype` reads.
+inline ActLayout act_layout_for(const KernelTable& kt, uint32_t wtype, int64_t k) {
+  if (wtype >= 32 || !kt.tile[wtype]) return act_layout(wtype, k);
+  return act_layout(wtype, k, kt.order[wtype], kt.lanes[wtype] > 0 ? kt.lanes[wtype] : 1);
+}
 
 // Reference dot products of one weight row with one token (the numerical specification).
 float dot_ref(uint32_t wtype, int64_t k, const void* w, const uint8_t* act, const ActLayout& layout);

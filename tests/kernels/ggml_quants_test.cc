@@ -444,8 +444,11 @@ TEST(GgmlMatmul, EveryIsaIntegerExact) {
         }
       }
       (void)bf_one;
-      const ActLayout layout = act_layout(type, k);
       const int nt = kMaxTileTokens;
+      for (const KernelTable* kt : tables) {
+      if (!kt->tile[type]) continue;
+      // The table's activation order; the reference reads any order.
+      const ActLayout layout = act_layout_for(*kt, type, k);
       std::vector<uint8_t> slab_store(layout.stride * nt + 64);
       uint8_t* slab = slab_store.data() + (64 - (uintptr_t)slab_store.data() % 64) % 64;
       for (int t = 0; t < nt; ++t) {
@@ -469,18 +472,16 @@ TEST(GgmlMatmul, EveryIsaIntegerExact) {
         std::vector<float> y_ref(nt), y(nt);
         ref_kernels().tile[type](k, w.data() + r * rb, acts, nt, y_ref.data(), 1);
         for (float v : y_ref) ASSERT_EQ(v, std::round(v)) << tname(type);
-        for (const KernelTable* kt : tables) {
-          if (!kt->tile[type]) continue;
-          for (int n = 1; n <= nt; ++n) {
-            std::fill(y.begin(), y.end(), -1.0f);
-            kt->tile[type](k, w.data() + r * rb, acts, n, y.data(), 1);
-            for (int t = 0; t < n; ++t) {
-              ASSERT_EQ(y[t], y_ref[t]) << kt->isa << " " << tname(type) << " k=" << k << " r=" << r << " nt=" << n
-                                        << " t=" << t;
-            }
-            for (int t = n; t < nt; ++t) ASSERT_EQ(y[t], -1.0f) << "wrote past nt";
+        for (int n = 1; n <= nt; ++n) {
+          std::fill(y.begin(), y.end(), -1.0f);
+          kt->tile[type](k, w.data() + r * rb, acts, n, y.data(), 1);
+          for (int t = 0; t < n; ++t) {
+            ASSERT_EQ(y[t], y_ref[t]) << kt->isa << " " << tname(type) << " k=" << k << " r=" << r << " nt=" << n
+                                      << " t=" << t;
           }
+          for (int t = n; t < nt; ++t) ASSERT_EQ(y[t], -1.0f) << "wrote past nt";
         }
+      }
       }
     }
   }

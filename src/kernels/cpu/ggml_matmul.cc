@@ -63,7 +63,7 @@ Status matmul_with(const KernelTable& kt, ThreadPool& pool, uint32_t wtype, cons
     return ok_status();
   }
   TileFn tile = kt.tile[wtype] ? kt.tile[wtype] : ref_kernels().tile[wtype];
-  const ActLayout layout = act_layout(wtype, k);
+  const ActLayout layout = act_layout_for(kt, wtype, k);
   const int64_t row_bytes = ggml_row_bytes(wtype, k);
 
   Acts acts;

@@ -5,7 +5,7 @@ namespace edgeai::kernels::ggml {
 
 namespace {
 constexpr KernelTable kTable = [] {
-  KernelTable t{"avx2", {}};
+  KernelTable t{"avx2", {}, {}, {}};
   return t;
 }();
 }  // namespace

@@ -30,59 +30,102 @@ inline uint16_t ld16(const uint8_t* p) {
 }
 
 // Word-permute indices for four consecutive blocks of kBytes bytes whose quants start at byte kQs
-// (and scale at 0, m at 2). The group's bytes come in two registers: a = bytes 0..63 and b = the
-// group's last 32 bytes (bytes 4 * kBytes - 32 ..; no load reaches past the group). Entry i of a
-// vpermt2w result takes word idx[i] of (a, b), indices 32.. picking from b.
-template <int kBytes, int kQs>
+// (scale at 0, m at 2). The group's bytes come in two registers: a = bytes 0..63 and b = the group's
+// last 32 bytes (from 4 * kBytes - 32; no load reaches past the group). Entry w of a vpermt2w result
+// takes word idx[w] of (a, b), indices 32.. picking from b. The quants come out in the activations'
+// kInter4 order: byte p of the result is byte 4(p/16) + p%4 of block (p/4)%4.
+// With kInter4 = false, the kQuad16 order instead: byte p is byte p%16 of block p/16, and the
+// scale words are laid out for lanes 4i..4i+3 of block i.
+template <int kBytes, int kQs, bool kInter4>
 struct QuadIdx {
-  alignas(64) int16_t qs[32];  // the 16 quant bytes of each block, block-major
-  alignas(64) int16_t d[32];   // words 4i..4i+3: block i's scale; 16 + 4i..: its m field
+  alignas(64) int16_t qs[32];
+  alignas(64) int16_t d[32];  // word l (< 16): the scale of lane l's block; 16 + l: its m field
   static constexpr int kBStart = 4 * kBytes - 32;
   static constexpr int16_t word(int byte) { return (int16_t)(byte < 64 ? byte / 2 : 32 + (byte - kBStart) / 2); }
   constexpr QuadIdx() : qs{}, d{} {
-    for (int i = 0; i < 4; ++i) {
-      for (int w = 0; w < 8; ++w) qs[8 * i + w] = word(kBytes * i + kQs + 2 * w);
-      for (int j = 0; j < 4; ++j) {
-        d[4 * i + j] = word(kBytes * i);
-        d[16 + 4 * i + j] = word(kBytes * i + 2);
-      }
+    for (int w = 0; w < 32; ++w) {
+      const int p = 2 * w;
+      const int i = kInter4 ? (p / 4) % 4 : p / 16, jj = kInter4 ? 4 * (p / 16) + p % 4 : p % 16;
+      qs[w] = word(kBytes * i + kQs + jj);
+    }
+    for (int l = 0; l < 16; ++l) {
+      const int i = kInter4 ? l % 4 : l / 4;
+      d[l] = word(kBytes * i);
+      d[16 + l] = word(kBytes * i + 2);
     }
   }
 };
-template <int kBytes, int kQs>
-inline constexpr QuadIdx<kBytes, kQs> kQuadIdx{};
+template <int kBytes, int kQs, bool kInter4>
+inline constexpr QuadIdx<kBytes, kQs, kInter4> kQuadIdx{};
 
-inline __m512 hsum_pair_to_scale(__m512i words) {  // words 0..15 (f16) -> 16 floats
+inline __m512 lo_halves(__m512i words) {  // words 0..15 (f16) -> 16 floats
   return _mm512_cvtph_ps(_mm512_castsi512_si256(words));
 }
-inline __m512 hi_scale(__m512i words) {  // words 16..31 (f16) -> 16 floats
+inline __m512 hi_halves(__m512i words) {  // words 16..31 (f16) -> 16 floats
   return _mm512_cvtph_ps(_mm512_extracti64x4_epi64(words, 1));
 }
+// Four per-block values broadcast to the 16 lanes of a group (lane l: block l % 4).
+inline __m512 bcast4(const float* p) { return _mm512_broadcast_f32x4(_mm_load_ps(p)); }
+inline __m512i bcast4(const int32_t* p) {
+  return _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(p)));
+}
 
-// ---- 32-blocks in quad order: q4_0, q4_1, q5_0, q5_1 -----------------------------------------------
+// ---- 32-blocks: q4_0, q4_1, q5_0, q5_1, q8_0 ------------------------------------------------------------
+// Activations in kInter4 order (kQuad16 for q5_0/q5_1), 4 lanes per block. vpdpbusd needs one unsigned operand: the weights
+// go in unsigned (q, or q8 + 128 for q8_0) and the accumulators start at the bias lanes, which take
+// the offset back out (-8, -16 or -128 times the block's activation sum, a quarter per lane).
 
 enum class Q32 { k4_0, k4_1, k5_0, k5_1 };
 
 template <Q32 kT>
 struct Q32Traits;
 template <>
-struct Q32Traits<Q32::k4_0> { static constexpr int kBytes = 18, kQs = 2; static constexpr bool kMin = false, kHigh = false; };
+struct Q32Traits<Q32::k4_0> { static constexpr int kBytes = 18, kQs = 2, kQh = 0; static constexpr bool kMin = false; };
 template <>
-struct Q32Traits<Q32::k4_1> { static constexpr int kBytes = 20, kQs = 4; static constexpr bool kMin = true, kHigh = false; };
+struct Q32Traits<Q32::k4_1> { static constexpr int kBytes = 20, kQs = 4, kQh = 0; static constexpr bool kMin = true; };
 template <>
-struct Q32Traits<Q32::k5_0> { static constexpr int kBytes = 22, kQs = 6; static constexpr bool kMin = false, kHigh = true; };
+struct Q32Traits<Q32::k5_0> { static constexpr int kBytes = 22, kQs = 6, kQh = 2; static constexpr bool kMin = false; };
 template <>
-struct Q32Traits<Q32::k5_1> { static constexpr int kBytes = 24, kQs = 8; static constexpr bool kMin = true, kHigh = true; };
+struct Q32Traits<Q32::k5_1> { static constexpr int kBytes = 24, kQs = 8, kQh = 4; static constexpr bool kMin = true; };
+
+// The fifth bits of four q5 blocks as byte masks in kQuad16 order: bits 16i..16i+15 of lo (hi) are
+// the low (high) 16 bits of block i's qh.
+inline void q5_high_masks(const uint8_t* wp, int kB, int kQh, uint64_t* lo, uint64_t* hi) {
+  uint64_t ml = 0, mh = 0;
+  for (int i = 0; i < 4; ++i) {
+    uint32_t qh;
+    __builtin_memcpy(&qh, wp + i * kB + kQh, 4);
+    ml |= (uint64_t)(qh & 0xFFFF) << (16 * i);
+    mh |= (uint64_t)(qh >> 16) << (16 * i);
+  }
+  *lo = ml;
+  *hi = mh;
+}
+
+// Four per-block values repeated to lanes 4i..4i+3 (kQuad16 lanes).
+inline __m512 rep4(const float* p) {
+  alignas(64) static constexpr int32_t kIdx[16] = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};
+  return _mm512_permutexvar_ps(_mm512_load_si512(kIdx), _mm512_castps128_ps512(_mm_load_ps(p)));
+}
+inline __m512i rep4(const int32_t* p) {
+  alignas(64) static constexpr int32_t kIdx[16] = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};
+  return _mm512_permutexvar_epi32(_mm512_load_si512(kIdx),
+                                  _mm512_castsi128_si512(_mm_load_si128(reinterpret_cast<const __m128i*>(p))));
+}
 
 template <Q32 kT, int NT>
 void q32_tile(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) {
   using Tr = Q32Traits<kT>;
   constexpr int kB = Tr::kBytes;
+  constexpr bool kInter4 = Tr::kQh == 0;  // q5 types: kQuad16, whose fifth-bit masks are cheap
+  using Idx = QuadIdx<kB, Tr::kQs, kInter4>;
   const ActLayout& L = *a.layout;
   const TokenPtrs<NT> tp(a);
   const int64_t nb = k / 32;
-  const __m512i idx_qs = _mm512_load_si512(kQuadIdx<kB, Tr::kQs>.qs);
-  const __m512i idx_d = _mm512_load_si512(kQuadIdx<kB, Tr::kQs>.d);
+  const __m512i idx_qs = _mm512_load_si512(kQuadIdx<kB, Tr::kQs, kInter4>.qs);
+  const __m512i idx_d = _mm512_load_si512(kQuadIdx<kB, Tr::kQs, kInter4>.d);
+  auto lanes_f = [](const float* p) { return kInter4 ? bcast4(p) : rep4(p); };
+  auto lanes_i = [](const int32_t* p) { return kInter4 ? bcast4(p) : rep4(p); };
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i c16 = _mm512_set1_epi8(0x10);
   __m512 acc[NT];
@@ -90,69 +133,50 @@ void q32_tile(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) 
   int64_t b = 0;
   for (; b + 4 <= nb; b += 4) {
     const uint8_t* wp = w + b * kB;
+    _mm_prefetch(reinterpret_cast<const char*>(wp + 2048), _MM_HINT_T0);
+    if constexpr (kB > 16) _mm_prefetch(reinterpret_cast<const char*>(wp + 2048 + 64), _MM_HINT_T0);
     const __m512i A = _mm512_loadu_si512(wp);
-    const __m512i B = _mm512_zextsi256_si512(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + QuadIdx<kB, Tr::kQs>::kBStart)));
+    const __m512i B = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + Idx::kBStart)));
     const __m512i q = _mm512_permutex2var_epi16(A, idx_qs, B);
     __m512i lo = _mm512_and_si512(q, m4);
     __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-    if constexpr (Tr::kHigh) {
-      constexpr int kQh = kB == 22 ? 2 : 4;
-      uint64_t mlo = 0, mhi = 0;
-      for (int i = 0; i < 4; ++i) {
-        uint32_t qh;
-        __builtin_memcpy(&qh, wp + i * kB + kQh, 4);
-        mlo |= (uint64_t)(qh & 0xFFFF) << (16 * i);
-        mhi |= (uint64_t)(qh >> 16) << (16 * i);
-      }
+    if constexpr (Tr::kQh != 0) {
+      uint64_t mlo, mhi;
+      q5_high_masks(wp, kB, Tr::kQh, &mlo, &mhi);
       lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(mlo), lo, c16);
       hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(mhi), hi, c16);
     }
     const __m512i dm = _mm512_permutex2var_epi16(A, idx_d, B);
-    const __m512 dw = hsum_pair_to_scale(dm);
+    const __m512 dw = lo_halves(dm);
     for (int t = 0; t < NT; ++t) {
       const int8_t* xq = tp.qs(t, L) + b * 32;
-      __m512i s;
-      if constexpr (Tr::kMin) {
-        s = _mm512_setzero_si512();
-      } else {
-        s = _mm512_load_si512(tp.bl(t, L) + b * 4);
-      }
+      __m512i s = Tr::kMin ? _mm512_setzero_si512() : lanes_i(tp.bias(t, L) + b);
       s = _mm512_dpbusd_epi32(s, lo, _mm512_load_si512(xq));
       s = _mm512_dpbusd_epi32(s, hi, _mm512_load_si512(xq + 64));
-      const __m512 dd = _mm512_mul_ps(dw, _mm512_load_ps(tp.dl(t, L) + b * 4));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), dd, acc[t]);
-      if constexpr (Tr::kMin) acc[t] = _mm512_fmadd_ps(hi_scale(dm), _mm512_load_ps(tp.ml(t, L) + b * 4), acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, lanes_f(tp.d(t, L) + b)), acc[t]);
+      if constexpr (Tr::kMin) acc[t] = _mm512_fmadd_ps(hi_halves(dm), lanes_f(tp.msum(t, L) + b), acc[t]);
     }
   }
-  // The last group, G = 1..3 blocks: one 32-block at a time in 128-bit registers.
-  const int64_t G = nb - b;
-  for (int64_t i = 0; i < G; ++i) {
-    const uint8_t* blk = w + (b + i) * kB;
+  // A last group of 1..3 blocks (natural order): one block at a time in 128-bit registers.
+  for (; b < nb; ++b) {
+    const uint8_t* blk = w + b * kB;
     const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + Tr::kQs));
     __m128i lo = _mm_and_si128(raw, _mm512_castsi512_si128(m4));
     __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), _mm512_castsi512_si128(m4));
-    if constexpr (Tr::kHigh) {
+    if constexpr (Tr::kQh != 0) {
       uint32_t qh;
-      __builtin_memcpy(&qh, blk + (kB == 22 ? 2 : 4), 4);
+      __builtin_memcpy(&qh, blk + Tr::kQh, 4);
       lo = _mm_mask_add_epi8(lo, _cvtu32_mask16(qh & 0xFFFF), lo, _mm512_castsi512_si128(c16));
       hi = _mm_mask_add_epi8(hi, _cvtu32_mask16(qh >> 16), hi, _mm512_castsi512_si128(c16));
     }
-    const float dw = h2f(ld16(blk));
+    const __m128 dw = _mm_set1_ps(h2f(ld16(blk)));
     for (int t = 0; t < NT; ++t) {
       const int8_t* xq = tp.qs(t, L) + b * 32;
-      __m128i s;
-      if constexpr (Tr::kMin) {
-        s = _mm_setzero_si128();
-      } else {
-        s = _mm_load_si128(reinterpret_cast<const __m128i*>(tp.bl(t, L) + (b + i) * 4));
-      }
-      s = _mm_dpbusd_epi32(s, lo, _mm_load_si128(reinterpret_cast<const __m128i*>(xq + 16 * i)));
-      s = _mm_dpbusd_epi32(s, hi, _mm_load_si128(reinterpret_cast<const __m128i*>(xq + 16 * (G + i))));
-      __m128 v = _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_mul_ps(_mm_set1_ps(dw), _mm_load_ps(tp.dl(t, L) + (b + i) * 4)));
-      if constexpr (Tr::kMin) {
-        v = _mm_fmadd_ps(_mm_set1_ps(h2f(ld16(blk + 2))), _mm_load_ps(tp.ml(t, L) + (b + i) * 4), v);
-      }
+      __m128i s = Tr::kMin ? _mm_setzero_si128() : _mm_set1_epi32(tp.bias(t, L)[b]);
+      s = _mm_dpbusd_epi32(s, lo, _mm_load_si128(reinterpret_cast<const __m128i*>(xq)));
+      s = _mm_dpbusd_epi32(s, hi, _mm_load_si128(reinterpret_cast<const __m128i*>(xq + 16)));
+      __m128 v = _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_mul_ps(dw, _mm_set1_ps(tp.d(t, L)[b])));
+      if constexpr (Tr::kMin) v = _mm_fmadd_ps(_mm_set1_ps(h2f(ld16(blk + 2))), _mm_set1_ps(tp.msum(t, L)[b]), v);
       acc[t] = _mm512_add_ps(acc[t], _mm512_zextps128_ps512(v));
     }
   }
@@ -164,9 +188,21 @@ template <int NT> void q4_1_n(int64_t k, const uint8_t* w, const Acts& a, float*
 template <int NT> void q5_0_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { q32_tile<Q32::k5_0, NT>(k, w, a, y, ys); }
 template <int NT> void q5_1_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { q32_tile<Q32::k5_1, NT>(k, w, a, y, ys); }
 
-// ---- q8_0: natural order, two blocks per register ------------------------------------------------------
-// vpdpbusd needs one unsigned operand: it multiplies w + 128 (w xor 0x80) by the activations, and the
-// bias lanes (-16 * sum per lane, 8 lanes a block) take the 128 * sum back out.
+// q8_0: four blocks (136 bytes) as two registers of the kInter4 order, built from four 32-byte loads
+// with two dword permutes; scales gathered from two 64-byte loads.
+struct Q8Idx {
+  alignas(64) int32_t r0[16], r1[16];  // dword permutes of ([blk0 | blk1], [blk2 | blk3])
+  alignas(64) int16_t d[32];
+  constexpr Q8Idx() : r0{}, r1{}, d{} {
+    for (int u = 0; u < 16; ++u) {
+      const int i = u % 4, dw = u / 4;
+      r0[u] = (i >= 2 ? 16 : 0) + 8 * (i % 2) + dw;
+      r1[u] = r0[u] + 4;
+    }
+    for (int l = 0; l < 32; ++l) d[l] = (int16_t)(17 * (l % 4));
+  }
+};
+inline constexpr Q8Idx kQ8Idx{};
 
 template <int NT>
 void q8_0_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) {
@@ -175,43 +211,41 @@ void q8_0_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) {
   const TokenPtrs<NT> tp(a);
   const int64_t nb = k / 32;
   const __m512i flip = _mm512_set1_epi8((char)0x80);
-  alignas(64) static constexpr int16_t kIdx[32] = {0,  0,  0,  0,  0,  0,  0,  0,  17, 17, 17, 17, 17, 17, 17, 17,
-                                                   34, 34, 34, 34, 34, 34, 34, 34, 51, 51, 51, 51, 51, 51, 51, 51};
-  const __m512i idx = _mm512_load_si512(kIdx);
+  const __m512i i0 = _mm512_load_si512(kQ8Idx.r0), i1 = _mm512_load_si512(kQ8Idx.r1);
+  const __m512i idx_d = _mm512_load_si512(kQ8Idx.d);
+  auto y32 = [](const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
   __m512 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   int64_t b = 0;
   for (; b + 4 <= nb; b += 4) {
     const uint8_t* wp = w + b * kB;
-    const __m512i q01 = _mm512_xor_si512(
-        flip, _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 2))),
-                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + kB + 2)), 1));
-    const __m512i q23 = _mm512_xor_si512(
-        flip,
-        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 2 * kB + 2))),
-                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 3 * kB + 2)), 1));
-    const __m512i dm = _mm512_permutex2var_epi16(_mm512_loadu_si512(wp), idx, _mm512_loadu_si512(wp + 64));
-    const __m512 d01 = hsum_pair_to_scale(dm), d23 = hi_scale(dm);
+    _mm_prefetch(reinterpret_cast<const char*>(wp + 2048), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(wp + 2048 + 64), _MM_HINT_T0);
+    const __m512i z01 = _mm512_inserti64x4(_mm512_castsi256_si512(y32(wp + 2)), y32(wp + kB + 2), 1);
+    const __m512i z23 = _mm512_inserti64x4(_mm512_castsi256_si512(y32(wp + 2 * kB + 2)), y32(wp + 3 * kB + 2), 1);
+    const __m512i q0 = _mm512_xor_si512(flip, _mm512_permutex2var_epi32(z01, i0, z23));
+    const __m512i q1 = _mm512_xor_si512(flip, _mm512_permutex2var_epi32(z01, i1, z23));
+    const __m512 dw = lo_halves(_mm512_permutex2var_epi16(_mm512_loadu_si512(wp), idx_d, _mm512_loadu_si512(wp + 64)));
     for (int t = 0; t < NT; ++t) {
       const int8_t* xq = tp.qs(t, L) + b * 32;
-      const int32_t* bl = tp.bl(t, L) + b * 8;
-      const float* dl = tp.dl(t, L) + b * 8;
-      __m512i s0 = _mm512_dpbusd_epi32(_mm512_load_si512(bl), q01, _mm512_load_si512(xq));
-      __m512i s1 = _mm512_dpbusd_epi32(_mm512_load_si512(bl + 16), q23, _mm512_load_si512(xq + 64));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(d01, _mm512_load_ps(dl)), acc[t]);
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_mul_ps(d23, _mm512_load_ps(dl + 16)), acc[t]);
+      __m512i s = _mm512_dpbusd_epi32(bcast4(tp.bias(t, L) + b), q0, _mm512_load_si512(xq));
+      s = _mm512_dpbusd_epi32(s, q1, _mm512_load_si512(xq + 64));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, bcast4(tp.d(t, L) + b)), acc[t]);
     }
   }
-  for (; b < nb; ++b) {
+  for (; b < nb; ++b) {  // natural order, 4 lanes a block in a 128-bit register
     const uint8_t* blk = w + b * kB;
-    const __m256i q = _mm256_xor_si256(_mm512_castsi512_si256(flip),
-                                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2)));
-    const __m256 dw = _mm256_set1_ps(h2f(ld16(blk)));
+    const __m128i f = _mm512_castsi512_si128(flip);
+    const __m128i q0 = _mm_xor_si128(f, _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2)));
+    const __m128i q1 = _mm_xor_si128(f, _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 18)));
+    const __m128 dw = _mm_set1_ps(h2f(ld16(blk)));
     for (int t = 0; t < NT; ++t) {
-      __m256i s = _mm256_dpbusd_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(tp.bl(t, L) + b * 8)), q,
-                                      _mm256_load_si256(reinterpret_cast<const __m256i*>(tp.qs(t, L) + b * 32)));
-      const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_load_ps(tp.dl(t, L) + b * 8)));
-      acc[t] = _mm512_add_ps(acc[t], _mm512_zextps256_ps512(v));
+      const int8_t* xq = tp.qs(t, L) + b * 32;
+      __m128i s = _mm_dpbusd_epi32(_mm_set1_epi32(tp.bias(t, L)[b]), q0,
+                                   _mm_load_si128(reinterpret_cast<const __m128i*>(xq)));
+      s = _mm_dpbusd_epi32(s, q1, _mm_load_si128(reinterpret_cast<const __m128i*>(xq + 16)));
+      const __m128 v = _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_mul_ps(dw, _mm_set1_ps(tp.d(t, L)[b])));
+      acc[t] = _mm512_add_ps(acc[t], _mm512_zextps128_ps512(v));
     }
   }
   for (int t = 0; t < NT; ++t) y[t * ys] = _mm512_reduce_add_ps(acc[t]);
@@ -409,7 +443,11 @@ EDGEAI_GGML_TILE(q5_K)
 EDGEAI_GGML_TILE(q6_K)
 
 constexpr KernelTable kTable = [] {
-  KernelTable t{"avx512-vnni", {}};
+  KernelTable t{"avx512-vnni", {}, {}, {}};
+  for (int type : {2, 3, 6, 7, 8}) {
+    t.order[type] = type == 6 || type == 7 ? ActOrder::kQuad16 : ActOrder::kInter4;
+    t.lanes[type] = 4;
+  }
   t.tile[0] = f32;
   t.tile[1] = f16;
   t.tile[2] = q4_0;

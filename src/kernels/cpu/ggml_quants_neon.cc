@@ -5,7 +5,7 @@ namespace edgeai::kernels::ggml {
 
 namespace {
 constexpr KernelTable kTable = [] {
-  KernelTable t{"neon-dotprod", {}};
+  KernelTable t{"neon-dotprod", {}, {}, {}};
   return t;
 }();
 }  // namespace

@@ -34,9 +34,9 @@ struct TokenPtrs {
   }
   const int8_t* qs(int t, const ActLayout& l) const { return reinterpret_cast<const int8_t*>(s[t] + l.off_qs); }
   const float* d(int t, const ActLayout& l) const { return reinterpret_cast<const float*>(s[t] + l.off_d); }
-  const float* dl(int t, const ActLayout& l) const { return reinterpret_cast<const float*>(s[t] + l.off_dl); }
-  const int32_t* bl(int t, const ActLayout& l) const { return reinterpret_cast<const int32_t*>(s[t] + l.off_bl); }
-  const float* ml(int t, const ActLayout& l) const { return reinterpret_cast<const float*>(s[t] + l.off_ml); }
+  const int32_t* sum(int t, const ActLayout& l) const { return reinterpret_cast<const int32_t*>(s[t] + l.off_sum); }
+  const int32_t* bias(int t, const ActLayout& l) const { return reinterpret_cast<const int32_t*>(s[t] + l.off_bias); }
+  const float* msum(int t, const ActLayout& l) const { return reinterpret_cast<const float*>(s[t] + l.off_msum); }
   const int16_t* bsums(int t, const ActLayout& l) const {
     return reinterpret_cast<const int16_t*>(s[t] + l.off_bsums);
   }

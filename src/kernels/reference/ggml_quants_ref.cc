@@ -860,14 +860,14 @@ struct Act32View {
   const int8_t* qs;
   const float* d;
   const int32_t* sum;
-  bool quad;
+  ActOrder order;
   int64_t nb;
-  int x(int64_t b, int j) const { return quad ? qs[quad_pos(nb, b, j)] : qs[b * kQK + j]; }
+  int x(int64_t b, int j) const { return qs[act_pos(order, nb, b, j)]; }
 };
 
 Act32View act32(const uint8_t* slab, const ActLayout& l, int64_t k) {
   return {reinterpret_cast<const int8_t*>(slab + l.off_qs), reinterpret_cast<const float*>(slab + l.off_d),
-          reinterpret_cast<const int32_t*>(slab + l.off_sum), l.quad, k / kQK};
+          reinterpret_cast<const int32_t*>(slab + l.off_sum), l.order, k / kQK};
 }
 
 float dot_q4_0(int64_t k, const BlockQ4_0* w, const Act32View& a) {
@@ -1087,7 +1087,7 @@ ActKind act_kind(uint32_t wtype) {
   }
 }
 
-ActLayout act_layout(uint32_t wtype, int64_t k) {
+ActLayout act_layout(uint32_t wtype, int64_t k, ActOrder order, int lanes) {
   ActLayout l;
   l.kind = act_kind(wtype);
   auto up = [](int64_t v) { return (v + 63) / 64 * 64; };
@@ -1099,14 +1099,13 @@ ActLayout act_layout(uint32_t wtype, int64_t k) {
   };
   if (l.kind == ActKind::kQ8_32) {
     const int64_t nb = k / kQK;
-    l.quad = wtype != static_cast<uint32_t>(GgmlType::kQ8_0);
-    l.lanes = l.quad ? 4 : 8;
+    l.order = order;
+    l.lanes = lanes > 0 ? lanes : 1;
     l.off_qs = place(k);
     l.off_d = place(nb * 4);
     l.off_sum = place(nb * 4);
-    l.off_dl = place(nb * l.lanes * 4);
-    l.off_bl = place(nb * l.lanes * 4);
-    l.off_ml = place(nb * l.lanes * 4);
+    l.off_bias = place(nb * 4);
+    l.off_msum = place(nb * 4);
   } else if (l.kind == ActKind::kQ8_K) {
     const int64_t nb = k / kQKK;
     l.off_qs = place(k);
@@ -1119,32 +1118,39 @@ ActLayout act_layout(uint32_t wtype, int64_t k) {
   return l;
 }
 
+namespace {
+
+int bias_offset(uint32_t wtype) {
+  switch (static_cast<GgmlType>(wtype)) {
+    case GgmlType::kQ4_0: return 8;
+    case GgmlType::kQ5_0: return 16;
+    case GgmlType::kQ8_0: return 128;
+    default: return 0;
+  }
+}
+
+void finish_block32(const ActLayout& l, int off, int64_t b, int32_t s, const float* d, int32_t* sum,
+                    int32_t* bias, float* msum) {
+  sum[b] = s;
+  bias[b] = -off * s / l.lanes;  // off is a multiple of every lane count used (1, 2, 4, 8)
+  msum[b] = d[b] * (float)s / (float)l.lanes;
+}
+
+}  // namespace
+
 void finish_acts(uint32_t wtype, const ActLayout& l, int64_t k, uint8_t* slab) {
   if (l.kind == ActKind::kQ8_32) {
     const int64_t nb = k / kQK;
     const int8_t* qs = reinterpret_cast<const int8_t*>(slab + l.off_qs);
     const float* d = reinterpret_cast<const float*>(slab + l.off_d);
     int32_t* sum = reinterpret_cast<int32_t*>(slab + l.off_sum);
-    float* dl = reinterpret_cast<float*>(slab + l.off_dl);
-    int32_t* bl = reinterpret_cast<int32_t*>(slab + l.off_bl);
-    float* ml = reinterpret_cast<float*>(slab + l.off_ml);
-    int off = 0;
-    switch (static_cast<GgmlType>(wtype)) {
-      case GgmlType::kQ4_0: off = 8; break;
-      case GgmlType::kQ5_0: off = 16; break;
-      case GgmlType::kQ8_0: off = 128; break;
-      default: off = 0;
-    }
-    const int L = l.lanes;
+    int32_t* bias = reinterpret_cast<int32_t*>(slab + l.off_bias);
+    float* msum = reinterpret_cast<float*>(slab + l.off_msum);
+    const int off = bias_offset(wtype);
     for (int64_t b = 0; b < nb; ++b) {
       int32_t s = 0;
-      for (int j = 0; j < kQK; ++j) s += l.quad ? qs[quad_pos(nb, b, j)] : qs[b * kQK + j];
-      sum[b] = s;
-      for (int i = 0; i < L; ++i) {
-        dl[b * L + i] = d[b];
-        bl[b * L + i] = -off * s / L;  // off is a multiple of L: exact
-        ml[b * L + i] = d[b] * (float)s / (float)L;
-      }
+      for (int j = 0; j < kQK; ++j) s += qs[act_pos(l.order, nb, b, j)];
+      finish_block32(l, off, b, s, d, sum, bias, msum);
     }
   } else if (l.kind == ActKind::kQ8_K) {
     const int8_t* qs = reinterpret_cast<const int8_t*>(slab + l.off_qs);
@@ -1162,6 +1168,10 @@ void quantize_acts(uint32_t wtype, const ActLayout& l, const float* x, int64_t k
     const int64_t nb = k / kQK;
     int8_t* qs = reinterpret_cast<int8_t*>(slab + l.off_qs);
     float* d = reinterpret_cast<float*>(slab + l.off_d);
+    int32_t* sum = reinterpret_cast<int32_t*>(slab + l.off_sum);
+    int32_t* bias = reinterpret_cast<int32_t*>(slab + l.off_bias);
+    float* msum = reinterpret_cast<float*>(slab + l.off_msum);
+    const int off = bias_offset(wtype);
     for (int64_t b = 0; b < nb; ++b) {
       const float* xb = x + b * kQK;
       // llama.cpp's quantize_row_q8_0_ref.
@@ -1170,12 +1180,24 @@ void quantize_acts(uint32_t wtype, const ActLayout& l, const float* x, int64_t k
       const float db = amax / ((1 << 7) - 1);
       const float id = db ? 1.0f / db : 0.0f;
       d[b] = f16(to_f16(db));
+      int8_t v[kQK];
+      int32_t s = 0;
       for (int j = 0; j < kQK; ++j) {
-        int8_t v = (int8_t)std::round(xb[j] * id);
-        qs[l.quad ? quad_pos(nb, b, j) : b * kQK + j] = v;
+        v[j] = (int8_t)std::round(xb[j] * id);
+        s += v[j];
       }
+      if (l.order == ActOrder::kNatural || (b | 3) >= nb) {
+        std::memcpy(qs + kQK * b, v, kQK);
+      } else if (l.order == ActOrder::kInter4) {
+        int8_t* g = qs + 128 * (b >> 2) + 4 * (b & 3);
+        for (int u = 0; u < 8; ++u) std::memcpy(g + 16 * u, v + 4 * u, 4);
+      } else {
+        int8_t* g = qs + 128 * (b >> 2) + 16 * (b & 3);
+        std::memcpy(g, v, 16);
+        std::memcpy(g + 64, v + 16, 16);
+      }
+      finish_block32(l, off, b, s, d, sum, bias, msum);
     }
-    finish_acts(wtype, l, k, slab);
   } else if (l.kind == ActKind::kQ8_K) {
     int8_t* qs = reinterpret_cast<int8_t*>(slab + l.off_qs);
     float* d = reinterpret_cast<float*>(slab + l.off_d);
@@ -1219,7 +1241,7 @@ void tile_ref_t(int64_t k, const void* w, const Acts& acts, int nt, float* y, in
 }
 
 constexpr KernelTable kRefTable = [] {
-  KernelTable t{"reference", {}};
+  KernelTable t{"reference", {}, {}, {}};
   t.tile[0] = tile_ref_t<0>;
   t.tile[1] = tile_ref_t<1>;
   t.tile[2] = tile_ref_t<2>;
