@@ -3,7 +3,7 @@
 // and a 512-token product (prompt processing, compute-bound) as tokens/s, at 1 and 2 threads.
 //
 //   ggml_matmul_bench [--types q4_0,q8_0,...] [--threads 1,2] [--bw1 GB/s --bw2 GB/s] [--reps N] [--pp N]
-//                     [--rows 5632 --k 2048] [--copies N (1: weights stay in cache)]
+//                     [--rows 5632 --k 2048] [--copies N (1: weights stay in cache)] [--isa avx2|avx512|reference]
 //
 // The weights of each timed call come from one of several copies that together exceed the last-level
 // cache, so every call reads its weights from memory as generation does. The bandwidth compared with
@@ -25,6 +25,7 @@
 #include "core/ggml_type.h"
 #include "core/thread_pool.h"
 #include "kernels/ggml_quants.h"
+#include "kernels/ggml_quants_impl.h"
 
 using namespace edgeai;
 
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
   bool measure_bw = true;
   int64_t rows = 5632, k = 2048;
   int copies_arg = 0;
+  std::string isa;  // empty: what ggml_matmul picks for this CPU
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--types") types = argv[i + 1];
@@ -129,17 +131,30 @@ int main(int argc, char** argv) {
     else if (a == "--rows") rows = std::atoll(argv[i + 1]);
     else if (a == "--k") k = std::atoll(argv[i + 1]);
     else if (a == "--copies") copies_arg = std::atoi(argv[i + 1]);  // 1: weights stay in cache
+    else if (a == "--isa") isa = argv[i + 1];  // reference, avx2, avx512 (x86 only)
   }
-  CpuFeatures cpu = detect_cpu_features();
-  std::printf("ggml_matmul %lld x %lld, kernels: %s (%s)\n", (long long)rows, (long long)k,
-              kernels::ggml_matmul_isa(cpu), cpu.summary().c_str());
-  std::printf("%-6s %3s %8s %8s %8s %7s %7s %9s\n", "type", "thr", "MB", "read", "tg GB/s", "tg %bw", "tg us",
-              "pp tok/s");
-  std::vector<uint64_t> bwbuf((512ll << 20) / 8, 1);
   std::mt19937 rng(1);
   std::normal_distribution<float> nd(0.f, 1.f);
   std::vector<float> x(std::max<int64_t>(pp, 1) * k);
   for (auto& v : x) v = nd(rng);
+  auto x_ptr = [&] { return x.data(); };
+  CpuFeatures cpu = detect_cpu_features();
+  const kernels::ggml::KernelTable* table = nullptr;
+  if (isa == "reference") table = &kernels::ggml::ref_kernels();
+#if defined(__x86_64__)
+  if (isa == "avx2") table = &kernels::ggml::avx2_kernels();
+  if (isa == "avx512") table = &kernels::ggml::avx512_kernels();
+#endif
+  auto matmul = [&](ThreadPool& pool, uint32_t type, const uint8_t* w, int64_t n, float* out) {
+    if (table) return kernels::ggml::matmul_with(*table, pool, type, w, rows, k, x_ptr(), n, out);
+    return kernels::ggml_matmul(cpu, pool, type, w, rows, k, x_ptr(), n, out);
+  };
+  std::printf("ggml_matmul %lld x %lld, kernels: %s (%s)\n", (long long)rows, (long long)k,
+              table ? table->isa : kernels::ggml_matmul_isa(cpu), cpu.summary().c_str());
+  std::printf("%-6s %3s %8s %8s %8s %7s %7s %9s\n", "type", "thr", "MB", "read", "tg GB/s", "tg %bw", "tg us",
+              "pp tok/s");
+  std::vector<uint64_t> bwbuf((512ll << 20) / 8, 1);
+
   std::vector<float> y(std::max<int64_t>(pp, 1) * rows);
   for (const std::string& tn : split(types)) {
     const uint32_t type = type_by_name(tn);
@@ -159,7 +174,7 @@ int main(int argc, char** argv) {
       for (int r = 0; r < reps + copies; ++r) {
         const auto& w = ws[r % copies];
         double t0 = cpu_s();
-        Status st = kernels::ggml_matmul(cpu, pool, type, w.data(), rows, k, x.data(), 1, y.data());
+        Status st = matmul(pool, type, w.data(), 1, y.data());
         double t1 = cpu_s();
         if (!st.ok()) {
           std::fprintf(stderr, "%s\n", st.message().c_str());
@@ -174,7 +189,7 @@ int main(int argc, char** argv) {
       double best = 1e30;
       for (int r = 0; r < 3 && pp > 0; ++r) {
         double t0 = cpu_s();
-        (void)kernels::ggml_matmul(cpu, pool, type, ws[0].data(), rows, k, x.data(), pp, y.data());
+        (void)matmul(pool, type, ws[0].data(), pp, y.data());
         best = std::min(best, (cpu_s() - t0) / nthr);
       }
       const double ref_bw = measure_bw ? read_bandwidth(pool, bwbuf) : (nthr <= 2 ? bw[nthr] : 0);
