@@ -32,6 +32,8 @@ Status optimize_graph(ir::Graph& g, const OptimizeOptions& options) {
       {"fuse_matmul_add", fuse_matmul_add},
       {"fold_batch_norm", fold_batch_norm},
       {"fuse_conv_bias", fuse_conv_bias},
+      {"merge_reshapes", merge_reshapes},
+      {"swap_reshape_activation", swap_reshape_activation},
       {"fuse_activation", fuse_activation},
       {"remove_dead_nodes", remove_dead_nodes},
   };

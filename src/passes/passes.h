@@ -24,8 +24,8 @@ Result<int> fold_batch_norm(ir::Graph& g);
 // fuse_conv_bias.cc: Conv without bias followed by Add of a per-channel constant becomes Conv
 // with that bias.
 Result<int> fuse_conv_bias(ir::Graph& g);
-// fuse_matmul_add.cc: MatMul of a 2-D input by a constant 2-D weight, plus a constant bias,
-// becomes Gemm.
+// fuse_matmul_add.cc: MatMul of a 2-D input (or one of static shape, through Reshapes) by a
+// constant 2-D weight, plus a constant bias, becomes Gemm.
 Result<int> fuse_matmul_add(ir::Graph& g);
 // reduce_mean_to_pool.cc: ReduceMean over all spatial axes of a float N x C x ... tensor becomes
 // GlobalAveragePool (+ Flatten when keepdims = 0).
@@ -39,6 +39,10 @@ Result<int> fold_shapes(ir::Graph& g);
 Result<int> fuse_layer_norm(ir::Graph& g);
 // fuse_gelu.cc: the erf and tanh GELU patterns become com.edgeai Gelu.
 Result<int> fuse_gelu(ir::Graph& g);
+// merge_reshapes.cc: Reshape of a Reshape becomes one Reshape.
+Result<int> merge_reshapes(ir::Graph& g);
+// swap_reshape_activation.cc: Gemm -> Reshape -> activation becomes Gemm -> activation -> Reshape.
+Result<int> swap_reshape_activation(ir::Graph& g);
 // fuse_activation.cc: Conv / Gemm followed by an activation (Relu, Clip, HardSwish, Sigmoid,
 // SiLU = x * Sigmoid(x), GELU (erf or tanh), LeakyRelu, Tanh, HardSigmoid) becomes com.edgeai
 // FusedConv / FusedGemm.

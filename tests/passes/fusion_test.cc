@@ -232,16 +232,46 @@ TEST(FuseMatMulAdd, TwoDimensionalBecomesGemm) {
   EXPECT_EQ(opt.nodes[0].op_type, "FusedGemm");
 }
 
-TEST(FuseMatMulAdd, ThreeDimensionalStaysMatMul) {
+TEST(FuseMatMulAdd, ThreeDimensionalOfStaticShapeBecomesReshapedGemm) {
+  for (bool relu : {false, true}) {
+    GraphBuilder b;
+    b.input("a", {2, 4, 8});
+    b.init("w", random_tensor({8, 16}, 70));
+    b.init("bias", random_tensor({16}, 71));
+    b.node("MatMul", {"a", "w"}, {"m"});
+    b.node("Add", {"m", "bias"}, {relu ? "c" : "y"});
+    if (relu) b.node("Relu", {"c"}, {"y"});
+    b.output("y");
+    ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+    EXPECT_EQ(count_op(opt, "MatMul"), 0);
+    EXPECT_EQ(count_op(opt, relu ? "FusedGemm" : "Gemm"), 1);
+    EXPECT_EQ(count_op(opt, "Reshape"), 2);
+    EXPECT_EQ(opt.nodes.size(), 3u);
+  }
+}
+
+TEST(FuseMatMulAdd, DynamicShapeStaysMatMul) {
   GraphBuilder b;
   b.input("a", {2, 4, 8});
+  b.g.inputs[0].type.shape->at(0) = ir::Dim{-1, "batch"};
   b.init("w", random_tensor({8, 16}, 70));
   b.init("bias", random_tensor({16}, 71));
   b.node("MatMul", {"a", "w"}, {"m"});
   b.node("Add", {"m", "bias"}, {"y"});
   b.output("y");
+  EXPECT_EQ(count_op(optimized(b.g), "MatMul"), 1);
+}
+
+TEST(MergeReshapes, ChainBecomesOneReshape) {
+  GraphBuilder b;
+  b.input("x", {2, 3, 4});
+  b.init("s1", ints({6, 4}));
+  b.init("s2", ints({4, -1}));
+  b.node("Reshape", {"x", "s1"}, {"r1"});
+  b.node("Reshape", {"r1", "s2"}, {"y"});
+  b.output("y");
   ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
-  EXPECT_EQ(count_op(opt, "MatMul"), 1);
+  EXPECT_EQ(opt.nodes.size(), 1u);
 }
 
 }  // namespace
@@ -305,7 +335,7 @@ TEST(TransposeToReshape, OnlySizeOneDimsMove) {
   b.output("y").output("z");
   ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
   EXPECT_EQ(count_op(opt, "Transpose"), 1);
-  EXPECT_EQ(count_op(opt, "Reshape"), 3);
+  EXPECT_EQ(count_op(opt, "Reshape"), 2);  // the first two merged
 }
 
 TEST(TransposeToReshape, NotWithoutAKnownShape) {
