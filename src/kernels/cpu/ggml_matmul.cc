@@ -20,15 +20,12 @@ namespace edgeai::kernels {
 namespace ggml {
 namespace {
 
-bool has_avx512(const CpuFeatures& c) {
-  return c.avx512f && c.avx512bw && c.avx512vl && c.avx512_vnni && c.avx2 && c.fma && c.f16c;
-}
-bool has_avx2(const CpuFeatures& c) { return c.avx2 && c.fma && c.f16c; }
-
 const KernelTable& pick(const CpuFeatures& cpu) {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (has_avx512(cpu)) return avx512_kernels();
-  if (has_avx2(cpu)) return avx2_kernels();
+  if (cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512_vnni && cpu.avx2 && cpu.fma && cpu.f16c) {
+    return avx512_kernels();
+  }
+  if (cpu.avx2 && cpu.fma && cpu.f16c) return avx2_kernels();
 #elif defined(__aarch64__)
   if (cpu.arm_dotprod) return neon_kernels();
 #endif
