@@ -4,11 +4,13 @@
 //
 // Activations (what llama.cpp calls vec_dot_type). ggml_matmul quantizes each token's f32
 // activations once per call into the form the weight type's dot product wants:
-//   q4_0 q4_1 q5_0 q5_1 q8_0  -> Q8 blocks of 32 (ActKind::kQ8_32): int8 values with one scale
-//       per 32, rounded to f16 exactly as llama.cpp's quantize_row_q8_0 does, so the int8 values
-//       and scales are llama.cpp's. Unlike llama.cpp (which gives q4_1/q5_1 a q8_1 whose block
-//       sum is stored as an f16 of d*sum), we keep the exact integer sum of each block; the
-//       minimum term of q4_1/q5_1 is then m * d * sum with no extra rounding.
+//   q4_0 q4_1 q5_0 q5_1 q8_0  -> Q8 blocks of 32 (ActKind::kQ8_32): int8 values with one f16
+//       scale per 32, computed as llama.cpp's x86 quantize_row_q8_0 does (x * 127/amax rounded
+//       half to even, scale f16(amax/127)), so on x86 the int8 values are the very ones llama.cpp
+//       multiplies (its scalar reference, 1/d rounded half away, differs at rare near-ties).
+//       Unlike llama.cpp (which gives q4_1/q5_1 a q8_1 whose block sum is stored as an f16 of
+//       d*sum), we keep the exact integer sum of each block; the minimum term of q4_1/q5_1 is then
+//       m * d * sum with no extra rounding.
 //   q2_K .. q6_K              -> Q8_K (ActKind::kQ8_K): llama.cpp's quantize_row_q8_K, an f32
 //       scale per 256 and the sums of each 16 (bsums).
 //   f32 f16 bf16              -> f32 as given (ActKind::kF32); llama.cpp rounds activations to

@@ -560,5 +560,59 @@ TEST(GgmlQuantize, SameBytesAsLlamaCpp) {
   dlclose(h);
 }
 
+// Activations: on x86 llama.cpp's matrix products quantize them with its SIMD quantize_row_q8_0 and
+// quantize_row_q8_K (in libggml-cpu-<arch>.so); ours must give the same int8 values and scales.
+TEST(GgmlMatmul, ActivationsAsLlamaCpp) {
+  const char* lib = std::getenv("EDGEAI_GGML_CPU_LIB");
+  const char* base = std::getenv("EDGEAI_GGML_BASE_LIB");
+  if (!lib || !*lib || !base || !*base) {
+    GTEST_SKIP() << "set EDGEAI_GGML_BASE_LIB and EDGEAI_GGML_CPU_LIB (llama.cpp's libggml-base.so, libggml-cpu-*.so)";
+  }
+  void* hb = dlopen(base, RTLD_NOW | RTLD_GLOBAL);
+  ASSERT_NE(hb, nullptr) << dlerror();
+  void* h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(h, nullptr) << dlerror();
+  using QFn = void (*)(const float*, void*, int64_t);
+  auto q8_0 = reinterpret_cast<QFn>(dlsym(h, "quantize_row_q8_0"));
+  auto q8_K = reinterpret_cast<QFn>(dlsym(h, "quantize_row_q8_K"));
+  ASSERT_TRUE(q8_0 && q8_K);
+  const int64_t k = 4096;
+  for (uint32_t seed = 0; seed < 20; ++seed) {
+    std::vector<float> x = random_floats(k, 100 + seed, seed % 2 ? 0.3f : 2.0f);
+    if (seed % 4 == 0) {
+      for (float& v : x) v = std::round(v * 8) / 8;  // many exact halves after scaling
+    }
+    std::vector<uint8_t> theirs(k / 32 * 34), theirs_k(k / 256 * 292);
+    q8_0(x.data(), theirs.data(), k);
+    q8_K(x.data(), theirs_k.data(), k);
+    for (uint32_t wtype : {T(GgmlType::kQ8_0), T(GgmlType::kQ4_K)}) {
+      const ActLayout l = act_layout(wtype, k);
+      std::vector<uint8_t> store(l.stride + 64);
+      uint8_t* s = store.data() + (64 - (uintptr_t)store.data() % 64) % 64;
+      quantize_acts(wtype, l, x.data(), k, s);
+      const int8_t* qs = reinterpret_cast<const int8_t*>(s + l.off_qs);
+      const float* d = reinterpret_cast<const float*>(s + l.off_d);
+      if (wtype == T(GgmlType::kQ8_0)) {
+        for (int64_t b = 0; b < k / 32; ++b) {
+          uint16_t dh;
+          std::memcpy(&dh, theirs.data() + b * 34, 2);
+          ASSERT_EQ(d[b], half_to_float(dh)) << "block " << b;
+          ASSERT_EQ(std::memcmp(qs + b * 32, theirs.data() + b * 34 + 2, 32), 0) << "seed " << seed << " block " << b;
+        }
+      } else {
+        for (int64_t b = 0; b < k / 256; ++b) {
+          float dk;
+          std::memcpy(&dk, theirs_k.data() + b * 292, 4);
+          ASSERT_EQ(d[b], dk);
+          ASSERT_EQ(std::memcmp(qs + b * 256, theirs_k.data() + b * 292 + 4, 256), 0) << "seed " << seed;
+          ASSERT_EQ(std::memcmp(s + l.off_bsums + b * 32, theirs_k.data() + b * 292 + 260, 32), 0);
+        }
+      }
+    }
+  }
+  dlclose(h);
+  dlclose(hb);
+}
+
 }  // namespace
 }  // namespace edgeai

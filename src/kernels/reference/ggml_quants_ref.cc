@@ -1174,16 +1174,16 @@ void quantize_acts(uint32_t wtype, const ActLayout& l, const float* x, int64_t k
     const int off = bias_offset(wtype);
     for (int64_t b = 0; b < nb; ++b) {
       const float* xb = x + b * kQK;
-      // llama.cpp's quantize_row_q8_0_ref.
+      // llama.cpp's x86 quantize_row_q8_0 (AVX2/AVX-512), which its matrix products use on x86:
+      // x * (127 / amax) rounded half to even; the scale stored as f16(amax / 127).
       float amax = 0.0f;
       for (int j = 0; j < kQK; j++) amax = std::max(amax, std::fabs(xb[j]));
-      const float db = amax / ((1 << 7) - 1);
-      const float id = db ? 1.0f / db : 0.0f;
-      d[b] = f16(to_f16(db));
+      const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+      d[b] = f16(to_f16(amax / 127.f));
       int8_t v[kQK];
       int32_t s = 0;
       for (int j = 0; j < kQK; ++j) {
-        v[j] = (int8_t)std::round(xb[j] * id);
+        v[j] = (int8_t)nearest_int(xb[j] * id);
         s += v[j];
       }
       if (l.order == ActOrder::kNatural || (b | 3) >= nb) {
