@@ -21,6 +21,7 @@ Command add_perplexity(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_convert(CLI::App& app);
 Command add_tokenize(CLI::App& app);
+Command add_quantize_gguf(CLI::App& app);
 
 // Model-format-specific halves of shared verbs (implemented beside the llm commands):
 // `edgeai info MODEL.gguf` and `edgeai bench MODEL.gguf`.

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add(add_bench);
   add(add_convert);
   add(add_tokenize);
+  add(add_quantize_gguf);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
