@@ -67,6 +67,43 @@ TEST(CpuConv, DepthwiseMatchesReference) {
   }
 }
 
+// 3x3 stride-1 convolutions large enough for Winograd F(2x2, 3x3) (odd sizes, pads, batch).
+TEST(CpuConv, WinogradMatchesReference) {
+  const std::vector<ConvSpec> specs = {
+      {1, 16, 56, 56, 64, 3, 3, 1, 1, 1, 1},
+      {2, 8, 33, 47, 17, 3, 3, 1, 1, 1, 1},
+      {1, 32, 30, 28, 40, 3, 3, 1, 1, 0, 0},
+      {1, 12, 31, 29, 24, 3, 3, 1, 1, 2, 0, 1, 2},
+      {1, 300, 20, 20, 9, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 1, false},
+  };
+  uint32_t seed = 300;
+  for (const auto& s : specs) {
+    SCOPED_TRACE("winograd c=" + std::to_string(s.c) + " m=" + std::to_string(s.m) + " h=" + std::to_string(s.h));
+    expect_matches_reference(conv_case(s, seed += 3), 1e-5, 2e-5);
+  }
+  for (const std::string act : {"Relu", "SiLU"}) {
+    OpCase fused = conv_case({1, 16, 24, 24, 16, 3, 3, 1, 1, 1, 1}, 7, "FusedConv", "com.edgeai");
+    fused.attr_s("activation", act);
+    OpCase ref = conv_case({1, 16, 24, 24, 16, 3, 3, 1, 1, 1, 1}, 7);
+    ref.node().outputs = {"conv"};
+    ir::Node a;
+    a.name = "act";
+    a.op_type = act == "Relu" ? "Relu" : "Sigmoid";
+    a.inputs = {"conv"};
+    a.outputs = {act == "Relu" ? "out" : "sig"};
+    ref.nodes.push_back(a);
+    if (act == "SiLU") {
+      ir::Node mul;
+      mul.name = "mul";
+      mul.op_type = "Mul";
+      mul.inputs = {"conv", "sig"};
+      mul.outputs = {"out"};
+      ref.nodes.push_back(mul);
+    }
+    expect_matches_reference(fused, 1e-5, 2e-5, &ref);
+  }
+}
+
 TEST(CpuConv, Conv1d) {
   OpCase c = OpCase::single("Conv");
   c.input(random_tensor({2, 6, 37}, 7)).constant(random_tensor({9, 6, 3}, 8)).constant(random_tensor({9}, 9));

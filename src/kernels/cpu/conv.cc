@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/conv_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/op_common.h"
 #include "kernels/reference/nn_internal.h"
@@ -21,6 +22,7 @@ struct ConvState final : FastState {
   int64_t kh = 1, kw = 1;
   bool depthwise = false;
   std::vector<AlignedFloats> wpacked;  // per group (GEMM path)
+  std::vector<AlignedFloats> winograd;  // 3x3 stride 1: the 16 transformed filters (group 1)
   std::vector<float> w;                // depthwise: [C][kh * kw]
   std::vector<float> bias;             // empty when none
   Activation act;
@@ -59,6 +61,9 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
   }
   const int64_t taps = s->kh * s->kw;
   s->depthwise = s->cpg == 1 && s->mpg == 1;
+  for (int64_t st : ctx.attr_ints("strides")) {
+    if (st > kMaxWindowStride) return none;  // beyond the phase planes (window_impl.h)
+  }
   const float* wd = w->data<float>();
   if (s->depthwise) {
     s->w.assign(wd, wd + s->m * taps);
@@ -66,6 +71,13 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
     const int64_t k = s->cpg * taps;
     for (int64_t g = 0; g < s->group; ++g) {
       s->wpacked.push_back(pack_a_once(*s->uk, wd + g * s->mpg * k, k, 1, s->mpg, k));
+    }
+    bool unit = true;
+    for (const char* a : {"strides", "dilations"}) {
+      for (int64_t v : ctx.attr_ints(a)) unit = unit && v == 1;
+    }
+    if (s->nd == 2 && s->group == 1 && s->kh == 3 && s->kw == 3 && unit && s->c >= 8 && s->m >= 8) {
+      s->winograd = winograd_filters(*s->uk, wd, s->m, s->c);
     }
   }
   return std::unique_ptr<KernelState>(std::move(s));
@@ -132,9 +144,47 @@ Status run_conv(KernelContext& ctx) {
     return ok_status();
   }
 
+  if (!s->winograd.empty() && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && winograd_pays(uk, g)) {
+    for (int64_t n = 0; n < n_img; ++n) {
+      winograd_conv(uk, ctx.pool(), g, s->winograd, s->m, xd + n * s->c * in_sp, bias, s->act, yd + n * s->m * out_sp);
+    }
+    return ok_status();
+  }
+
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
                          g.oh == g.h && g.ow == g.w;
   const int64_t k = s->cpg * g.kh * g.kw;
+  // Otherwise im2col reads the phase planes of every input channel (padding and strides
+  // resolved), so that packing is plain copies.
+  AlignedFloats planes;
+  std::vector<int64_t> tap_off;
+  std::vector<Im2colPlanes> im2col;
+  if (!pointwise) {
+    ConvGeom pg = g;
+    pg.c = 1;
+    int64_t wq, hq, psize;
+    uk.phase_geometry(pg, &wq, &hq, &psize);
+    const int64_t stride = g.sh * g.sw * psize;
+    const int64_t nplanes = n_img * s->c;
+    planes = AlignedFloats(nplanes * stride);
+    float* pd = planes.data();
+    ctx.pool().parallel_for(nplanes, 4, [&](int64_t b, int64_t e) {
+      uk.phase_planes(pg, xd + b * in_sp, e - b, pd + b * stride, stride);
+    });
+    tap_off.resize(static_cast<size_t>(g.kh * g.kw));
+    uk.phase_tap_offsets(pg, tap_off.data());
+    for (int64_t i = 0; i < n_img * s->group; ++i) {
+      Im2colPlanes ip;
+      ip.planes = pd + i * s->cpg * stride;
+      ip.plane_stride = stride;
+      ip.wq = wq;
+      ip.ow = g.ow;
+      ip.kh = g.kh;
+      ip.kw = g.kw;
+      ip.tap_off = tap_off.data();
+      im2col.push_back(ip);
+    }
+  }
   gemm_batch(uk, &ctx.pool(), n_img * s->group, [&](int64_t i) {
     const int64_t n = i / s->group, gi = i % s->group;
     GemmArgs a;
@@ -148,7 +198,7 @@ Status run_conv(KernelContext& ctx) {
       a.b_rs = in_sp;
     } else {
       a.b_kind = GemmArgs::BKind::kIm2col;
-      a.conv = &g;
+      a.im2col = &im2col[i];
     }
     a.c = yd + (n * s->m + gi * s->mpg) * out_sp;
     a.ldc = out_sp;

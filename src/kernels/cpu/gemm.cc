@@ -95,7 +95,7 @@ void gemm_rect(const UKernels& uk, const GemmArgs& g, int64_t m0, int64_t m1, in
           blk.b_packed = true;
           break;
         case GemmArgs::BKind::kIm2col:
-          uk.pack_b_im2col(*g.conv, g.b, pc, kc, jc, nc, bbuf.data());
+          uk.pack_b_im2col(*g.im2col, pc, kc, jc, nc, bbuf.data());
           blk.b = bbuf.data();
           blk.b_panel_stride = kc * nr;
           blk.ldb = nr;
@@ -113,26 +113,46 @@ void gemm_rect(const UKernels& uk, const GemmArgs& g, int64_t m0, int64_t m1, in
 
 struct Split {
   int64_t tm = 1, tn = 1;
+  int64_t gran_n = 1;  // column boundaries fall on multiples of this (NR for packed B)
 };
 
-// One rectangle per thread: tm row parts x tn column parts, minimizing the largest rectangle's
-// work plus what its thread packs.
+// Columns of part j of n split into `parts` on multiples of `gran`.
+void part_range(int64_t n, int64_t gran, int64_t parts, int64_t j, int64_t* b, int64_t* e) {
+  const int64_t units = ceil_div(n, gran);
+  *b = std::min(n, units * j / parts * gran);
+  *e = std::min(n, units * (j + 1) / parts * gran);
+}
+
+// One rectangle per thread: tm row parts x tn column parts, minimizing the largest part's
+// multiply-adds (in whole vectors and register-tile rows, as the micro-kernel runs them) plus
+// what its thread packs.
 Split choose_split(const UKernels& uk, const GemmArgs& g, int threads) {
-  const int64_t pm = ceil_div(g.m, uk.mr), pn = ceil_div(g.n, uk.nr);
   Split best;
+  best.gran_n = g.b_kind == GemmArgs::BKind::kPacked ? uk.nr : uk.lanes;
   double best_cost = -1;
+  constexpr double kPackCost = 6.0;  // one packed element against one multiply-add
   for (int64_t tm = 1; tm <= threads; ++tm) {
     const int64_t tn = threads / tm;
-    if ((tm > 1 && tm > pm) || (tn > 1 && tn > pn)) continue;
-    const double rows = static_cast<double>(ceil_div(pm, tm) * uk.mr);
-    const double cols = static_cast<double>(ceil_div(pn, tn) * uk.nr);
-    double cost = rows * cols * g.k;
-    constexpr double kPackCost = 6.0;  // one packed element against one multiply-add
-    if (b_needs_buffer(g.b_kind)) cost += kPackCost * cols * g.k;
-    if (!g.a_packed) cost += kPackCost * rows * g.k;
-    if (best_cost < 0 || cost < best_cost * 0.999) {
-      best_cost = cost;
-      best = {tm, tn};
+    double worst = 0;
+    for (int64_t i = 0; i < tm; ++i) {
+      int64_t m0, m1;
+      part_range(g.m, uk.mr, tm, i, &m0, &m1);
+      const double rows = static_cast<double>(ceil_div(m1 - m0, uk.mr) * uk.mr);
+      for (int64_t j = 0; j < tn; ++j) {
+        int64_t n0, n1;
+        part_range(g.n, best.gran_n, tn, j, &n0, &n1);
+        const double cols = static_cast<double>(ceil_div(n1 - n0, uk.lanes) * uk.lanes);
+        if (m1 <= m0 || n1 <= n0) continue;
+        double cost = rows * cols * g.k;
+        if (b_needs_buffer(g.b_kind)) cost += kPackCost * cols * g.k;
+        if (!g.a_packed) cost += kPackCost * rows * g.k;
+        worst = std::max(worst, cost);
+      }
+    }
+    if (best_cost < 0 || worst < best_cost * 0.999) {
+      best_cost = worst;
+      best.tm = tm;
+      best.tn = tn;
     }
   }
   return best;
@@ -169,12 +189,11 @@ void gemm(const UKernels& uk, ThreadPool* pool, const GemmArgs& g) {
     return;
   }
   const Split s = choose_split(uk, g, threads);
-  const int64_t pm = ceil_div(g.m, uk.mr), pn = ceil_div(g.n, uk.nr);
   pool->parallel_for(s.tm * s.tn, 1, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
-      const int64_t ti = t / s.tn, tj = t % s.tn;
-      const int64_t m0 = pm * ti / s.tm * uk.mr, m1 = std::min(g.m, pm * (ti + 1) / s.tm * uk.mr);
-      const int64_t n0 = pn * tj / s.tn * uk.nr, n1 = std::min(g.n, pn * (tj + 1) / s.tn * uk.nr);
+      int64_t m0, m1, n0, n1;
+      part_range(g.m, uk.mr, s.tm, t / s.tn, &m0, &m1);
+      part_range(g.n, s.gran_n, s.tn, t % s.tn, &n0, &n1);
       gemm_rect(uk, g, m0, m1, n0, n1);
     }
   });

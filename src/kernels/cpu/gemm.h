@@ -45,9 +45,9 @@ struct GemmArgs {
   enum class BKind { kPacked, kRowMajor, kStrided, kIm2col };
   BKind b_kind = BKind::kPacked;
   const float* b_packed = nullptr;  // kPacked: pack_b_once
-  const float* b = nullptr;         // kRowMajor (read in place, row stride b_rs), kStrided, kIm2col (image)
+  const float* b = nullptr;         // kRowMajor (read in place, row stride b_rs), kStrided
   int64_t b_rs = 0, b_cs = 0;
-  const ConvGeom* conv = nullptr;   // kIm2col
+  const Im2colPlanes* im2col = nullptr;  // kIm2col
   float* c = nullptr;
   int64_t ldc = 0;
   const float* bias = nullptr;  // bias(i, j) = bias[i * bias_rs + j * bias_cs], bias_cs 0 or 1

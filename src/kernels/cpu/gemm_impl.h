@@ -180,68 +180,30 @@ struct GemmImpl {
     for (int64_t i = 0; i < n; ++i) d[i] = 0.0f;
   }
 
-  static void pack_b_im2col(const ConvGeom& g, const float* x, int64_t k0, int64_t kc, int64_t n0, int64_t n,
-                            float* dst) {
-    constexpr int64_t kMaxKc = 1024;
-    int64_t plane_off[kMaxKc], row_off[kMaxKc], col_off[kMaxKc], ox_lo[kMaxKc], ox_hi[kMaxKc];
-    const int64_t khw = g.kh * g.kw;
-    for (int64_t kk = 0; kk < kc && kk < kMaxKc; ++kk) {
-      const int64_t k = k0 + kk;
-      const int64_t ci = k / khw, r = k % khw, ky = r / g.kw, kx = r % g.kw;
-      plane_off[kk] = ci * g.h * g.w;
-      row_off[kk] = ky * g.dh - g.ph;
-      const int64_t off = kx * g.dw - g.pw;
-      col_off[kk] = off;
-      // ox with 0 <= ox * sw + off < w
-      int64_t lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
-      int64_t hi = g.w - 1 - off < 0 ? 0 : (g.w - 1 - off) / g.sw + 1;
-      if (hi > g.ow) hi = g.ow;
-      if (hi < lo) hi = lo;
-      ox_lo[kk] = lo;
-      ox_hi[kk] = hi;
-    }
+  // im2col columns [n0, n0 + n) of rows [k0, k0 + kc) from phase planes: each row is runs of
+  // one output row each, plain copies (the planes hold the padding).
+  static void pack_b_im2col(const Im2colPlanes& p, int64_t k0, int64_t kc, int64_t n0, int64_t n, float* dst) {
+    const int64_t taps = p.kh * p.kw;
     for (int64_t j0 = 0; j0 < n; j0 += kNR, dst += kc * kNR) {
       const int64_t nr = n - j0 < kNR ? n - j0 : kNR;
-      const int64_t oy0 = (n0 + j0) / g.ow, ox0 = (n0 + j0) % g.ow;
+      const int64_t oy0 = (n0 + j0) / p.ow, ox0 = (n0 + j0) % p.ow;
       for (int64_t kk = 0; kk < kc; ++kk) {
+        const int64_t k = k0 + kk;
+        const float* src = p.planes + (k / taps) * p.plane_stride + p.tap_off[k % taps];
         float* d = dst + kk * kNR;
-        const float* plane = x + plane_off[kk];
         int64_t j = 0, oy = oy0, ox = ox0;
         while (j < nr) {
-          const int64_t seg = nr - j < g.ow - ox ? nr - j : g.ow - ox;
-          const int64_t iy = oy * g.sh + row_off[kk];
-          if (iy < 0 || iy >= g.h) {
-            zero_run(d + j, seg);
-          } else {
-            int64_t lo = ox_lo[kk], hi = ox_hi[kk];
-            if (lo < ox) lo = ox;
-            if (lo > ox + seg) lo = ox + seg;
-            if (hi > ox + seg) hi = ox + seg;
-            if (hi < lo) hi = lo;
-            zero_run(d + j, lo - ox);
-            float* dr = d + j + (lo - ox);
-            const int64_t cnt = hi - lo;
-            if (cnt > 0) {
-              const float* src = plane + iy * g.w + (lo * g.sw + col_off[kk]);
-              if (g.sw == 1) {
-                int64_t t = 0;
-                for (; t + L <= cnt; t += L) V::store(dr + t, V::load(src + t));
-                if (t < cnt) {
-                  const typename V::Mask mk = V::mask(static_cast<int>(cnt - t));
-                  V::store(dr + t, V::load(src + t, mk), mk);
-                }
-              } else {
-                for (int64_t t = 0; t < cnt; ++t) dr[t] = src[t * g.sw];
-              }
-            }
-            zero_run(d + j + (hi - ox), ox + seg - hi);
+          const int64_t seg = nr - j < p.ow - ox ? nr - j : p.ow - ox;
+          const float* s = src + oy * p.wq + ox;
+          int64_t t = 0;
+          for (; t + L <= seg; t += L) V::store(d + j + t, V::load(s + t));
+          if (t < seg) {
+            const typename V::Mask m = V::mask(static_cast<int>(seg - t));
+            V::store(d + j + t, V::load(s + t, m), m);
           }
           j += seg;
-          ox += seg;
-          if (ox == g.ow) {
-            ox = 0;
-            ++oy;
-          }
+          ox = 0;
+          ++oy;
         }
         zero_run(d + nr, kNR - nr);
       }

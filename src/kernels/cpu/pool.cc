@@ -38,7 +38,7 @@ Status run_pool(KernelContext& ctx) {
   if ((ceil_mode != 0 && (ceil_mode != 1 || !s->max)) || (count_pad != 0 && count_pad != 1)) return s->fall_back(ctx);
   Shape in{x.dim(2), x.dim(3)};
   auto win = ref::nn::make_window(ctx, in, Shape(ctx.attr_ints("kernel_shape")), true, ceil_mode == 1, true);
-  if (!win.ok()) return s->fall_back(ctx);
+  if (!win.ok() || win->strides[0] > kMaxWindowStride || win->strides[1] > kMaxWindowStride) return s->fall_back(ctx);
   ConvGeom g;
   g.h = in[0];
   g.w = in[1];

@@ -29,10 +29,27 @@ struct VecAvx512 {
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask(n), idx, p, 4);
   }
 
+  // The even and the odd lanes of the 32 floats a, b.
+  static void deinterleave2(F a, F b, F* even, F* odd) {
+    *even = _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+    *odd = _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+  }
+
+  // The inverse: lanes e0 o0 e1 o1 ... into lo (first 16) and hi (last 16).
+  static void interleave2(F e, F o, F* lo, F* hi) {
+    *lo = _mm512_permutex2var_ps(e, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), o);
+    *hi = _mm512_permutex2var_ps(e, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), o);
+  }
+
   static F add(F a, F b) { return _mm512_add_ps(a, b); }
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
   static F div(F a, F b) { return _mm512_div_ps(a, b); }
+  // 1 / a to about 1 ulp (a 14-bit estimate and one Newton step); a finite and nonzero.
+  static F rcp(F a) {
+    const F r = _mm512_rcp14_ps(a);
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(a, r, _mm512_set1_ps(2.0f)));
+  }
   static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }  // a * b + c
   static F max(F a, F b) { return _mm512_max_ps(a, b); }
   static F min(F a, F b) { return _mm512_min_ps(a, b); }
@@ -50,6 +67,8 @@ struct VecAvx512 {
   static F pow2i(F n) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
   }
+  // a * 2^n for integral n (any range: overflow to inf, subnormal results rounded).
+  static F scalef(F a, F n) { return _mm512_scalef_ps(a, n); }
   // a < b ? x : y
   static F select_lt(F a, F b, F x, F y) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x); }
 

@@ -13,8 +13,8 @@ template <class V>
 struct Math {
   using F = typename V::F;
 
-  // e^x: Cody-Waite range reduction and the Cephes degree-6 polynomial; the scale 2^n is applied
-  // in two halves so that results in the subnormal range and up to FLT_MAX come out right.
+  // e^x: Cody-Waite range reduction and the Cephes degree-6 polynomial; the scale 2^n
+  // (V::scalef) keeps results in the subnormal range and up to FLT_MAX right.
   static F exp(F x) {
     x = V::min(V::set1(89.0f), V::max(V::set1(-104.0f), x));  // NaN passes through
     const F n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
@@ -27,16 +27,18 @@ struct Math {
     p = V::fmadd(p, r, V::set1(1.6666665459e-1f));
     p = V::fmadd(p, r, V::set1(5.0000001201e-1f));
     p = V::fmadd(p, V::mul(r, r), V::add(r, V::set1(1.0f)));
-    const F h = V::round(V::mul(n, V::set1(0.5f)));
-    return V::mul(V::mul(p, V::pow2i(h)), V::pow2i(V::sub(n, h)));
+    return V::scalef(p, n);
   }
 
+  // 1 / (1 + e^-x), e^-x capped at e^87 so that the reciprocal's operand stays finite (the
+  // result there, below 2e-38, is then slightly too large instead of subnormal).
   static F sigmoid(F x) {
     const F one = V::set1(1.0f);
-    return V::div(one, V::add(one, exp(V::neg(x))));
+    const F e = exp(V::min(V::set1(87.0f), V::neg(x)));
+    return V::rcp(V::add(one, e));
   }
 
-  static F silu(F x) { return V::div(x, V::add(V::set1(1.0f), exp(V::neg(x)))); }
+  static F silu(F x) { return V::mul(x, sigmoid(x)); }
 
   // tanh: an odd polynomial (Cephes tanhf) for |x| < 0.625, else 1 - 2 / (e^{2|x|} + 1).
   static F tanh(F x) {

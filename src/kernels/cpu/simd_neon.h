@@ -38,10 +38,26 @@ struct VecNeon {
     return vld1q_f32(t);
   }
 
+  static void deinterleave2(F a, F b, F* even, F* odd) {
+    *even = vuzp1q_f32(a, b);
+    *odd = vuzp2q_f32(a, b);
+  }
+
+  static void interleave2(F e, F o, F* lo, F* hi) {
+    *lo = vzip1q_f32(e, o);
+    *hi = vzip2q_f32(e, o);
+  }
+
   static F add(F a, F b) { return vaddq_f32(a, b); }
   static F sub(F a, F b) { return vsubq_f32(a, b); }
   static F mul(F a, F b) { return vmulq_f32(a, b); }
   static F div(F a, F b) { return vdivq_f32(a, b); }
+  static F rcp(F a) {  // 8-bit estimate, three Newton steps
+    F r = vrecpeq_f32(a);
+    r = vmulq_f32(r, vrecpsq_f32(a, r));
+    r = vmulq_f32(r, vrecpsq_f32(a, r));
+    return vmulq_f32(r, vrecpsq_f32(a, r));
+  }
   static F fmadd(F a, F b, F c) { return vfmaq_f32(c, a, b); }
   static F max(F a, F b) { return vmaxq_f32(a, b); }
   static F min(F a, F b) { return vminq_f32(a, b); }
@@ -52,6 +68,10 @@ struct VecNeon {
   static F round(F a) { return vrndnq_f32(a); }
   static F pow2i(F n) {
     return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23));
+  }
+  static F scalef(F a, F n) {  // in two steps, so that 2^n need not be representable
+    const F h = round(mul(n, set1(0.5f)));
+    return mul(mul(a, pow2i(h)), pow2i(sub(n, h)));
   }
   static F select_lt(F a, F b, F x, F y) { return vbslq_f32(vcltq_f32(a, b), x, y); }
   static float reduce_add(F a) { return vaddvq_f32(a); }

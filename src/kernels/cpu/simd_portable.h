@@ -8,7 +8,11 @@
 //   load_strided(p, s, n)    p[0], p[s], ... p[(n-1)s], then zeros
 //   add sub mul div fmadd(a,b,c)=a*b+c max min sqrt abs neg copysign(a,s) round (to nearest even)
 //   pow2i(n)                 2^n for integral n in [-126, 127]
+//   rcp(a)                   1 / a to about 1 ulp, for finite nonzero a
+//   scalef(a, n)             a * 2^n for integral n in [-300, 300]
 //   select_lt(a, b, x, y)    a < b ? x : y per lane
+//   deinterleave2(a, b, &e, &o) the even and the odd lanes of the 2 * kLanes floats a, b
+//   interleave2(e, o, &lo, &hi)  its inverse
 //   reduce_add, reduce_max   horizontal
 #pragma once
 
@@ -50,10 +54,21 @@ struct VecPortable {
     return v;
   }
 
+  static void deinterleave2(F a, F b, F* even, F* odd) {
+    *even = F{a[0], a[2], b[0], b[2]};
+    *odd = F{a[1], a[3], b[1], b[3]};
+  }
+
+  static void interleave2(F e, F o, F* lo, F* hi) {
+    *lo = F{e[0], o[0], e[1], o[1]};
+    *hi = F{e[2], o[2], e[3], o[3]};
+  }
+
   static F add(F a, F b) { return a + b; }
   static F sub(F a, F b) { return a - b; }
   static F mul(F a, F b) { return a * b; }
   static F div(F a, F b) { return a / b; }
+  static F rcp(F a) { return 1.0f / a; }
   static F fmadd(F a, F b, F c) { return a * b + c; }
   static F max(F a, F b) { return a > b ? a : b; }
   static F min(F a, F b) { return a < b ? a : b; }
@@ -71,6 +86,10 @@ struct VecPortable {
     F r;
     __builtin_memcpy(&r, &e, sizeof r);
     return r;
+  }
+  static F scalef(F a, F n) {  // in two steps, so that 2^n need not be representable
+    const F h = round(mul(n, set1(0.5f)));
+    return mul(mul(a, pow2i(h)), pow2i(sub(n, h)));
   }
   static F select_lt(F a, F b, F x, F y) { return a < b ? x : y; }
   static float reduce_add(F a) { return (a[0] + a[1]) + (a[2] + a[3]); }

@@ -58,8 +58,46 @@ struct DwConvArgs {
   float* scratch = nullptr;
 };
 
+// Winograd F(2x2, 3x3) transforms over flat tile indices f = ty * wq + tx (winograd_impl.h).
+struct WinogradIn {
+  const float* planes = nullptr;  // stride-2 phase planes of every channel (window geometry)
+  int64_t plane_stride = 0;       // floats between channels
+  int64_t plane_size = 0;         // floats between the 4 phase planes of a channel
+  int64_t wq = 0;                 // phase plane pitch
+  int64_t c = 0;                  // channels
+  int64_t f0 = 0, nb = 0;         // tiles [f0, f0 + nb), nb a multiple of the vector lanes
+  float* v = nullptr;             // 16 packed B operands [ceil(nb / NR)][c][NR], xi apart by v_stride
+  int64_t v_stride = 0;
+};
+struct WinogradOut {
+  const float* mbuf = nullptr;  // 16 products [m][ldm], xi apart by m_stride
+  int64_t m_stride = 0, ldm = 0;
+  int64_t m = 0;                // output channels
+  int64_t f0 = 0, nb = 0;
+  const float* bias = nullptr;
+  Activation act;
+  float* y0 = nullptr;          // even / odd output rows, channel ch at + ch * y_stride, pitch 2 wq
+  float* y1 = nullptr;
+  int64_t y_stride = 0;
+};
+
+// The largest stride the depthwise and pooling kernels take (their phase planes); larger ones
+// take the GEMM path or the reference.
+inline constexpr int64_t kMaxWindowStride = 8;
+
+// im2col over the phase planes (window_impl.h) of every input channel: the input of tap t of
+// channel c at output (oy, ox) is planes[c * plane_stride + tap_off[t] + oy * wq + ox].
+struct Im2colPlanes {
+  const float* planes = nullptr;
+  int64_t plane_stride = 0, wq = 0;
+  int64_t ow = 0;
+  int64_t kh = 1, kw = 1;
+  const int64_t* tap_off = nullptr;  // kh * kw offsets
+};
+
 struct UKernels {
   const char* name;
+  int lanes;   // floats per vector register
   int mr, nr;  // GEMM register tile
 
   void (*gemm_block)(const GemmBlock& blk);
@@ -71,10 +109,19 @@ struct UKernels {
   void (*pack_b)(const float* b, int64_t rs, int64_t cs, int64_t k0, int64_t kc, int64_t n, float* dst);
   // The im2col matrix of one image (rows (c, ky, kx), columns output positions) at depth
   // [k0, k0 + kc) and columns [n0, n0 + n), packed like pack_b.
-  void (*pack_b_im2col)(const ConvGeom& g, const float* x, int64_t k0, int64_t kc, int64_t n0, int64_t n,
-                        float* dst);
+  void (*pack_b_im2col)(const Im2colPlanes& p, int64_t k0, int64_t kc, int64_t n0, int64_t n, float* dst);
   void (*dwconv)(const DwConvArgs& a);
   int64_t (*dwconv_scratch_floats)(const ConvGeom& g);
+
+  void (*winograd_input)(const WinogradIn& a);
+  void (*winograd_output)(const WinogradOut& a);
+  // Phase planes (window_impl.h) of `planes` input planes for a window geometry: the planes'
+  // pitch, rows and floats per phase plane (slack included), and the fill of channel c's planes
+  // at out + c * stride.
+  void (*phase_planes)(const ConvGeom& g, const float* x, int64_t planes, float* out, int64_t stride);
+  void (*phase_geometry)(const ConvGeom& g, int64_t* wq, int64_t* hq, int64_t* size);
+  // The kh * kw tap offsets within one channel's phase planes.
+  void (*phase_tap_offsets)(const ConvGeom& g, int64_t* off);
 
   // Elementwise. y may alias x.
   void (*activation)(const float* x, float* y, int64_t n, const Activation& act);

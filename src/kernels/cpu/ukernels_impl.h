@@ -6,6 +6,7 @@
 #include "kernels/cpu/gemm_impl.h"
 #include "kernels/cpu/ukernels.h"
 #include "kernels/cpu/window_impl.h"
+#include "kernels/cpu/winograd_impl.h"
 
 namespace edgeai::kernels::cpu {
 
@@ -16,6 +17,7 @@ UKernels make_ukernels(const char* name) {
   using E = EltwiseImpl<V>;
   UKernels k{};
   k.name = name;
+  k.lanes = V::kLanes;
   k.mr = kMR;
   k.nr = G::kNR;
   k.gemm_block = &G::gemm_block;
@@ -26,6 +28,11 @@ UKernels make_ukernels(const char* name) {
   k.dwconv_scratch_floats = &W::scratch_floats;
   k.pool2d = &W::pool2d;
   k.pool_scratch_floats = &W::pool_scratch_floats;
+  k.winograd_input = &WinogradImpl<V, G::kNR>::input;
+  k.winograd_output = &WinogradImpl<V, G::kNR>::output;
+  k.phase_planes = &W::phase_planes;
+  k.phase_geometry = &W::phase_geometry;
+  k.phase_tap_offsets = &W::phase_tap_offsets;
   k.activation = &E::activation;
   k.bias_activation = &E::bias_activation;
   k.binary = &E::binary;

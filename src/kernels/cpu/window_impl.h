@@ -2,9 +2,14 @@
 // abstraction (simd_portable.h); instantiated by each ISA's ukernels_<isa>.cc. Include only from
 // those files.
 //
-// Both copy each input plane into `sw` zero- (or -inf-) padded "phase planes": phase f holds the
-// padded columns f, f + sw, f + 2 sw, ... so that the tap (ky, kx) of every output column is a
-// contiguous run of one phase plane and a window step of any stride is a plain vector load.
+// Each input plane is first copied into sh x sw zero- (or -inf-) padded "phase planes": phase
+// (fy, fx) holds padded rows fy, fy + sh, ... and columns fx, fx + sw, ... (a stride-2 plane is
+// deinterleaved with vector permutes). Then every tap (ky, kx) of output (oy, ox) reads phase
+// plane ((ky dh) % sh, (kx dw) % sw) at row oy + (ky dh) / sh, column ox + (kx dw) / sw: any
+// stride and dilation become plain vector loads at a fixed offset per tap. Output rows of at
+// least 4 vectors are computed row by row, straight into the output; narrower planes (7x7,
+// 14x14) are computed over the flattened phase planes (row pitch wq, the few columns past ow
+// discarded) so that the vectors stay full. Four independent accumulators hide FMA latency.
 #pragma once
 
 #include <cstdint>
@@ -18,117 +23,279 @@ template <class V>
 struct WindowImpl {
   using F = typename V::F;
   static constexpr int L = V::kLanes;
+  static constexpr int U = 4;            // independent accumulators
+  static constexpr int kMaxTaps = 25;    // taps held in registers / offset tables
+
+  static constexpr int kMaxStride = static_cast<int>(kMaxWindowStride);  // callers check
 
   struct Planes {
-    int64_t hp, wq;  // rows and columns of each phase plane
+    int64_t hq = 0, wq = 0;  // rows and columns of each phase plane
+    int64_t size = 0;        // floats per phase plane, slack included
+    int64_t count = 1;       // sh * sw
+    bool flat = false;
+    // Columns [col_lo, col_hi) of column phase fx that lie inside the input.
+    int64_t col_lo[kMaxStride], col_hi[kMaxStride];
   };
   static Planes planes(const ConvGeom& g) {
     Planes p;
-    p.hp = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
-    const int64_t ow_round = (g.ow + L - 1) / L * L;
-    const int64_t cmax = (ow_round - 1) * g.sw + (g.kw - 1) * g.dw;  // last padded column read
-    p.wq = cmax / g.sw + 1;
+    const int64_t hp = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+    const int64_t wp = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+    p.hq = (hp + g.sh - 1) / g.sh;
+    p.wq = (wp + g.sw - 1) / g.sw;
+    p.flat = g.ow < U * L;
+    // Reads run up to a group of U vectors past the last output (and a row of taps below it).
+    p.size = p.hq * p.wq + U * L + p.wq;
+    p.count = g.sh * g.sw;
+    for (int64_t fx = 0; fx < g.sw && fx < kMaxStride; ++fx) valid_cols(g, p, fx, &p.col_lo[fx], &p.col_hi[fx]);
     return p;
   }
+  // Flat mode's output buffer (oh rows of pitch wq).
+  static int64_t flat_out_floats(const ConvGeom& g, const Planes& p) { return p.flat ? g.oh * p.wq + U * L : 0; }
   static int64_t scratch_floats(const ConvGeom& g) {
     const Planes p = planes(g);
-    return g.sw * p.hp * p.wq;
+    return p.count * p.size + flat_out_floats(g, p);
   }
 
-  // Fills the phase planes of one input plane x (h x w); `pad` outside.
-  static void build(const ConvGeom& g, const Planes& p, const float* x, float pad, float* s) {
-    const int64_t sw = g.sw;
+  static void fill(float* d, int64_t n, float v) {
+    for (int64_t i = 0; i < n; ++i) d[i] = v;
+  }
+
+  // Columns j of a phase plane with padded column j * sw + fx inside the input: [*lo, *hi).
+  static void valid_cols(const ConvGeom& g, const Planes& p, int64_t fx, int64_t* lo, int64_t* hi) {
+    const int64_t a = g.pw - fx;  // j * sw >= a
+    int64_t l = a > 0 ? (a + g.sw - 1) / g.sw : 0;
+    const int64_t b = g.w - 1 + g.pw - fx;  // j * sw <= b
+    int64_t h = b < 0 ? 0 : b / g.sw + 1;
+    if (h > p.wq) h = p.wq;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+  }
+
+  // Fills all phase planes with `pad`: once per call, as the padding is the same for every
+  // plane and build() writes only the input's own positions.
+  static void fill_pad(const Planes& p, float pad, float* s) {
+    const int64_t n = p.count * p.size;
     const F pv = V::set1(pad);
-    for (int64_t r = 0; r < p.hp; ++r) {
-      const int64_t iy = r - g.ph;
-      const bool row_in = iy >= 0 && iy < g.h;
-      const float* xr = row_in ? x + iy * g.w : nullptr;
-      if (sw == 1) {
-        float* d = s + r * p.wq;
-        if (!row_in) {
-          int64_t i = 0;
-          for (; i + L <= p.wq; i += L) V::store(d + i, pv);
-          for (; i < p.wq; ++i) d[i] = pad;
+    int64_t i = 0;
+    for (; i + L <= n; i += L) V::store(s + i, pv);
+    fill(s + i, n - i, pad);
+  }
+
+  // Copies one input plane x (h x w) into the phase planes (padding as fill_pad left it).
+  static void build(const ConvGeom& g, const Planes& p, const float* x, float* s) {
+    for (int64_t fy = 0; fy < g.sh; ++fy) {
+      // Rows i of this row phase inside the input: 0 <= i * sh + fy - ph < h.
+      const int64_t a = g.ph - fy;
+      int64_t i0 = a > 0 ? (a + g.sh - 1) / g.sh : 0;
+      const int64_t b = g.h - 1 + g.ph - fy;
+      int64_t i1 = b < 0 ? 0 : b / g.sh + 1;
+      if (i1 > p.hq) i1 = p.hq;
+      for (int64_t i = i0; i < i1; ++i) {
+        const float* xr = x + (i * g.sh + fy - g.ph) * g.w;
+        if (g.sw == 2) {
+          build_row2(g, p, xr, s + (fy * 2) * p.size + i * p.wq, s + (fy * 2 + 1) * p.size + i * p.wq);
           continue;
         }
-        // columns c: c - pw in [0, w)
-        const int64_t lo = g.pw < p.wq ? g.pw : p.wq;
-        int64_t hi = g.pw + g.w;
-        if (hi > p.wq) hi = p.wq;
-        for (int64_t i = 0; i < lo; ++i) d[i] = pad;
-        const float* src = xr + (lo - g.pw);
-        float* dd = d + lo;
-        const int64_t cnt = hi - lo;
-        int64_t t = 0;
-        for (; t + L <= cnt; t += L) V::store(dd + t, V::load(src + t));
-        for (; t < cnt; ++t) dd[t] = src[t];
-        for (int64_t i = hi > lo ? hi : lo; i < p.wq; ++i) d[i] = pad;
-      } else {
-        for (int64_t f = 0; f < sw; ++f) {
-          float* d = s + (f * p.hp + r) * p.wq;
-          for (int64_t i = 0; i < p.wq; ++i) {
-            const int64_t ix = i * sw + f - g.pw;
-            d[i] = (row_in && ix >= 0 && ix < g.w) ? xr[ix] : pad;
+        for (int64_t fx = 0; fx < g.sw; ++fx) {
+          const int64_t lo = p.col_lo[fx], cnt = p.col_hi[fx] - lo;
+          float* d = s + (fy * g.sw + fx) * p.size + i * p.wq + lo;
+          const float* src = xr + (lo * g.sw + fx - g.pw);
+          if (g.sw == 1) {
+            int64_t t = 0;
+            for (; t + L <= cnt; t += L) V::store(d + t, V::load(src + t));
+            if (t < cnt) {
+              const typename V::Mask m = V::mask(static_cast<int>(cnt - t));
+              V::store(d + t, V::load(src + t, m), m);
+            }
+          } else {
+            for (int64_t t = 0; t < cnt; ++t) d[t] = src[t * g.sw];
           }
         }
       }
     }
   }
 
-  // Output plane from built phase planes: depthwise conv with weights w (kh x kw).
-  template <int KH, int KW>
-  static void dw_plane(const ConvGeom& g, const Planes& p, const float* s, const float* w, float bias,
-                       const Activation& act, float* y) {
-    const int64_t kh = KH ? KH : g.kh, kw = KW ? KW : g.kw;
-    constexpr int kMaxTaps = 25;
-    const int64_t taps = kh * kw;
-    // Offset of each tap in the phase planes (relative to row oy*sh, column ox).
-    int64_t off[kMaxTaps];
-    F wv[kMaxTaps];
-    for (int64_t ky = 0; ky < kh; ++ky) {
-      for (int64_t kx = 0; kx < kw; ++kx) {
-        const int64_t c = kx * g.dw;
-        off[ky * kw + kx] = ((c % g.sw) * p.hp + ky * g.dh) * p.wq + c / g.sw;
-        wv[ky * kw + kx] = V::set1(w[ky * kw + kx]);
+  // One input row into the two column phases of stride 2 by vector deinterleaving, the last
+  // vector masked.
+  static void build_row2(const ConvGeom& g, const Planes& p, const float* xr, float* e, float* o) {
+    const int64_t lo0 = p.col_lo[0], hi0 = p.col_hi[0], lo1 = p.col_lo[1], hi1 = p.col_hi[1];
+    int64_t lo = lo0 > lo1 ? lo0 : lo1;
+    const int64_t hi = hi0 > hi1 ? hi0 : hi1;
+    for (int64_t j = lo0; j < lo && j < hi0; ++j) e[j] = xr[2 * j - g.pw];
+    for (int64_t j = lo1; j < lo && j < hi1; ++j) o[j] = xr[2 * j + 1 - g.pw];
+    for (int64_t j = lo; j < hi; j += L) {
+      const float* src = xr + (2 * j - g.pw);
+      const int64_t avail = g.w - (2 * j - g.pw);  // floats left in the row from src
+      F a, b, ev, od;
+      if (avail >= 2 * L) {
+        a = V::load(src);
+        b = V::load(src + L);
+      } else {
+        a = V::load(src, V::mask(static_cast<int>(avail < L ? avail : L)));
+        b = V::load(src + L, V::mask(static_cast<int>(avail > L ? avail - L : 0)));
       }
+      V::deinterleave2(a, b, &ev, &od);
+      const int64_t ne = hi0 - j, no = hi1 - j;
+      if (ne >= L) V::store(e + j, ev);
+      else if (ne > 0) V::store(e + j, ev, V::mask(static_cast<int>(ne)));
+      if (no >= L) V::store(o + j, od);
+      else if (no > 0) V::store(o + j, od, V::mask(static_cast<int>(no)));
     }
-    const F bv = V::set1(bias);
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      const float* row = s + oy * g.sh * p.wq;
-      float* yr = y + oy * g.ow;
-      for (int64_t ox = 0; ox < g.ow; ox += L) {
-        const float* base = row + ox;
-        F acc = bv;
-        if constexpr (KH != 0) {
-          for (int t = 0; t < KH * KW; ++t) acc = V::fmadd(wv[t], V::load(base + off[t]), acc);
-        } else {
-          for (int64_t t = 0; t < taps; ++t) acc = V::fmadd(wv[t], V::load(base + off[t]), acc);
+  }
+
+  // The phase planes of `n` planes, plane c at out + c * stride (stride >= count * size).
+  static void phase_planes(const ConvGeom& g, const float* x, int64_t n, float* out, int64_t stride) {
+    const Planes p = planes(g);
+    for (int64_t c = 0; c < n; ++c) {
+      fill_pad(p, 0.0f, out + c * stride);
+      build(g, p, x + c * g.h * g.w, out + c * stride);
+    }
+  }
+  static void phase_geometry(const ConvGeom& g, int64_t* wq, int64_t* hq, int64_t* size) {
+    const Planes p = planes(g);
+    *wq = p.wq;
+    *hq = p.hq;
+    *size = p.size;
+  }
+
+  static void phase_tap_offsets(const ConvGeom& g, int64_t* off) {
+    const Planes p = planes(g);
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      for (int64_t kx = 0; kx < g.kw; ++kx) off[ky * g.kw + kx] = tap_offset(g, p, ky, kx);
+    }
+  }
+
+  // Offset of tap (ky, kx) in the phase planes.
+  static int64_t tap_offset(const ConvGeom& g, const Planes& p, int64_t ky, int64_t kx) {
+    const int64_t r = ky * g.dh, c = kx * g.dw;
+    return ((r % g.sh) * g.sw + (c % g.sw)) * p.size + (r / g.sh) * p.wq + c / g.sw;
+  }
+
+  // dst[0, n) where output q reads src[q + off[t]] for tap t. Weights, offsets and bounds are
+  // copied into locals first: a vector store may alias any object in memory, so values read
+  // through pointers would be reloaded after every store.
+  template <int KH, int KW, int kAct>
+  static void dw_run(const float* src, float* dst, int64_t n, const float* w, const int64_t* off_in, int taps_rt,
+                     float bias, float lo_f, float hi_f) {
+    constexpr int kTaps = KH * KW;
+    const int taps = kTaps ? kTaps : taps_rt;
+    F wv[kTaps ? kTaps : kMaxTaps];
+    int64_t off[kTaps ? kTaps : kMaxTaps];
+#pragma GCC unroll 25
+    for (int t = 0; t < (kTaps ? kTaps : taps); ++t) {
+      wv[t] = V::set1(w[t]);
+      off[t] = off_in[t];
+    }
+    const F bv = V::set1(bias), lo = V::set1(lo_f), hi = V::set1(hi_f);
+    // Groups of U vectors; the last group's loads run into the planes' slack and only its
+    // vectors inside [0, n) are stored.
+    for (int64_t q = 0; q < n; q += U * L) {
+      F acc[U];
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) acc[u] = bv;
+      const float* b = src + q;
+      if constexpr (kTaps != 0) {
+#pragma GCC unroll 25
+        for (int t = 0; t < kTaps; ++t) {
+#pragma GCC unroll 4
+          for (int u = 0; u < U; ++u) acc[u] = V::fmadd(wv[t], V::load(b + off[t] + u * L), acc[u]);
         }
-        acc = Math<V>::apply1(act, acc);
-        if (ox + L <= g.ow) V::store(yr + ox, acc);
-        else V::store(yr + ox, acc, V::mask(static_cast<int>(g.ow - ox)));
+      } else {
+        for (int t = 0; t < taps; ++t) {
+#pragma GCC unroll 4
+          for (int u = 0; u < U; ++u) acc[u] = V::fmadd(wv[t], V::load(b + off[t] + u * L), acc[u]);
+        }
+      }
+      if (q + U * L <= n) {
+#pragma GCC unroll 4
+        for (int u = 0; u < U; ++u) {
+          if constexpr (kAct == 1) acc[u] = V::min(hi, V::max(lo, acc[u]));
+          V::store(dst + q + u * L, acc[u]);
+        }
+      } else {
+        for (int u = 0; u < U && q + u * L < n; ++u) {
+          if constexpr (kAct == 1) acc[u] = V::min(hi, V::max(lo, acc[u]));
+          const int64_t r = n - (q + u * L);
+          if (r >= L) V::store(dst + q + u * L, acc[u]);
+          else V::store(dst + q + u * L, acc[u], V::mask(static_cast<int>(r)));
+        }
       }
     }
   }
 
-  // Generic depthwise conv for any kernel (one tap at a time, no tap limit).
+  // kAct: 0 none, 1 clamp to [alpha, beta] in registers, 2 a separate pass over the plane.
+  template <int KH, int KW, int kAct>
+  static void dw_plane(const ConvGeom& g, const Planes& p, const int64_t* off, const float* s, const float* w,
+                       float bias, const Activation& act, float* y, float* flat_out) {
+    const int taps = static_cast<int>(g.kh * g.kw);
+    const float lo = kAct == 1 ? act.alpha : 0.0f, hi = kAct == 1 ? act.beta : 0.0f;
+    if (!p.flat) {
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        dw_run<KH, KW, kAct>(s + oy * p.wq, y + oy * g.ow, g.ow, w, off, taps, bias, lo, hi);
+      }
+    } else {
+      // Over the flattened planes (pitch wq), then the ow valid columns of each row.
+      dw_run<KH, KW, kAct>(s, flat_out, g.oh * p.wq, w, off, taps, bias, lo, hi);
+      for (int64_t oy = 0; oy < g.oh; ++oy) copy(flat_out + oy * p.wq, y + oy * g.ow, g.ow);
+    }
+    if constexpr (kAct == 2) activate(y, g.oh * g.ow, act);
+  }
+
+  static void copy(const float* src, float* dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + L <= n; i += L) V::store(dst + i, V::load(src + i));
+    if (i < n) {
+      const typename V::Mask m = V::mask(static_cast<int>(n - i));
+      V::store(dst + i, V::load(src + i, m), m);
+    }
+  }
+
+  __attribute__((noinline)) static void activate(float* y, int64_t n, const Activation& act) {
+    for (int64_t i = 0; i < n; i += L) {
+      const typename V::Mask m = V::mask(n - i < L ? static_cast<int>(n - i) : L);
+      V::store(y + i, Math<V>::apply1(act, V::load(y + i, m)), m);
+    }
+  }
+
+  // Generic depthwise conv for more taps than the offset table holds.
   static void dw_plane_any(const ConvGeom& g, const Planes& p, const float* s, const float* w, float bias,
-                           const Activation& act, float* y) {
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      float* yr = y + oy * g.ow;
-      for (int64_t ox = 0; ox < g.ow; ox += L) {
+                           const Activation& act, float* y, float* flat_out) {
+    auto run = [&](const float* src, float* dst, int64_t n) {
+      for (int64_t q = 0; q < n; q += L) {
         F acc = V::set1(bias);
         for (int64_t ky = 0; ky < g.kh; ++ky) {
           for (int64_t kx = 0; kx < g.kw; ++kx) {
-            const int64_t c = kx * g.dw;
-            const float* src = s + ((c % g.sw) * p.hp + oy * g.sh + ky * g.dh) * p.wq + c / g.sw + ox;
-            acc = V::fmadd(V::set1(w[ky * g.kw + kx]), V::load(src), acc);
+            acc = V::fmadd(V::set1(w[ky * g.kw + kx]), V::load(src + q + tap_offset(g, p, ky, kx)), acc);
           }
         }
-        acc = Math<V>::apply1(act, acc);
-        if (ox + L <= g.ow) V::store(yr + ox, acc);
-        else V::store(yr + ox, acc, V::mask(static_cast<int>(g.ow - ox)));
+        if (q + L <= n) V::store(dst + q, acc);
+        else V::store(dst + q, acc, V::mask(static_cast<int>(n - q)));
       }
+    };
+    if (!p.flat) {
+      for (int64_t oy = 0; oy < g.oh; ++oy) run(s + oy * p.wq, y + oy * g.ow, g.ow);
+    } else {
+      run(s, flat_out, g.oh * p.wq);
+      for (int64_t oy = 0; oy < g.oh; ++oy) copy(flat_out + oy * p.wq, y + oy * g.ow, g.ow);
+    }
+    if (act.kind != ActKind::kNone) activate(y, g.oh * g.ow, act);
+  }
+
+  template <int KH, int KW>
+  static void dw_plane_act(const ConvGeom& g, const Planes& p, const int64_t* off, const float* s, const float* w,
+                           float bias, const Activation& act, float* y, float* flat_out) {
+    if (act.kind == ActKind::kNone) {
+      dw_plane<KH, KW, 0>(g, p, off, s, w, bias, act, y, flat_out);
+    } else if (act.kind == ActKind::kRelu || act.kind == ActKind::kClip) {
+      Activation clamp = act;
+      if (act.kind == ActKind::kRelu) {
+        clamp.alpha = 0.0f;
+        clamp.beta = __builtin_inff();
+      }
+      dw_plane<KH, KW, 1>(g, p, off, s, w, bias, clamp, y, flat_out);
+    } else {
+      dw_plane<KH, KW, 2>(g, p, off, s, w, bias, act, y, flat_out);
     }
   }
 
@@ -136,67 +303,130 @@ struct WindowImpl {
     const ConvGeom& g = *a.g;
     const Planes p = planes(g);
     const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow, taps = g.kh * g.kw;
+    float* flat_out = a.scratch + p.count * p.size;
+    int64_t off[kMaxTaps];
+    if (taps <= kMaxTaps) {
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        for (int64_t kx = 0; kx < g.kw; ++kx) off[ky * g.kw + kx] = tap_offset(g, p, ky, kx);
+      }
+    }
+    fill_pad(p, 0.0f, a.scratch);
     for (int64_t c = a.c0; c < a.c1; ++c) {
-      build(g, p, a.x + c * in_sp, 0.0f, a.scratch);
+      build(g, p, a.x + c * in_sp, a.scratch);
       const float* w = a.w + c * taps;
       const float b = a.bias ? a.bias[c] : 0.0f;
       float* y = a.y + c * out_sp;
-      if (g.kh == 3 && g.kw == 3) dw_plane<3, 3>(g, p, a.scratch, w, b, a.act, y);
-      else if (g.kh == 5 && g.kw == 5) dw_plane<5, 5>(g, p, a.scratch, w, b, a.act, y);
-      else if (taps <= 25) dw_plane<0, 0>(g, p, a.scratch, w, b, a.act, y);
-      else dw_plane_any(g, p, a.scratch, w, b, a.act, y);
+      if (g.kh == 3 && g.kw == 3) dw_plane_act<3, 3>(g, p, off, a.scratch, w, b, a.act, y, flat_out);
+      else if (g.kh == 5 && g.kw == 5) dw_plane_act<5, 5>(g, p, off, a.scratch, w, b, a.act, y, flat_out);
+      else if (taps <= kMaxTaps) dw_plane_act<0, 0>(g, p, off, a.scratch, w, b, a.act, y, flat_out);
+      else dw_plane_any(g, p, a.scratch, w, b, a.act, y, flat_out);
     }
   }
 
-  // Max or average pooling of `nplanes` planes; scratch holds pool_scratch_floats(g).
+  // Pools: the same phase planes, padded with -inf (max) or 0 (average).
+  static int64_t pool_scratch_floats(const ConvGeom& g) {
+    const Planes p = planes(g);
+    return scratch_floats(g) + g.oh * p.wq + U * L;  // + the average's divisors
+  }
+
+  template <bool kMax>
+  static void pool_plane(const ConvGeom& g, const Planes& p, const float* s, const int64_t* off, int taps,
+                         const float* div, float* y, float* flat_out) {
+    auto run = [&](const float* src, const float* dv, float* dst, int64_t n) {
+      for (int64_t q = 0; q < n; q += L) {
+        F acc = V::load(src + q + off[0]);
+        for (int t = 1; t < taps; ++t) {
+          const F v = V::load(src + q + off[t]);
+          acc = kMax ? V::max(acc, v) : V::add(acc, v);
+        }
+        if (!kMax) acc = V::div(acc, V::load(dv + q));
+        if (q + L <= n) V::store(dst + q, acc);
+        else V::store(dst + q, acc, V::mask(static_cast<int>(n - q)));
+      }
+    };
+    if (!p.flat) {
+      for (int64_t oy = 0; oy < g.oh; ++oy) run(s + oy * p.wq, div + oy * p.wq, y + oy * g.ow, g.ow);
+    } else {
+      run(s, div, flat_out, g.oh * p.wq);
+      for (int64_t oy = 0; oy < g.oh; ++oy) copy(flat_out + oy * p.wq, y + oy * g.ow, g.ow);
+    }
+  }
+
   static void pool2d(const ConvGeom& g, const float* x, float* y, int64_t nplanes, bool is_max, bool count_pad,
                      float* scratch) {
     const Planes p = planes(g);
     const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow;
-    const float pad = is_max ? -__builtin_inff() : 0.0f;
-    // Average without counting pads: divisor = valid rows x valid columns, separable.
-    float* colcnt = scratch + scratch_floats(g);
-    const int64_t ow_round = (g.ow + L - 1) / L * L;
-    for (int64_t ox = 0; ox < ow_round; ++ox) {
-      int64_t n = 0;
+    const int64_t taps = g.kh * g.kw;
+    if (taps > kMaxTaps * 8) {
+      pool2d_any(g, p, x, y, nplanes, is_max, count_pad, scratch);
+      return;
+    }
+    int64_t off[kMaxTaps * 8];
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      for (int64_t kx = 0; kx < g.kw; ++kx) off[ky * g.kw + kx] = tap_offset(g, p, ky, kx);
+    }
+    float* flat_out = scratch + p.count * p.size;
+    float* div = flat_out + flat_out_floats(g, p);
+    if (!is_max) fill_divisors(g, p, count_pad, div);
+    fill_pad(p, is_max ? -__builtin_inff() : 0.0f, scratch);
+    for (int64_t c = 0; c < nplanes; ++c) {
+      build(g, p, x + c * in_sp, scratch);
+      if (is_max) pool_plane<true>(g, p, scratch, off, static_cast<int>(taps), div, y + c * out_sp, flat_out);
+      else pool_plane<false>(g, p, scratch, off, static_cast<int>(taps), div, y + c * out_sp, flat_out);
+    }
+  }
+
+  // Average divisors at q = oy * wq + ox: the window's taps (inside the input unless count_pad).
+  static void fill_divisors(const ConvGeom& g, const Planes& p, bool count_pad, float* div) {
+    const int64_t n = g.oh * p.wq + U * L;
+    for (int64_t q = 0; q < n; ++q) {
+      const int64_t oy = q / p.wq, ox = q % p.wq;
+      int64_t rows = 0, cols = 0;
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
+        if (count_pad || (iy >= 0 && iy < g.h)) ++rows;
+      }
       for (int64_t kx = 0; kx < g.kw; ++kx) {
         const int64_t ix = ox * g.sw - g.pw + kx * g.dw;
-        if (ix >= 0 && ix < g.w) ++n;
+        if (count_pad || (ix >= 0 && ix < g.w)) ++cols;
       }
-      colcnt[ox] = static_cast<float>(n);
+      div[q] = rows * cols > 0 ? static_cast<float>(rows * cols) : 1.0f;
     }
+  }
+
+  static void pool2d_any(const ConvGeom& g, const Planes& p, const float* x, float* y, int64_t nplanes, bool is_max,
+                         bool count_pad, float* scratch) {
+    float* flat_out = scratch + p.count * p.size;
+    float* div = flat_out + flat_out_floats(g, p);
+    if (!is_max) fill_divisors(g, p, count_pad, div);
+    const float pad = is_max ? -__builtin_inff() : 0.0f;
+    const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow;
+    fill_pad(p, pad, scratch);
     for (int64_t c = 0; c < nplanes; ++c) {
-      build(g, p, x + c * in_sp, pad, scratch);
-      float* yp = y + c * out_sp;
-      for (int64_t oy = 0; oy < g.oh; ++oy) {
-        int64_t rows = 0;
-        for (int64_t ky = 0; ky < g.kh; ++ky) {
-          const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
-          if (iy >= 0 && iy < g.h) ++rows;
-        }
-        const F rowsv = V::set1(static_cast<float>(rows));
-        const F inv_all = V::set1(1.0f / static_cast<float>(g.kh * g.kw));
-        float* yr = yp + oy * g.ow;
-        for (int64_t ox = 0; ox < g.ow; ox += L) {
+      build(g, p, x + c * in_sp, scratch);
+      auto run = [&](const float* src, const float* dv, float* dst, int64_t n) {
+        for (int64_t q = 0; q < n; q += L) {
           F acc = V::set1(pad);
           for (int64_t ky = 0; ky < g.kh; ++ky) {
             for (int64_t kx = 0; kx < g.kw; ++kx) {
-              const int64_t cc = kx * g.dw;
-              const float* src = scratch + ((cc % g.sw) * p.hp + oy * g.sh + ky * g.dh) * p.wq + cc / g.sw + ox;
-              const F v = V::load(src);
+              const F v = V::load(src + q + tap_offset(g, p, ky, kx));
               acc = is_max ? V::max(acc, v) : V::add(acc, v);
             }
           }
-          if (!is_max) {
-            acc = count_pad ? V::mul(acc, inv_all) : V::div(acc, V::mul(rowsv, V::load(colcnt + ox)));
-          }
-          if (ox + L <= g.ow) V::store(yr + ox, acc);
-          else V::store(yr + ox, acc, V::mask(static_cast<int>(g.ow - ox)));
+          if (!is_max) acc = V::div(acc, V::load(dv + q));
+          if (q + L <= n) V::store(dst + q, acc);
+          else V::store(dst + q, acc, V::mask(static_cast<int>(n - q)));
         }
+      };
+      float* yp = y + c * out_sp;
+      if (!p.flat) {
+        for (int64_t oy = 0; oy < g.oh; ++oy) run(scratch + oy * p.wq, div + oy * p.wq, yp + oy * g.ow, g.ow);
+      } else {
+        run(scratch, div, flat_out, g.oh * p.wq);
+        for (int64_t oy = 0; oy < g.oh; ++oy) copy(flat_out + oy * p.wq, yp + oy * g.ow, g.ow);
       }
     }
   }
-  static int64_t pool_scratch_floats(const ConvGeom& g) { return scratch_floats(g) + (g.ow + L - 1) / L * L; }
 };
 
 }  // namespace edgeai::kernels::cpu
