@@ -3,6 +3,7 @@
 // test); hostile inputs must give a non-OK Status naming the problem, never a crash.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -541,6 +542,80 @@ TEST(TensorKernels, MissingRequiredInputs) {
     ctx.add_input(f32({2}, {1, 2}));
     EXPECT_FALSE(ctx.run().ok()) << op;
   }
+}
+
+}  // namespace
+}  // namespace edgeai
+
+namespace edgeai {
+namespace {
+
+// Random small shapes and hostile parameters (extremes, negatives, mismatched lengths) against
+// every op of the family: each call must return a Status (either way) without crashing or
+// reading out of bounds. Deterministic (fixed seed); run under ASan/UBSan to make it bite.
+TEST(TensorKernels, RandomHostileInputsNeverCrash) {
+  std::mt19937 rng(1234);
+  const std::vector<int64_t> extremes = {0, 1, -1, 2, -2, 3, 7, INT64_MAX, INT64_MIN, int64_t(1) << 40, -(int64_t(1) << 40)};
+  auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  auto some_int = [&]() { return pick(0, 3) == 0 ? extremes[pick(0, extremes.size() - 1)] : pick(-4, 4); };
+  auto rand_shape = [&](int max_rank) {
+    Shape s(pick(0, max_rank));
+    for (auto& d : s) d = pick(0, 3);
+    return s;
+  };
+  auto rand_f32 = [&](const Shape& s) {
+    std::vector<float> v(shape_numel(s));
+    for (auto& x : v) x = static_cast<float>(pick(-3, 3));
+    return f32(s, v);
+  };
+  auto rand_ints = [&](int max_len) {
+    std::vector<int64_t> v(pick(0, max_len));
+    for (auto& x : v) x = some_int();
+    return v;
+  };
+  auto ints_tensor = [&](const Shape& s) {
+    std::vector<int64_t> v(shape_numel(s));
+    for (auto& x : v) x = some_int();
+    return i64(s, v);
+  };
+  const std::vector<std::string> ops = {
+      "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Split", "Slice", "Expand",
+      "Tile", "Pad", "ConstantOfShape", "Range", "EyeLike", "Trilu", "DepthToSpace", "SpaceToDepth",
+      "Gather", "GatherElements", "GatherND", "ScatterElements", "ScatterND", "NonZero", "OneHot",
+      "Compress", "Unique", "ReverseSequence", "Resize", "Upsample", "Shape", "Size"};
+  int ok = 0;
+  for (int iter = 0; iter < 4000; ++iter) {
+    const std::string& op = ops[iter % ops.size()];
+    TestContext ctx(op);
+    Shape s = rand_shape(4);
+    ctx.add_input(rand_f32(s));
+    const int extra = static_cast<int>(pick(0, 4));
+    for (int i = 0; i < extra; ++i) {
+      switch (pick(0, 3)) {
+        case 0: ctx.add_input(i64v(rand_ints(5))); break;
+        case 1: ctx.add_input(ints_tensor(rand_shape(3))); break;
+        case 2: ctx.add_input(rand_f32(rand_shape(2))); break;
+        default: ctx.add_absent_input(); break;
+      }
+    }
+    if (pick(0, 1)) ctx.set_int("axis", some_int());
+    if (pick(0, 2) == 0) ctx.set_ints("axes", rand_ints(3));
+    if (pick(0, 2) == 0) ctx.set_ints("perm", rand_ints(4));
+    if (pick(0, 2) == 0) ctx.set_int("blocksize", some_int());
+    if (pick(0, 2) == 0) ctx.set_int("batch_dims", some_int());
+    if (pick(0, 2) == 0) ctx.set_int("k", some_int());
+    if (pick(0, 2) == 0) ctx.set_ints("starts", rand_ints(3)).set_ints("ends", rand_ints(3));
+    if (pick(0, 2) == 0) ctx.set_ints("split", rand_ints(3));
+    if (pick(0, 3) == 0) ctx.set_string("mode", pick(0, 1) ? "reflect" : "edge");
+    if (op == "Resize" && pick(0, 1)) ctx.set_string("mode", pick(0, 1) ? "cubic" : "linear");
+    if (op == "Resize" && pick(0, 1)) ctx.set_int("antialias", 1).set_int("exclude_outside", pick(0, 1));
+    if (op == "Resize" && pick(0, 1)) ctx.set_string("coordinate_transformation_mode", "tf_crop_and_resize");
+    if (op == "ReverseSequence" && pick(0, 1)) ctx.set_int("time_axis", 1).set_int("batch_axis", 0);
+    ctx.set_num_outputs(static_cast<int>(pick(1, 4)));
+    Status st = ctx.run(static_cast<int>(pick(7, 18)));
+    ok += st.ok();
+  }
+  EXPECT_GT(ok, 100);  // a fair share of the random calls are valid
 }
 
 }  // namespace
