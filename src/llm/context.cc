@@ -23,17 +23,6 @@ void rms_norm(const float* x, const float* w, float* out, int64_t n, float eps) 
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
 }
 
-// Eight independent partial sums: vectorizable without reassociating a single running sum.
-inline float dot_f32(const float* a, const float* b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t d = 0;
-  for (; d + 8 <= n; d += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += a[d + j] * b[d + j];
-  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-  for (; d < n; ++d) s += a[d] * b[d];
-  return s;
-}
-
 inline void axpy_f32(float w, const float* x, float* y, int64_t n) {
   for (int64_t d = 0; d < n; ++d) y[d] += w * x[d];
 }
@@ -50,6 +39,8 @@ inline float gelu_tanh(float x) {
 }
 
 }  // namespace
+
+constexpr int64_t kScoreBudget = int64_t{1} << 20;  // floats
 
 Result<std::unique_ptr<Context>> Context::create(const Model& model, Env& env, const ContextOptions& opts) {
   const Hparams& h = model.hparams();
@@ -85,7 +76,9 @@ Result<std::unique_ptr<Context>> Context::create(const Model& model, Env& env, c
     c->proj_.resize(nb * h.n_embd);
     c->gate_.resize(nb * h.n_ff * 2);
     c->up_.resize(nb * h.n_ff);
-    c->scores_.resize((size_t)c->n_slots_ * n_ctx);
+    // Attention scores: whole rows of the context for as many query rows as fit 4 MiB.
+    c->scores_.resize((size_t)std::max<int64_t>(n_ctx, kScoreBudget));
+    c->qrows_.resize((size_t)(nb * h.n_embd_q()));
     c->conv_.resize((size_t)c->n_slots_ * std::max(h.head_dim_k, h.head_dim_v));
     c->rope_cos_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
     c->rope_sin_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
@@ -217,7 +210,12 @@ void Context::store_kv(int64_t il, int64_t n, int64_t pos) {
   }
 }
 
-void Context::attention(int64_t il, int64_t n, int64_t pos) {
+// Per KV head g: the scores of all its queries (the batch's tokens x the heads of the group)
+// against positions [0, pos + n) come from one kernels::ggml_matmul over the cached keys (rows
+// of head_dim_k values, f32 or f16, threaded inside), in chunks of query rows that fit the score
+// buffer; then, threaded over query rows: scale, soft-cap, causal / sliding-window mask, softmax
+// in f32 and the weighted sum of the cached values.
+Status Context::attention(int64_t il, int64_t n, int64_t pos) {
   const Hparams& h = model_.hparams();
   const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v, nkv = h.n_head_kv;
   const int64_t group = h.n_head / nkv;
@@ -225,64 +223,72 @@ void Context::attention(int64_t il, int64_t n, int64_t pos) {
   const float scale = h.attn_scale;
   const float cap = h.attn_softcap;
   const bool f16 = kv_type_ == KvType::kF16;
-  const int64_t items = n * h.n_head;
-  const int64_t slots = std::min<int64_t>(n_slots_, items);
+  const uint32_t kv_ggml = f16 ? (uint32_t)GgmlType::kF16 : (uint32_t)GgmlType::kF32;
+  const int64_t n_kv = pos + n;
+  const int64_t rows_total = n * group;
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(rows_total, (int64_t)scores_.size() / n_kv));
   const int64_t conv_stride = std::max(hdk, hdv);
 
-  auto run_item = [&](int64_t item, float* sc, float* conv) {
-    const int64_t t = item / h.n_head, hh = item % h.n_head;
-    const int64_t g = hh / group;
-    const int64_t p = pos + t;
-    const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
-    const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
+  for (int64_t g = 0; g < nkv; ++g) {
     const size_t kbase = (size_t)(il * nkv + g) * n_ctx_ * hdk;
     const size_t vbase = (size_t)(il * nkv + g) * n_ctx_ * hdv;
-    float mx = -INFINITY;
-    for (int64_t j = lo; j <= p; ++j) {
-      const float* kr;
-      if (f16) {
-        half_row_to_float(k_f16_.data() + kbase + j * hdk, conv, hdk);
-        kr = conv;
-      } else {
-        kr = k_f32_.data() + kbase + j * hdk;
+    const void* kmat = f16 ? (const void*)(k_f16_.data() + kbase) : (const void*)(k_f32_.data() + kbase);
+    for (int64_t r0 = 0; r0 < rows_total; r0 += chunk) {
+      const int64_t rows = std::min(chunk, rows_total - r0);
+      // Query row r is token r / group, head g * group + r % group.
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t t = (r0 + r) / group, hh = g * group + (r0 + r) % group;
+        const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
+        std::copy(q, q + hdk, qrows_.data() + r * hdk);
       }
-      float s = dot_f32(q, kr, hdk) * scale;
-      if (cap > 0) s = cap * std::tanh(s / cap);
-      sc[j - lo] = s;
-      mx = std::max(mx, s);
-    }
-    float sum = 0.0f;
-    for (int64_t j = lo; j <= p; ++j) {
-      const float e = std::exp(sc[j - lo] - mx);
-      sc[j - lo] = e;
-      sum += e;
-    }
-    const float inv = 1.0f / sum;
-    float* o = att_.data() + t * h.n_head * hdv + hh * hdv;
-    std::fill(o, o + hdv, 0.0f);
-    for (int64_t j = lo; j <= p; ++j) {
-      const float* vr;
-      if (f16) {
-        half_row_to_float(v_f16_.data() + vbase + j * hdv, conv, hdv);
-        vr = conv;
+      RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, kv_ggml, kmat, n_kv, hdk, qrows_.data(), rows,
+                                           scores_.data()));
+      auto run_row = [&](int64_t r, float* conv) {
+        const int64_t t = (r0 + r) / group, hh = g * group + (r0 + r) % group;
+        const int64_t p = pos + t;
+        const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
+        float* sc = scores_.data() + r * n_kv;
+        float mx = -INFINITY;
+        for (int64_t j = lo; j <= p; ++j) {
+          float v = sc[j] * scale;
+          if (cap > 0) v = cap * std::tanh(v / cap);
+          sc[j] = v;
+          mx = std::max(mx, v);
+        }
+        float sum = 0.0f;
+        for (int64_t j = lo; j <= p; ++j) {
+          const float e = std::exp(sc[j] - mx);
+          sc[j] = e;
+          sum += e;
+        }
+        const float inv = 1.0f / sum;
+        float* o = att_.data() + t * h.n_head * hdv + hh * hdv;
+        std::fill(o, o + hdv, 0.0f);
+        for (int64_t j = lo; j <= p; ++j) {
+          const float* vr;
+          if (f16) {
+            half_row_to_float(v_f16_.data() + vbase + j * hdv, conv, hdv);
+            vr = conv;
+          } else {
+            vr = v_f32_.data() + vbase + j * hdv;
+          }
+          axpy_f32(sc[j] * inv, vr, o, hdv);
+        }
+      };
+      const int64_t slots = std::min<int64_t>(n_slots_, rows);
+      if (slots <= 1) {
+        for (int64_t r = 0; r < rows; ++r) run_row(r, conv_.data());
       } else {
-        vr = v_f32_.data() + vbase + j * hdv;
+        env_.pool->parallel_for(slots, 1, [&](int64_t b, int64_t e) {
+          for (int64_t sl = b; sl < e; ++sl) {
+            float* conv = conv_.data() + sl * conv_stride;
+            for (int64_t r = sl; r < rows; r += slots) run_row(r, conv);
+          }
+        });
       }
-      axpy_f32(sc[j - lo] * inv, vr, o, hdv);
     }
-  };
-
-  if (slots <= 1) {
-    for (int64_t it = 0; it < items; ++it) run_item(it, scores_.data(), conv_.data());
-    return;
   }
-  env_.pool->parallel_for(slots, 1, [&](int64_t b, int64_t e) {
-    for (int64_t s = b; s < e; ++s) {
-      float* sc = scores_.data() + s * n_ctx_;
-      float* conv = conv_.data() + s * conv_stride;
-      for (int64_t it = s; it < items; it += slots) run_item(it, sc, conv);
-    }
-  });
+  return ok_status();
 }
 
 Status Context::forward(const int32_t* tokens, int64_t n, int64_t pos, bool all_logits, float* logits_out) {
@@ -337,7 +343,7 @@ Status Context::forward(const int32_t* tokens, int64_t n, int64_t pos, bool all_
     rope(q_.data(), h.n_head, n);
     rope(k_.data(), h.n_head_kv, n);
     store_kv(il, n, pos);
-    attention(il, n, pos);
+    RETURN_IF_ERROR(attention(il, n, pos));
     RETURN_IF_ERROR(matmul(L.wo, att_.data(), n, proj_.data()));
     if (!L.attn_post_norm.empty()) {
       for (int64_t t = 0; t < n; ++t)

@@ -48,7 +48,7 @@ class Context {
  private:
   Context(const Model& model, Env& env) : model_(model), env_(env) {}
   Status forward(const int32_t* tokens, int64_t n, int64_t pos, bool all_logits, float* logits_out);
-  void attention(int64_t il, int64_t n, int64_t pos);
+  Status attention(int64_t il, int64_t n, int64_t pos);
   void prepare_rope(int64_t n, int64_t pos);
   void rope(float* x, int64_t n_heads, int64_t n) const;
   void store_kv(int64_t il, int64_t n, int64_t pos);
@@ -59,14 +59,14 @@ class Context {
   int64_t n_batch_ = 0;
   KvType kv_type_ = KvType::kF32;
   int64_t n_past_ = 0;
-  int n_slots_ = 1;  // attention scratch rows (one per pool thread)
+  int n_slots_ = 1;  // attention scratch (one value-conversion row per pool thread)
 
   // KV cache: per layer and KV head, n_ctx rows of head_dim_k (K) and head_dim_v (V) values.
   std::vector<float> k_f32_, v_f32_;
   std::vector<uint16_t> k_f16_, v_f16_;
 
   // Scratch (n_batch rows each).
-  std::vector<float> x_, xn_, q_, k_, v_, qkv_, att_, proj_, gate_, up_, scores_, conv_;
+  std::vector<float> x_, xn_, q_, k_, v_, qkv_, att_, proj_, gate_, up_, scores_, conv_, qrows_;
   std::vector<float> rope_cos_, rope_sin_;  // n_batch x n_rot/2 for the current batch
   std::vector<float> logits_;
   int64_t n_logit_rows_ = 0;

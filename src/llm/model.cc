@@ -333,12 +333,14 @@ MemoryEstimate Model::estimate_memory(const ContextOptions& opts) const {
   int64_t kv_elem = opts.kv_type == KvType::kF16 ? 2 : 4;
   e.weights = weight_bytes_;
   e.kv_cache = h.n_layer * e.n_ctx * (h.n_embd_k() + h.n_embd_v()) * kv_elem;
-  // Per batch row: residual, normed, q, k, v, attention out, projection out, 2 x FFN hidden;
-  // plus logits for one row, and one attention score row per thread (bounded by 64 threads).
-  int64_t per_row = 3 * h.n_embd + h.n_embd_q() + h.n_embd_k() + h.n_embd_v() + h.n_head * h.head_dim_v +
-                    4 * h.n_ff + (h.n_embd_q() + h.n_embd_k() + h.n_embd_v());
+  // Per batch row: residual, normed, q (+ its gathered copy), k, v, attention out, projection
+  // out, 3 x FFN hidden (phi3's gate+up doubles one), fused qkv; plus logits (one row, or n_ctx
+  // with logits_all) and the attention score buffer (max(n_ctx, 2^20) floats, Context).
+  int64_t per_row = 3 * h.n_embd + 2 * h.n_embd_q() + h.n_embd_k() + h.n_embd_v() + h.n_head * h.head_dim_v +
+                    3 * h.n_ff + (h.n_embd_q() + h.n_embd_k() + h.n_embd_v());
   const int64_t logit_rows = opts.logits_all ? e.n_ctx : 1;
-  e.scratch = 4 * (n_batch * per_row + logit_rows * h.n_vocab + 64 * e.n_ctx + h.n_embd);
+  e.scratch = 4 * (n_batch * per_row + logit_rows * h.n_vocab + std::max<int64_t>(e.n_ctx, int64_t{1} << 20) +
+                   64 * std::max(h.head_dim_k, h.head_dim_v) + h.n_embd);
   return e;
 }
 
