@@ -7,9 +7,9 @@
 //
 // The weights of each timed call come from one of several copies that together exceed the last-level
 // cache, so every call reads its weights from memory as generation does. The bandwidth compared with
-// ("read") is measured in-process right before each line with the same threads (a streaming sum, as
-// shared/bench/stream.c's "read"), unless --bw1/--bw2 give fixed figures. Times are CPU time per
-// thread, so that other jobs on a shared machine do not count against us.
+// ("read") is measured in-process with the same threads, a streaming sum of as many bytes right after
+// each product (as shared/bench/stream.c's "read"; medians of both), unless --bw1/--bw2 give fixed
+// figures. Times are CPU time per thread, so that other jobs on a shared machine count less.
 #include <algorithm>
 #include <ctime>
 #include <cstdio>
@@ -42,23 +42,24 @@ double cpu_s() {
 
 // Read bandwidth with the same threads, measured the same way, right before each figure: a sum
 // over a buffer far larger than the caches.
-double read_bandwidth(ThreadPool& pool, const std::vector<uint64_t>& buf) {
-  double best = 1e30;
-  const int64_t lines = (int64_t)buf.size() / 8;
+// Seconds (CPU time per thread) to read `bytes` of `buf` from `offset` with the pool's threads: the
+// same streaming read as shared/bench/stream.c's "read", run back to back with each timed product
+// so that both see the same machine.
+double read_seconds(ThreadPool& pool, const std::vector<uint64_t>& buf, int64_t offset, int64_t bytes) {
+  const int64_t lines = bytes / 64;
+  const uint64_t* base = buf.data() + (offset / 64) * 8;
   std::vector<uint64_t> sink(pool.num_threads() * 8, 0);
-  for (int r = 0; r < 3; ++r) {
-    const double t0 = cpu_s();
-    pool.parallel_for(lines, 1, [&](int64_t b, int64_t e) {
-      uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-      for (const uint64_t* p = buf.data() + 8 * b; p < buf.data() + 8 * e; p += 8) {
-        a0 += p[0], a1 += p[1], a2 += p[2], a3 += p[3], a4 += p[4], a5 += p[5], a6 += p[6], a7 += p[7];
-      }
-      sink[(b * pool.num_threads() / lines) * 8] += a0 ^ a1 ^ a2 ^ a3 ^ a4 ^ a5 ^ a6 ^ a7;
-    });
-    best = std::min(best, (cpu_s() - t0) / pool.num_threads());
-  }
+  const double t0 = cpu_s();
+  pool.parallel_for(lines, 1, [&](int64_t b, int64_t e) {
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    for (const uint64_t* p = base + 8 * b; p < base + 8 * e; p += 8) {
+      a0 += p[0], a1 += p[1], a2 += p[2], a3 += p[3], a4 += p[4], a5 += p[5], a6 += p[6], a7 += p[7];
+    }
+    sink[(b * pool.num_threads() / lines) * 8] += a0 ^ a1 ^ a2 ^ a3 ^ a4 ^ a5 ^ a6 ^ a7;
+  });
+  const double t = (cpu_s() - t0) / pool.num_threads();
   if (sink[0] == 42) std::printf(" ");
-  return buf.size() * sizeof(uint64_t) / best / 1e9;
+  return t;
 }
 
 // Random quant bytes with sane f16 scales (fast to make; speed does not depend on the values).
@@ -169,8 +170,10 @@ int main(int argc, char** argv) {
     for (const std::string& th : split(threads)) {
       const int nthr = std::atoi(th.c_str());
       ThreadPool pool(nthr);
-      // Generation: one token per call, a different copy of the weights each time.
-      std::vector<double> times;
+      // Generation: one token per call, a different copy of the weights each time, each call
+      // followed by a read of as many bytes elsewhere in a large buffer.
+      std::vector<double> times, reads;
+      const int64_t slots = (int64_t)(bwbuf.size() * 8) / bytes;
       for (int r = 0; r < reps + copies; ++r) {
         const auto& w = ws[r % copies];
         double t0 = cpu_s();
@@ -180,11 +183,17 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "%s\n", st.message().c_str());
           return 1;
         }
-        if (r >= copies) times.push_back((t1 - t0) / nthr);  // the first pass warms the pages
+        const double rd = read_seconds(pool, bwbuf, (r % slots) * bytes / 64 * 64, bytes);
+        if (r >= copies) {  // the first pass warms the pages
+          times.push_back((t1 - t0) / nthr);
+          reads.push_back(rd);
+        }
       }
       std::sort(times.begin(), times.end());
+      std::sort(reads.begin(), reads.end());
       const double t_med = times[times.size() / 2];
       const double gbs = bytes / t_med / 1e9;
+      const double read_gbs = bytes / reads[reads.size() / 2] / 1e9;
       // Prompt: pp tokens in one call, best of 3.
       double best = 1e30;
       for (int r = 0; r < 3 && pp > 0; ++r) {
@@ -192,7 +201,7 @@ int main(int argc, char** argv) {
         (void)matmul(pool, type, ws[0].data(), pp, y.data());
         best = std::min(best, (cpu_s() - t0) / nthr);
       }
-      const double ref_bw = measure_bw ? read_bandwidth(pool, bwbuf) : (nthr <= 2 ? bw[nthr] : 0);
+      const double ref_bw = measure_bw ? read_gbs : (nthr <= 2 ? bw[nthr] : 0);
       std::printf("%-6s %3d %8.2f %8.1f %8.1f %6.0f%% %7.0f %9.1f\n", tn.c_str(), nthr, bytes / 1e6, ref_bw, gbs,
                   ref_bw > 0 ? 100 * gbs / ref_bw : 0.0, t_med * 1e6, pp > 0 ? pp / best : 0.0);
       std::fflush(stdout);

@@ -92,6 +92,14 @@ TEST(GgmlTypes, BlockSizesMatchLayouts) {
 
 // ---- Known bytes ---------------------------------------------------------------------------------------
 
+// n bytes of `fill` that start with `head`.
+std::vector<uint8_t> bytes(std::initializer_list<int> head, size_t n, uint8_t fill) {
+  std::vector<uint8_t> v(n, fill);
+  size_t i = 0;
+  for (int b : head) v[i++] = (uint8_t)b;
+  return v;
+}
+
 std::vector<uint8_t> quantize(uint32_t type, const std::vector<float>& x) {
   std::vector<uint8_t> out(ggml_row_bytes(type, (int64_t)x.size()));
   Status st = ggml_quantize_rows(type, x.data(), out.data(), 1, (int64_t)x.size());
@@ -103,18 +111,14 @@ TEST(GgmlQuantize, Q8_0KnownBytes) {
   // amax = 127 gives d = 1 (f16 0x3c00) and q = roundf(x): halves round away from zero.
   std::vector<float> x = {-127.f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 100.4f, 100.6f, 0.f, -0.49f, 3.f, -3.5f};
   x.resize(32, 7.f);
-  std::vector<uint8_t> expect = {0x00, 0x3c, 0x81, 0xfe, 0xff, 0x01, 0x02, 0x03, 0x64, 0x65, 0x00, 0x00, 0x03, 0xfc};
-  expect.resize(34, 0x07);
+  std::vector<uint8_t> expect = bytes({0x00, 0x3c, 0x81, 0xfe, 0xff, 0x01, 0x02, 0x03, 0x64, 0x65, 0x00, 0x00, 0x03, 0xfc}, 34, 0x07);
   EXPECT_EQ(quantize(T(GgmlType::kQ8_0), x), expect);
   // All zeros: d = 0, q = 0.
   EXPECT_EQ(quantize(T(GgmlType::kQ8_0), std::vector<float>(32, 0.f)), std::vector<uint8_t>(34, 0));
   // amax = 254: d = 2 (0x4000), x / 2 rounded.
   std::vector<float> y(32, 3.f);
   y[5] = -254.f;
-  std::vector<uint8_t> expect_y(34, 0x02);  // 3/2 = 1.5 -> 2
-  expect_y[0] = 0x00;
-  expect_y[1] = 0x40;
-  expect_y[2 + 5] = 0x81;
+  std::vector<uint8_t> expect_y = bytes({0x00, 0x40, 0x02, 0x02, 0x02, 0x02, 0x02, 0x81}, 34, 0x02);  // 1.5 -> 2
   EXPECT_EQ(quantize(T(GgmlType::kQ8_0), y), expect_y);
 }
 
@@ -130,8 +134,7 @@ TEST(GgmlQuantize, Q4_0KnownBytes) {
   x[5] = 0.5f;   // 9
   x[16] = -7.4f;  // 1.1 -> 1
   x[17] = 3.f;    // 11
-  std::vector<uint8_t> expect = {0x00, 0x3c, 0x10, 0xbf, 0x8f, 0x88, 0x88, 0x89};
-  expect.resize(18, 0x88);
+  std::vector<uint8_t> expect = bytes({0x00, 0x3c, 0x10, 0xbf, 0x8f, 0x88, 0x88, 0x89}, 18, 0x88);
   EXPECT_EQ(quantize(T(GgmlType::kQ4_0), x), expect);
   // Largest magnitude positive (+4): d = -0.5 (0xb800), id = -2, so q = trunc(8.5 - 2x).
   std::vector<float> y(32, 0.f);
@@ -139,8 +142,7 @@ TEST(GgmlQuantize, Q4_0KnownBytes) {
   y[1] = -3.f;   // 14.5 -> 14
   y[2] = 1.f;    // 6.5 -> 6
   y[31] = -4.f;  // 16.5 -> 15
-  std::vector<uint8_t> expect_y = {0x00, 0xb8, 0x80, 0x8e, 0x86};
-  expect_y.resize(18, 0x88);
+  std::vector<uint8_t> expect_y = bytes({0x00, 0xb8, 0x80, 0x8e, 0x86}, 18, 0x88);
   expect_y[2 + 15] = 0xf8;
   EXPECT_EQ(quantize(T(GgmlType::kQ4_0), y), expect_y);
 }
@@ -151,8 +153,7 @@ TEST(GgmlQuantize, Q4_1AndQ5_0KnownBytes) {
   x[0] = -1.f;                    // 0
   x[16] = 14.f;                   // 15
   x[1] = 0.4f;                    // 1.9 -> 1
-  std::vector<uint8_t> expect = {0x00, 0x3c, 0x00, 0xbc, 0xf0, 0x31};
-  expect.resize(20, 0x33);
+  std::vector<uint8_t> expect = bytes({0x00, 0x3c, 0x00, 0xbc, 0xf0, 0x31}, 20, 0x33);
   EXPECT_EQ(quantize(T(GgmlType::kQ4_1), x), expect);
   // q5_0: largest magnitude -16 -> d = 1, q = min(31, trunc(x + 16.5)); bit 4 of q goes to qh bit j.
   std::vector<float> y(32, 0.f);  // 16 = 0x10: low nibble 0, high bit set
@@ -161,9 +162,8 @@ TEST(GgmlQuantize, Q4_1AndQ5_0KnownBytes) {
   y[17] = -1.f;                   // 15
   // qh: every element has bit 4 set except 0 and 17.
   uint32_t qh = 0xffffffffu & ~1u & ~(1u << 17);
-  std::vector<uint8_t> expect_y = {0x00, 0x3c, (uint8_t)qh, (uint8_t)(qh >> 8), (uint8_t)(qh >> 16),
-                                   (uint8_t)(qh >> 24), 0x00, 0xff};
-  expect_y.resize(22, 0x00);
+  std::vector<uint8_t> expect_y = bytes({0x00, 0x3c, (uint8_t)qh, (uint8_t)(qh >> 8), (uint8_t)(qh >> 16),
+                                   (uint8_t)(qh >> 24), 0x00, 0xff}, 22, 0x00);
   EXPECT_EQ(quantize(T(GgmlType::kQ5_0), y), expect_y);
 }
 
@@ -452,42 +452,42 @@ TEST(GgmlMatmul, EveryIsaIntegerExact) {
       (void)bf_one;
       const int nt = kMaxTileTokens;
       for (const KernelTable* kt : tables) {
-      if (!kt->tile[type]) continue;
-      // The table's activation order; the reference reads any order.
-      const ActLayout layout = act_layout_for(*kt, type, k);
-      std::vector<uint8_t> slab_store(layout.stride * nt + 64);
-      uint8_t* slab = slab_store.data() + (64 - (uintptr_t)slab_store.data() % 64) % 64;
-      for (int t = 0; t < nt; ++t) {
-        uint8_t* s = slab + t * layout.stride;
-        if (layout.kind == ActKind::kF32) {
-          float* xf = reinterpret_cast<float*>(s);
-          for (int64_t i = 0; i < k; ++i) xf[i] = (float)((int)(rng() % 33) - 16);
-          continue;
-        }
-        int8_t* qs = reinterpret_cast<int8_t*>(s + layout.off_qs);
-        for (int64_t i = 0; i < k; ++i) qs[i] = (int8_t)((int)(rng() % 33) - 16);
-        if (t == 0) qs[0] = 127, qs[k - 1] = -127;  // the extremes a quantizer makes
-        float* d = reinterpret_cast<float*>(s + layout.off_d);
-        const int64_t nb = layout.kind == ActKind::kQ8_K ? k / 256 : k / 32;
-        for (int64_t b = 0; b < nb; ++b) d[b] = 1.0f;
-        finish_acts(type, layout, k, s);
-      }
-      Acts acts{slab, layout.stride, &layout};
-      const int64_t rb = ggml_row_bytes(type, k);
-      for (int64_t r = 0; r < rows; ++r) {
-        std::vector<float> y_ref(nt), y(nt);
-        ref_kernels().tile[type](k, w.data() + r * rb, acts, nt, y_ref.data(), 1);
-        for (float v : y_ref) ASSERT_EQ(v, std::round(v)) << tname(type);
-        for (int n = 1; n <= nt; ++n) {
-          std::fill(y.begin(), y.end(), -1.0f);
-          kt->tile[type](k, w.data() + r * rb, acts, n, y.data(), 1);
-          for (int t = 0; t < n; ++t) {
-            ASSERT_EQ(y[t], y_ref[t]) << kt->isa << " " << tname(type) << " k=" << k << " r=" << r << " nt=" << n
-                                      << " t=" << t;
+        if (!kt->tile[type]) continue;
+        // The table's activation order; the reference reads any order.
+        const ActLayout layout = act_layout_for(*kt, type, k);
+        std::vector<uint8_t> slab_store(layout.stride * nt + 64);
+        uint8_t* slab = slab_store.data() + (64 - (uintptr_t)slab_store.data() % 64) % 64;
+        for (int t = 0; t < nt; ++t) {
+          uint8_t* s = slab + t * layout.stride;
+          if (layout.kind == ActKind::kF32) {
+            float* xf = reinterpret_cast<float*>(s);
+            for (int64_t i = 0; i < k; ++i) xf[i] = (float)((int)(rng() % 33) - 16);
+            continue;
           }
-          for (int t = n; t < nt; ++t) ASSERT_EQ(y[t], -1.0f) << "wrote past nt";
+          int8_t* qs = reinterpret_cast<int8_t*>(s + layout.off_qs);
+          for (int64_t i = 0; i < k; ++i) qs[i] = (int8_t)((int)(rng() % 33) - 16);
+          if (t == 0) qs[0] = 127, qs[k - 1] = -127;  // the extremes a quantizer makes
+          float* d = reinterpret_cast<float*>(s + layout.off_d);
+          const int64_t nb = layout.kind == ActKind::kQ8_K ? k / 256 : k / 32;
+          for (int64_t b = 0; b < nb; ++b) d[b] = 1.0f;
+          finish_acts(type, layout, k, s);
         }
-      }
+        Acts acts{slab, layout.stride, &layout};
+        const int64_t rb = ggml_row_bytes(type, k);
+        for (int64_t r = 0; r < rows; ++r) {
+          std::vector<float> y_ref(nt), y(nt);
+          ref_kernels().tile[type](k, w.data() + r * rb, acts, nt, y_ref.data(), 1);
+          for (float v : y_ref) ASSERT_EQ(v, std::round(v)) << tname(type);
+          for (int n = 1; n <= nt; ++n) {
+            std::fill(y.begin(), y.end(), -1.0f);
+            kt->tile[type](k, w.data() + r * rb, acts, n, y.data(), 1);
+            for (int t = 0; t < n; ++t) {
+              ASSERT_EQ(y[t], y_ref[t]) << kt->isa << " " << tname(type) << " k=" << k << " r=" << r << " nt=" << n
+                                        << " t=" << t;
+            }
+            for (int t = n; t < nt; ++t) ASSERT_EQ(y[t], -1.0f) << "wrote past nt";
+          }
+        }
       }
     }
   }
