@@ -4,7 +4,8 @@
 set -u
 cli=$1 suite=$2 floor_file=$3
 floor=$(tr -dc '0-9' < "$floor_file")
-out=$("$cli" onnx-test "$suite" --json "${TMPDIR:-/tmp}/edgeai_conformance.json")
+# EDGEAI_CONFORMANCE_ARGS adds onnx-test options (e.g. --reference).
+out=$("$cli" onnx-test "$suite" --json "${TMPDIR:-/tmp}/edgeai_conformance.json" ${EDGEAI_CONFORMANCE_ARGS:-})
 echo "$out" | tail -n 60
 line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
 passed=${line%% passed*}

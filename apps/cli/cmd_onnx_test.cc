@@ -50,7 +50,7 @@ Result<std::vector<runtime::Value>> load_values(const fs::path& dir, const char*
   return vals;
 }
 
-CaseResult run_case(const fs::path& dir, double rtol, double atol, int threads) {
+CaseResult run_case(const fs::path& dir, double rtol, double atol, int threads, bool reference) {
   CaseResult r;
   r.name = dir.filename().string();
   auto model = formats::load_onnx((dir / "model.onnx").string());
@@ -61,7 +61,12 @@ CaseResult run_case(const fs::path& dir, double rtol, double atol, int threads) 
   }
   std::shared_ptr<const ir::Graph> graph(std::move(model->graph));
   auto env = Env::create(threads);
-  auto session = runtime::Session::create(graph, *env);
+  runtime::SessionOptions sopts;
+  if (reference) {
+    sopts.optimize = false;
+    sopts.reference_only = true;
+  }
+  auto session = runtime::Session::create(graph, *env, sopts);
   if (!session.ok()) {
     r.status = session.status().code() == StatusCode::kUnsupported ? "unsupported" : "error";
     r.message = session.status().message();
@@ -124,15 +129,16 @@ CaseResult run_case(const fs::path& dir, double rtol, double atol, int threads) 
 }
 
 // Runs one case in a child process so that a crash or hang is reported instead of ending the run.
-CaseResult run_case_isolated(const fs::path& dir, double rtol, double atol, int threads, int timeout_s) {
+CaseResult run_case_isolated(const fs::path& dir, double rtol, double atol, int threads, int timeout_s,
+                             bool reference) {
   int fds[2];
-  if (pipe(fds) != 0) return run_case(dir, rtol, atol, threads);
+  if (pipe(fds) != 0) return run_case(dir, rtol, atol, threads, reference);
   std::fflush(nullptr);
   pid_t pid = fork();
-  if (pid < 0) return run_case(dir, rtol, atol, threads);
+  if (pid < 0) return run_case(dir, rtol, atol, threads, reference);
   if (pid == 0) {
     close(fds[0]);
-    CaseResult r = run_case(dir, rtol, atol, threads);
+    CaseResult r = run_case(dir, rtol, atol, threads, reference);
     std::string line = r.status + "\n" + r.message;
     size_t off = 0;
     while (off < line.size()) {
@@ -207,6 +213,7 @@ Command add_onnx_test(CLI::App& app) {
     int threads = 1;
     int timeout = 120;
     bool no_isolate = false;
+    bool reference = false;
     bool quiet = false;
   };
   auto o = std::make_shared<Opts>();
@@ -219,6 +226,7 @@ Command add_onnx_test(CLI::App& app) {
   sub->add_option("--timeout", o->timeout, "Seconds before a case counts as hung")->capture_default_str();
   sub->add_flag("--no-isolate", o->no_isolate, "Run cases in this process (a crash ends the run)");
   sub->add_flag("-q,--quiet", o->quiet, "Print only the summary line");
+  sub->add_flag("--reference", o->reference, "Only the portable reference kernels, no graph passes");
   return [o]() -> int {
     std::vector<fs::path> cases;
     for (const auto& d : o->dirs) {
@@ -229,8 +237,8 @@ Command add_onnx_test(CLI::App& app) {
     int passed = 0, failed = 0;
     nlohmann::json report = nlohmann::json::array();
     for (const auto& c : cases) {
-      CaseResult r = o->no_isolate ? run_case(c, o->rtol, o->atol, o->threads)
-                                   : run_case_isolated(c, o->rtol, o->atol, o->threads, o->timeout);
+      CaseResult r = o->no_isolate ? run_case(c, o->rtol, o->atol, o->threads, o->reference)
+                                   : run_case_isolated(c, o->rtol, o->atol, o->threads, o->timeout, o->reference);
       if (r.status == "passed") {
         ++passed;
       } else {
