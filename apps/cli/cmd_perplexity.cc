@@ -33,14 +33,10 @@ Command add_perplexity(CLI::App& app) {
     std::string text = ss.str();
     if (o->chunks == 0 || o->chunks < -1) return fail("--chunks must be positive");
     LlmOptions lo = o->llm;
-    LlmRun probe;
-    Status st = load_llm(lo, true, false, &probe);
-    if (!st.ok()) return fail(st.message());
-    if (lo.ctx == 0) lo.ctx = std::min<int64_t>(512, probe.model->hparams().n_ctx_train);
-    lo.batch = std::min(lo.batch, lo.ctx);
+    lo.default_ctx = 512;  // llama-perplexity's default
     LlmRun run;
     run.ctx_opts.logits_all = true;  // every chunk's logits are scored
-    st = load_llm(lo, true, true, &run);
+    Status st = load_llm(lo, true, true, &run);
     if (!st.ok()) return fail(st.message());
     const llm::Tokenizer& tok = *run.tok;
     std::vector<int32_t> tokens = tok.encode(text, /*add_special=*/true, /*parse_special=*/false);

@@ -1,5 +1,6 @@
 #include "llm_common.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -97,8 +98,9 @@ Status load_llm(const LlmOptions& o, bool need_tokenizer, bool create_context, L
                               std::to_string(run->model->hparams().n_vocab));
     }
   }
-  run->ctx_opts.n_ctx = o.ctx;  // other fields (logits_all) are the caller's
-  run->ctx_opts.n_batch = o.batch;
+  // Other fields (logits_all) are the caller's.
+  run->ctx_opts.n_ctx = o.ctx > 0 ? o.ctx : std::min(o.default_ctx, run->model->hparams().n_ctx_train);
+  run->ctx_opts.n_batch = std::min(o.batch, run->ctx_opts.n_ctx);
   run->ctx_opts.kv_type = o.kv_f16 ? llm::KvType::kF16 : llm::KvType::kF32;
   llm::MemoryEstimate e = run->model->estimate_memory(run->ctx_opts);
   char line[512];

@@ -18,7 +18,8 @@ namespace edgeai::cli {
 
 struct LlmOptions {
   std::string model;
-  int64_t ctx = 0;       // 0: min(4096, the model's training context)
+  int64_t ctx = 0;       // 0: min(default_ctx, the model's training context)
+  int64_t default_ctx = 4096;
   int threads = 0;       // 0: one per logical core
   int64_t batch = 512;
   bool kv_f16 = false;

@@ -1,7 +1,8 @@
 // The transformer forward pass over a batch of tokens: RMSNorm, Q/K/V projections (+ biases),
 // RoPE, KV cache, causal grouped-query attention (softmax in f32), output projection, gated FFN
-// (SiLU or GELU-tanh), final norm and logits. Every projection goes through kernels::ggml_matmul,
-// which threads over rows; attention is threaded over (token, head) pairs.
+// (SiLU or GELU-tanh), final norm and logits. Every projection, and the attention scores, go
+// through kernels::ggml_matmul, which threads over rows; softmax and the weighted sum of values
+// are threaded over query rows.
 #include "llm/context.h"
 
 #include <algorithm>
