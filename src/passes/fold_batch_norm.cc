@@ -153,7 +153,8 @@ Result<int> fold_batch_norm(ir::Graph& g) {
       }
       int j = idx.sole_consumer(n.outputs[0]);
       if (j < 0 || touched[j] || g.nodes[j].op_type != "BatchNormalization" ||
-          g.nodes[j].inputs.empty() || g.nodes[j].inputs[0] != n.outputs[0]) {
+          g.nodes[j].inputs.empty() || g.nodes[j].inputs[0] != n.outputs[0] || g.nodes[j].outputs.empty() ||
+          g.nodes[j].outputs[0].empty()) {
         continue;
       }
       const ir::Node bn = g.nodes[j];

@@ -54,7 +54,7 @@ bool match_activation(const ir::Graph& g, const GraphIndex& idx, const std::stri
       const ir::Node& s = g.nodes[users[k]];
       const ir::Node& m = g.nodes[users[1 - k]];
       if (!s.domain.empty() || s.op_type != "Sigmoid" || s.outputs.size() != 1 || !m.domain.empty() ||
-          m.op_type != "Mul" || users[0] == users[1]) {
+          m.op_type != "Mul" || m.outputs.size() != 1 || users[0] == users[1]) {
         continue;
       }
       if (other_input(m, y) != s.outputs[0] || idx.sole_consumer(s.outputs[0]) != users[1 - k]) continue;

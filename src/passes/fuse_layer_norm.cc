@@ -64,7 +64,7 @@ Result<int> fuse_layer_norm(ir::Graph& g) {
       int sq = -1, div = -1;
       for (int u : d_users) {
         const ir::Node& n = g.nodes[u];
-        if (!n.domain.empty()) continue;
+        if (!n.domain.empty() || n.outputs.size() != 1 || n.outputs[0].empty()) continue;
         if (n.op_type == "Pow" && n.inputs.size() == 2 && n.inputs[0] == d && is_scalar(idx.constant(n.inputs[1]), 2.0, 0)) sq = u;
         else if (n.op_type == "Mul" && n.inputs.size() == 2 && n.inputs[0] == d && n.inputs[1] == d) sq = u;
         else if (n.op_type == "Div" && n.inputs.size() == 2 && n.inputs[0] == d) div = u;

@@ -349,7 +349,7 @@ int sole_consumer_op(const ir::Graph& g, const GraphIndex& idx, const std::strin
   int c = idx.sole_consumer(value);
   if (c < 0) return -1;
   const ir::Node& n = g.nodes[c];
-  return n.domain.empty() && n.op_type == op ? c : -1;
+  return n.domain.empty() && n.op_type == op && n.outputs.size() == 1 && !n.outputs[0].empty() ? c : -1;
 }
 
 int producer_op(const ir::Graph& g, const GraphIndex& idx, const std::string& value, std::string_view op) {

@@ -103,7 +103,8 @@ ir::Attribute attr_floats(const std::string& name, std::vector<float> v);
 namespace edgeai::passes {
 
 // Pattern helpers over a GraphIndex.
-// The index of the sole consumer of `value` when it is a default-domain node of type `op`, else -1.
+// The index of the sole consumer of `value` when it is a default-domain node of type `op` with
+// one output, else -1.
 int sole_consumer_op(const ir::Graph& g, const GraphIndex& idx, const std::string& value, std::string_view op);
 // The index of the default-domain node of type `op` producing `value`, else -1.
 int producer_op(const ir::Graph& g, const GraphIndex& idx, const std::string& value, std::string_view op);

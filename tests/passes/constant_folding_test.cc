@@ -196,3 +196,103 @@ TEST(FoldShapes, NotWithADynamicDim) {
 
 }  // namespace
 }  // namespace edgeai::testing
+
+namespace edgeai::testing {
+namespace {
+
+// Malformed graphs in the shapes the passes match: the passes must leave them alone (no crash, no
+// out-of-bounds read) and the session report them or run them as the unoptimized graph would.
+TEST(PassesOnHostileGraphs, NoCrashAndSameBehaviour) {
+  std::vector<GraphBuilder> cases;
+  {  // Conv without weights, Relu with two inputs, a Mul with no outputs reading the Conv
+    GraphBuilder b;
+    b.input("x", {1, 2, 4, 4});
+    b.node("Conv", {"x"}, {"c"});
+    b.node("Relu", {"c", "c"}, {"y"});
+    b.node("Mul", {"c", "c"}, {});
+    b.output("y");
+    cases.push_back(b);
+  }
+  {  // BatchNormalization whose parameters do not match the Conv's channels
+    GraphBuilder b;
+    b.input("x", {1, 2, 4, 4});
+    b.init("w", random_tensor({3, 2, 1, 1}, 1));
+    b.node("Conv", {"x", "w"}, {"c"});
+    for (const char* p : {"s", "bb", "m", "v"}) b.init(p, random_tensor({5}, 2, 0.5f, 1.0f));
+    b.node("BatchNormalization", {"c", "s", "bb", "m", "v"}, {"y"});
+    b.output("y");
+    cases.push_back(b);
+  }
+  {  // LayerNorm-like chain with a three-input Sub and a Pow without exponent
+    GraphBuilder b(14);
+    b.input("x", {2, 8});
+    auto& r = b.node("ReduceMean", {"x"}, {"m"});
+    GraphBuilder::set_ints(r, "axes", {-1});
+    b.node("Sub", {"x", "m", "x"}, {"d"});
+    b.node("Pow", {"d"}, {"p"});
+    b.node("Div", {"d", "p"}, {"y"});
+    b.output("y");
+    cases.push_back(b);
+  }
+  {  // GELU-like chain with a two-input Erf and a one-input Mul
+    GraphBuilder b;
+    b.input("x", {4});
+    b.init("s2", scalar_f32(1.4142135f));
+    b.init("one", scalar_f32(1.0f));
+    b.node("Div", {"x", "s2"}, {"t"});
+    b.node("Erf", {"t", "t"}, {"e"});
+    b.node("Add", {"e", "one"}, {"a"});
+    b.node("Mul", {"a"}, {"y"});
+    b.output("y");
+    cases.push_back(b);
+  }
+  {  // Clip with a non-scalar bound after a Conv; Dropout with a non-constant training_mode
+    GraphBuilder b;
+    b.input("x", {1, 2, 4, 4});
+    b.input("train", {}, DType::kBool);
+    b.init("w", random_tensor({3, 2, 1, 1}, 3));
+    b.init("lo", random_tensor({3}, 4));
+    b.node("Conv", {"x", "w"}, {"c"});
+    b.node("Clip", {"c", "lo"}, {"k"});
+    b.node("Dropout", {"k", "", "train"}, {"y"});
+    b.output("y");
+    cases.push_back(b);
+  }
+  {  // Transpose with a bad perm and a Shape of it; Reshape to an impossible constant shape
+    GraphBuilder b;
+    b.input("x", {1, 6});
+    auto& t = b.node("Transpose", {"x"}, {"t"});
+    GraphBuilder::set_ints(t, "perm", {0, 0});
+    b.node("Shape", {"t"}, {"s"});
+    b.init("bad", ints({5, 5}));
+    b.node("Reshape", {"x", "bad"}, {"r"});
+    b.node("Shape", {"r"}, {"y"});
+    b.output("y").output("s");
+    cases.push_back(b);
+  }
+  for (size_t k = 0; k < cases.size(); ++k) {
+    SCOPED_TRACE("case " + std::to_string(k));
+    ir::Graph g = cases[k].g;
+    ASSERT_TRUE(passes::optimize_graph(g, {}).ok());
+    auto env = Env::create(1);
+    auto shared = std::make_shared<const ir::Graph>(cases[k].g);
+    auto feeds = cases[k].random_feeds();
+    for (auto& f : feeds) {
+      if (f.name == "train") f.value = runtime::Value::of(Tensor::from_vector<bool>(DType::kBool, {}, {false}));
+    }
+    std::string results[2];
+    for (int opt = 0; opt < 2; ++opt) {
+      auto s = runtime::Session::create(shared, *env, {.optimize = opt == 1});
+      if (!s.ok()) {
+        results[opt] = "create: " + std::to_string(static_cast<int>(s.status().code()));
+        continue;
+      }
+      auto r = (*s)->run(feeds);
+      results[opt] = r.ok() ? "ok" : "run: " + std::to_string(static_cast<int>(r.status().code()));
+    }
+    EXPECT_EQ(results[0], results[1]);
+  }
+}
+
+}  // namespace
+}  // namespace edgeai::testing
