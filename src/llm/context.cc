@@ -28,10 +28,6 @@ inline void axpy_f32(float w, const float* x, float* y, int64_t n) {
   for (int64_t d = 0; d < n; ++d) y[d] += w * x[d];
 }
 
-inline void half_row_to_float(const uint16_t* h, float* f, int64_t n) {
-  for (int64_t d = 0; d < n; ++d) f[d] = half_to_float(h[d]);
-}
-
 inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
 inline float gelu_tanh(float x) {
@@ -80,7 +76,7 @@ Result<std::unique_ptr<Context>> Context::create(const Model& model, Env& env, c
     // Attention scores: whole rows of the context for as many query rows as fit 4 MiB.
     c->scores_.resize((size_t)std::max<int64_t>(n_ctx, kScoreBudget));
     c->qrows_.resize((size_t)(nb * h.n_embd_q()));
-    c->conv_.resize((size_t)c->n_slots_ * std::max(h.head_dim_k, h.head_dim_v));
+    if (opts.kv_type == KvType::kF16) c->vconv_.resize((size_t)(n_ctx * h.head_dim_v));
     c->rope_cos_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
     c->rope_sin_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
     c->logits_.resize((opts.logits_all ? n_ctx : 1) * h.n_vocab);
@@ -228,12 +224,14 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
   const int64_t n_kv = pos + n;
   const int64_t rows_total = n * group;
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(rows_total, (int64_t)scores_.size() / n_kv));
-  const int64_t conv_stride = std::max(hdk, hdv);
 
   for (int64_t g = 0; g < nkv; ++g) {
     const size_t kbase = (size_t)(il * nkv + g) * n_ctx_ * hdk;
     const size_t vbase = (size_t)(il * nkv + g) * n_ctx_ * hdv;
     const void* kmat = f16 ? (const void*)(k_f16_.data() + kbase) : (const void*)(k_f32_.data() + kbase);
+    // Values as f32 rows: the cache itself, or (f16 cache) converted once for all query rows.
+    const float* vals = f16 ? vconv_.data() : v_f32_.data() + vbase;
+    if (f16) kernels::ggml_dequantize_row((uint32_t)GgmlType::kF16, v_f16_.data() + vbase, vconv_.data(), n_kv * hdv);
     for (int64_t r0 = 0; r0 < rows_total; r0 += chunk) {
       const int64_t rows = std::min(chunk, rows_total - r0);
       // Query row r is token r / group, head g * group + r % group.
@@ -244,7 +242,7 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
       }
       RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, kv_ggml, kmat, n_kv, hdk, qrows_.data(), rows,
                                            scores_.data()));
-      auto run_row = [&](int64_t r, float* conv) {
+      auto run_row = [&](int64_t r) {
         const int64_t t = (r0 + r) / group, hh = g * group + (r0 + r) % group;
         const int64_t p = pos + t;
         const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
@@ -265,26 +263,16 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
         const float inv = 1.0f / sum;
         float* o = att_.data() + t * h.n_head * hdv + hh * hdv;
         std::fill(o, o + hdv, 0.0f);
-        for (int64_t j = lo; j <= p; ++j) {
-          const float* vr;
-          if (f16) {
-            half_row_to_float(v_f16_.data() + vbase + j * hdv, conv, hdv);
-            vr = conv;
-          } else {
-            vr = v_f32_.data() + vbase + j * hdv;
-          }
-          axpy_f32(sc[j] * inv, vr, o, hdv);
-        }
+        for (int64_t j = lo; j <= p; ++j) axpy_f32(sc[j] * inv, vals + j * hdv, o, hdv);
       };
       const int64_t slots = std::min<int64_t>(n_slots_, rows);
       if (slots <= 1) {
-        for (int64_t r = 0; r < rows; ++r) run_row(r, conv_.data());
+        for (int64_t r = 0; r < rows; ++r) run_row(r);
       } else {
+        // Strided rows per slot: causal rows differ in length, so neighbours share the work.
         env_.pool->parallel_for(slots, 1, [&](int64_t b, int64_t e) {
-          for (int64_t sl = b; sl < e; ++sl) {
-            float* conv = conv_.data() + sl * conv_stride;
-            for (int64_t r = sl; r < rows; r += slots) run_row(r, conv);
-          }
+          for (int64_t sl = b; sl < e; ++sl)
+            for (int64_t r = sl; r < rows; r += slots) run_row(r);
         });
       }
     }

@@ -59,14 +59,14 @@ class Context {
   int64_t n_batch_ = 0;
   KvType kv_type_ = KvType::kF32;
   int64_t n_past_ = 0;
-  int n_slots_ = 1;  // attention scratch (one value-conversion row per pool thread)
+  int n_slots_ = 1;  // pool threads
 
   // KV cache: per layer and KV head, n_ctx rows of head_dim_k (K) and head_dim_v (V) values.
   std::vector<float> k_f32_, v_f32_;
   std::vector<uint16_t> k_f16_, v_f16_;
 
   // Scratch (n_batch rows each).
-  std::vector<float> x_, xn_, q_, k_, v_, qkv_, att_, proj_, gate_, up_, scores_, conv_, qrows_;
+  std::vector<float> x_, xn_, q_, k_, v_, qkv_, att_, proj_, gate_, up_, scores_, vconv_, qrows_;
   std::vector<float> rope_cos_, rope_sin_;  // n_batch x n_rot/2 for the current batch
   std::vector<float> logits_;
   int64_t n_logit_rows_ = 0;

@@ -339,8 +339,10 @@ MemoryEstimate Model::estimate_memory(const ContextOptions& opts) const {
   int64_t per_row = 3 * h.n_embd + 2 * h.n_embd_q() + h.n_embd_k() + h.n_embd_v() + h.n_head * h.head_dim_v +
                     3 * h.n_ff + (h.n_embd_q() + h.n_embd_k() + h.n_embd_v());
   const int64_t logit_rows = opts.logits_all ? e.n_ctx : 1;
+  // An f16 cache also needs one KV head's values as f32 (n_ctx rows).
+  const int64_t vconv = opts.kv_type == KvType::kF16 ? e.n_ctx * h.head_dim_v : 0;
   e.scratch = 4 * (n_batch * per_row + logit_rows * h.n_vocab + std::max<int64_t>(e.n_ctx, int64_t{1} << 20) +
-                   64 * std::max(h.head_dim_k, h.head_dim_v) + h.n_embd);
+                   vconv + h.n_embd);
   return e;
 }
 
