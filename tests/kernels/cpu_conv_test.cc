@@ -59,6 +59,10 @@ TEST(CpuConv, DepthwiseMatchesReference) {
       {1, 3, 9, 9, 3, 7, 7, 1, 1, 3, 3, -1, -1, 1, 1, 3, false},// 7x7 (generic taps)
       {1, 2, 6, 6, 2, 1, 1, 1, 1, 0, 0, -1, -1, 1, 1, 2},       // 1x1 depthwise
       {1, 3, 3, 3, 3, 3, 3, 3, 3, 1, 1, -1, -1, 1, 1, 3},       // stride 3, 1x1 output
+      {1, 3, 140, 141, 3, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 3},   // stride 2, rows of >= 4 vectors
+      {1, 2, 70, 75, 2, 5, 5, 1, 1, 2, 2, -1, -1, 1, 1, 2},     // 5x5, rows of >= 4 vectors
+      {1, 2, 131, 133, 2, 5, 5, 2, 2, 2, 2, -1, -1, 1, 1, 2},   // 5x5 stride 2, wide rows
+      {1, 2, 40, 150, 2, 3, 3, 1, 1, 1, 1, -1, -1, 1, 2, 2},    // dilated columns, wide rows
   };
   uint32_t seed = 100;
   for (const auto& s : specs) {

@@ -6,16 +6,75 @@
 #include "kernels/cpu/ops.h"
 
 #include <algorithm>
+#include <string>
 
 #include "kernels/cpu/conv_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/op_common.h"
-#include "kernels/reference/nn_internal.h"
 
 namespace edgeai::kernels::cpu {
 namespace {
 
+// Strides, dilations, pads and auto_pad, read and checked once at preparation (the reference's
+// make_window rules for Conv); the output size then follows from the input's at run time.
+struct ConvWindow {
+  enum class Pad { kExplicit, kValid, kSameUpper, kSameLower } mode = Pad::kExplicit;
+  int64_t stride[2] = {1, 1}, dil[2] = {1, 1}, pad_b[2] = {0, 0}, pad_e[2] = {0, 0};
+
+  // False when the attributes are outside what this reads (the reference then reports them).
+  bool read(const PrepareContext& ctx, int nd) {
+    auto ints = [&](const char* name, size_t n, int64_t def, int64_t lo, int64_t hi, int64_t* out) {
+      std::vector<int64_t> v = ctx.attr_ints(name);
+      if (!ctx.has_attr(name)) v.assign(n, def);
+      if (v.size() != n) return false;
+      for (size_t i = 0; i < n; ++i) {
+        if (v[i] < lo || v[i] > hi) return false;
+        out[i] = v[i];
+      }
+      return true;
+    };
+    int64_t pads[4] = {0, 0, 0, 0};
+    if (!ints("strides", nd, 1, 1, kMaxWindowStride, stride) || !ints("dilations", nd, 1, 1, 1 << 20, dil) ||
+        !ints("pads", 2 * nd, 0, 0, 1 << 20, pads)) {
+      return false;
+    }
+    for (int d = 0; d < nd; ++d) {
+      pad_b[d] = pads[d];
+      pad_e[d] = pads[d + nd];
+    }
+    const std::string ap = ctx.attr_string("auto_pad", "NOTSET");
+    if (ap == "NOTSET" || ap.empty()) mode = Pad::kExplicit;
+    else if (ap == "VALID") mode = Pad::kValid;
+    else if (ap == "SAME_UPPER") mode = Pad::kSameUpper;
+    else if (ap == "SAME_LOWER") mode = Pad::kSameLower;
+    else return false;
+    if (mode != Pad::kExplicit) {
+      pad_b[0] = pad_b[1] = pad_e[0] = pad_e[1] = 0;
+    }
+    return true;
+  }
+
+  // Output size and begin pad of dim d for input size `in` and kernel `k`; false when the
+  // kernel does not fit (the reference reports it).
+  bool out_dim(int d, int64_t in, int64_t k, int64_t* out, int64_t* pb) const {
+    const int64_t ext = dil[d] * (k - 1) + 1, s = stride[d];
+    if (mode == Pad::kSameUpper || mode == Pad::kSameLower) {
+      *out = (in + s - 1) / s;
+      int64_t total = *out > 0 ? (*out - 1) * s + ext - in : 0;
+      if (total < 0) total = 0;
+      *pb = mode == Pad::kSameUpper ? total / 2 : total - total / 2;
+      return true;
+    }
+    const int64_t padded = in + pad_b[d] + pad_e[d];
+    if (padded < ext) return false;
+    *out = (padded - ext) / s + 1;
+    *pb = pad_b[d];
+    return true;
+  }
+};
+
 struct ConvState final : FastState {
+  ConvWindow win;
   int nd = 2;               // spatial dims (1 or 2)
   int64_t m = 0, c = 0;     // output and input channels
   int64_t group = 1, cpg = 0, mpg = 0;
@@ -61,9 +120,7 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
   }
   const int64_t taps = s->kh * s->kw;
   s->depthwise = s->cpg == 1 && s->mpg == 1;
-  for (int64_t st : ctx.attr_ints("strides")) {
-    if (st > kMaxWindowStride) return none;  // beyond the phase planes (window_impl.h)
-  }
+  if (!s->win.read(ctx, s->nd)) return none;  // strides beyond the phase planes (window_impl.h), ...
   const float* wd = w->data<float>();
   if (s->depthwise) {
     s->w.assign(wd, wd + s->m * taps);
@@ -72,10 +129,7 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
     for (int64_t g = 0; g < s->group; ++g) {
       s->wpacked.push_back(pack_a_once(*s->uk, wd + g * s->mpg * k, k, 1, s->mpg, k));
     }
-    bool unit = true;
-    for (const char* a : {"strides", "dilations"}) {
-      for (int64_t v : ctx.attr_ints(a)) unit = unit && v == 1;
-    }
+    const bool unit = s->win.stride[0] == 1 && s->win.stride[1] == 1 && s->win.dil[0] == 1 && s->win.dil[1] == 1;
     if (s->nd == 2 && s->group == 1 && s->kh == 3 && s->kw == 3 && unit && s->c >= 8 && s->m >= 8) {
       s->winograd = winograd_filters(*s->uk, wd, s->m, s->c);
     }
@@ -89,29 +143,29 @@ Status run_conv(KernelContext& ctx) {
     return s->fall_back(ctx);
   }
   const Tensor& x = ctx.input(0);
-  Shape in(x.shape().begin() + 2, x.shape().end());
-  Shape kernel = s->nd == 2 ? Shape{s->kh, s->kw} : Shape{s->kw};
-  ASSIGN_OR_RETURN(ref::nn::Window win, ref::nn::make_window(ctx, in, kernel, true, false, false));
+  ConvGeom g;
+  g.c = s->cpg;
+  g.kh = s->kh;
+  g.kw = s->kw;
+  const int dw = s->nd - 1;  // the window's index of the width dim
+  g.h = s->nd == 2 ? x.dim(2) : 1;
+  g.w = x.dim(x.rank() - 1);
+  if (s->nd == 2 && !s->win.out_dim(0, g.h, g.kh, &g.oh, &g.ph)) return s->fall_back(ctx);
+  if (!s->win.out_dim(dw, g.w, g.kw, &g.ow, &g.pw)) return s->fall_back(ctx);
+  if (s->nd == 1) {
+    g.oh = 1;
+    g.ph = 0;
+  }
+  g.sh = s->nd == 2 ? s->win.stride[0] : 1;
+  g.sw = s->win.stride[dw];
+  g.dh = s->nd == 2 ? s->win.dil[0] : 1;
+  g.dw = s->win.dil[dw];
   Shape out_shape{x.dim(0), s->m};
-  out_shape.insert(out_shape.end(), win.out.begin(), win.out.end());
+  if (s->nd == 2) out_shape.push_back(g.oh);
+  out_shape.push_back(g.ow);
   if (!ctx.is_output_used(0)) return ok_status();
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, out_shape));
 
-  ConvGeom g;
-  const int d = s->nd - 1;  // the width dim
-  g.c = s->cpg;
-  g.h = s->nd == 2 ? in[0] : 1;
-  g.w = in[d];
-  g.oh = s->nd == 2 ? win.out[0] : 1;
-  g.ow = win.out[d];
-  g.kh = s->kh;
-  g.kw = s->kw;
-  g.sh = s->nd == 2 ? win.strides[0] : 1;
-  g.sw = win.strides[d];
-  g.dh = s->nd == 2 ? win.dilations[0] : 1;
-  g.dw = win.dilations[d];
-  g.ph = s->nd == 2 ? win.pad_begin[0] : 0;
-  g.pw = win.pad_begin[d];
   const int64_t n_img = x.dim(0);
   const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow;
   if (n_img == 0 || out_sp == 0) return ok_status();

@@ -113,7 +113,6 @@ void gemm_rect(const UKernels& uk, const GemmArgs& g, int64_t m0, int64_t m1, in
 
 struct Split {
   int64_t tm = 1, tn = 1;
-  int64_t gran_n = 1;  // column boundaries fall on multiples of this (NR for packed B)
 };
 
 // Columns of part j of n split into `parts` on multiples of `gran`.
@@ -125,10 +124,11 @@ void part_range(int64_t n, int64_t gran, int64_t parts, int64_t j, int64_t* b, i
 
 // One rectangle per thread: tm row parts x tn column parts, minimizing the largest part's
 // multiply-adds (in whole vectors and register-tile rows, as the micro-kernel runs them) plus
-// what its thread packs.
+// what its thread packs. Parts start on whole register tiles (MR rows, NR columns), so every
+// element is computed by the same tile kernel, in the same order, whatever the split: results
+// do not depend on the thread count.
 Split choose_split(const UKernels& uk, const GemmArgs& g, int threads) {
   Split best;
-  best.gran_n = g.b_kind == GemmArgs::BKind::kPacked ? uk.nr : uk.lanes;
   double best_cost = -1;
   constexpr double kPackCost = 6.0;  // one packed element against one multiply-add
   for (int64_t tm = 1; tm <= threads; ++tm) {
@@ -140,7 +140,7 @@ Split choose_split(const UKernels& uk, const GemmArgs& g, int threads) {
       const double rows = static_cast<double>(ceil_div(m1 - m0, uk.mr) * uk.mr);
       for (int64_t j = 0; j < tn; ++j) {
         int64_t n0, n1;
-        part_range(g.n, best.gran_n, tn, j, &n0, &n1);
+        part_range(g.n, uk.nr, tn, j, &n0, &n1);
         const double cols = static_cast<double>(ceil_div(n1 - n0, uk.lanes) * uk.lanes);
         if (m1 <= m0 || n1 <= n0) continue;
         double cost = rows * cols * g.k;
@@ -193,7 +193,7 @@ void gemm(const UKernels& uk, ThreadPool* pool, const GemmArgs& g) {
     for (int64_t t = b; t < e; ++t) {
       int64_t m0, m1, n0, n1;
       part_range(g.m, uk.mr, s.tm, t / s.tn, &m0, &m1);
-      part_range(g.n, s.gran_n, s.tn, t % s.tn, &n0, &n1);
+      part_range(g.n, uk.nr, s.tn, t % s.tn, &n0, &n1);
       gemm_rect(uk, g, m0, m1, n0, n1);
     }
   });

@@ -97,6 +97,89 @@ struct GemmImpl {
     }
   }
 
+  // A tail of nr <= 4 columns: vectors run down the kMR rows of the A panel (Half lanes) and
+  // the B values are broadcast, so a single column costs kMR / Half lanes multiply-adds per k
+  // instead of a whole masked row-vector per row.
+  template <int NC>
+  static void col_tail(const GemmBlock& blk, const float* a, const float* b, float* c, int64_t i0, int64_t j0, int mr) {
+    using H = typename V::Half;
+    constexpr int HL = H::kLanes, NH = kMR / HL;
+    static_assert(kMR % HL == 0, "Half lanes divide the tile rows");
+    // S independent sets of accumulators over k (mod S) so that few columns are not bound by
+    // the multiply-add latency.
+    constexpr int S = NC * NH >= 4 ? 1 : 4 / (NC * NH);
+    typename H::F acc[S][NC][NH];
+#pragma GCC unroll 4
+    for (int s = 0; s < S; ++s) {
+#pragma GCC unroll 4
+      for (int j = 0; j < NC; ++j) {
+#pragma GCC unroll 4
+        for (int r = 0; r < NH; ++r) acc[s][j][r] = H::zero();
+      }
+    }
+    const int64_t ldb = blk.ldb;
+    auto step = [&](int s) {
+      typename H::F av[NH];
+#pragma GCC unroll 4
+      for (int r = 0; r < NH; ++r) av[r] = H::load(a + r * HL);
+#pragma GCC unroll 4
+      for (int j = 0; j < NC; ++j) {
+        const typename H::F bj = H::set1(b[j]);
+#pragma GCC unroll 4
+        for (int r = 0; r < NH; ++r) acc[s][j][r] = H::fmadd(av[r], bj, acc[s][j][r]);
+      }
+      a += kMR;
+      b += ldb;
+    };
+    int64_t k = 0;
+    for (; k + S <= blk.kc; k += S) {
+#pragma GCC unroll 4
+      for (int s = 0; s < S; ++s) step(s);
+    }
+    for (; k < blk.kc; ++k) step(0);
+    // Column j's sums for the kMR rows at t[j * kMR ...] (the S sets added in order).
+    float t[NC * kMR];
+    float part[S * HL];
+#pragma GCC unroll 4
+    for (int j = 0; j < NC; ++j) {
+#pragma GCC unroll 4
+      for (int r = 0; r < NH; ++r) {
+#pragma GCC unroll 4
+        for (int s = 0; s < S; ++s) H::store(part + s * HL, acc[s][j][r]);
+        for (int l = 0; l < HL; ++l) {
+          float sum = part[l];
+          for (int s = 1; s < S; ++s) sum += part[s * HL + l];
+          t[j * kMR + r * HL + l] = sum;
+        }
+      }
+    }
+    const typename V::Mask m = V::mask(NC);
+    for (int i = 0; i < mr; ++i) {
+      float rowbuf[L] = {};
+      for (int j = 0; j < NC; ++j) rowbuf[j] = t[j * kMR + i];
+      F v = V::load(rowbuf);
+      float* cr = c + i * blk.ldc;
+      if (blk.accumulate) v = V::add(v, V::load(cr, m));
+      if (blk.last) {
+        if (blk.bias) {
+          const float* bp = blk.bias + (i0 + i) * blk.bias_rs + j0 * blk.bias_cs;
+          v = V::add(v, blk.bias_cs == 0 ? V::set1(*bp) : V::load(bp, m));
+        }
+        v = Math<V>::apply1(blk.act, v);
+      }
+      V::store(cr, v, m);
+    }
+  }
+  static void dispatch_col_tail(const GemmBlock& blk, const float* a, const float* b, float* c, int64_t i0,
+                                int64_t j0, int nr, int mr) {
+    switch (nr) {
+      case 1: return col_tail<1>(blk, a, b, c, i0, j0, mr);
+      case 2: return col_tail<2>(blk, a, b, c, i0, j0, mr);
+      case 3: return col_tail<3>(blk, a, b, c, i0, j0, mr);
+      default: return col_tail<4>(blk, a, b, c, i0, j0, mr);
+    }
+  }
+
   // The tiles of one MR-row strip.
   template <int MR, int NV>
   static void strip_nv(const GemmBlock& blk, const float* a, const float* b, float* c, int64_t i0, int64_t j0, int nr) {
@@ -115,6 +198,7 @@ struct GemmImpl {
       const int nr = static_cast<int>(blk.nc - j0 < kNR ? blk.nc - j0 : kNR);
       const float* b = blk.b + q * blk.b_panel_stride;
       if (nr == kNR) tile<MR, kNV, false>(blk, a, b, c + j0, i0, j0, nr);
+      else if (nr <= 4 && nr < L) dispatch_col_tail(blk, a, b, c + j0, i0, j0, nr, MR);
       else dispatch_nv<MR, kNV>(blk, a, b, c + j0, i0, j0, nr);
     }
   }

@@ -8,7 +8,19 @@
 
 namespace edgeai::kernels::cpu {
 
+// 4 floats (xmm), the GEMM's narrow-column tail over the 4 rows of a register tile.
+struct VecAvx2Half {
+  using F = __m128;
+  static constexpr int kLanes = 4;
+  static F zero() { return _mm_setzero_ps(); }
+  static F set1(float v) { return _mm_set1_ps(v); }
+  static F load(const float* p) { return _mm_loadu_ps(p); }
+  static void store(float* p, F v) { _mm_storeu_ps(p, v); }
+  static F fmadd(F a, F b, F c) { return _mm_fmadd_ps(a, b, c); }
+};
+
 struct VecAvx2 {
+  using Half = VecAvx2Half;
   using F = __m256;
   using Mask = __m256i;
   static constexpr int kLanes = 8;
@@ -62,6 +74,14 @@ struct VecAvx2 {
   static F round(F a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static F pow2i(F n) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+  }
+  static constexpr bool kFastShift = false;  // unaligned loads instead
+  template <int k>
+  static F shift(F lo, F hi) {
+    alignas(64) float t[2 * kLanes];
+    store(t, lo);
+    store(t + kLanes, hi);
+    return load(t + k);
   }
   static F scalef(F a, F n) {  // in two steps, so that 2^n need not be representable
     const F h = round(mul(n, set1(0.5f)));

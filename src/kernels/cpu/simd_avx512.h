@@ -9,7 +9,20 @@
 
 namespace edgeai::kernels::cpu {
 
+// 8 floats (ymm), the GEMM's narrow-column tail over the 8 rows of a register tile. A type of
+// its own (not VecAvx2) so that no inline function is compiled with two ISAs' flags.
+struct VecAvx512Half {
+  using F = __m256;
+  static constexpr int kLanes = 8;
+  static F zero() { return _mm256_setzero_ps(); }
+  static F set1(float v) { return _mm256_set1_ps(v); }
+  static F load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
+  static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+};
+
 struct VecAvx512 {
+  using Half = VecAvx512Half;
   using F = __m512;
   using Mask = __mmask16;
   static constexpr int kLanes = 16;
@@ -66,6 +79,13 @@ struct VecAvx512 {
   // 2^n for integral n in [-126, 127].
   static F pow2i(F n) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+  }
+  // Lanes [k, k + 16) of the 32 lanes lo, hi (0 <= k < 16): a shifted window of two aligned
+  // loads. kFastShift: cheaper than an unaligned load that splits cache lines.
+  static constexpr bool kFastShift = true;
+  template <int k>
+  static F shift(F lo, F hi) {
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(hi), _mm512_castps_si512(lo), k));
   }
   // a * 2^n for integral n (any range: overflow to inf, subnormal results rounded).
   static F scalef(F a, F n) { return _mm512_scalef_ps(a, n); }

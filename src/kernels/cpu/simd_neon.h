@@ -9,6 +9,7 @@
 namespace edgeai::kernels::cpu {
 
 struct VecNeon {
+  using Half = VecNeon;
   using F = float32x4_t;
   using Mask = int;
   static constexpr int kLanes = 4;
@@ -68,6 +69,12 @@ struct VecNeon {
   static F round(F a) { return vrndnq_f32(a); }
   static F pow2i(F n) {
     return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23));
+  }
+  static constexpr bool kFastShift = true;
+  template <int k>
+  static F shift(F lo, F hi) {
+    if constexpr (k == 0) return lo;
+    else return vextq_f32(lo, hi, k);
   }
   static F scalef(F a, F n) {  // in two steps, so that 2^n need not be representable
     const F h = round(mul(n, set1(0.5f)));

@@ -2,6 +2,8 @@
 // the compiler maps to SSE2 on x86-64 and NEON/ASIMD elsewhere. Every ISA's vector type
 // (simd_avx512.h, simd_avx2.h, simd_neon.h) offers the same static functions:
 //   F, Mask, kLanes          register type, tail-mask type, floats per register
+//   Half                     a narrower vector type (zero set1 load store fmadd) whose lanes
+//                            divide the GEMM tile's rows (the narrow-column tail)
 //   zero, set1, load, store  (unaligned) loads and stores
 //   mask(n), load(p, m), store(p, v, m)   the first n lanes only; other lanes load as 0
 //   keep(v, m)               v with the lanes past the mask zeroed
@@ -10,6 +12,8 @@
 //   pow2i(n)                 2^n for integral n in [-126, 127]
 //   rcp(a)                   1 / a to about 1 ulp, for finite nonzero a
 //   scalef(a, n)             a * 2^n for integral n in [-300, 300]
+//   shift<k>(lo, hi)         lanes [k, k + kLanes) of lo:hi; kFastShift when cheaper than an
+//                            unaligned load
 //   select_lt(a, b, x, y)    a < b ? x : y per lane
 //   deinterleave2(a, b, &e, &o) the even and the odd lanes of the 2 * kLanes floats a, b
 //   interleave2(e, o, &lo, &hi)  its inverse
@@ -22,6 +26,7 @@
 namespace edgeai::kernels::cpu {
 
 struct VecPortable {
+  using Half = VecPortable;
   typedef float F __attribute__((vector_size(16)));
   typedef int32_t I __attribute__((vector_size(16)));
   using Mask = int;
@@ -86,6 +91,14 @@ struct VecPortable {
     F r;
     __builtin_memcpy(&r, &e, sizeof r);
     return r;
+  }
+  static constexpr bool kFastShift = false;  // unaligned loads instead
+  template <int k>
+  static F shift(F lo, F hi) {
+    alignas(64) float t[2 * kLanes];
+    store(t, lo);
+    store(t + kLanes, hi);
+    return load(t + k);
   }
   static F scalef(F a, F n) {  // in two steps, so that 2^n need not be representable
     const F h = round(mul(n, set1(0.5f)));

@@ -43,8 +43,10 @@ struct WindowImpl {
     p.hq = (hp + g.sh - 1) / g.sh;
     p.wq = (wp + g.sw - 1) / g.sw;
     p.flat = g.ow < U * L;
+    // Row mode: rows and planes start on whole vectors (aligned loads; see dw_run_shift).
+    if (!p.flat) p.wq = (p.wq + L - 1) / L * L;
     // Reads run up to a group of U vectors past the last output (and a row of taps below it).
-    p.size = p.hq * p.wq + U * L + p.wq;
+    p.size = (p.hq * p.wq + U * L + p.wq + L - 1) / L * L;
     p.count = g.sh * g.sw;
     for (int64_t fx = 0; fx < g.sw && fx < kMaxStride; ++fx) valid_cols(g, p, fx, &p.col_lo[fx], &p.col_hi[fx]);
     return p;
@@ -224,6 +226,66 @@ struct WindowImpl {
     }
   }
 
+  // Row mode with stride SW (1 or 2), dilation 1 and vector-aligned rows: the taps of one
+  // kernel row and column phase read the same aligned vectors shifted by 0, 1, 2, ... lanes, so
+  // each group loads U + 1 (or a few more) aligned vectors and shifts them in registers
+  // (unaligned loads split cache lines). off[t]: the offset of tap t, as dw_run.
+  template <int KH, int KW, int SW, int kAct>
+  static void dw_run_shift(const float* src, float* dst, int64_t n, const float* w, const int64_t* off, float bias,
+                           float lo_f, float hi_f) {
+    F wv[KH * KW];
+    int64_t base[KH * SW];  // aligned offset of group (ky, fx): tap (ky, fx) minus its shift
+#pragma GCC unroll 25
+    for (int t = 0; t < KH * KW; ++t) wv[t] = V::set1(w[t]);
+#pragma GCC unroll 10
+    for (int ky = 0; ky < KH; ++ky) {
+#pragma GCC unroll 2
+      for (int fx = 0; fx < SW && fx < KW; ++fx) base[ky * SW + fx] = off[ky * KW + fx];
+    }
+    const F bv = V::set1(bias), lo = V::set1(lo_f), hi = V::set1(hi_f);
+    for (int64_t q = 0; q < n; q += U * L) {
+      F acc[U];
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) acc[u] = bv;
+#pragma GCC unroll 5
+      for (int ky = 0; ky < KH; ++ky) {
+#pragma GCC unroll 2
+        for (int fx = 0; fx < SW && fx < KW; ++fx) {
+          const float* b = src + q + base[ky * SW + fx];
+          constexpr int NA = U + 1 + ((KW - 1) / SW) / L;  // shifts may pass whole vectors
+          F a[NA];
+#pragma GCC unroll 8
+          for (int u = 0; u < NA; ++u) a[u] = V::load(b + u * L);
+          shift_taps<KW, SW, 0>(ky, fx, wv, a, acc);
+        }
+      }
+      if (q + U * L <= n) {
+#pragma GCC unroll 4
+        for (int u = 0; u < U; ++u) {
+          if constexpr (kAct == 1) acc[u] = V::min(hi, V::max(lo, acc[u]));
+          V::store(dst + q + u * L, acc[u]);
+        }
+      } else {
+        for (int u = 0; u < U && q + u * L < n; ++u) {
+          if constexpr (kAct == 1) acc[u] = V::min(hi, V::max(lo, acc[u]));
+          const int64_t r = n - (q + u * L);
+          if (r >= L) V::store(dst + q + u * L, acc[u]);
+          else V::store(dst + q + u * L, acc[u], V::mask(static_cast<int>(r)));
+        }
+      }
+    }
+  }
+  // Taps kx = fx + SW * C of kernel row ky (shift C), for C from C0 while kx < KW.
+  template <int KW, int SW, int C>
+  static void shift_taps(int ky, int fx, const F* wv, const F* a, F* acc) {
+    if (fx + SW * C >= KW) return;
+    const F wt = wv[ky * KW + fx + SW * C];
+    constexpr int kq = C / L, kr = C % L;
+#pragma GCC unroll 4
+    for (int u = 0; u < U; ++u) acc[u] = V::fmadd(wt, V::template shift<kr>(a[u + kq], a[u + kq + 1]), acc[u]);
+    if constexpr (C + 1 < KW) shift_taps<KW, SW, C + 1>(ky, fx, wv, a, acc);
+  }
+
   // kAct: 0 none, 1 clamp to [alpha, beta] in registers, 2 a separate pass over the plane.
   template <int KH, int KW, int kAct>
   static void dw_plane(const ConvGeom& g, const Planes& p, const int64_t* off, const float* s, const float* w,
@@ -231,6 +293,16 @@ struct WindowImpl {
     const int taps = static_cast<int>(g.kh * g.kw);
     const float lo = kAct == 1 ? act.alpha : 0.0f, hi = kAct == 1 ? act.beta : 0.0f;
     if (!p.flat) {
+      if constexpr (V::kFastShift && KH != 0) {
+        if (g.dw == 1 && (g.sw == 1 || g.sw == 2)) {
+          for (int64_t oy = 0; oy < g.oh; ++oy) {
+            if (g.sw == 1) dw_run_shift<KH, KW, 1, kAct>(s + oy * p.wq, y + oy * g.ow, g.ow, w, off, bias, lo, hi);
+            else dw_run_shift<KH, KW, 2, kAct>(s + oy * p.wq, y + oy * g.ow, g.ow, w, off, bias, lo, hi);
+          }
+          if constexpr (kAct == 2) activate(y, g.oh * g.ow, act);
+          return;
+        }
+      }
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         dw_run<KH, KW, kAct>(s + oy * p.wq, y + oy * g.ow, g.ow, w, off, taps, bias, lo, hi);
       }
