@@ -3,6 +3,7 @@
 // (works piped); the conversation stays in the KV cache, so each turn evaluates only new tokens.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -68,11 +69,23 @@ Command add_chat(CLI::App& app) {
       }
       if (line == "/exit" || line == "/quit") break;
       messages.push_back({"user", line});
-      std::string text = llm::format_chat(fmt, messages, true);
-      std::vector<int32_t> tokens = tok.encode(text, true, true);
+      // Leave room for an answer: a quarter of the context, at most -n tokens.
+      const int64_t room = std::max<int64_t>(1, std::min<int64_t>(o->n_predict, run.ctx->n_ctx() / 4));
+      std::vector<int32_t> tokens = tok.encode(llm::format_chat(fmt, messages, true), true, true);
+      // When the conversation outgrows the context, forget the oldest turns (the system
+      // message stays); the cache is then rebuilt from the shorter prompt.
+      size_t first_turn = !messages.empty() && messages[0].role == "system" ? 1 : 0;
+      while ((int64_t)tokens.size() + room > run.ctx->n_ctx() && messages.size() > first_turn + 1) {
+        messages.erase(messages.begin() + first_turn);
+        while (messages.size() > first_turn + 1 && messages[first_turn].role != "user") {
+          messages.erase(messages.begin() + first_turn);
+        }
+        tokens = tok.encode(llm::format_chat(fmt, messages, true), true, true);
+        std::fprintf(stderr, "[context full: dropped the oldest turn]\n");
+      }
       if ((int64_t)tokens.size() + 1 >= run.ctx->n_ctx()) {
-        return fail("the conversation (" + std::to_string(tokens.size()) + " tokens) no longer fits the context of " +
-                    std::to_string(run.ctx->n_ctx()) + " tokens; restart with a larger --ctx");
+        return fail("the message (" + std::to_string(tokens.size()) + " tokens with the chat format) does not fit "
+                    "the context of " + std::to_string(run.ctx->n_ctx()) + " tokens; use a larger --ctx");
       }
       std::span<const int32_t> rest = history.reuse(*run.ctx, tokens);
       const int64_t reused = (int64_t)tokens.size() - (int64_t)rest.size();

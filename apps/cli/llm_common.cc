@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <unistd.h>
+
 namespace edgeai::cli {
 
 void add_llm_options(CLI::App* sub, LlmOptions& o, bool with_ctx) {
@@ -109,6 +111,17 @@ Status load_llm(const LlmOptions& o, bool need_tokenizer, bool create_context, L
                 format_bytes(e.total()).c_str(), format_bytes(e.weights).c_str(), format_bytes(e.kv_cache).c_str(),
                 (long long)e.n_ctx, o.kv_f16 ? "f16" : "f32", format_bytes(e.scratch).c_str());
   if (estimate_text) *estimate_text = line;
+  if (max_mem == 0) {
+    // No limit given: refuse what cannot fit in the machine's memory at all (filling a KV cache
+    // bigger than RAM would end in the kernel's OOM killer, not in an error message).
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && page > 0 && e.total() - e.weights > (int64_t)pages * page) {
+      return out_of_range(o.model + ": a context of " + std::to_string(e.n_ctx) + " tokens needs " +
+                          format_bytes(e.total() - e.weights) + " beyond the weights (KV cache " +
+                          format_bytes(e.kv_cache) + "), more than this machine's " +
+                          format_bytes((int64_t)pages * page) + "; use a smaller --ctx or --kv-f16");
+    }
+  }
   if (max_mem > 0 && e.total() > max_mem) {
     return out_of_range(o.model + ": needs about " + format_bytes(e.total()) + " (weights " + format_bytes(e.weights) +
                         ", KV cache " + format_bytes(e.kv_cache) + " for " + std::to_string(e.n_ctx) +

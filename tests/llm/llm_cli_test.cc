@@ -135,6 +135,15 @@ TEST(LlmCli, ChatKeepsTheConversationInTheCache) {
   EXPECT_NE(r.all.compare(t2, 12, "[turn 2: 0 c"), 0) << r.all;
 }
 
+TEST(LlmCli, ChatForgetsOldTurnsWhenTheContextIsFull) {
+  EDGEAI_REQUIRE_STORIES();
+  Cmd r = run("chat " + testing::stories_gguf() + " --ctx 96 --temp 0 -n 16 -v",
+              "Tell me a story.\nAnd another one.\nOne more, please.\nThe last one.\n");
+  ASSERT_EQ(r.code, 0) << r.all;
+  EXPECT_NE(r.all.find("[context full: dropped the oldest turn]"), std::string::npos) << r.all;
+  EXPECT_NE(r.all.find("[turn 4: "), std::string::npos) << r.all;
+}
+
 TEST(LlmCli, BenchJson) {
   EDGEAI_REQUIRE_STORIES();
   Cmd r = run("bench " + testing::stories_gguf() + " -p 64 -n 16 --reps 2 --threads 1 --json");
@@ -159,6 +168,7 @@ TEST(LlmCli, BadInputGivesClearErrors) {
   expect_error(run("generate " + m + " -n 0"), "-n must be positive");
   expect_error(run("generate " + m + " --top-p 0"), "top-p");
   expect_error(run("generate " + m + " --max-memory lots"), "--max-memory");
+  expect_error(run("generate " + m + " --ctx 100000000 --prompt hi"), "more than this machine's");
   std::string notgguf = testing::temp_dir() + "/model.onnx";
   {
     std::ofstream f(notgguf, std::ios::binary);
