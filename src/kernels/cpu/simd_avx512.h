@@ -48,6 +48,32 @@ struct VecAvx512 {
     *odd = _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
   }
 
+  // r[0..16) as a 16 x 16 matrix (row i in r[i]) transposed in place.
+  static void transpose(F* r) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {  // pairs of rows interleaved within 128-bit lanes
+      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int g = 0; g < 16; g += 4) {  // u[g + k]: column 4q + k of rows g..g+3 in lane q
+      const __m512d a0 = _mm512_castps_pd(t[g]), a1 = _mm512_castps_pd(t[g + 1]);
+      const __m512d b0 = _mm512_castps_pd(t[g + 2]), b1 = _mm512_castps_pd(t[g + 3]);
+      u[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, b0));
+      u[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, b0));
+      u[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, b1));
+      u[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, b1));
+    }
+    for (int k = 0; k < 4; ++k) {  // gather lane q of the four row groups into row 4q + k
+      const __m512 v1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x44), v2 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xee);
+      const __m512 v3 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x44);
+      const __m512 v4 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xee);
+      r[k] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+      r[4 + k] = _mm512_shuffle_f32x4(v1, v3, 0xdd);
+      r[8 + k] = _mm512_shuffle_f32x4(v2, v4, 0x88);
+      r[12 + k] = _mm512_shuffle_f32x4(v2, v4, 0xdd);
+    }
+  }
+
   // The inverse: lanes e0 o0 e1 o1 ... into lo (first 16) and hi (last 16).
   static void interleave2(F e, F o, F* lo, F* hi) {
     *lo = _mm512_permutex2var_ps(e, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), o);

@@ -17,6 +17,7 @@
 //   select_lt(a, b, x, y)    a < b ? x : y per lane
 //   deinterleave2(a, b, &e, &o) the even and the odd lanes of the 2 * kLanes floats a, b
 //   interleave2(e, o, &lo, &hi)  its inverse
+//   transpose(r)             r[0..kLanes) as a square matrix (row i in r[i]), in place
 //   reduce_add, reduce_max   horizontal
 #pragma once
 
@@ -64,6 +65,15 @@ struct VecPortable {
     *odd = F{a[1], a[3], b[1], b[3]};
   }
 
+  static void transpose(F* r) {  // 4 x 4, row i in r[i], in place
+    for (int i = 0; i < 4; ++i) {
+      for (int j = i + 1; j < 4; ++j) {
+        const float t = r[i][j];
+        r[i][j] = r[j][i];
+        r[j][i] = t;
+      }
+    }
+  }
   static void interleave2(F e, F o, F* lo, F* hi) {
     *lo = F{e[0], o[0], e[1], o[1]};
     *hi = F{e[2], o[2], e[3], o[3]};

@@ -25,7 +25,7 @@ UKernels make_ukernels(const char* name) {
   k.pack_b = &G::pack_b;
   k.pack_b_im2col = &G::pack_b_im2col;
   k.dwconv = &W::dwconv;
-  k.dwconv_scratch_floats = &W::scratch_floats;
+  k.dwconv_scratch_floats = &W::dw_scratch_floats;
   k.pool2d = &W::pool2d;
   k.pool_scratch_floats = &W::pool_scratch_floats;
   k.winograd_input = &WinogradImpl<V, G::kNR>::input;

@@ -371,8 +371,100 @@ struct WindowImpl {
     }
   }
 
+  // Small planes (14x14, 7x7: rows of a fraction of a vector) run L channels at a time,
+  // transposed (L x L register transposes) so that one vector holds one position of L channels:
+  // no lanes idle on short rows, aligned loads, one weight vector per tap.
+  static bool channel_blocks(const ConvGeom& g) { return g.oh * g.ow <= 256 && g.kh * g.kw <= kMaxTaps; }
+  static int64_t channel_block_floats(const ConvGeom& g) {
+    const int64_t hp = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1, wp = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+    return (hp * wp + (g.oh * g.ow + L) + g.kh * g.kw + 1) * L;
+  }
+  static int64_t dw_scratch_floats(const ConvGeom& g) {
+    const int64_t a = scratch_floats(g), b = channel_blocks(g) ? channel_block_floats(g) : 0;
+    return a > b ? a : b;
+  }
+
+  template <int KH, int KW>
+  static void dw_channels(const DwConvArgs& a, int64_t cb, int nc, float* s) {
+    const ConvGeom& g = *a.g;
+    const int64_t kh = KH ? KH : g.kh, kw = KW ? KW : g.kw;
+    const int taps = static_cast<int>(kh * kw);
+    const int64_t hp = (g.oh - 1) * g.sh + (kh - 1) * g.dh + 1, wp = (g.ow - 1) * g.sw + (kw - 1) * g.dw + 1;
+    const int64_t npos = g.oh * g.ow;
+    float* t = s;                      // [hp][wp][L] padded input (padding zeroed by the caller)
+    float* o = t + hp * wp * L;        // [npos rounded up to L][L] output
+    float* wt = o + (npos + L) * L;    // [taps][L] weights
+    float* bt = wt + taps * L;         // [L] bias
+    const int64_t wcopy = g.w + g.pw <= wp ? g.w : wp - g.pw;  // input columns the window reads
+    for (int64_t iy = 0; iy < g.h && iy + g.ph < hp; ++iy) {
+      float* tr = t + ((iy + g.ph) * wp + g.pw) * L;
+      for (int64_t ix0 = 0; ix0 < wcopy; ix0 += L) {
+        const int n = static_cast<int>(wcopy - ix0 < L ? wcopy - ix0 : L);
+        const typename V::Mask m = V::mask(n);
+        F blk[L];
+        for (int j = 0; j < L; ++j) blk[j] = j < nc ? V::load(a.x + ((cb + j) * g.h + iy) * g.w + ix0, m) : V::zero();
+        V::transpose(blk);
+        for (int k = 0; k < n; ++k) V::store(tr + (ix0 + k) * L, blk[k]);
+      }
+    }
+    for (int tp = 0; tp < taps; ++tp) {
+      for (int j = 0; j < L; ++j) wt[tp * L + j] = j < nc ? a.w[(cb + j) * taps + tp] : 0.0f;
+    }
+    for (int j = 0; j < L; ++j) bt[j] = j < nc && a.bias ? a.bias[cb + j] : 0.0f;
+    int64_t off[kMaxTaps];
+    F wv[KH * KW ? KH * KW : kMaxTaps];
+    for (int64_t ky = 0; ky < kh; ++ky) {
+      for (int64_t kx = 0; kx < kw; ++kx) off[ky * kw + kx] = (ky * g.dh * wp + kx * g.dw) * L;
+    }
+#pragma GCC unroll 25
+    for (int tp = 0; tp < (KH * KW ? KH * KW : kMaxTaps); ++tp) wv[tp] = tp < taps ? V::load(wt + tp * L) : V::zero();
+    const F bv = V::load(bt);
+    const bool clamp = a.act.kind == ActKind::kRelu || a.act.kind == ActKind::kClip;
+    const F lo = V::set1(a.act.kind == ActKind::kClip ? a.act.alpha : 0.0f);
+    const F hi = V::set1(a.act.kind == ActKind::kClip ? a.act.beta : __builtin_inff());
+    for (int64_t q = 0; q < npos; q += U) {
+      const float* base[U];
+      F acc[U];
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) {
+        const int64_t pos = q + u < npos ? q + u : npos - 1;
+        base[u] = t + ((pos / g.ow) * g.sh * wp + (pos % g.ow) * g.sw) * L;
+        acc[u] = bv;
+      }
+#pragma GCC unroll 25
+      for (int tp = 0; tp < (KH * KW ? KH * KW : taps); ++tp) {
+#pragma GCC unroll 4
+        for (int u = 0; u < U; ++u) acc[u] = V::fmadd(wv[tp], V::load(base[u] + off[tp]), acc[u]);
+      }
+      for (int u = 0; u < U && q + u < npos; ++u) {
+        F v = acc[u];
+        if (clamp) v = V::min(hi, V::max(lo, v));
+        V::store(o + (q + u) * L, v);
+      }
+    }
+    if (!clamp && a.act.kind != ActKind::kNone) activate(o, npos * L, a.act);
+    for (int64_t p0 = 0; p0 < npos; p0 += L) {
+      const int n = static_cast<int>(npos - p0 < L ? npos - p0 : L);
+      F blk[L];
+      for (int k = 0; k < L; ++k) blk[k] = V::load(o + (p0 + k) * L);
+      V::transpose(blk);
+      const typename V::Mask m = V::mask(n);
+      for (int j = 0; j < nc; ++j) V::store(a.y + (cb + j) * npos + p0, blk[j], m);
+    }
+  }
+
   static void dwconv(const DwConvArgs& a) {
     const ConvGeom& g = *a.g;
+    if (channel_blocks(g)) {
+      fill(a.scratch, channel_block_floats(g), 0.0f);  // the padding stays zero; o's tail finite
+      for (int64_t cb = a.c0; cb < a.c1; cb += L) {
+        const int nc = static_cast<int>(a.c1 - cb < L ? a.c1 - cb : L);
+        if (g.kh == 3 && g.kw == 3) dw_channels<3, 3>(a, cb, nc, a.scratch);
+        else if (g.kh == 5 && g.kw == 5) dw_channels<5, 5>(a, cb, nc, a.scratch);
+        else dw_channels<0, 0>(a, cb, nc, a.scratch);
+      }
+      return;
+    }
     const Planes p = planes(g);
     const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow, taps = g.kh * g.kw;
     float* flat_out = a.scratch + p.count * p.size;
