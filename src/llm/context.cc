@@ -73,8 +73,9 @@ Result<std::unique_ptr<Context>> Context::create(const Model& model, Env& env, c
     c->proj_.resize(nb * h.n_embd);
     c->gate_.resize(nb * h.n_ff * 2);
     c->up_.resize(nb * h.n_ff);
-    // Attention scores: whole rows of the context for as many query rows as fit 4 MiB.
-    c->scores_.resize((size_t)std::max<int64_t>(n_ctx, kScoreBudget));
+    // Attention scores: whole rows of the context for as many tokens' query rows as fit 4 MiB
+    // (at least one token's: the heads of a KV group).
+    c->scores_.resize((size_t)std::max<int64_t>(h.n_head / h.n_head_kv * n_ctx, kScoreBudget));
     c->qrows_.resize((size_t)(nb * h.n_embd_q()));
     if (opts.kv_type == KvType::kF16) c->vconv_.resize((size_t)(n_ctx * h.head_dim_v));
     c->rope_cos_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
@@ -222,8 +223,9 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
   const bool f16 = kv_type_ == KvType::kF16;
   const uint32_t kv_ggml = f16 ? (uint32_t)GgmlType::kF16 : (uint32_t)GgmlType::kF32;
   const int64_t n_kv = pos + n;
-  const int64_t rows_total = n * group;
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(rows_total, (int64_t)scores_.size() / n_kv));
+  // Query rows come per token in groups (the heads sharing KV head g); chunks of whole tokens.
+  const int64_t tokens_per_chunk =
+      std::max<int64_t>(1, std::min<int64_t>(n, (int64_t)scores_.size() / (n_kv * group)));
 
   for (int64_t g = 0; g < nkv; ++g) {
     const size_t kbase = (size_t)(il * nkv + g) * n_ctx_ * hdk;
@@ -232,47 +234,62 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
     // Values as f32 rows: the cache itself, or (f16 cache) converted once for all query rows.
     const float* vals = f16 ? vconv_.data() : v_f32_.data() + vbase;
     if (f16) kernels::ggml_dequantize_row((uint32_t)GgmlType::kF16, v_f16_.data() + vbase, vconv_.data(), n_kv * hdv);
-    for (int64_t r0 = 0; r0 < rows_total; r0 += chunk) {
-      const int64_t rows = std::min(chunk, rows_total - r0);
-      // Query row r is token r / group, head g * group + r % group.
+    for (int64_t t0 = 0; t0 < n; t0 += tokens_per_chunk) {
+      const int64_t nt = std::min(tokens_per_chunk, n - t0);
+      const int64_t rows = nt * group;
+      // Query row r is token t0 + r / group, head g * group + r % group.
       for (int64_t r = 0; r < rows; ++r) {
-        const int64_t t = (r0 + r) / group, hh = g * group + (r0 + r) % group;
+        const int64_t t = t0 + r / group, hh = g * group + r % group;
         const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
         std::copy(q, q + hdk, qrows_.data() + r * hdk);
       }
       RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, kv_ggml, kmat, n_kv, hdk, qrows_.data(), rows,
                                            scores_.data()));
-      auto run_row = [&](int64_t r) {
-        const int64_t t = (r0 + r) / group, hh = g * group + (r0 + r) % group;
-        const int64_t p = pos + t;
+      // A work item is one token's heads hl0 .. hl0 + hpi - 1 of the group: whole groups when
+      // there are enough tokens to go round the threads (each value row then serves every head
+      // of the group while it is in cache), single heads otherwise (generation).
+      const int64_t hpi = nt >= n_slots_ ? group : 1;
+      const int64_t per_token = group / hpi;
+      auto run_item = [&](int64_t item) {
+        const int64_t tl = item / per_token, hl0 = (item % per_token) * hpi;
+        const int64_t t = t0 + tl, p = pos + t;
         const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
-        float* sc = scores_.data() + r * n_kv;
-        float mx = -INFINITY;
-        for (int64_t j = lo; j <= p; ++j) {
-          float v = sc[j] * scale;
-          if (cap > 0) v = cap * std::tanh(v / cap);
-          sc[j] = v;
-          mx = std::max(mx, v);
+        for (int64_t hl = hl0; hl < hl0 + hpi; ++hl) {
+          float* sc = scores_.data() + (tl * group + hl) * n_kv;
+          float mx = -INFINITY;
+          for (int64_t j = lo; j <= p; ++j) {
+            float v = sc[j] * scale;
+            if (cap > 0) v = cap * std::tanh(v / cap);
+            sc[j] = v;
+            mx = std::max(mx, v);
+          }
+          float sum = 0.0f;
+          for (int64_t j = lo; j <= p; ++j) {
+            const float e = std::exp(sc[j] - mx);
+            sc[j] = e;
+            sum += e;
+          }
+          const float inv = 1.0f / sum;
+          for (int64_t j = lo; j <= p; ++j) sc[j] *= inv;
+          float* o = att_.data() + t * h.n_head * hdv + (g * group + hl) * hdv;
+          std::fill(o, o + hdv, 0.0f);
         }
-        float sum = 0.0f;
+        float* o0 = att_.data() + t * h.n_head * hdv + (g * group + hl0) * hdv;
+        const float* w0 = scores_.data() + (tl * group + hl0) * n_kv;
         for (int64_t j = lo; j <= p; ++j) {
-          const float e = std::exp(sc[j] - mx);
-          sc[j] = e;
-          sum += e;
+          const float* vr = vals + j * hdv;
+          for (int64_t k = 0; k < hpi; ++k) axpy_f32(w0[k * n_kv + j], vr, o0 + k * hdv, hdv);
         }
-        const float inv = 1.0f / sum;
-        float* o = att_.data() + t * h.n_head * hdv + hh * hdv;
-        std::fill(o, o + hdv, 0.0f);
-        for (int64_t j = lo; j <= p; ++j) axpy_f32(sc[j] * inv, vals + j * hdv, o, hdv);
       };
-      const int64_t slots = std::min<int64_t>(n_slots_, rows);
+      const int64_t items = nt * per_token;
+      const int64_t slots = std::min<int64_t>(n_slots_, items);
       if (slots <= 1) {
-        for (int64_t r = 0; r < rows; ++r) run_row(r);
+        for (int64_t it = 0; it < items; ++it) run_item(it);
       } else {
-        // Strided rows per slot: causal rows differ in length, so neighbours share the work.
+        // Strided items per slot: causal rows differ in length, so neighbours share the work.
         env_.pool->parallel_for(slots, 1, [&](int64_t b, int64_t e) {
           for (int64_t sl = b; sl < e; ++sl)
-            for (int64_t r = sl; r < rows; r += slots) run_row(r);
+            for (int64_t it = sl; it < items; it += slots) run_item(it);
         });
       }
     }

@@ -335,13 +335,13 @@ MemoryEstimate Model::estimate_memory(const ContextOptions& opts) const {
   e.kv_cache = h.n_layer * e.n_ctx * (h.n_embd_k() + h.n_embd_v()) * kv_elem;
   // Per batch row: residual, normed, q (+ its gathered copy), k, v, attention out, projection
   // out, 3 x FFN hidden (phi3's gate+up doubles one), fused qkv; plus logits (one row, or n_ctx
-  // with logits_all) and the attention score buffer (max(n_ctx, 2^20) floats, Context).
+  // with logits_all) and the attention score buffer (max(group x n_ctx, 2^20) floats, Context).
   int64_t per_row = 3 * h.n_embd + 2 * h.n_embd_q() + h.n_embd_k() + h.n_embd_v() + h.n_head * h.head_dim_v +
                     3 * h.n_ff + (h.n_embd_q() + h.n_embd_k() + h.n_embd_v());
   const int64_t logit_rows = opts.logits_all ? e.n_ctx : 1;
   // An f16 cache also needs one KV head's values as f32 (n_ctx rows).
   const int64_t vconv = opts.kv_type == KvType::kF16 ? e.n_ctx * h.head_dim_v : 0;
-  e.scratch = 4 * (n_batch * per_row + logit_rows * h.n_vocab + std::max<int64_t>(e.n_ctx, int64_t{1} << 20) +
+  e.scratch = 4 * (n_batch * per_row + logit_rows * h.n_vocab + std::max<int64_t>(h.n_head / h.n_head_kv * e.n_ctx, int64_t{1} << 20) +
                    vconv + h.n_embd);
   return e;
 }
