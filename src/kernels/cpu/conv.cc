@@ -177,7 +177,7 @@ Status run_conv(KernelContext& ctx) {
   if (s->depthwise) {
     const int64_t planes = n_img * s->c;
     const int64_t scratch = uk.dwconv_scratch_floats(g);
-    ctx.pool().parallel_for(planes, 1, [&](int64_t b, int64_t e) {
+    auto body = [&](int64_t b, int64_t e) {
       AlignedFloats buf(scratch);
       for (int64_t p = b; p < e;) {
         const int64_t n = p / s->c, c0 = p % s->c, c1 = std::min(s->c, c0 + (e - p));
@@ -194,7 +194,10 @@ Status run_conv(KernelContext& ctx) {
         uk.dwconv(a);
         p += c1 - c0;
       }
-    });
+    };
+    // Split over the pool when the work is well above the pool's wake-up cost.
+    if (planes * out_sp * g.kh * g.kw < (int64_t(1) << 18)) body(0, planes);
+    else ctx.pool().parallel_for(planes, 1, body);
     return ok_status();
   }
 

@@ -493,25 +493,47 @@ struct WindowImpl {
     return scratch_floats(g) + g.oh * p.wq + U * L;  // + the average's divisors
   }
 
-  template <bool kMax>
+  // dst[0, n) = max (or mean, dividing by dv) of src[q + off[t]] over the taps, U vectors at a
+  // time (independent chains); offsets copied to locals (see dw_run). KT: taps known at compile
+  // time (0: `taps`).
+  template <bool kMax, int KT>
+  static void pool_run(const float* src, const float* dv, float* dst, int64_t n, const int64_t* off_in, int taps_rt) {
+    const int taps = KT ? KT : taps_rt;
+    int64_t off[KT ? KT : kMaxTaps * 8];
+#pragma GCC unroll 9
+    for (int t = 0; t < taps; ++t) off[t] = off_in[t];
+    for (int64_t q = 0; q < n; q += U * L) {
+      F acc[U];
+      const float* b = src + q;
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) acc[u] = V::load(b + off[0] + u * L);
+#pragma GCC unroll 9
+      for (int t = 1; t < taps; ++t) {
+#pragma GCC unroll 4
+        for (int u = 0; u < U; ++u) {
+          const F v = V::load(b + off[t] + u * L);
+          acc[u] = kMax ? V::max(acc[u], v) : V::add(acc[u], v);
+        }
+      }
+      for (int u = 0; u < U && q + u * L < n; ++u) {
+        F v = acc[u];
+        if (!kMax) v = V::div(v, V::load(dv + q + u * L));
+        const int64_t r = n - (q + u * L);
+        if (r >= L) V::store(dst + q + u * L, v);
+        else V::store(dst + q + u * L, v, V::mask(static_cast<int>(r)));
+      }
+    }
+  }
+
+  template <bool kMax, int KT>
   static void pool_plane(const ConvGeom& g, const Planes& p, const float* s, const int64_t* off, int taps,
                          const float* div, float* y, float* flat_out) {
-    auto run = [&](const float* src, const float* dv, float* dst, int64_t n) {
-      for (int64_t q = 0; q < n; q += L) {
-        F acc = V::load(src + q + off[0]);
-        for (int t = 1; t < taps; ++t) {
-          const F v = V::load(src + q + off[t]);
-          acc = kMax ? V::max(acc, v) : V::add(acc, v);
-        }
-        if (!kMax) acc = V::div(acc, V::load(dv + q));
-        if (q + L <= n) V::store(dst + q, acc);
-        else V::store(dst + q, acc, V::mask(static_cast<int>(n - q)));
-      }
-    };
     if (!p.flat) {
-      for (int64_t oy = 0; oy < g.oh; ++oy) run(s + oy * p.wq, div + oy * p.wq, y + oy * g.ow, g.ow);
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        pool_run<kMax, KT>(s + oy * p.wq, div + oy * p.wq, y + oy * g.ow, g.ow, off, taps);
+      }
     } else {
-      run(s, div, flat_out, g.oh * p.wq);
+      pool_run<kMax, KT>(s, div, flat_out, g.oh * p.wq, off, taps);
       for (int64_t oy = 0; oy < g.oh; ++oy) copy(flat_out + oy * p.wq, y + oy * g.ow, g.ow);
     }
   }
@@ -535,8 +557,12 @@ struct WindowImpl {
     fill_pad(p, is_max ? -__builtin_inff() : 0.0f, scratch);
     for (int64_t c = 0; c < nplanes; ++c) {
       build(g, p, x + c * in_sp, scratch);
-      if (is_max) pool_plane<true>(g, p, scratch, off, static_cast<int>(taps), div, y + c * out_sp, flat_out);
-      else pool_plane<false>(g, p, scratch, off, static_cast<int>(taps), div, y + c * out_sp, flat_out);
+      const int nt = static_cast<int>(taps);
+      float* yc = y + c * out_sp;
+      if (is_max && taps == 9) pool_plane<true, 9>(g, p, scratch, off, nt, div, yc, flat_out);
+      else if (is_max) pool_plane<true, 0>(g, p, scratch, off, nt, div, yc, flat_out);
+      else if (taps == 9) pool_plane<false, 9>(g, p, scratch, off, nt, div, yc, flat_out);
+      else pool_plane<false, 0>(g, p, scratch, off, nt, div, yc, flat_out);
     }
   }
 
