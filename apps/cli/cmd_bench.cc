@@ -10,7 +10,8 @@
 // mean over K timed runs after W warm-up runs (stopping early, after at least 10 runs, once the
 // timed runs exceed --max-seconds), throughput, and memory: the resident set before loading
 // (VmRSS), the peak after the runs (VmHWM), and their difference, the model's memory. --profile
-// then runs K more times with per-node timing and prints the time per op type. Inputs are seeded
+// then runs as many more times with per-node timing and prints the time per op type and the
+// slowest nodes. Inputs are seeded
 // random (standard normal floats; integers in [0, 2); dynamic dims are 1) unless given with
 // --input NAME=FILE (.npy or TensorProto .pb).
 #include <algorithm>
@@ -134,6 +135,30 @@ struct OpTime {
   int nodes = 0;
 };
 
+struct NodeTime {
+  std::string name, op, detail;
+  double ms_per_run = 0;
+};
+
+// A short description of a Conv-like node: weight shape, group, strides ("W[32,1,3,3] g32 s2").
+std::string node_detail(const ir::Graph& g, const std::string& name) {
+  for (const auto& n : g.nodes) {
+    if (n.name != name) continue;
+    std::string d;
+    if (n.inputs.size() > 1) {
+      auto it = g.initializers.find(n.inputs[1]);
+      if (it != g.initializers.end()) d = "W" + shape_str(it->second.shape());
+    }
+    if (const ir::Attribute* a = n.attr("group"); a && a->i != 1) d += " g" + std::to_string(a->i);
+    if (const ir::Attribute* a = n.attr("strides"); a && !a->ints.empty() && a->ints[0] != 1) {
+      d += " s" + std::to_string(a->ints[0]);
+    }
+    if (const ir::Attribute* a = n.attr("activation")) d += " " + a->s;
+    return d;
+  }
+  return {};
+}
+
 struct BenchOptions {
   std::string model;
   int threads = 0;
@@ -216,6 +241,7 @@ int bench_onnx(const BenchOptions& o) {
   const int64_t peak_rss = proc_status_bytes("VmHWM");
 
   std::vector<OpTime> ops;
+  std::vector<NodeTime> slowest;
   double profiled_ms = 0;
   if (o.profile) {
     s.set_profiling(true);
@@ -227,6 +253,7 @@ int bench_onnx(const BenchOptions& o) {
     s.set_profiling(false);
     std::map<std::string, OpTime> by_op;
     for (const auto& p : s.profile()) {
+      slowest.push_back({p.name, p.op_type, node_detail(s.graph(), p.name), p.total_ms / runs});
       OpTime& t = by_op[p.op_type];
       t.op = p.op_type;
       t.ms_per_run += p.total_ms / runs;
@@ -237,6 +264,9 @@ int bench_onnx(const BenchOptions& o) {
       ops.push_back(v);
     }
     std::sort(ops.begin(), ops.end(), [](const OpTime& a, const OpTime& b) { return a.ms_per_run > b.ms_per_run; });
+    std::stable_sort(slowest.begin(), slowest.end(),
+                     [](const NodeTime& a, const NodeTime& b) { return a.ms_per_run > b.ms_per_run; });
+    if (slowest.size() > 10) slowest.resize(10);
   }
 
   const bool int8 = is_int8_model(*graph);
@@ -268,6 +298,11 @@ int bench_onnx(const BenchOptions& o) {
       nlohmann::json p = nlohmann::json::array();
       for (const auto& t : ops) p.push_back({{"op", t.op}, {"nodes", t.nodes}, {"ms_per_run", t.ms_per_run}});
       j["profile"] = p;
+      nlohmann::json sn = nlohmann::json::array();
+      for (const auto& t : slowest) {
+        sn.push_back({{"node", t.name}, {"op", t.op}, {"detail", t.detail}, {"ms_per_run", t.ms_per_run}});
+      }
+      j["slowest_nodes"] = sn;
     }
     std::printf("%s\n", j.dump().c_str());
     if (int8_slow) std::fprintf(stderr, "note: %s\n", kInt8Note);
@@ -292,6 +327,10 @@ int bench_onnx(const BenchOptions& o) {
     for (const auto& t : ops) {
       std::printf("  %-28s %6d %10.3f %6.1f%%\n", t.op.c_str(), t.nodes, t.ms_per_run,
                   profiled_ms > 0 ? 100.0 * t.ms_per_run / profiled_ms : 0.0);
+    }
+    std::printf("\nslowest nodes\n");
+    for (const auto& t : slowest) {
+      std::printf("  %8.3f ms  %-12s %-28s %s\n", t.ms_per_run, t.op.c_str(), t.detail.c_str(), t.name.c_str());
     }
   }
   return 0;

@@ -72,6 +72,12 @@ TEST(BenchCli, JsonReport) {
     conv = conv || p["op"].get<std::string>().find("Conv") != std::string::npos;
   }
   EXPECT_TRUE(conv) << j["profile"].dump();
+  ASSERT_TRUE(j["slowest_nodes"].is_array());
+  ASSERT_FALSE(j["slowest_nodes"].empty());
+  EXPECT_LE(j["slowest_nodes"].size(), 10u);
+  const auto& first = j["slowest_nodes"][0];
+  EXPECT_FALSE(first["node"].get<std::string>().empty());
+  EXPECT_GE(first["ms_per_run"].get<double>(), j["slowest_nodes"].back()["ms_per_run"].get<double>());
 }
 
 TEST(BenchCli, HumanReportAndInputFile) {
