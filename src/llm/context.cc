@@ -282,7 +282,9 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
         }
       };
       const int64_t items = nt * per_token;
-      const int64_t slots = std::min<int64_t>(n_slots_, items);
+      // Waking the pool costs microseconds: small work (tiny models, short contexts) runs here.
+      const bool small = rows * n_kv * (hdk + hdv) < (int64_t{1} << 16);
+      const int64_t slots = small ? 1 : std::min<int64_t>(n_slots_, items);
       if (slots <= 1) {
         for (int64_t it = 0; it < items; ++it) run_item(it);
       } else {
