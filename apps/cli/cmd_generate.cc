@@ -26,7 +26,7 @@ Command add_generate(CLI::App& app) {
   sub->add_option("--prompt,-p", o->prompt, "Prompt text (empty: start from BOS alone)");
   sub->add_option("-n,--n-predict", o->n_predict, "Tokens to generate")->capture_default_str();
   add_sampling_options(sub, o->sampling);
-  sub->add_option("--stop", o->stop, "Stop string (repeatable)");
+  sub->add_option("--stop", o->stop, "Stop string (repeatable: --stop A --stop B)")->allow_extra_args(false);
   sub->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-generation tokens");
   sub->add_flag("--json", o->json, "Print one JSON object (text, tokens, speeds) instead of streaming");
   sub->add_flag("--dry-run", o->dry_run, "Print the memory estimate and exit");
