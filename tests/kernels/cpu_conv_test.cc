@@ -191,6 +191,18 @@ TEST(CpuConv, FusedActivationsMatchReference) {
   }
 }
 
+// Absurd dilations and pads (planes far larger than the tensors) go to the reference kernel
+// instead of allocating gigabytes.
+TEST(CpuConv, HugeDilationAndPadsMatchReference) {
+  for (const int64_t group : {int64_t(1), int64_t(2)}) {
+    OpCase c = OpCase::single("Conv");
+    c.input(random_tensor({1, 2, 3, 3}, 5)).constant(random_tensor({2, 2 / group, 3, 3}, 6));
+    c.attr_ints("dilations", {100000, 100000}).attr_ints("pads", {100000, 100000, 100000, 100000});
+    c.attr_i("group", group);
+    expect_matches_reference(c);
+  }
+}
+
 // A malformed input shape at run time gets the reference kernel's error, not a crash.
 TEST(CpuConv, WrongChannelsFallsBackToReferenceError) {
   OpCase c = conv_case({1, 4, 5, 5, 8, 3, 3, 1, 1, 1, 1}, 3);

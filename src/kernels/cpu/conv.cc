@@ -6,6 +6,7 @@
 #include "kernels/cpu/ops.h"
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 #include "kernels/cpu/conv_winograd.h"
@@ -128,10 +129,14 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
     const int64_t k = s->cpg * taps;
     for (int64_t g = 0; g < s->group; ++g) {
       s->wpacked.push_back(pack_a_once(*s->uk, wd + g * s->mpg * k, k, 1, s->mpg, k));
+      if (!s->wpacked.back().ok()) return none;
     }
     const bool unit = s->win.stride[0] == 1 && s->win.stride[1] == 1 && s->win.dil[0] == 1 && s->win.dil[1] == 1;
     if (s->nd == 2 && s->group == 1 && s->kh == 3 && s->kw == 3 && unit && s->c >= 8 && s->m >= 8) {
       s->winograd = winograd_filters(*s->uk, wd, s->m, s->c);
+      for (const auto& u : s->winograd) {
+        if (!u.ok()) s->winograd.clear();  // out of memory: im2col only
+      }
     }
   }
   return std::unique_ptr<KernelState>(std::move(s));
@@ -174,11 +179,20 @@ Status run_conv(KernelContext& ctx) {
   float* yd = y->data<float>();
   const float* bias = s->bias.empty() ? nullptr : s->bias.data();
 
+  // Scratch beyond a few times the tensors' own size (absurd dilations and pads) is left to the
+  // reference kernel.
+  const int64_t scratch_cap = 8 * (x.numel() + y->numel()) + (int64_t(1) << 22);
   if (s->depthwise) {
     const int64_t planes = n_img * s->c;
     const int64_t scratch = uk.dwconv_scratch_floats(g);
+    if (scratch > scratch_cap) return s->fall_back(ctx);
+    std::atomic<bool> failed{false};
     auto body = [&](int64_t b, int64_t e) {
       AlignedFloats buf(scratch);
+      if (!buf.ok()) {
+        failed = true;
+        return;
+      }
       for (int64_t p = b; p < e;) {
         const int64_t n = p / s->c, c0 = p % s->c, c1 = std::min(s->c, c0 + (e - p));
         DwConvArgs a;
@@ -198,12 +212,13 @@ Status run_conv(KernelContext& ctx) {
     // Split over the pool when the work is well above the pool's wake-up cost.
     if (planes * out_sp * g.kh * g.kw < (int64_t(1) << 18)) body(0, planes);
     else ctx.pool().parallel_for(planes, 1, body);
-    return ok_status();
+    return failed ? out_of_memory(scratch) : ok_status();
   }
 
   if (!s->winograd.empty() && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && winograd_pays(uk, g)) {
     for (int64_t n = 0; n < n_img; ++n) {
-      winograd_conv(uk, ctx.pool(), g, s->winograd, s->m, xd + n * s->c * in_sp, bias, s->act, yd + n * s->m * out_sp);
+      RETURN_IF_ERROR(winograd_conv(uk, ctx.pool(), g, s->winograd, s->m, xd + n * s->c * in_sp, bias, s->act,
+                                    yd + n * s->m * out_sp));
     }
     return ok_status();
   }
@@ -223,7 +238,9 @@ Status run_conv(KernelContext& ctx) {
     uk.phase_geometry(pg, &wq, &hq, &psize);
     const int64_t stride = g.sh * g.sw * psize;
     const int64_t nplanes = n_img * s->c;
+    if (nplanes * stride > scratch_cap) return s->fall_back(ctx);
     planes = AlignedFloats(nplanes * stride);
+    if (!planes.ok()) return out_of_memory(nplanes * stride);
     float* pd = planes.data();
     ctx.pool().parallel_for(nplanes, 4, [&](int64_t b, int64_t e) {
       uk.phase_planes(pg, xd + b * in_sp, e - b, pd + b * stride, stride);
@@ -242,7 +259,7 @@ Status run_conv(KernelContext& ctx) {
       im2col.push_back(ip);
     }
   }
-  gemm_batch(uk, &ctx.pool(), n_img * s->group, [&](int64_t i) {
+  return gemm_batch(uk, &ctx.pool(), n_img * s->group, [&](int64_t i) {
     const int64_t n = i / s->group, gi = i % s->group;
     GemmArgs a;
     a.m = s->mpg;
@@ -267,7 +284,6 @@ Status run_conv(KernelContext& ctx) {
     a.act = s->act;
     return a;
   });
-  return ok_status();
 }
 
 }  // namespace edgeai::kernels::cpu

@@ -1,6 +1,7 @@
 #include "kernels/cpu/conv_winograd.h"
 
 #include <algorithm>
+#include <atomic>
 
 namespace edgeai::kernels::cpu {
 namespace {
@@ -57,8 +58,8 @@ bool winograd_pays(const UKernels& uk, const ConvGeom& g) {
   return 16 * tiles < 0.7 * 9 * g.oh * g.ow;
 }
 
-void winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, const std::vector<AlignedFloats>& u,
-                   int64_t m, const float* x, const float* bias, const Activation& act, float* y) {
+Status winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, const std::vector<AlignedFloats>& u,
+                     int64_t m, const float* x, const float* bias, const Activation& act, float* y) {
   const ConvGeom t = tile_geometry(g);
   const int64_t c = g.c, nr = uk.nr;
   int64_t wq, hq, psize;
@@ -67,6 +68,7 @@ void winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, cons
   const int threads = pool.num_threads();
 
   AlignedFloats planes(c * plane_stride);
+  if (!planes.ok()) return out_of_memory(c * plane_stride);
   pool.parallel_for(c, 4, [&](int64_t b, int64_t e) {
     uk.phase_planes(t, x + b * g.h * g.w, e - b, planes.data() + b * plane_stride, plane_stride);
   });
@@ -83,10 +85,16 @@ void winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, cons
 
   const int64_t y_stride = 2 * tiles;
   AlignedFloats rows(2 * m * y_stride);  // even then odd output rows, pitch 2 wq
+  if (!rows.ok()) return out_of_memory(2 * m * y_stride);
+  std::atomic<bool> failed{false};
   float* y0 = rows.data();
   float* y1 = rows.data() + m * y_stride;
   pool.parallel_for(nblk, 1, [&](int64_t b, int64_t e) {
     AlignedFloats vbuf(v_block), mbuf(16 * m * nb);
+    if (!vbuf.ok() || !mbuf.ok()) {
+      failed = true;
+      return;
+    }
     for (int64_t blk = b; blk < e; ++blk) {
       const int64_t f0 = blk * nb, n = std::min(nb, tiles - f0);
       WinogradIn in;
@@ -111,7 +119,7 @@ void winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, cons
         a.b_packed = vbuf.data() + xi * v_stride;
         a.c = mbuf.data() + xi * m * n;
         a.ldc = n;
-        gemm(uk, nullptr, a);
+        if (!gemm(uk, nullptr, a).ok()) failed = true;
       }
       WinogradOut out;
       out.mbuf = mbuf.data();
@@ -129,6 +137,7 @@ void winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, cons
     }
   });
 
+  if (failed) return out_of_memory(v_block + 16 * m * nb);
   pool.parallel_for(m, 8, [&](int64_t b, int64_t e) {
     for (int64_t ch = b; ch < e; ++ch) {
       for (int64_t oy = 0; oy < g.oh; ++oy) {
@@ -137,6 +146,7 @@ void winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, cons
       }
     }
   });
+  return ok_status();
 }
 
 }  // namespace edgeai::kernels::cpu

@@ -20,7 +20,7 @@ std::vector<AlignedFloats> winograd_filters(const UKernels& uk, const float* w, 
 bool winograd_pays(const UKernels& uk, const ConvGeom& g);
 
 // One image: x [c][h][w] into y [m][oh][ow].
-void winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, const std::vector<AlignedFloats>& u,
-                   int64_t m, const float* x, const float* bias, const Activation& act, float* y);
+Status winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, const std::vector<AlignedFloats>& u,
+                     int64_t m, const float* x, const float* bias, const Activation& act, float* y);
 
 }  // namespace edgeai::kernels::cpu

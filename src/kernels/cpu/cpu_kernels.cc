@@ -1,39 +1,70 @@
 // The optimized CPU kernels' op table (see registry.h). Each entry's prepare step decides per
 // node whether it takes it (f32, the shapes and attributes its kernel handles); the reference
 // kernel runs the others.
+#include <new>
+
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/registry.h"
 
 namespace edgeai::kernels::cpu {
+namespace {
+
+// The kernels allocate only small bookkeeping with the standard library (scratch goes through
+// AlignedFloats, which does not throw); an allocation failure there becomes a Status, or, at
+// preparation, leaves the node to the reference kernel.
+template <KernelFn F>
+Status guarded(KernelContext& ctx) {
+  try {
+    return F(ctx);
+  } catch (const std::bad_alloc&) {
+    return ctx.error("out of memory");
+  }
+}
+
+template <PrepareFn P>
+Result<std::unique_ptr<KernelState>> guarded_prepare(PrepareContext& ctx) {
+  try {
+    return P(ctx);
+  } catch (const std::bad_alloc&) {
+    return std::unique_ptr<KernelState>();
+  }
+}
+
+template <KernelFn F, PrepareFn P>
+constexpr KernelEntry entry(std::string_view domain, std::string_view op) {
+  return KernelEntry{domain, op, &guarded<F>, &guarded_prepare<P>};
+}
+
+}  // namespace
 
 std::span<const KernelEntry> cpu_kernels() {
   static const KernelEntry kTable[] = {
-      {"", "Conv", run_conv, prepare_conv},
-      {"com.edgeai", "FusedConv", run_conv, prepare_conv},
-      {"", "Gemm", run_gemm, prepare_gemm},
-      {"com.edgeai", "FusedGemm", run_gemm, prepare_gemm},
-      {"", "MatMul", run_matmul, prepare_matmul},
-      {"", "Relu", run_unary, prepare_unary},
-      {"", "Sigmoid", run_unary, prepare_unary},
-      {"", "Tanh", run_unary, prepare_unary},
-      {"", "LeakyRelu", run_unary, prepare_unary},
-      {"", "HardSigmoid", run_unary, prepare_unary},
-      {"", "HardSwish", run_unary, prepare_unary},
-      {"", "Clip", run_unary, prepare_unary},
-      {"", "Gelu", run_unary, prepare_unary},
-      {"com.edgeai", "Gelu", run_unary, prepare_edgeai_unary},
-      {"", "Erf", run_unary, prepare_unary},
-      {"", "Exp", run_unary, prepare_unary},
-      {"", "Add", run_binary, prepare_binary},
-      {"", "Sub", run_binary, prepare_binary},
-      {"", "Mul", run_binary, prepare_binary},
-      {"", "Div", run_binary, prepare_binary},
-      {"", "Softmax", run_softmax, prepare_softmax},
-      {"", "LogSoftmax", run_softmax, prepare_softmax},
-      {"", "LayerNormalization", run_layer_norm, prepare_layer_norm},
-      {"", "MaxPool", run_pool, prepare_pool},
-      {"", "AveragePool", run_pool, prepare_pool},
-      {"", "GlobalAveragePool", run_global_avg_pool, prepare_global_avg_pool},
+      entry<run_conv, prepare_conv>("", "Conv"),
+      entry<run_conv, prepare_conv>("com.edgeai", "FusedConv"),
+      entry<run_gemm, prepare_gemm>("", "Gemm"),
+      entry<run_gemm, prepare_gemm>("com.edgeai", "FusedGemm"),
+      entry<run_matmul, prepare_matmul>("", "MatMul"),
+      entry<run_unary, prepare_unary>("", "Relu"),
+      entry<run_unary, prepare_unary>("", "Sigmoid"),
+      entry<run_unary, prepare_unary>("", "Tanh"),
+      entry<run_unary, prepare_unary>("", "LeakyRelu"),
+      entry<run_unary, prepare_unary>("", "HardSigmoid"),
+      entry<run_unary, prepare_unary>("", "HardSwish"),
+      entry<run_unary, prepare_unary>("", "Clip"),
+      entry<run_unary, prepare_unary>("", "Gelu"),
+      entry<run_unary, prepare_edgeai_unary>("com.edgeai", "Gelu"),
+      entry<run_unary, prepare_unary>("", "Erf"),
+      entry<run_unary, prepare_unary>("", "Exp"),
+      entry<run_binary, prepare_binary>("", "Add"),
+      entry<run_binary, prepare_binary>("", "Sub"),
+      entry<run_binary, prepare_binary>("", "Mul"),
+      entry<run_binary, prepare_binary>("", "Div"),
+      entry<run_softmax, prepare_softmax>("", "Softmax"),
+      entry<run_softmax, prepare_softmax>("", "LogSoftmax"),
+      entry<run_layer_norm, prepare_layer_norm>("", "LayerNormalization"),
+      entry<run_pool, prepare_pool>("", "MaxPool"),
+      entry<run_pool, prepare_pool>("", "AveragePool"),
+      entry<run_global_avg_pool, prepare_global_avg_pool>("", "GlobalAveragePool"),
   };
   return kTable;
 }

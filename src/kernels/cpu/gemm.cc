@@ -2,16 +2,23 @@
 
 #include <algorithm>
 #include <new>
+#include <string>
 
 namespace edgeai::kernels::cpu {
 
 AlignedFloats::AlignedFloats(int64_t n) : n_(n) {
-  if (n > 0) {
-    p_.reset(static_cast<float*>(::operator new(static_cast<size_t>(n) * sizeof(float), std::align_val_t(64))));
+  if (n > 0 && n <= kMaxScratchFloats) {
+    p_.reset(static_cast<float*>(
+        ::operator new(static_cast<size_t>(n) * sizeof(float), std::align_val_t(64), std::nothrow)));
   }
 }
 
-void AlignedFloats::Free::operator()(float* p) const { ::operator delete(p, std::align_val_t(64)); }
+Status out_of_memory(int64_t floats) {
+  return internal_error("out of memory for kernel scratch" +
+                        (floats > 0 ? " (" + std::to_string(floats * 4) + " bytes)" : std::string()));
+}
+
+void AlignedFloats::Free::operator()(float* p) const { ::operator delete(p, std::align_val_t(64), std::nothrow); }
 
 namespace {
 
@@ -42,9 +49,10 @@ void gemm_k0(const UKernels& uk, const GemmArgs& g) {
   }
 }
 
-// The rectangle rows [m0, m1) x columns [n0, n1) of C (m0, n0 multiples of MR, NR).
-void gemm_rect(const UKernels& uk, const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  if (m0 >= m1 || n0 >= n1) return;
+// The rectangle rows [m0, m1) x columns [n0, n1) of C (m0, n0 multiples of MR, NR). False when
+// a packing buffer cannot be allocated.
+bool gemm_rect(const UKernels& uk, const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  if (m0 >= m1 || n0 >= n1) return true;
   const int64_t mr = uk.mr, nr = uk.nr, K = g.k;
   AlignedFloats abuf;
   const float* a_base;
@@ -52,6 +60,7 @@ void gemm_rect(const UKernels& uk, const GemmArgs& g, int64_t m0, int64_t m1, in
     a_base = g.a_packed + (m0 / mr) * K * mr;
   } else {
     abuf = AlignedFloats(ceil_div(m1 - m0, mr) * mr * K);
+    if (!abuf.ok()) return false;
     uk.pack_a(g.a + m0 * g.a_rs, g.a_rs, g.a_cs, m1 - m0, 0, K, abuf.data());
     a_base = abuf.data();
   }
@@ -61,6 +70,7 @@ void gemm_rect(const UKernels& uk, const GemmArgs& g, int64_t m0, int64_t m1, in
   const int64_t nc_nom = ceil_div(ceil_div(n1 - n0, n_chunks), nr) * nr;
   AlignedFloats bbuf;
   if (b_needs_buffer(g.b_kind)) bbuf = AlignedFloats(kc_nom * nc_nom);
+  if (!bbuf.ok()) return false;
 
   GemmBlock blk;
   blk.mc = m1 - m0;
@@ -111,6 +121,7 @@ void gemm_rect(const UKernels& uk, const GemmArgs& g, int64_t m0, int64_t m1, in
       uk.gemm_block(blk);
     }
   }
+  return true;
 }
 
 struct Split {
@@ -164,7 +175,7 @@ Split choose_split(const UKernels& uk, const GemmArgs& g, int threads) {
 
 AlignedFloats pack_a_once(const UKernels& uk, const float* a, int64_t rs, int64_t cs, int64_t m, int64_t k) {
   AlignedFloats buf(std::max<int64_t>(1, ceil_div(m, uk.mr) * uk.mr * k));
-  uk.pack_a(a, rs, cs, m, 0, k, buf.data());
+  if (buf.ok()) uk.pack_a(a, rs, cs, m, 0, k, buf.data());
   return buf;
 }
 
@@ -172,6 +183,7 @@ AlignedFloats pack_b_once(const UKernels& uk, const float* b, int64_t rs, int64_
                           float scale) {
   const int64_t total = ceil_div(n, uk.nr) * uk.nr * k;
   AlignedFloats buf(std::max<int64_t>(1, total));
+  if (!buf.ok()) return buf;
   uk.pack_b(b, rs, cs, 0, k, n, buf.data());
   if (scale != 1.0f) {
     for (int64_t i = 0; i < total; ++i) buf.data()[i] *= scale;
@@ -179,26 +191,27 @@ AlignedFloats pack_b_once(const UKernels& uk, const float* b, int64_t rs, int64_
   return buf;
 }
 
-void gemm(const UKernels& uk, ThreadPool* pool, const GemmArgs& g) {
-  if (g.m <= 0 || g.n <= 0) return;
+Status gemm(const UKernels& uk, ThreadPool* pool, const GemmArgs& g) {
+  if (g.m <= 0 || g.n <= 0) return ok_status();
   if (g.k <= 0) {
     gemm_k0(uk, g);
-    return;
+    return ok_status();
   }
   const int threads = pool ? pool->num_threads() : 1;
   if (threads <= 1 || 2 * g.m * g.n * g.k < kMinParallelFlops) {
-    gemm_rect(uk, g, 0, g.m, 0, g.n);
-    return;
+    return gemm_rect(uk, g, 0, g.m, 0, g.n) ? ok_status() : out_of_memory(0);
   }
   const Split s = choose_split(uk, g, threads);
+  std::atomic<bool> failed{false};
   pool->parallel_for(s.tm * s.tn, 1, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
       int64_t m0, m1, n0, n1;
       part_range(g.m, uk.mr, s.tm, t / s.tn, &m0, &m1);
       part_range(g.n, uk.nr, s.tn, t % s.tn, &n0, &n1);
-      gemm_rect(uk, g, m0, m1, n0, n1);
+      if (!gemm_rect(uk, g, m0, m1, n0, n1)) failed = true;
     }
   });
+  return failed ? out_of_memory(0) : ok_status();
 }
 
 namespace detail {

@@ -4,22 +4,28 @@
 // order whatever the split, so results do not depend on the thread count.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
 #include "core/thread_pool.h"
+#include "edgeai/status.h"
 #include "kernels/cpu/ukernels.h"
 
 namespace edgeai::kernels::cpu {
 
-// A 64-byte aligned float buffer.
+// A 64-byte aligned float buffer. Allocation does not throw: ok() is false when it failed (or
+// n is beyond kMaxScratchFloats), and callers turn that into a Status.
 class AlignedFloats {
  public:
+  static constexpr int64_t kMaxScratchFloats = int64_t(1) << 34;  // 64 GiB
+
   AlignedFloats() = default;
   explicit AlignedFloats(int64_t n);
   float* data() { return p_.get(); }
   const float* data() const { return p_.get(); }
   int64_t size() const { return n_; }
+  bool ok() const { return n_ <= 0 || p_ != nullptr; }
 
  private:
   struct Free {
@@ -55,32 +61,37 @@ struct GemmArgs {
   Activation act;
 };
 
-// Runs on the pool's threads (pool may be null: the calling thread only).
-void gemm(const UKernels& uk, ThreadPool* pool, const GemmArgs& g);
+// Runs on the pool's threads (pool may be null: the calling thread only). Fails only when a
+// packing buffer cannot be allocated.
+Status gemm(const UKernels& uk, ThreadPool* pool, const GemmArgs& g);
+
+// The error of a failed scratch allocation.
+Status out_of_memory(int64_t floats);
 
 // Runs `count` independent products; product i is fn(i) filled into a GemmArgs. Splits over
 // products when there are enough of them, else over each product's rows and columns.
 template <class Fn>
-void gemm_batch(const UKernels& uk, ThreadPool* pool, int64_t count, Fn&& fn);
+Status gemm_batch(const UKernels& uk, ThreadPool* pool, int64_t count, Fn&& fn);
 
 namespace detail {
 bool batch_in_parallel(ThreadPool* pool, int64_t count, const GemmArgs& first);
 }
 
 template <class Fn>
-void gemm_batch(const UKernels& uk, ThreadPool* pool, int64_t count, Fn&& fn) {
-  if (count <= 0) return;
-  if (count == 1) {
-    gemm(uk, pool, fn(0));
-    return;
-  }
+Status gemm_batch(const UKernels& uk, ThreadPool* pool, int64_t count, Fn&& fn) {
+  if (count <= 0) return ok_status();
+  if (count == 1) return gemm(uk, pool, fn(0));
   if (pool && detail::batch_in_parallel(pool, count, fn(0))) {
+    std::atomic<bool> failed{false};
     pool->parallel_for(count, 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) gemm(uk, nullptr, fn(i));
+      for (int64_t i = b; i < e; ++i) {
+        if (!gemm(uk, nullptr, fn(i)).ok()) failed = true;
+      }
     });
-  } else {
-    for (int64_t i = 0; i < count; ++i) gemm(uk, pool, fn(i));
+    return failed ? out_of_memory(0) : ok_status();
   }
+  for (int64_t i = 0; i < count; ++i) RETURN_IF_ERROR(gemm(uk, pool, fn(i)));
+  return ok_status();
 }
 
 }  // namespace edgeai::kernels::cpu

@@ -59,6 +59,7 @@ PrepareResult prepare_gemm(PrepareContext& ctx) {
   }
   const float* bd = b->data<float>();
   s->b = tb ? pack_b_once(*s->uk, bd, 1, s->k, s->k, s->n, alpha) : pack_b_once(*s->uk, bd, s->n, 1, s->k, s->n, alpha);
+  if (!s->b.ok()) return none;
   return std::unique_ptr<KernelState>(std::move(s));
 }
 
@@ -87,8 +88,7 @@ Status run_gemm(KernelContext& ctx) {
     g.bias_cs = s->bias_n == 1 ? 0 : 1;
   }
   g.act = s->act;
-  gemm(*s->uk, &ctx.pool(), g);
-  return ok_status();
+  return gemm(*s->uk, &ctx.pool(), g);
 }
 
 PrepareResult prepare_matmul(PrepareContext& ctx) {
@@ -103,6 +103,7 @@ PrepareResult prepare_matmul(PrepareContext& ctx) {
     s->k = b->dim(0);
     s->n = b->dim(1);
     s->b = pack_b_once(*s->uk, b->data<float>(), s->n, 1, s->k, s->n);
+    if (!s->b.ok()) return none;
   }
   return std::unique_ptr<KernelState>(std::move(s));
 }
@@ -130,8 +131,7 @@ Status matmul_const_b(KernelContext& ctx, const MatMulState& s) {
   g.b_packed = s.b.data();
   g.c = y->data<float>();
   g.ldc = s.n;
-  gemm(*s.uk, &ctx.pool(), g);
-  return ok_status();
+  return gemm(*s.uk, &ctx.pool(), g);
 }
 
 }  // namespace
@@ -184,7 +184,7 @@ Status run_matmul(KernelContext& ctx) {
   const float* ad = a.data<float>();
   const float* bd = b.data<float>();
   float* yd = y->data<float>();
-  gemm_batch(*s->uk, &ctx.pool(), count, [&](int64_t i) {
+  return gemm_batch(*s->uk, &ctx.pool(), count, [&](int64_t i) {
     GemmArgs g;
     g.m = m;
     g.n = n;
@@ -199,7 +199,6 @@ Status run_matmul(KernelContext& ctx) {
     g.ldc = n;
     return g;
   });
-  return ok_status();
 }
 
 }  // namespace edgeai::kernels::cpu

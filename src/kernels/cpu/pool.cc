@@ -2,6 +2,7 @@
 // planes split over the thread pool. The window geometry and its checks are the reference's
 // (make_window), so both accept and reject the same attributes.
 #include <algorithm>
+#include <atomic>
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/op_common.h"
@@ -61,13 +62,19 @@ Status run_pool(KernelContext& ctx) {
   float* yd = y->data<float>();
   const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow;
   const int64_t scratch = uk.pool_scratch_floats(g);
+  if (scratch > 8 * (x.numel() + y->numel()) + (int64_t(1) << 22)) return s->fall_back(ctx);
+  std::atomic<bool> failed{false};
   auto body = [&](int64_t p0, int64_t p1) {
     AlignedFloats buf(scratch);
+    if (!buf.ok()) {
+      failed = true;
+      return;
+    }
     uk.pool2d(g, xd + p0 * in_sp, yd + p0 * out_sp, p1 - p0, s->max, count_pad == 1, buf.data());
   };
   if (planes * in_sp < (int64_t(1) << 15) || ctx.pool().num_threads() <= 1) body(0, planes);
   else ctx.pool().parallel_for(planes, 1, body);
-  return ok_status();
+  return failed ? out_of_memory(scratch) : ok_status();
 }
 
 PrepareResult prepare_global_avg_pool(PrepareContext& ctx) {
