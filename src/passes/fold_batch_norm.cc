@@ -91,8 +91,8 @@ bool fold_into_conv(ir::Graph& g, const GraphIndex& idx, ir::Node& conv, const i
   std::vector<double> b2(m);
   for (int64_t c = 0; c < m; ++c) b2[c] = (bias ? bias->get_double(c) : 0.0) * a[c] + b[c];
   conv.inputs.resize(3);
-  conv.inputs[1] = add_initializer(g, conv.inputs[1] + "_bnfold", std::move(w2));
-  conv.inputs[2] = add_initializer(g, (bias ? conv.inputs[2] : conv.name + "_bias") + "_bnfold",
+  conv.inputs[1] = add_initializer(g, idx, conv.inputs[1] + "_bnfold", std::move(w2));
+  conv.inputs[2] = add_initializer(g, idx, (bias ? conv.inputs[2] : conv.name + "_bias") + "_bnfold",
                                    vector_of(w->dtype(), b2));
   conv.outputs[0] = bn.outputs[0];
   return true;
@@ -125,8 +125,8 @@ bool fold_into_gemm(ir::Graph& g, const GraphIndex& idx, ir::Node& gemm, const i
     c2[j] = cj * a[j] + b[j];
   }
   gemm.inputs.resize(3);
-  gemm.inputs[1] = add_initializer(g, gemm.inputs[1] + "_bnfold", std::move(w2));
-  gemm.inputs[2] = add_initializer(g, (has_c ? gemm.inputs[2] : gemm.name + "_bias") + "_bnfold",
+  gemm.inputs[1] = add_initializer(g, idx, gemm.inputs[1] + "_bnfold", std::move(w2));
+  gemm.inputs[2] = add_initializer(g, idx, (has_c ? gemm.inputs[2] : gemm.name + "_bias") + "_bnfold",
                                    vector_of(w->dtype(), c2));
   ir::Attribute one;
   one.name = "beta";

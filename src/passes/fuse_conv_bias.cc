@@ -53,7 +53,7 @@ Result<int> fuse_conv_bias(ir::Graph& g) {
         else nb.data<double>()[k] = v;
       }
       conv.inputs.resize(3);
-      conv.inputs[2] = add_initializer(g, (has_b ? conv.inputs[2] : conv.name + "_bias") + "_add", std::move(nb));
+      conv.inputs[2] = add_initializer(g, idx, (has_b ? conv.inputs[2] : conv.name + "_bias") + "_add", std::move(nb));
       conv.outputs[0] = add.outputs[0];
       removed[j] = touched[i] = touched[j] = true;
       ++count;

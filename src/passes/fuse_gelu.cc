@@ -161,7 +161,7 @@ Result<int> fuse_gelu(ir::Graph& g) {
       // Every intermediate value is read only inside the pattern (checked above through
       // sole_consumer), except x, which the pattern reads several times.
       ir::Node gelu;
-      gelu.name = fresh_name(g, n.name.empty() ? "Gelu" : n.name + "_gelu");
+      gelu.name = idx.fresh_name(n.name.empty() ? "Gelu" : n.name + "_gelu");
       gelu.op_type = "Gelu";
       gelu.domain = kEdgeaiDomain;
       gelu.inputs = {m.x};

@@ -110,7 +110,7 @@ Result<int> fuse_layer_norm(ir::Graph& g) {
       if (!free || (last == add_b && touched[add_b])) continue;
 
       ir::Node ln;
-      ln.name = fresh_name(g, g.nodes[div].name.empty() ? "LayerNorm" : g.nodes[div].name + "_layernorm");
+      ln.name = idx.fresh_name(g.nodes[div].name.empty() ? "LayerNorm" : g.nodes[div].name + "_layernorm");
       ln.op_type = "LayerNormalization";
       ln.inputs = {x, gamma};
       if (!beta.empty()) ln.inputs.push_back(beta);

@@ -8,14 +8,14 @@
 namespace edgeai::passes {
 namespace {
 
-ir::Node reshape_node(ir::Graph& g, const std::string& name, const std::string& in, const std::string& out,
+ir::Node reshape_node(ir::Graph& g, const GraphIndex& idx, const std::string& name, const std::string& in, const std::string& out,
                       const Shape& shape) {
   Tensor t = Tensor::create(DType::kI64, {static_cast<int64_t>(shape.size())}).value();
   for (size_t i = 0; i < shape.size(); ++i) t.data<int64_t>()[i] = shape[i];
   ir::Node n;
-  n.name = fresh_name(g, name);
+  n.name = idx.fresh_name(name);
   n.op_type = "Reshape";
-  n.inputs = {in, add_initializer(g, out + "_shape", std::move(t))};
+  n.inputs = {in, add_initializer(g, idx, out + "_shape", std::move(t))};
   n.outputs = {out};
   return n;
 }
@@ -66,12 +66,12 @@ Result<int> fuse_matmul_add(ir::Graph& g) {
       } else {
         const Shape lead(a_shape.begin(), a_shape.end() - 1);
         const int64_t m = shape_numel(lead);
-        const std::string a2 = fresh_name(g, mm.inputs[0] + "_2d");
-        const std::string y2 = fresh_name(g, y + "_2d");
-        added.push_back(reshape_node(g, mm.name + "_flatten", mm.inputs[0], a2, {m, k}));
+        const std::string a2 = idx.fresh_name(mm.inputs[0] + "_2d");
+        const std::string y2 = idx.fresh_name(y + "_2d");
+        added.push_back(reshape_node(g, idx, mm.name + "_flatten", mm.inputs[0], a2, {m, k}));
         Shape out = lead;
         out.push_back(n);
-        added.push_back(reshape_node(g, mm.name + "_unflatten", y2, y, out));
+        added.push_back(reshape_node(g, idx, mm.name + "_unflatten", y2, y, out));
         mm.inputs[0] = a2;
         mm.outputs[0] = y2;
       }

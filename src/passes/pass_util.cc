@@ -1,7 +1,6 @@
 #include "passes/pass_util.h"
 
 #include <cmath>
-#include <unordered_set>
 
 namespace edgeai::passes {
 
@@ -21,6 +20,14 @@ GraphIndex::GraphIndex(const ir::Graph& g) : g_(g) {
   }
   for (const auto& o : g.outputs) graph_outputs_.insert(o.name);
   for (const auto& in : g.inputs) graph_inputs_.insert(in.name);
+  for (const auto* list : {&g.outputs, &g.value_infos, &g.inputs}) {  // inputs win, then value_infos
+    for (const auto& vi : *list) declared_[vi.name] = &vi;
+  }
+}
+
+const ir::ValueInfo* GraphIndex::declared(const std::string& value) const {
+  auto it = declared_.find(value);
+  return it == declared_.end() ? nullptr : it->second;
 }
 
 int GraphIndex::producer(const std::string& value) const {
@@ -68,25 +75,27 @@ void replace_uses(ir::Graph& g, const std::string& from, const std::string& to) 
   }
 }
 
-std::string fresh_name(const ir::Graph& g, const std::string& base) {
-  std::unordered_set<std::string> used;
-  for (const auto& in : g.inputs) used.insert(in.name);
-  for (const auto& o : g.outputs) used.insert(o.name);
-  for (const auto& [k, t] : g.initializers) used.insert(k);
-  for (const auto& n : g.nodes) {
-    used.insert(n.name);
-    for (const auto& o : n.outputs) used.insert(o);
-    for (const auto& i : n.inputs) used.insert(i);
+std::string GraphIndex::fresh_name(const std::string& base) const {
+  if (!names_built_) {
+    for (const auto& in : g_.inputs) used_names_.insert(in.name);
+    for (const auto& o : g_.outputs) used_names_.insert(o.name);
+    for (const auto& vi : g_.value_infos) used_names_.insert(vi.name);
+    for (const auto& [k, t] : g_.initializers) used_names_.insert(k);
+    for (const auto& n : g_.nodes) {
+      used_names_.insert(n.name);
+      for (const auto& o : n.outputs) used_names_.insert(o);
+      for (const auto& i : n.inputs) used_names_.insert(i);
+    }
+    names_built_ = true;
   }
-  if (!used.count(base)) return base;
-  for (int k = 1;; ++k) {
-    std::string s = base + "_" + std::to_string(k);
-    if (!used.count(s)) return s;
-  }
+  std::string name = base;
+  for (int k = 1; used_names_.count(name); ++k) name = base + "_" + std::to_string(k);
+  used_names_.insert(name);
+  return name;
 }
 
-std::string add_initializer(ir::Graph& g, const std::string& base, Tensor t) {
-  std::string name = fresh_name(g, base);
+std::string add_initializer(ir::Graph& g, const GraphIndex& idx, const std::string& base, Tensor t) {
+  std::string name = idx.fresh_name(base);
   g.initializers.emplace(name, std::move(t));
   return name;
 }
@@ -110,14 +119,16 @@ bool is_scalar(const Tensor* t, double expected, double tol) {
 
 namespace {
 
-int declared_rank(const ir::Graph& g, const std::string& value) {
-  for (const auto* list : {&g.inputs, &g.value_infos, &g.outputs}) {
-    for (const auto& vi : *list) {
-      if (vi.name == value && vi.type.kind == ir::ValueKind::kTensor && vi.type.shape) {
-        return static_cast<int>(vi.type.shape->size());
-      }
-    }
-  }
+// The static-type helpers recurse through producers; each value is computed once per GraphIndex
+// (memos), and the recursion stops at kMaxDepth (the answer is then "unknown").
+constexpr int kMaxDepth = 512;
+int rank_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth);
+bool float_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth);
+bool shape_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth, Shape* out);
+
+int declared_rank(const GraphIndex& idx, const std::string& value) {
+  const ir::ValueInfo* vi = idx.declared(value);
+  if (vi && vi->type.kind == ir::ValueKind::kTensor && vi->type.shape) return static_cast<int>(vi->type.shape->size());
   return -1;
 }
 
@@ -131,10 +142,9 @@ bool is_rank_preserving(const ir::Node& n) {
   return kOps.count(n.op_type) > 0;
 }
 
-int rank_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth) {
-  if (depth > 64) return -1;
+int rank_impl(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth) {
   if (const Tensor* t = idx.constant(value)) return t->rank();
-  int r = declared_rank(g, value);
+  int r = declared_rank(idx, value);
   if (r >= 0) return r;
   int p = idx.producer(value);
   if (p < 0) return -1;
@@ -160,15 +170,11 @@ int rank_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value,
   return -1;
 }
 
-bool float_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth) {
-  if (depth > 64) return false;
+bool float_impl(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth) {
   if (const Tensor* t = idx.constant(value)) return dtype_is_float(t->dtype());
-  for (const auto* list : {&g.inputs, &g.value_infos, &g.outputs}) {
-    for (const auto& vi : *list) {
-      if (vi.name == value && vi.type.kind == ir::ValueKind::kTensor && vi.type.dtype != DType::kUndefined) {
-        return dtype_is_float(vi.type.dtype);
-      }
-    }
+  if (const ir::ValueInfo* vi = idx.declared(value);
+      vi && vi->type.kind == ir::ValueKind::kTensor && vi->type.dtype != DType::kUndefined) {
+    return dtype_is_float(vi->type.dtype);
   }
   int p = idx.producer(value);
   if (p < 0) return false;
@@ -186,23 +192,21 @@ bool float_of(const ir::Graph& g, const GraphIndex& idx, const std::string& valu
   return false;
 }
 
-bool shape_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth, Shape* out) {
-  if (depth > 64 || value.empty()) return false;
+bool shape_impl(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth, Shape* out) {
+  if (value.empty()) return false;
   if (const Tensor* t = idx.constant(value)) {
     *out = t->shape();
     return true;
   }
-  for (const auto* list : {&g.inputs, &g.value_infos, &g.outputs}) {
-    for (const auto& vi : *list) {
-      if (vi.name != value || vi.type.kind != ir::ValueKind::kTensor || !vi.type.shape) continue;
-      Shape s;
-      for (const auto& d : *vi.type.shape) {
-        if (!d.known()) return false;
-        s.push_back(d.value);
-      }
-      *out = s;
-      return true;
+  if (const ir::ValueInfo* vi = idx.declared(value);
+      vi && vi->type.kind == ir::ValueKind::kTensor && vi->type.shape) {
+    Shape s;
+    for (const auto& d : *vi->type.shape) {
+      if (!d.known()) return false;
+      s.push_back(d.value);
     }
+    *out = s;
+    return true;
   }
   int p = idx.producer(value);
   if (p < 0) return false;
@@ -304,6 +308,35 @@ bool shape_of(const ir::Graph& g, const GraphIndex& idx, const std::string& valu
     return true;
   }
   return false;
+}
+
+int rank_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth) {
+  if (auto it = idx.rank_memo.find(value); it != idx.rank_memo.end()) return it->second;
+  if (depth > kMaxDepth) return -1;
+  const int r = rank_impl(g, idx, value, depth);
+  idx.rank_memo[value] = r;
+  return r;
+}
+
+bool float_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth) {
+  if (auto it = idx.float_memo.find(value); it != idx.float_memo.end()) return it->second;
+  if (depth > kMaxDepth) return false;
+  const bool f = float_impl(g, idx, value, depth);
+  idx.float_memo[value] = f;
+  return f;
+}
+
+bool shape_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth, Shape* out) {
+  if (auto it = idx.shape_memo.find(value); it != idx.shape_memo.end()) {
+    if (it->second) *out = *it->second;
+    return it->second.has_value();
+  }
+  if (depth > kMaxDepth) return false;
+  Shape s;
+  const bool ok = shape_impl(g, idx, value, depth, &s);
+  idx.shape_memo[value] = ok ? std::optional<Shape>(s) : std::nullopt;
+  if (ok) *out = s;
+  return ok;
 }
 
 }  // namespace

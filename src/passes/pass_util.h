@@ -11,9 +11,11 @@
 // graph outputs are "pinned": their names must stay, so they are never renamed away.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/tensor.h"
@@ -47,6 +49,17 @@ class GraphIndex {
   const Tensor* constant(const std::string& value) const;
   // The single node reading `value` when that is its only use (not pinned), else -1.
   int sole_consumer(const std::string& value) const;
+  // The declared type of `value` (graph input, value_info or graph output), or null.
+  const ir::ValueInfo* declared(const std::string& value) const;
+  // A name that no value, initializer or node of the graph uses, nor any name this index handed
+  // out before, built from `base`.
+  std::string fresh_name(const std::string& base) const;
+
+  // Memos of known_rank / known_shape / known_float. A rewrite keeps every value's type and shape,
+  // so they stay valid for the index's life.
+  mutable std::unordered_map<std::string, int> rank_memo;
+  mutable std::unordered_map<std::string, std::optional<Shape>> shape_memo;
+  mutable std::unordered_map<std::string, bool> float_memo;
 
  private:
   const ir::Graph& g_;
@@ -55,6 +68,9 @@ class GraphIndex {
   std::set<std::string> graph_outputs_;
   std::set<std::string> graph_inputs_;
   std::set<std::string> subgraph_refs_;
+  std::unordered_map<std::string, const ir::ValueInfo*> declared_;
+  mutable std::unordered_set<std::string> used_names_;  // built on the first fresh_name()
+  mutable bool names_built_ = false;
 };
 
 // Removes the nodes with removed[i] set, keeping the order of the rest.
@@ -63,11 +79,9 @@ void erase_nodes(ir::Graph& g, const std::vector<bool>& removed);
 // Makes every top-level node input named `from` read `to` instead.
 void replace_uses(ir::Graph& g, const std::string& from, const std::string& to);
 
-// A name not used by any value, initializer or node of `g`, built from `base`.
-std::string fresh_name(const ir::Graph& g, const std::string& base);
-
-// Adds `t` as an initializer under a fresh name built from `base`; returns the name.
-std::string add_initializer(ir::Graph& g, const std::string& base, Tensor t);
+// Adds `t` as an initializer under a fresh name (see GraphIndex::fresh_name) built from `base`;
+// returns the name.
+std::string add_initializer(ir::Graph& g, const GraphIndex& idx, const std::string& base, Tensor t);
 
 // Declares the com.edgeai domain in the graph's opsets (once a pass adds one of its ops).
 void use_edgeai_domain(ir::Graph& g);

@@ -44,10 +44,10 @@ Result<int> reduce_mean_to_pool(ir::Graph& g) {
     n.inputs.resize(1);
     n.attributes.clear();
     if (!keep) {
-      const std::string pooled = fresh_name(g, out + "_pooled");
+      const std::string pooled = idx.fresh_name(out + "_pooled");
       n.outputs[0] = pooled;
       ir::Node flat;
-      flat.name = fresh_name(g, n.name + "_flatten");
+      flat.name = idx.fresh_name(n.name + "_flatten");
       flat.op_type = "Flatten";
       flat.inputs = {pooled};
       flat.outputs = {out};

@@ -37,8 +37,10 @@ Result<int> swap_reshape_activation(ir::Graph& g) {
         const_rest = const_rest && (act.inputs[k].empty() || idx.constant(act.inputs[k]));
       }
       if (!const_rest) continue;
-      // x -> Reshape -> r_out -> act -> y   becomes   x -> act -> r_out -> Reshape -> y
-      const std::string x = r.inputs[0], mid = r.outputs[0], y = act.outputs[0];
+      // x -> Reshape -> r_out -> act -> y   becomes   x -> act -> x_act -> Reshape -> y (a new
+      // name for the middle value: its shape changed).
+      const std::string x = r.inputs[0], y = act.outputs[0];
+      const std::string mid = idx.fresh_name(x + "_" + act.op_type);
       act.inputs[0] = x;
       act.outputs[0] = mid;
       r.inputs[0] = mid;

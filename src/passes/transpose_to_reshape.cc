@@ -37,7 +37,7 @@ Result<int> transpose_to_reshape(ir::Graph& g) {
     for (size_t i = 0; i < out.size(); ++i) shape.data<int64_t>()[i] = out[i];
     n.op_type = "Reshape";
     n.attributes.clear();
-    n.inputs.push_back(add_initializer(g, n.outputs[0] + "_shape", std::move(shape)));
+    n.inputs.push_back(add_initializer(g, idx, n.outputs[0] + "_shape", std::move(shape)));
     ++count;
   }
   return count;

@@ -1,5 +1,6 @@
 // BatchNorm folding, Conv bias, MatMul+Add -> Gemm and activation fusion (FusedConv/FusedGemm):
 // outputs equal to the unoptimized graph within rtol 1e-5, and the expected nodes remain.
+#include <chrono>
 #include <limits>
 
 #include "pass_test_util.h"
@@ -346,6 +347,38 @@ TEST(TransposeToReshape, NotWithoutAKnownShape) {
   GraphBuilder::set_ints(t, "perm", {1, 0, 2});
   b.output("y");
   EXPECT_EQ(count_op(optimized(b.g), "Transpose"), 1);
+}
+
+}  // namespace
+}  // namespace edgeai::testing
+
+namespace edgeai::testing {
+namespace {
+
+// Residual chains make the static-shape queries revisit each value along many paths; the passes
+// must stay linear (memoized), not exponential, in the depth.
+TEST(PassesScale, DeepResidualChainOptimizesQuickly) {
+  for (int layers : {40, 1500}) {
+    GraphBuilder b;
+    b.input("x0", {1, 4, 8});
+    std::string x = "x0";
+    for (int l = 0; l < layers; ++l) {
+      const std::string s = std::to_string(l);
+      auto& t = b.node("Transpose", {x}, {"t" + s});
+      GraphBuilder::set_ints(t, "perm", {1, 0, 2});
+      auto& u = b.node("Transpose", {"t" + s}, {"u" + s});
+      GraphBuilder::set_ints(u, "perm", {1, 0, 2});
+      b.node("Add", {x, "u" + s}, {"x" + std::to_string(l + 1)});
+      x = "x" + std::to_string(l + 1);
+    }
+    b.output(x);
+    auto t0 = std::chrono::steady_clock::now();
+    ir::Graph opt = optimized(b.g);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(s, 5.0) << layers << " layers";
+    EXPECT_EQ(count_op(opt, "Transpose"), 0);  // all became (merged) Reshapes
+    if (layers <= 40) expect_same_outputs(b.g, b.random_feeds());
+  }
 }
 
 }  // namespace
