@@ -22,6 +22,13 @@ Command add_bench(CLI::App& app);
 Command add_convert(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_quantize_gguf(CLI::App& app);
+Command add_eval(CLI::App& app);      // cmd_eval.cc (issue 4)
+Command add_serve(CLI::App& app);     // cmd_serve.cc (issue 6)
+Command add_pipeline(CLI::App& app);  // cmd_pipeline.cc (issue 7)
+Command add_train(CLI::App& app);     // cmd_train.cc (issue 8): train, prune, distill, qat
+Command add_prune(CLI::App& app);
+Command add_distill(CLI::App& app);
+Command add_qat(CLI::App& app);
 
 // Model-format-specific halves of shared verbs (implemented beside the llm commands):
 // `edgeai info MODEL.gguf` and `edgeai bench MODEL.gguf`.

@@ -36,6 +36,13 @@ int main(int argc, char** argv) {
   add(add_convert);
   add(add_tokenize);
   add(add_quantize_gguf);
+  add(add_eval);
+  add(add_serve);
+  add(add_pipeline);
+  add(add_train);
+  add(add_prune);
+  add(add_distill);
+  add(add_qat);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
