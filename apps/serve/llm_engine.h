@@ -1,0 +1,115 @@
+// The scheduler of one language model: requests wait in a bounded queue, up to --parallel of them
+// hold a slot of an llm::BatchContext, and one thread runs the decode loop: each step is one
+// forward pass over the next token of every generating slot plus the prompt tokens of newly
+// admitted ones, then one sample per slot (masked by the JSON constraint when the request has
+// one). Text goes to each request's Job as it is produced; a cancelled job frees its slot at the
+// next step.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/env.h"
+#include "llm/batch.h"
+#include "llm/model.h"
+#include "llm/sampler.h"
+#include "llm/tokenizer.h"
+#include "serve/json_constraint.h"
+
+namespace edgeai::serve {
+
+class Metrics;
+
+struct Job {
+  using Clock = std::chrono::steady_clock;
+  // Input (set before submit).
+  std::vector<int32_t> prompt;
+  llm::SamplerParams sampling;
+  int64_t max_tokens = 16;
+  std::vector<std::string> stop;
+  std::shared_ptr<const JsonSchema> schema;
+  bool embed = false;
+  Clock::time_point submitted = Clock::now();
+  Clock::time_point deadline = Clock::time_point::max();
+
+  // Output (under mu).
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string text;  // produced and not yet taken
+  bool done = false;
+  std::string finish_reason;  // "stop", "length", "cancelled", "error"
+  std::string error;
+  int64_t completion_tokens = 0;
+  double first_token_s = -1;  // from submit to the first token
+  std::vector<float> embedding;
+
+  std::atomic<bool> cancelled{false};
+
+  // Waits until there is text or the job is done, at most `timeout`; moves the text out.
+  // Returns done.
+  bool wait(std::string* text_out, std::chrono::milliseconds timeout);
+};
+
+struct EngineOptions {
+  int64_t n_ctx = 0;
+  int parallel = 1;
+  int64_t max_queue = 64;
+  int64_t n_batch = 512;
+};
+
+class LlmEngine {
+ public:
+  // The model, tokenizer and env must outlive the engine.
+  static Result<std::unique_ptr<LlmEngine>> create(const llm::Model& model, const llm::Tokenizer& tok, Env& env,
+                                                   const EngineOptions& opts, Metrics* metrics);
+  ~LlmEngine();
+  LlmEngine(const LlmEngine&) = delete;
+  LlmEngine& operator=(const LlmEngine&) = delete;
+
+  enum class Submit { kOk, kQueueFull, kShuttingDown };
+  Submit submit(std::shared_ptr<Job> job);
+  void cancel(Job& job);
+  // Stops admitting; jobs still running after `grace` are cancelled. Returns when the loop ended.
+  void shutdown(std::chrono::milliseconds grace);
+
+  int64_t n_ctx() const { return batch_->n_ctx(); }
+  int64_t queue_depth() const;
+  int64_t busy_slots() const;
+  const llm::Tokenizer& tokenizer() const { return tok_; }
+  const llm::Model& model() const { return model_; }
+
+ private:
+  struct Slot;
+  LlmEngine(const llm::Model& model, const llm::Tokenizer& tok, Env& env);
+  void loop();
+  void finish(Slot& s, const std::string& reason, const std::string& error = "");
+  void sample(Slot& s, std::span<const float> logits);
+
+  const llm::Model& model_;
+  const llm::Tokenizer& tok_;
+  Env& env_;
+  EngineOptions opts_;
+  Metrics* metrics_ = nullptr;
+  std::unique_ptr<llm::BatchContext> batch_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::string> pieces_;
+  std::vector<uint8_t> eog_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  int64_t busy_ = 0;
+  bool stopping_ = false;
+  Job::Clock::time_point cancel_at_ = Job::Clock::time_point::max();
+  std::thread thread_;
+};
+
+}  // namespace edgeai::serve

@@ -1,0 +1,384 @@
+// The forward pass of Context (context.cc) over rows that belong to different sequences: the
+// projections and the FFN run once over all rows (kernels::ggml_matmul), RoPE uses each row's own
+// position, K/V go to the row's slot, and attention runs per run of consecutive rows of one slot
+// over that slot's cache only.
+#include "llm/batch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <new>
+#include <string>
+
+#include "core/ggml_type.h"
+#include "kernels/ggml_quants.h"
+
+namespace edgeai::llm {
+
+namespace {
+
+void rms_norm_row(const float* x, const float* w, float* out, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += (double)x[i] * x[i];
+  const float scale = 1.0f / std::sqrt((float)(sum / (double)n) + eps);
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
+}
+
+inline float silu_f(float x) { return x / (1.0f + std::exp(-x)); }
+
+inline float gelu_tanh_f(float x) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
+}
+
+constexpr int64_t kScoreFloats = int64_t{1} << 20;
+
+}  // namespace
+
+Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, Env& env, const BatchOptions& opts) {
+  const Hparams& h = model.hparams();
+  if (opts.n_ctx < 0) return invalid_argument("context size must be positive, got " + std::to_string(opts.n_ctx));
+  if (opts.n_slots < 1 || opts.n_slots > 256) {
+    return invalid_argument("the number of slots must be in [1, 256], got " + std::to_string(opts.n_slots));
+  }
+  if (opts.n_batch < 1) return invalid_argument("batch size must be positive, got " + std::to_string(opts.n_batch));
+  if (!env.pool) return invalid_argument("BatchContext::create: the environment has no thread pool");
+  ContextOptions co;
+  co.n_ctx = opts.n_ctx;
+  const int64_t n_ctx = model.resolve_n_ctx(co);
+  if (n_ctx > (int64_t{1} << 24)) return invalid_argument("context size " + std::to_string(n_ctx) + " is too large");
+  std::unique_ptr<BatchContext> c(new BatchContext(model, env));
+  c->n_ctx_ = n_ctx;
+  c->n_batch_ = std::max<int64_t>(opts.n_batch, opts.n_slots);
+  c->n_threads_ = std::max(1, env.pool->num_threads());
+  const int64_t nb = c->n_batch_;
+  try {
+    c->n_past_.assign((size_t)opts.n_slots, 0);
+    c->k_.assign((size_t)(opts.n_slots * h.n_layer * n_ctx * h.n_embd_k()), 0.0f);
+    c->v_.assign((size_t)(opts.n_slots * h.n_layer * n_ctx * h.n_embd_v()), 0.0f);
+    c->x_.resize(nb * h.n_embd);
+    c->xn_.resize(nb * h.n_embd);
+    c->q_.resize(nb * h.n_embd_q());
+    c->kb_.resize(nb * h.n_embd_k());
+    c->vb_.resize(nb * h.n_embd_v());
+    if (!model.layers().empty() && model.layers()[0].wqkv.present())
+      c->qkv_.resize(nb * (h.n_embd_q() + h.n_embd_k() + h.n_embd_v()));
+    c->att_.resize(nb * h.n_head * h.head_dim_v);
+    c->proj_.resize(nb * h.n_embd);
+    c->gate_.resize(nb * h.n_ff * 2);
+    c->up_.resize(nb * h.n_ff);
+    c->scores_.resize((size_t)std::max<int64_t>(h.n_head / h.n_head_kv * n_ctx, kScoreFloats));
+    c->qrows_.resize((size_t)(nb * h.n_embd_q()));
+    c->rope_cos_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
+    c->rope_sin_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
+    c->logits_.resize((size_t)(nb * h.n_vocab));
+  } catch (const std::bad_alloc&) {
+    return out_of_range("not enough memory for " + std::to_string(opts.n_slots) + " sequences of " +
+                        std::to_string(n_ctx) + " tokens");
+  }
+  return c;
+}
+
+std::span<const float> BatchContext::logits(int64_t i) const {
+  const int64_t nv = model_.hparams().n_vocab;
+  if (i < 0 || i >= n_logit_rows_) return {};
+  return {logits_.data() + i * nv, (size_t)nv};
+}
+
+Status BatchContext::eval(std::span<const BatchRow> rows) {
+  const Hparams& h = model_.hparams();
+  if (rows.empty()) return invalid_argument("batch eval: no rows");
+  const int64_t slot_count = n_slots();
+  std::vector<int64_t> next(n_past_.size(), -1);  // expected next position per slot in this batch
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const BatchRow& r = rows[i];
+    if (r.slot < 0 || r.slot >= slot_count) return invalid_argument("batch eval: slot " + std::to_string(r.slot) + " out of range");
+    if (r.token < 0 || r.token >= h.n_vocab) {
+      return invalid_argument("token id " + std::to_string(r.token) + " is outside the vocabulary of " +
+                              std::to_string(h.n_vocab));
+    }
+    int64_t& nx = next[r.slot];
+    if (nx < 0 ? (r.pos < 0 || r.pos > n_past_[r.slot]) : r.pos != nx) {
+      return invalid_argument("batch eval: row " + std::to_string(i) + " of slot " + std::to_string(r.slot) +
+                              " is at position " + std::to_string(r.pos) + ", expected " +
+                              (nx < 0 ? "at most " + std::to_string(n_past_[r.slot]) : std::to_string(nx)));
+    }
+    if (r.pos >= n_ctx_) {
+      return out_of_range("context full: position " + std::to_string(r.pos) + " is past the context of " +
+                          std::to_string(n_ctx_) + " tokens");
+    }
+    nx = r.pos + 1;
+  }
+  int64_t want = 0;
+  for (const BatchRow& r : rows) want += r.logits ? 1 : 0;
+  try {
+    if ((int64_t)logits_.size() < want * h.n_vocab) logits_.resize((size_t)(want * h.n_vocab));
+  } catch (const std::bad_alloc&) {
+    return out_of_range("not enough memory for the logits of " + std::to_string(want) + " rows");
+  }
+  n_logit_rows_ = 0;
+  for (size_t b0 = 0; b0 < rows.size(); b0 += (size_t)n_batch_) {
+    const size_t nb = std::min<size_t>((size_t)n_batch_, rows.size() - b0);
+    std::span<const BatchRow> part = rows.subspan(b0, nb);
+    Status st = forward(part, false);
+    if (!st.ok()) {
+      for (size_t i = 0; i < rows.size(); ++i) {  // the cache after each slot's first row is void
+        if (i == 0 || rows[i].slot != rows[i - 1].slot) n_past_[rows[i].slot] = std::min(n_past_[rows[i].slot], rows[i].pos);
+      }
+      return st;
+    }
+    for (const BatchRow& r : part) n_past_[r.slot] = r.pos + 1;
+  }
+  return ok_status();
+}
+
+Status BatchContext::embed(int32_t slot, std::span<const int32_t> tokens, std::vector<float>* out) {
+  const Hparams& h = model_.hparams();
+  if (slot < 0 || slot >= n_slots()) return invalid_argument("embed: slot out of range");
+  if (tokens.empty()) return invalid_argument("embed: no tokens");
+  if ((int64_t)tokens.size() > n_ctx_) {
+    return out_of_range("the input is " + std::to_string(tokens.size()) + " tokens, more than the context of " +
+                        std::to_string(n_ctx_));
+  }
+  for (int32_t t : tokens)
+    if (t < 0 || t >= h.n_vocab) return invalid_argument("token id " + std::to_string(t) + " is outside the vocabulary");
+  const int64_t E = h.n_embd;
+  out->assign((size_t)E, 0.0f);
+  std::vector<double> sum((size_t)E, 0.0);
+  std::vector<BatchRow> rows;
+  n_past_[slot] = 0;
+  for (size_t b0 = 0; b0 < tokens.size(); b0 += (size_t)n_batch_) {
+    const size_t nb = std::min<size_t>((size_t)n_batch_, tokens.size() - b0);
+    rows.clear();
+    for (size_t i = 0; i < nb; ++i) rows.push_back({slot, tokens[b0 + i], (int64_t)(b0 + i), false});
+    Status st = forward(rows, true);
+    if (!st.ok()) {
+      n_past_[slot] = 0;
+      return st;
+    }
+    n_past_[slot] = (int64_t)(b0 + nb);
+    for (size_t i = 0; i < nb; ++i)
+      for (int64_t d = 0; d < E; ++d) sum[d] += xn_[i * E + d];
+  }
+  n_past_[slot] = 0;
+  for (int64_t d = 0; d < E; ++d) (*out)[d] = (float)(sum[d] / (double)tokens.size());
+  return ok_status();
+}
+
+// Per run of consecutive rows of one slot (positions p0 .. p0 + n - 1), per KV head g: the scores
+// of the run's query rows against the slot's positions [0, p0 + n) from one ggml_matmul over the
+// cached keys (as Context::attention does), then per query row: scale, soft-cap, causal /
+// sliding-window mask, softmax in f32 and the weighted sum of the cached values.
+Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
+  const Hparams& h = model_.hparams();
+  const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v, nkv = h.n_head_kv;
+  const int64_t group = h.n_head / nkv;
+  const int64_t window = h.layer_uses_window(il) ? h.sliding_window : 0;
+  const float scale = h.attn_scale;
+  const float cap = h.attn_softcap;
+  const int64_t n = (int64_t)rows.size();
+  const size_t slot_k = (size_t)(h.n_layer * nkv * n_ctx_ * hdk);
+  const size_t slot_v = (size_t)(h.n_layer * nkv * n_ctx_ * hdv);
+  int64_t a = 0;
+  while (a < n) {
+    int64_t b = a + 1;
+    while (b < n && rows[b].slot == rows[a].slot && rows[b].pos == rows[b - 1].pos + 1) ++b;
+    const int32_t slot = rows[a].slot;
+    const int64_t pos = rows[a].pos;
+    const int64_t nrun = b - a;
+    const int64_t n_kv = pos + nrun;
+    const int64_t tokens_per_chunk =
+        std::max<int64_t>(1, std::min<int64_t>(nrun, (int64_t)scores_.size() / (n_kv * group)));
+    for (int64_t g = 0; g < nkv; ++g) {
+      const float* kmat = k_.data() + slot * slot_k + (size_t)(il * nkv + g) * n_ctx_ * hdk;
+      const float* vals = v_.data() + slot * slot_v + (size_t)(il * nkv + g) * n_ctx_ * hdv;
+      for (int64_t t0 = 0; t0 < nrun; t0 += tokens_per_chunk) {
+        const int64_t nt = std::min(tokens_per_chunk, nrun - t0);
+        const int64_t qn = nt * group;
+        for (int64_t r = 0; r < qn; ++r) {
+          const int64_t t = a + t0 + r / group, hh = g * group + r % group;
+          const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
+          std::copy(q, q + hdk, qrows_.data() + r * hdk);
+        }
+        RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, (uint32_t)GgmlType::kF32, kmat, n_kv, hdk,
+                                             qrows_.data(), qn, scores_.data()));
+        auto run_item = [&](int64_t item) {
+          const int64_t tl = item / group, hl = item % group;
+          const int64_t t = a + t0 + tl, p = pos + t0 + tl;
+          const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
+          float* sc = scores_.data() + (tl * group + hl) * n_kv;
+          float mx = -INFINITY;
+          for (int64_t j = lo; j <= p; ++j) {
+            float v = sc[j] * scale;
+            if (cap > 0) v = cap * std::tanh(v / cap);
+            sc[j] = v;
+            mx = std::max(mx, v);
+          }
+          float sum = 0.0f;
+          for (int64_t j = lo; j <= p; ++j) {
+            const float e = std::exp(sc[j] - mx);
+            sc[j] = e;
+            sum += e;
+          }
+          const float inv = 1.0f / sum;
+          float* o = att_.data() + t * h.n_head * hdv + (g * group + hl) * hdv;
+          std::fill(o, o + hdv, 0.0f);
+          for (int64_t j = lo; j <= p; ++j) {
+            const float w = sc[j] * inv;
+            const float* vr = vals + j * hdv;
+            for (int64_t d = 0; d < hdv; ++d) o[d] += w * vr[d];
+          }
+        };
+        const int64_t items = qn;
+        const bool small = qn * n_kv * (hdk + hdv) < (int64_t{1} << 16);
+        const int64_t slots = small ? 1 : std::min<int64_t>(n_threads_, items);
+        if (slots <= 1) {
+          for (int64_t it = 0; it < items; ++it) run_item(it);
+        } else {
+          env_.pool->parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
+            for (int64_t sl = s0; sl < s1; ++sl)
+              for (int64_t it = sl; it < items; it += slots) run_item(it);
+          });
+        }
+      }
+    }
+    a = b;
+  }
+  return ok_status();
+}
+
+Status BatchContext::forward(std::span<const BatchRow> rows, bool hidden_only) {
+  const Hparams& h = model_.hparams();
+  const int64_t n = (int64_t)rows.size();
+  const int64_t E = h.n_embd;
+  auto matmul = [&](const WeightView& w, const float* x, int64_t rows_in, float* y) -> Status {
+    return kernels::ggml_matmul(env_.cpu, *env_.pool, w.type, w.data, w.rows, w.cols, x, rows_in, y);
+  };
+  const WeightView& emb = model_.token_embd();
+  const int64_t emb_row = ggml_row_bytes(emb.type, E);
+  for (int64_t t = 0; t < n; ++t) {
+    const uint8_t* row = static_cast<const uint8_t*>(emb.data) + (size_t)rows[t].token * emb_row;
+    float* x = x_.data() + t * E;
+    kernels::ggml_dequantize_row(emb.type, row, x, E);
+    if (h.embd_scale != 1.0f)
+      for (int64_t i = 0; i < E; ++i) x[i] *= h.embd_scale;
+  }
+  // RoPE tables, one row per batch row (each at its own position).
+  const int64_t half = h.n_rot / 2;
+  const std::vector<float>& factors = model_.rope_factors(n_ctx_);
+  for (int64_t i = 0; i < half; ++i) {
+    double inv_freq = std::pow((double)h.rope_freq_base, -2.0 * (double)i / (double)h.n_rot);
+    if (!factors.empty()) inv_freq /= factors[i];
+    for (int64_t t = 0; t < n; ++t) {
+      double theta = (double)rows[t].pos * h.rope_freq_scale * inv_freq;
+      rope_cos_[t * half + i] = (float)std::cos(theta) * h.rope_attn_factor;
+      rope_sin_[t * half + i] = (float)std::sin(theta) * h.rope_attn_factor;
+    }
+  }
+  const bool neox = h.rope_style == RopeStyle::kNeox;
+  auto rope = [&](float* x, int64_t n_heads) {
+    const int64_t hd = h.head_dim_k;
+    for (int64_t t = 0; t < n; ++t) {
+      const float* cs = rope_cos_.data() + t * half;
+      const float* sn = rope_sin_.data() + t * half;
+      for (int64_t hh = 0; hh < n_heads; ++hh) {
+        float* v = x + (t * n_heads + hh) * hd;
+        for (int64_t i = 0; i < half; ++i) {
+          const int64_t ia = neox ? i : 2 * i;
+          const int64_t ib = neox ? i + half : 2 * i + 1;
+          const float x0 = v[ia], x1 = v[ib];
+          v[ia] = x0 * cs[i] - x1 * sn[i];
+          v[ib] = x0 * sn[i] + x1 * cs[i];
+        }
+      }
+    }
+  };
+  const int64_t nq = h.n_embd_q(), nk = h.n_embd_k(), nv = h.n_embd_v();
+  const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v, nkv = h.n_head_kv;
+  const size_t slot_k = (size_t)(h.n_layer * nkv * n_ctx_ * hdk);
+  const size_t slot_v = (size_t)(h.n_layer * nkv * n_ctx_ * hdv);
+  for (int64_t il = 0; il < h.n_layer; ++il) {
+    const LayerWeights& L = model_.layers()[il];
+    for (int64_t t = 0; t < n; ++t) rms_norm_row(x_.data() + t * E, L.attn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
+    if (L.wqkv.present()) {
+      RETURN_IF_ERROR(matmul(L.wqkv, xn_.data(), n, qkv_.data()));
+      const int64_t stride = nq + nk + nv;
+      for (int64_t t = 0; t < n; ++t) {
+        const float* r = qkv_.data() + t * stride;
+        std::copy(r, r + nq, q_.data() + t * nq);
+        std::copy(r + nq, r + nq + nk, kb_.data() + t * nk);
+        std::copy(r + nq + nk, r + stride, vb_.data() + t * nv);
+      }
+    } else {
+      RETURN_IF_ERROR(matmul(L.wq, xn_.data(), n, q_.data()));
+      RETURN_IF_ERROR(matmul(L.wk, xn_.data(), n, kb_.data()));
+      RETURN_IF_ERROR(matmul(L.wv, xn_.data(), n, vb_.data()));
+    }
+    auto add_bias = [n](float* y, const std::vector<float>& bias) {
+      const int64_t m = (int64_t)bias.size();
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t i = 0; i < m; ++i) y[t * m + i] += bias[i];
+    };
+    add_bias(q_.data(), L.bq);
+    add_bias(kb_.data(), L.bk);
+    add_bias(vb_.data(), L.bv);
+    rope(q_.data(), h.n_head);
+    rope(kb_.data(), nkv);
+    for (int64_t t = 0; t < n; ++t) {  // K/V to each row's slot, [layer][kv head][position][dim]
+      const int64_t s = rows[t].slot, p = rows[t].pos;
+      for (int64_t g = 0; g < nkv; ++g) {
+        const float* ks = kb_.data() + t * nk + g * hdk;
+        const float* vs = vb_.data() + t * nv + g * hdv;
+        std::copy(ks, ks + hdk, k_.begin() + s * slot_k + ((size_t)(il * nkv + g) * n_ctx_ + p) * hdk);
+        std::copy(vs, vs + hdv, v_.begin() + s * slot_v + ((size_t)(il * nkv + g) * n_ctx_ + p) * hdv);
+      }
+    }
+    RETURN_IF_ERROR(attention(il, rows));
+    RETURN_IF_ERROR(matmul(L.wo, att_.data(), n, proj_.data()));
+    if (!L.attn_post_norm.empty())
+      for (int64_t t = 0; t < n; ++t)
+        rms_norm_row(proj_.data() + t * E, L.attn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
+    for (int64_t i = 0; i < n * E; ++i) x_[i] += proj_[i];
+
+    for (int64_t t = 0; t < n; ++t) rms_norm_row(x_.data() + t * E, L.ffn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
+    const int64_t F = h.n_ff;
+    if (!L.ffn_gate.present()) {
+      RETURN_IF_ERROR(matmul(L.ffn_up, xn_.data(), n, gate_.data()));
+      for (int64_t t = 0; t < n; ++t) {
+        const float* gr = gate_.data() + t * 2 * F;
+        float* u = up_.data() + t * F;
+        for (int64_t i = 0; i < F; ++i) u[i] = silu_f(gr[i]) * gr[F + i];
+      }
+    } else {
+      RETURN_IF_ERROR(matmul(L.ffn_gate, xn_.data(), n, gate_.data()));
+      RETURN_IF_ERROR(matmul(L.ffn_up, xn_.data(), n, up_.data()));
+      for (int64_t i = 0; i < n * F; ++i) up_[i] *= h.ffn_gelu ? gelu_tanh_f(gate_[i]) : silu_f(gate_[i]);
+    }
+    RETURN_IF_ERROR(matmul(L.ffn_down, up_.data(), n, proj_.data()));
+    if (!L.ffn_post_norm.empty())
+      for (int64_t t = 0; t < n; ++t)
+        rms_norm_row(proj_.data() + t * E, L.ffn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
+    for (int64_t i = 0; i < n * E; ++i) x_[i] += proj_[i];
+  }
+  if (hidden_only) {
+    for (int64_t t = 0; t < n; ++t)
+      rms_norm_row(x_.data() + t * E, model_.output_norm().data(), xn_.data() + t * E, E, h.norm_eps);
+    return ok_status();
+  }
+  int64_t m = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    if (!rows[t].logits) continue;
+    rms_norm_row(x_.data() + t * E, model_.output_norm().data(), xn_.data() + m * E, E, h.norm_eps);
+    ++m;
+  }
+  if (m == 0) return ok_status();
+  float* out = logits_.data() + n_logit_rows_ * h.n_vocab;
+  RETURN_IF_ERROR(matmul(model_.output(), xn_.data(), m, out));
+  if (h.final_softcap > 0) {
+    const float c = h.final_softcap;
+    for (int64_t i = 0; i < m * h.n_vocab; ++i) out[i] = c * std::tanh(out[i] / c);
+  }
+  n_logit_rows_ += m;
+  return ok_status();
+}
+
+}  // namespace edgeai::llm
