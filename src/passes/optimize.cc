@@ -20,6 +20,7 @@ Status optimize_graph(ir::Graph& g, const OptimizeOptions& options) {
   static const Step kSteps[] = {
       {"constant_to_initializer", constant_to_initializer},
       {"eliminate_identity", eliminate_identity},
+      {"fuse_qdq", fuse_qdq},  // before the folds see the weights' DequantizeLinear
       {"fold_constants", fold_constants},
       {"remove_dead_nodes", remove_dead_nodes},
       {"fuse_layer_norm", fuse_layer_norm},

@@ -48,4 +48,8 @@ Result<int> swap_reshape_activation(ir::Graph& g);
 // FusedConv / FusedGemm.
 Result<int> fuse_activation(ir::Graph& g);
 
+// fuse_qdq.cc: DequantizeLinear -> Conv -> QuantizeLinear (int8 QDQ, weights and bias constant)
+// becomes QLinearConv.
+Result<int> fuse_qdq(ir::Graph& g);
+
 }  // namespace edgeai::passes

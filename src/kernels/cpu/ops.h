@@ -40,4 +40,14 @@ Status run_pool(KernelContext& ctx);
 PrepareResult prepare_global_avg_pool(PrepareContext& ctx);
 Status run_global_avg_pool(KernelContext& ctx);
 
+// qconv.cc: QLinearConv (u8 x s8, integer GEMM / exact depthwise).
+PrepareResult prepare_qlinear_conv(PrepareContext& ctx);
+Status run_qlinear_conv(KernelContext& ctx);
+
+// qdq.cc: QuantizeLinear, DequantizeLinear per tensor.
+PrepareResult prepare_quantize_linear(PrepareContext& ctx);
+Status run_quantize_linear(KernelContext& ctx);
+PrepareResult prepare_dequantize_linear(PrepareContext& ctx);
+Status run_dequantize_linear(KernelContext& ctx);
+
 }  // namespace edgeai::kernels::cpu

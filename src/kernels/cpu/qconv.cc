@@ -1,0 +1,346 @@
+// QLinearConv (u8 activations, s8 weights with zero points of 0, int32 bias) on NCHW 2-D inputs,
+// bit-exact with the reference kernel (src/kernels/reference/quant.cc):
+//   - depthwise (one input and one output channel per group): each plane converted to floats
+//     (x - zx) and run through the f32 depthwise kernel, whose sums of products of small integers
+//     are exact in floats; then requantized;
+//   - otherwise one integer GEMM (qgemm.h) per (image, group): weights prepacked at preparation,
+//     the input read in place (1x1, stride 1, no pads) or through an im2col copy (padding holds
+//     the input zero point, so it adds nothing), packed 16 columns at a time.
+// Nodes outside this (other dtypes, non-zero weight zero points, SAME padding, 1-D or 3-D, sums that
+// could overflow int32) run the reference kernel.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/op_common.h"
+#include "kernels/cpu/ops.h"
+#include "kernels/cpu/qgemm.h"
+
+namespace edgeai::kernels::cpu {
+namespace {
+
+struct QConvState final : FastState {
+  const QGemmKernels* qk = nullptr;
+  int64_t m = 0, c = 0, group = 1, cpg = 0, mpg = 0, kh = 1, kw = 1;
+  int64_t stride[2] = {1, 1}, dil[2] = {1, 1}, pad_b[2] = {0, 0}, pad_e[2] = {0, 0};
+  bool depthwise = false;
+  int32_t zx = 0, zy = 0, qmin = 0, qmax = 255;
+  DType y_type = DType::kU8;
+  std::vector<std::vector<int8_t>> wpacked;  // per group (GEMM path)
+  std::vector<float> wf;                      // depthwise: [C][kh * kw]
+  std::vector<int32_t> corr;                  // [M]: bias - zx * sum(w) (GEMM), bias (depthwise)
+  std::vector<double> mult;                   // [M]: x_scale * w_scale / y_scale
+};
+
+// A positive finite float scalar (or one element) constant.
+bool scalar_scale(const Tensor* t, float* v) {
+  if (!t || t->dtype() != DType::kF32 || t->numel() != 1 || t->rank() > 1) return false;
+  *v = t->data<float>()[0];
+  return std::isfinite(*v) && *v > 0.f;
+}
+
+// A scalar (or one element) 8-bit zero point constant of dtype `want`.
+bool scalar_zp(const Tensor* t, DType want, int32_t* v) {
+  if (!t || t->dtype() != want || t->numel() != 1 || t->rank() > 1) return false;
+  *v = static_cast<int32_t>(t->get_int(0));
+  return true;
+}
+
+bool read_ints(const PrepareContext& ctx, const char* name, size_t n, int64_t def, int64_t lo, int64_t hi,
+               int64_t* out) {
+  std::vector<int64_t> v = ctx.attr_ints(name);
+  if (!ctx.has_attr(name)) v.assign(n, def);
+  if (v.size() != n) return false;
+  for (size_t i = 0; i < n; ++i) {
+    if (v[i] < lo || v[i] > hi) return false;
+    out[i] = v[i];
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KernelState>> prepare_qlinear_conv(PrepareContext& ctx) {
+  std::unique_ptr<KernelState> none;
+  if (ctx.num_inputs() < 8 || ctx.num_inputs() > 9) return none;
+  for (int i = 0; i < 8; ++i) {
+    if (!ctx.has_input(i)) return none;
+  }
+  auto s = std::make_unique<QConvState>();
+  init_fast_state(ctx, "", s.get());
+  s->qk = &qgemm_for(ctx.cpu());
+  float sx = 0.f, sy = 0.f;
+  const Tensor* w = ctx.constant_input(3);
+  const Tensor* ws = ctx.constant_input(4);
+  const Tensor* wz = ctx.constant_input(5);
+  const Tensor* yz = ctx.constant_input(7);
+  if (!scalar_scale(ctx.constant_input(1), &sx) || !scalar_zp(ctx.constant_input(2), DType::kU8, &s->zx) ||
+      !scalar_scale(ctx.constant_input(6), &sy) || !yz || (yz->dtype() != DType::kU8 && yz->dtype() != DType::kI8) ||
+      !scalar_zp(yz, yz->dtype(), &s->zy)) {
+    return none;
+  }
+  DType xt;
+  std::vector<int64_t> xshape;
+  if (ctx.declared_type(0, &xt, &xshape) && xt != DType::kU8 && xt != DType::kUndefined) return none;
+  s->y_type = yz->dtype();
+  s->qmin = s->y_type == DType::kU8 ? 0 : -128;
+  s->qmax = s->y_type == DType::kU8 ? 255 : 127;
+  if (!w || w->dtype() != DType::kI8 || w->rank() != 4) return none;
+  s->m = w->dim(0);
+  s->cpg = w->dim(1);
+  s->kh = w->dim(2);
+  s->kw = w->dim(3);
+  s->group = ctx.attr_int("group", 1);
+  if (s->group < 1 || s->m == 0 || s->m % s->group != 0 || s->cpg == 0 || s->kh < 1 || s->kw < 1) return none;
+  s->mpg = s->m / s->group;
+  s->c = s->cpg * s->group;
+  if (ctx.has_attr("kernel_shape") && ctx.attr_ints("kernel_shape") != std::vector<int64_t>{s->kh, s->kw}) return none;
+  const std::string ap = ctx.attr_string("auto_pad", "NOTSET");
+  int64_t pads[4] = {0, 0, 0, 0};
+  if (!read_ints(ctx, "strides", 2, 1, 1, 1 << 16, s->stride) || !read_ints(ctx, "dilations", 2, 1, 1, 1 << 16, s->dil) ||
+      !read_ints(ctx, "pads", 4, 0, 0, 1 << 16, pads) || !(ap == "NOTSET" || ap.empty() || ap == "VALID")) {
+    return none;
+  }
+  if (ap != "VALID") {
+    s->pad_b[0] = pads[0];
+    s->pad_b[1] = pads[1];
+    s->pad_e[0] = pads[2];
+    s->pad_e[1] = pads[3];
+  }
+  // Weight scales (scalar or per output channel), zero points all 0.
+  if (!ws || ws->dtype() != DType::kF32 || !(ws->numel() == 1 || (ws->rank() == 1 && ws->dim(0) == s->m))) return none;
+  if (!wz || wz->dtype() != DType::kI8 || !(wz->numel() == 1 || (wz->rank() == 1 && wz->dim(0) == s->m))) return none;
+  for (int64_t i = 0; i < wz->numel(); ++i) {
+    if (wz->get_int(i) != 0) return none;
+  }
+  const int64_t taps = s->kh * s->kw, k = s->cpg * taps;
+  const int32_t* bias = nullptr;
+  if (ctx.num_inputs() == 9 && ctx.has_input(8)) {
+    const Tensor* b = ctx.constant_input(8);
+    if (!b || b->dtype() != DType::kI32 || b->rank() != 1 || b->dim(0) != s->m) return none;
+    bias = b->data<int32_t>();
+  }
+  s->depthwise = s->cpg == 1 && s->mpg == 1;
+  s->mult.resize(s->m);
+  s->corr.resize(s->m);
+  const int8_t* wd = w->data<int8_t>();
+  for (int64_t i = 0; i < s->m; ++i) {
+    const float swi = ws->data<float>()[ws->numel() == 1 ? 0 : i];
+    if (!std::isfinite(swi) || swi <= 0.f) return none;
+    s->mult[i] = static_cast<double>(sx) * swi / sy;  // as the reference computes it
+    int64_t wsum = 0;
+    for (int64_t kk = 0; kk < k; ++kk) wsum += wd[i * k + kk];
+    const int64_t b = bias ? bias[i] : 0;
+    // |acc| <= k * 255 * 128; acc + corr must stay in int32.
+    const int64_t corr = b - (s->depthwise ? 0 : int64_t(s->zx) * wsum);
+    if (2 * k * 255 * 128 + std::abs(b) >= (int64_t(1) << 31)) return none;
+    s->corr[i] = static_cast<int32_t>(corr);
+  }
+  if (s->depthwise) {
+    if (taps * 255 * 128 >= (int64_t(1) << 24)) return none;  // float sums must stay exact
+    s->wf.resize(s->m * taps);
+    for (int64_t i = 0; i < s->m * taps; ++i) s->wf[i] = static_cast<float>(wd[i]);
+    for (int64_t i = 0; i < s->m; ++i) s->corr[i] = bias ? bias[i] : 0;
+  } else {
+    for (int64_t g = 0; g < s->group; ++g) {
+      s->wpacked.emplace_back(static_cast<size_t>(qgemm_a_bytes(s->mpg, k)));
+      qgemm_pack_a(wd + g * s->mpg * k, s->mpg, k, s->wpacked.back().data());
+    }
+  }
+  return std::unique_ptr<KernelState>(std::move(s));
+}
+
+namespace {
+
+// Rows (c, ky, kx) x output positions of one image's group, as bytes; padding holds zx.
+void im2col_u8(const QConvState& s, const ConvGeom& g, const uint8_t* x, uint8_t* out) {
+  const int64_t n = g.oh * g.ow;
+  for (int64_t c = 0; c < s.cpg; ++c) {
+    const uint8_t* xc = x + c * g.h * g.w;
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        uint8_t* row = out + ((c * g.kh + ky) * g.kw + kx) * n;
+        for (int64_t oy = 0; oy < g.oh; ++oy) {
+          uint8_t* r = row + oy * g.ow;
+          const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
+          if (iy < 0 || iy >= g.h) {
+            std::memset(r, s.zx, static_cast<size_t>(g.ow));
+            continue;
+          }
+          const uint8_t* xr = xc + iy * g.w;
+          const int64_t x0 = kx * g.dw - g.pw;  // input column of output 0
+          // Outputs [lo, hi) read inside the row; the others read padding.
+          const int64_t lo = std::min(g.ow, x0 >= 0 ? 0 : (-x0 + g.sw - 1) / g.sw);
+          const int64_t hi = std::max(lo, std::min(g.ow, g.w - x0 > 0 ? (g.w - x0 + g.sw - 1) / g.sw : 0));
+          std::memset(r, s.zx, static_cast<size_t>(lo));
+          if (g.sw == 1) {
+            std::memcpy(r + lo, xr + x0 + lo, static_cast<size_t>(hi - lo));
+          } else {
+            for (int64_t ox = lo; ox < hi; ++ox) r[ox] = xr[x0 + ox * g.sw];
+          }
+          std::memset(r + hi, s.zx, static_cast<size_t>(g.ow - hi));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Status run_qlinear_conv(KernelContext& ctx) {
+  const QConvState* s = state_of<QConvState>(ctx);
+  if (!ctx.has_input(0) || !ctx.input_value(0).is_tensor() || ctx.input(0).dtype() != DType::kU8 ||
+      ctx.input(0).rank() != 4 || ctx.input(0).dim(1) != s->c) {
+    return s->fall_back(ctx);
+  }
+  const Tensor& x = ctx.input(0);
+  ConvGeom g;
+  g.c = s->cpg;
+  g.kh = s->kh;
+  g.kw = s->kw;
+  g.h = x.dim(2);
+  g.w = x.dim(3);
+  g.sh = s->stride[0];
+  g.sw = s->stride[1];
+  g.dh = s->dil[0];
+  g.dw = s->dil[1];
+  g.ph = s->pad_b[0];
+  g.pw = s->pad_b[1];
+  const int64_t ext_h = g.dh * (g.kh - 1) + 1, ext_w = g.dw * (g.kw - 1) + 1;
+  const int64_t padded_h = g.h + s->pad_b[0] + s->pad_e[0], padded_w = g.w + s->pad_b[1] + s->pad_e[1];
+  if (padded_h < ext_h || padded_w < ext_w) return s->fall_back(ctx);
+  g.oh = (padded_h - ext_h) / g.sh + 1;
+  g.ow = (padded_w - ext_w) / g.sw + 1;
+  if (!ctx.is_output_used(0)) return ok_status();
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s->y_type, Shape{x.dim(0), s->m, g.oh, g.ow}));
+  const int64_t n_img = x.dim(0), in_sp = g.h * g.w, out_sp = g.oh * g.ow;
+  if (n_img == 0 || out_sp == 0) return ok_status();
+  const uint8_t* xd = x.data<uint8_t>();
+  uint8_t* yd = y->data<uint8_t>();
+  const QGemmKernels& qk = *s->qk;
+  ThreadPool& pool = ctx.pool();
+  const int64_t scratch_cap = 8 * (x.numel() + y->numel()) + (int64_t(1) << 24);
+
+  if (s->depthwise) {
+    // Blocks of up to kBlock channels of one image: converted, convolved, requantized.
+    constexpr int64_t kBlock = 16;
+    const UKernels& uk = *s->uk;
+    const int64_t in_pad = (in_sp + 15) & ~int64_t(15), out_pad = (out_sp + 15) & ~int64_t(15);
+    const int64_t scratch = kBlock * (in_pad + out_pad) + uk.dwconv_scratch_floats(g) + 64;
+    if (scratch > scratch_cap) return s->fall_back(ctx);
+    const int64_t cblocks = (s->c + kBlock - 1) / kBlock, tasks = n_img * cblocks;
+    std::atomic<bool> failed{false};
+    auto body = [&](int64_t b, int64_t e) {
+      AlignedFloats buf(scratch);
+      if (!buf.ok()) {
+        failed = true;
+        return;
+      }
+      float* xf = buf.data();
+      float* yf = xf + kBlock * in_sp;
+      float* sc = yf + kBlock * out_pad;
+      ConvGeom pg = g;
+      pg.c = 1;
+      for (int64_t t = b; t < e; ++t) {
+        const int64_t n = t / cblocks, c0 = (t % cblocks) * kBlock, c1 = std::min(s->c, c0 + kBlock);
+        const int64_t cn = c1 - c0;
+        const uint8_t* xb = xd + (n * s->c + c0) * in_sp;
+        for (int64_t ch = 0; ch < cn; ++ch) qk.u8_to_f32(xb + ch * in_sp, in_sp, s->zx, xf + ch * in_sp);
+        DwConvArgs a;
+        a.g = &pg;
+        a.x = xf;
+        a.w = s->wf.data() + c0 * g.kh * g.kw;
+        a.y = yf;
+        a.c0 = 0;
+        a.c1 = cn;
+        a.scratch = sc;
+        uk.dwconv(a);
+        for (int64_t ch = 0; ch < cn; ++ch) {
+          const int64_t m = c0 + ch;
+          qk.requant_f32(yf + ch * out_sp, out_sp, s->corr[m], s->mult[m], s->zy, s->qmin, s->qmax,
+                         yd + (n * s->m + m) * out_sp);
+        }
+      }
+    };
+    if (n_img * s->c * out_sp * g.kh * g.kw < (int64_t(1) << 17)) body(0, tasks);
+    else pool.parallel_for(tasks, 1, body);
+    return failed ? out_of_memory(scratch) : ok_status();
+  }
+
+  const bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
+                         g.oh == g.h && g.ow == g.w;
+  const int64_t k = s->cpg * g.kh * g.kw, kq = (k + 3) / 4;
+  // Columns per packed chunk: a multiple of 48 whose packed bytes stay near 256 KB.
+  const int64_t nc = std::clamp<int64_t>((int64_t(256) << 10) / (kq * 4 * 48), 1, 8) * 48;
+  const int64_t chunks = (out_sp + nc - 1) / nc;
+  const int64_t products = n_img * s->group;
+  const int threads = pool.num_threads();
+  const int64_t panels = (s->mpg + kQMR - 1) / kQMR;
+  const int64_t msplit = (products * chunks >= 2 * threads) ? 1 : std::min<int64_t>(threads, panels);
+  // im2col of every (image, group) first (bytes), when the input is not read in place.
+  AlignedFloats cols;
+  if (!pointwise) {
+    const int64_t bytes = products * k * out_sp;
+    if (bytes > scratch_cap) return s->fall_back(ctx);
+    cols = AlignedFloats((bytes + 3) / 4);
+    if (!cols.ok()) return out_of_memory((bytes + 3) / 4);
+    uint8_t* cd = reinterpret_cast<uint8_t*>(cols.data());
+    auto body = [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t n = i / s->group, gi = i % s->group;
+        im2col_u8(*s, g, xd + (n * s->c + gi * s->cpg) * in_sp, cd + i * k * out_sp);
+      }
+    };
+    if (products * k * out_sp < (int64_t(1) << 18)) body(0, products);
+    else pool.parallel_for(products, 1, body);
+  }
+  const uint8_t* colsd = reinterpret_cast<const uint8_t*>(cols.data());
+  const int64_t tasks = products * chunks * msplit;
+  const int64_t pack_bytes = kq * 4 * nc;
+  std::atomic<bool> failed{false};
+  auto body = [&](int64_t b, int64_t e) {
+    AlignedFloats buf((pack_bytes + 3) / 4);
+    if (!buf.ok()) {
+      failed = true;
+      return;
+    }
+    uint8_t* packed = reinterpret_cast<uint8_t*>(buf.data());
+    int64_t packed_for = -1;
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t part = t % msplit, pc = t / msplit;  // (product, chunk)
+      const int64_t i = pc / chunks, ch = pc % chunks;
+      const int64_t n = i / s->group, gi = i % s->group;
+      const int64_t j0 = ch * nc, ncols = std::min(nc, out_sp - j0);
+      if (packed_for != pc) {
+        const uint8_t* src = pointwise ? xd + (n * s->c + gi * s->cpg) * in_sp + j0 : colsd + i * k * out_sp + j0;
+        qk.pack_b(src, out_sp, k, ncols, kq, packed);
+        packed_for = pc;
+      }
+      const int64_t p0 = panels * part / msplit, p1 = panels * (part + 1) / msplit;
+      if (p0 == p1) continue;
+      QGemmBlock blk;
+      blk.m = std::min(s->mpg, p1 * kQMR) - p0 * kQMR;
+      blk.n = ncols;
+      blk.kq = kq;
+      blk.a = s->wpacked[gi].data() + p0 * kq * kQMR * 4;
+      blk.b = packed;
+      blk.y = yd + (n * s->m + gi * s->mpg + p0 * kQMR) * out_sp + j0;
+      blk.ldy = out_sp;
+      blk.corr = s->corr.data() + gi * s->mpg + p0 * kQMR;
+      blk.mult = s->mult.data() + gi * s->mpg + p0 * kQMR;
+      blk.zy = s->zy;
+      blk.qmin = s->qmin;
+      blk.qmax = s->qmax;
+      qk.gemm(blk);
+    }
+  };
+  const int64_t work = products * s->mpg * k * out_sp;
+  if (work < (int64_t(1) << 20) || threads <= 1) body(0, tasks);
+  else pool.parallel_for(tasks, 1, body);
+  return failed ? out_of_memory(pack_bytes / 4) : ok_status();
+}
+
+}  // namespace edgeai::kernels::cpu

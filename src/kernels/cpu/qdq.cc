@@ -1,0 +1,70 @@
+// QuantizeLinear (f32 -> u8 / s8) and DequantizeLinear (u8 / s8 -> f32) per tensor, with constant
+// scale and zero point, vectorized (qgemm.h) and bit-exact with the reference kernels. Per-axis,
+// int32 and other forms run the reference.
+#include <cmath>
+
+#include "kernels/cpu/op_common.h"
+#include "kernels/cpu/ops.h"
+#include "kernels/cpu/qgemm.h"
+
+namespace edgeai::kernels::cpu {
+namespace {
+
+struct QdqState final : FastState {
+  const QGemmKernels* qk = nullptr;
+  float scale = 1.f;
+  int32_t zp = 0;
+  DType qtype = DType::kU8;  // the quantized side's dtype
+};
+
+Result<std::unique_ptr<KernelState>> prepare_qdq(PrepareContext& ctx, bool quantize) {
+  std::unique_ptr<KernelState> none;
+  if (ctx.num_inputs() < 2 || ctx.num_inputs() > 3 || !ctx.has_input(0)) return none;
+  for (const char* a : {"block_size", "output_dtype"}) {
+    if (ctx.has_attr(a) && ctx.attr_int(a, 0) != 0) return none;
+  }
+  const Tensor* s = ctx.constant_input(1);
+  if (!s || s->dtype() != DType::kF32 || s->numel() != 1 || s->rank() > 1) return none;
+  auto st = std::make_unique<QdqState>();
+  init_fast_state(ctx, "", st.get());
+  st->qk = &qgemm_for(ctx.cpu());
+  st->scale = s->data<float>()[0];
+  if (!std::isfinite(st->scale) || st->scale <= 0.f) return none;
+  if (ctx.has_input(2)) {
+    const Tensor* z = ctx.constant_input(2);
+    if (!z || (z->dtype() != DType::kU8 && z->dtype() != DType::kI8) || z->numel() != 1 || z->rank() > 1) return none;
+    st->qtype = z->dtype();
+    st->zp = static_cast<int32_t>(z->get_int(0));
+  } else if (!quantize) {
+    return none;  // the input's dtype decides; rare
+  }
+  return std::unique_ptr<KernelState>(std::move(st));
+}
+
+}  // namespace
+
+PrepareResult prepare_quantize_linear(PrepareContext& ctx) { return prepare_qdq(ctx, true); }
+PrepareResult prepare_dequantize_linear(PrepareContext& ctx) { return prepare_qdq(ctx, false); }
+
+Status run_quantize_linear(KernelContext& ctx) {
+  const QdqState* s = state_of<QdqState>(ctx);
+  if (!is_f32_tensor(ctx, 0)) return s->fall_back(ctx);
+  const Tensor& x = ctx.input(0);
+  if (!ctx.is_output_used(0)) return ok_status();
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s->qtype, x.shape()));
+  const bool u8 = s->qtype == DType::kU8;
+  s->qk->quantize(x.data<float>(), x.numel(), s->scale, s->zp, u8 ? 0 : -128, u8 ? 255 : 127, y->data<uint8_t>());
+  return ok_status();
+}
+
+Status run_dequantize_linear(KernelContext& ctx) {
+  const QdqState* s = state_of<QdqState>(ctx);
+  if (!ctx.input_value(0).is_tensor() || ctx.input(0).dtype() != s->qtype) return s->fall_back(ctx);
+  const Tensor& x = ctx.input(0);
+  if (!ctx.is_output_used(0)) return ok_status();
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, x.shape()));
+  s->qk->dequantize(x.data<uint8_t>(), x.numel(), s->qtype == DType::kI8, s->zp, s->scale, y->data<float>());
+  return ok_status();
+}
+
+}  // namespace edgeai::kernels::cpu

@@ -1,0 +1,69 @@
+// The u8 x s8 integer GEMM behind the int8 convolution (QLinearConv): Y = requant(W X), with W the
+// s8 weights (rows = output channels, prepacked once) and X the u8 activations (packed per call).
+// Per-ISA micro-kernels (qgemm_avx512.cc: AVX-512 VNNI vpdpbusd; qgemm_portable.cc: plain C++)
+// share one packed layout, so a prepared weight serves whichever kernel the CPU runs.
+//
+// Layout (K rounded up to a multiple of 4, kq = K / 4 "quads"):
+//   A (weights): panels of kQMR rows, panel p at a + p * kq * kQMR * 4; within a panel, quad q of
+//     row i at [(q * kQMR + i) * 4 .. + 4). Rows past M and depth past K are zero.
+//   B (activations): blocks of 16 columns, block j at b + j * kq * 64; quad q of column c at
+//     [(q * 16 + c) * 4 .. + 4). Depth past K is zero (any value: A is zero there); columns past N
+//     are zero.
+// Requantization, per row i, exactly as the reference QLinearConv (src/kernels/reference/quant.cc):
+//   y = saturate(round_half_even(double(acc + corr[i]) * mult[i]) + zy) to [qmin, qmax]
+// where acc = sum_k x * w (int32, exact: callers bound K so that it cannot overflow) and corr[i]
+// folds the bias and the zero-point term (bias[i] - zx * sum_k w[i][k]). Portable header.
+#pragma once
+
+#include <cstdint>
+
+#include "core/cpu_features.h"
+
+namespace edgeai::kernels::cpu {
+
+inline constexpr int kQMR = 8;  // rows per weight panel
+
+struct QGemmBlock {
+  int64_t m = 0, n = 0, kq = 0;  // rows, columns, depth quads
+  const int8_t* a = nullptr;     // packed weight panels (from row 0)
+  const uint8_t* b = nullptr;    // packed activation blocks (from column 0)
+  uint8_t* y = nullptr;          // y[i * ldy + j]
+  int64_t ldy = 0;
+  const int32_t* corr = nullptr;  // [m]
+  const double* mult = nullptr;   // [m]
+  int32_t zy = 0, qmin = 0, qmax = 255;
+};
+
+struct QGemmKernels {
+  const char* name;
+  // Runs a whole block (every panel of rows, every block of columns).
+  void (*gemm)(const QGemmBlock& blk);
+  // Packs rows [0, k) (row r at src + r * ld, columns [0, n)) into B's layout with kq quads.
+  void (*pack_b)(const uint8_t* src, int64_t ld, int64_t k, int64_t n, int64_t kq, uint8_t* dst);
+  // y[i] = float(x[i] - zx) (the depthwise path computes exact integer sums in floats).
+  void (*u8_to_f32)(const uint8_t* x, int64_t n, int32_t zx, float* y);
+  // y[i] = requant(int32(acc[i])) as above, acc holding exact integers.
+  void (*requant_f32)(const float* acc, int64_t n, int32_t corr, double mult, int32_t zy, int32_t qmin,
+                      int32_t qmax, uint8_t* y);
+  // QuantizeLinear per tensor, as the reference: y = saturate(round_half_even(x / scale) + zp) to
+  // [qmin, qmax], NaN -> zp (bytes; signed outputs are their two's complement bytes).
+  void (*quantize)(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y);
+  // DequantizeLinear per tensor, as the reference: y = float(x - zp) * scale, x u8 or (is_signed) s8.
+  void (*dequantize)(const uint8_t* x, int64_t n, bool is_signed, int32_t zp, float scale, float* y);
+};
+
+const QGemmKernels& qgemm_portable();
+#if defined(__x86_64__) || defined(_M_X64)
+const QGemmKernels& qgemm_avx512vnni();
+#endif
+// The best kernels the CPU runs.
+const QGemmKernels& qgemm_for(const CpuFeatures& cpu);
+
+// Packs weights W (m x k, row i at w + i * k) into A's layout; dst holds qgemm_a_bytes(m, k).
+int64_t qgemm_a_bytes(int64_t m, int64_t k);
+void qgemm_pack_a(const int8_t* w, int64_t m, int64_t k, int8_t* dst);
+
+// Requantizes one value exactly as the block epilogue does.
+uint8_t qgemm_requant(int32_t acc, int32_t corr, double mult, int32_t zy, int32_t qmin, int32_t qmax);
+
+}  // namespace edgeai::kernels::cpu

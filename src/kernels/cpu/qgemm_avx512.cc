@@ -1,0 +1,139 @@
+// The AVX-512 VNNI int8 GEMM (qgemm.h): vpdpbusd multiplies 4 u8 activations by 4 s8 weights and
+// adds into an int32 lane. Register tile: 8 weight rows (broadcast) x 3 vectors of 16 columns = 24
+// accumulators; the requantization (double, round half to even, saturation) runs in registers.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/cpu/qgemm.h"
+
+namespace edgeai::kernels::cpu {
+namespace {
+
+// 16 requantized values (see qgemm.h) as bytes.
+inline __m128i requant16(__m512i acc, int32_t corr, double mult, int32_t zy, int32_t qmin, int32_t qmax) {
+  const __m512i t = _mm512_add_epi32(acc, _mm512_set1_epi32(corr));
+  const __m512d m = _mm512_set1_pd(mult);
+  const __m512d lo_lim = _mm512_set1_pd(-1e9), hi_lim = _mm512_set1_pd(1e9);
+  __m512d lo = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(t)), m);
+  __m512d hi = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(t, 1)), m);
+  lo = _mm512_min_pd(_mm512_max_pd(lo, lo_lim), hi_lim);
+  hi = _mm512_min_pd(_mm512_max_pd(hi, lo_lim), hi_lim);
+  const __m256i l = _mm512_cvt_roundpd_epi32(lo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256i h = _mm512_cvt_roundpd_epi32(hi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512i r = _mm512_inserti64x4(_mm512_castsi256_si512(l), h, 1);
+  r = _mm512_add_epi32(r, _mm512_set1_epi32(zy));
+  r = _mm512_min_epi32(_mm512_max_epi32(r, _mm512_set1_epi32(qmin)), _mm512_set1_epi32(qmax));
+  return _mm512_cvtepi32_epi8(r);
+}
+
+inline __mmask16 tail_mask(int64_t cols) {
+  return cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
+}
+
+inline void store_row(const QGemmBlock& g, __m512i acc, int64_t i, int64_t j, int cols) {
+  _mm_mask_storeu_epi8(g.y + i * g.ldy + j, tail_mask(cols),
+                       requant16(acc, g.corr[i], g.mult[i], g.zy, g.qmin, g.qmax));
+}
+
+// One tile: rows [i0, i0 + rows) of panel `a`, columns [j0, j0 + cols) from NV blocks at b.
+template <int NV>
+inline void tile(const QGemmBlock& g, const int8_t* a, const uint8_t* b, int64_t i0, int rows, int64_t j0,
+                 int64_t cols) {
+  const int64_t bstride = g.kq * 64;
+  __m512i acc[kQMR][NV];
+  for (int i = 0; i < kQMR; ++i) {
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_si512();
+  }
+  for (int64_t q = 0; q < g.kq; ++q) {
+    __m512i bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_si512(b + v * bstride + q * 64);
+    const int32_t* aq = reinterpret_cast<const int32_t*>(a + q * kQMR * 4);
+    for (int i = 0; i < kQMR; ++i) {
+      const __m512i av = _mm512_set1_epi32(aq[i]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_dpbusd_epi32(acc[i][v], bv[v], av);
+    }
+  }
+  for (int i = 0; i < rows; ++i) {
+    for (int v = 0; v < NV; ++v) {
+      const int64_t c = cols - v * 16;
+      if (c > 0) store_row(g, acc[i][v], i0 + i, j0 + v * 16, static_cast<int>(std::min<int64_t>(c, 16)));
+    }
+  }
+}
+
+void gemm_avx512vnni(const QGemmBlock& g) {
+  const int64_t panel_bytes = g.kq * kQMR * 4, bstride = g.kq * 64;
+  for (int64_t j0 = 0; j0 < g.n;) {
+    const int64_t left = g.n - j0;
+    const int nv = left > 32 ? 3 : left > 16 ? 2 : 1;
+    const int64_t cols = std::min<int64_t>(left, nv * 16);
+    const uint8_t* b = g.b + (j0 / 16) * bstride;
+    for (int64_t i0 = 0; i0 < g.m; i0 += kQMR) {
+      const int8_t* a = g.a + (i0 / kQMR) * panel_bytes;
+      const int rows = static_cast<int>(std::min<int64_t>(kQMR, g.m - i0));
+      if (nv == 3) tile<3>(g, a, b, i0, rows, j0, cols);
+      else if (nv == 2) tile<2>(g, a, b, i0, rows, j0, cols);
+      else tile<1>(g, a, b, i0, rows, j0, cols);
+    }
+    j0 += cols;
+  }
+}
+
+void pack_b_avx512(const uint8_t* src, int64_t ld, int64_t k, int64_t n, int64_t kq, uint8_t* dst) {
+  qgemm_portable().pack_b(src, ld, k, n, kq, dst);
+}
+
+void u8_to_f32_avx512(const uint8_t* x, int64_t n, int32_t zx, float* y) {
+  const __m512 z = _mm512_set1_ps(static_cast<float>(zx));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512i v = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, x + i));
+    _mm512_mask_storeu_ps(y + i, m, _mm512_sub_ps(_mm512_cvtepi32_ps(v), z));
+  }
+}
+
+void requant_f32_avx512(const float* acc, int64_t n, int32_t corr, double mult, int32_t zy, int32_t qmin,
+                        int32_t qmax, uint8_t* y) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512i v = _mm512_cvttps_epi32(_mm512_maskz_loadu_ps(m, acc + i));
+    _mm_mask_storeu_epi8(y + i, m, requant16(v, corr, mult, zy, qmin, qmax));
+  }
+}
+
+void quantize_avx512(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y) {
+  const __m512 s = _mm512_set1_ps(scale), lo = _mm512_set1_ps(-1e6f), hi = _mm512_set1_ps(1e6f);
+  const __m512i z = _mm512_set1_epi32(zp), qlo = _mm512_set1_epi32(qmin), qhi = _mm512_set1_epi32(qmax);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(m, x + i), s);
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    const __m512 c = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+    __m512i r = _mm512_add_epi32(_mm512_cvt_roundps_epi32(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
+    r = _mm512_min_epi32(_mm512_max_epi32(r, qlo), qhi);
+    r = _mm512_mask_blend_epi32(nan, r, z);
+    _mm_mask_storeu_epi8(y + i, m, _mm512_cvtepi32_epi8(r));
+  }
+}
+
+void dequantize_avx512(const uint8_t* x, int64_t n, bool is_signed, int32_t zp, float scale, float* y) {
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512i z = _mm512_set1_epi32(zp);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m128i b = _mm_maskz_loadu_epi8(m, x + i);
+    const __m512i v = is_signed ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(v, z)), s));
+  }
+}
+
+}  // namespace
+
+const QGemmKernels& qgemm_avx512vnni() {
+  static const QGemmKernels k{"avx512vnni", &gemm_avx512vnni, &pack_b_avx512, &u8_to_f32_avx512,
+                              &requant_f32_avx512, &quantize_avx512, &dequantize_avx512};
+  return k;
+}
+
+}  // namespace edgeai::kernels::cpu

@@ -1,0 +1,134 @@
+// The portable int8 GEMM kernels (plain C++ over the packed layout of qgemm.h; the activation
+// packing uses SSE2 byte interleaves on x86-64), the weight packing and the choice of kernels.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/qgemm.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace edgeai::kernels::cpu {
+
+int64_t qgemm_a_bytes(int64_t m, int64_t k) {
+  const int64_t kq = (k + 3) / 4;
+  return (m + kQMR - 1) / kQMR * kq * kQMR * 4;
+}
+
+void qgemm_pack_a(const int8_t* w, int64_t m, int64_t k, int8_t* dst) {
+  const int64_t kq = (k + 3) / 4;
+  std::memset(dst, 0, static_cast<size_t>(qgemm_a_bytes(m, k)));
+  for (int64_t i = 0; i < m; ++i) {
+    int8_t* panel = dst + (i / kQMR) * kq * kQMR * 4;
+    const int64_t r = i % kQMR;
+    for (int64_t kk = 0; kk < k; ++kk) panel[((kk / 4) * kQMR + r) * 4 + kk % 4] = w[i * k + kk];
+  }
+}
+
+uint8_t qgemm_requant(int32_t acc, int32_t corr, double mult, int32_t zy, int32_t qmin, int32_t qmax) {
+  double v = static_cast<double>(acc + corr) * mult;
+  v = std::min(std::max(v, -1e9), 1e9);  // beyond the range saturates anyway
+  const int64_t r = static_cast<int64_t>(std::nearbyint(v)) + zy;  // round half to even
+  return static_cast<uint8_t>(static_cast<int32_t>(std::clamp<int64_t>(r, qmin, qmax)));
+}
+
+namespace {
+
+void gemm_portable(const QGemmBlock& g) {
+  const int64_t bstride = g.kq * 64;
+  for (int64_t i = 0; i < g.m; ++i) {
+    const int8_t* panel = g.a + (i / kQMR) * g.kq * kQMR * 4;
+    const int64_t r = i % kQMR;
+    for (int64_t j = 0; j < g.n; ++j) {
+      const uint8_t* blk = g.b + (j / 16) * bstride;
+      const int64_t c = j % 16;
+      int32_t acc = 0;
+      for (int64_t q = 0; q < g.kq; ++q) {
+        const int8_t* a = panel + (q * kQMR + r) * 4;
+        const uint8_t* b = blk + (q * 16 + c) * 4;
+        acc += a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
+      }
+      g.y[i * g.ldy + j] = qgemm_requant(acc, g.corr[i], g.mult[i], g.zy, g.qmin, g.qmax);
+    }
+  }
+}
+
+void pack_b_portable(const uint8_t* src, int64_t ld, int64_t k, int64_t n, int64_t kq, uint8_t* dst) {
+  const int64_t blocks = (n + 15) / 16;
+  for (int64_t q = 0; q < kq; ++q) {
+    const uint8_t* rows[4];
+    static const uint8_t kZeros[16] = {};
+    for (int t = 0; t < 4; ++t) rows[t] = 4 * q + t < k ? src + (4 * q + t) * ld : nullptr;
+    for (int64_t jb = 0; jb < blocks; ++jb) {
+      uint8_t* d = dst + jb * kq * 64 + q * 64;
+      const int64_t j0 = jb * 16, cols = std::min<int64_t>(16, n - j0);
+#if defined(__SSE2__)
+      if (cols == 16) {
+        __m128i r[4];
+        for (int t = 0; t < 4; ++t) {
+          r[t] = rows[t] ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[t] + j0))
+                         : _mm_loadu_si128(reinterpret_cast<const __m128i*>(kZeros));
+        }
+        const __m128i a = _mm_unpacklo_epi8(r[0], r[1]), b = _mm_unpackhi_epi8(r[0], r[1]);
+        const __m128i c = _mm_unpacklo_epi8(r[2], r[3]), e = _mm_unpackhi_epi8(r[2], r[3]);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm_unpacklo_epi16(a, c));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 16), _mm_unpackhi_epi16(a, c));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 32), _mm_unpacklo_epi16(b, e));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 48), _mm_unpackhi_epi16(b, e));
+        continue;
+      }
+#endif
+      (void)kZeros;
+      for (int64_t c = 0; c < 16; ++c) {
+        for (int t = 0; t < 4; ++t) d[c * 4 + t] = (c < cols && rows[t]) ? rows[t][j0 + c] : 0;
+      }
+    }
+  }
+}
+
+void u8_to_f32_portable(const uint8_t* x, int64_t n, int32_t zx, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - zx);
+}
+
+void requant_f32_portable(const float* acc, int64_t n, int32_t corr, double mult, int32_t zy, int32_t qmin,
+                          int32_t qmax, uint8_t* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = qgemm_requant(static_cast<int32_t>(acc[i]), corr, mult, zy, qmin, qmax);
+}
+
+void quantize_portable(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i] / scale;
+    if (std::isnan(v)) {
+      y[i] = static_cast<uint8_t>(zp);
+      continue;
+    }
+    const float r = std::nearbyint(std::min(std::max(v, -1e6f), 1e6f));  // round half to even
+    y[i] = static_cast<uint8_t>(std::clamp(static_cast<int32_t>(r) + zp, qmin, qmax));
+  }
+}
+
+void dequantize_portable(const uint8_t* x, int64_t n, bool is_signed, int32_t zp, float scale, float* y) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = is_signed ? static_cast<int8_t>(x[i]) : x[i];
+    y[i] = static_cast<float>(v - zp) * scale;
+  }
+}
+
+}  // namespace
+
+const QGemmKernels& qgemm_portable() {
+  static const QGemmKernels k{"portable", &gemm_portable, &pack_b_portable, &u8_to_f32_portable,
+                              &requant_f32_portable, &quantize_portable, &dequantize_portable};
+  return k;
+}
+
+const QGemmKernels& qgemm_for(const CpuFeatures& cpu) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512_vnni) return qgemm_avx512vnni();
+#endif
+  return qgemm_portable();
+}
+
+}  // namespace edgeai::kernels::cpu

@@ -1,0 +1,185 @@
+// QDQ int8 patterns (onnxruntime's quantize_static QDQ layout) become integer ops:
+//
+//   DequantizeLinear(x: u8, x_scale, x_zp) ──┐
+//   DequantizeLinear(w: s8 const, w_scale, w_zp) ── Conv ── QuantizeLinear(y_scale, y_zp) -> y
+//   DequantizeLinear(b: s32 const, x_scale * w_scale, 0) ──┘
+//
+// becomes QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, b) (Relu / Clip(0, _)
+// are already folded into the output range by such quantizers). The integer op computes the
+// product exactly and rounds once, so its output equals the float QDQ graph's except where the two
+// roundings fall on different sides of a half step: at most one quantization step apart.
+//
+// Only well-formed patterns are rewritten: scalar activation scales and zero points, finite
+// positive scales, per-tensor or per-output-channel (axis 0) weight scales of the right length,
+// weight zero points of the weight's dtype, a bias whose scale is x_scale * w_scale (to 1e-5) with
+// zero points 0, and the Conv's output read by nothing but the QuantizeLinear. Anything else is
+// left as it is, for the reference kernels to run (or reject) as the float QDQ graph.
+//
+// Then every DequantizeLinear left with constant inputs (weights and biases of ops that stay in
+// float, such as a classifier Gemm) is folded into a float initializer: the same values the
+// reference kernel would compute on every run, once. (fold_constants keeps DequantizeLinear so
+// that this pass sees the QDQ patterns.)
+#include <cmath>
+
+#include "passes/node_eval.h"
+#include "passes/pass_util.h"
+#include "passes/passes.h"
+
+namespace edgeai::passes {
+namespace {
+
+// A positive finite f32 scalar (or one element) constant.
+bool positive_scalar(const Tensor* t) {
+  if (!t || t->dtype() != DType::kF32 || t->numel() != 1 || t->rank() > 1) return false;
+  const float v = t->data<float>()[0];
+  return std::isfinite(v) && v > 0.f;
+}
+
+bool q8(DType t) { return t == DType::kU8 || t == DType::kI8; }
+
+// Only the attributes a per-tensor / per-axis Q or DQ may carry (no blocked quantization).
+bool plain_qdq_attrs(const ir::Node& n) {
+  for (const auto& [name, a] : n.attributes) {
+    if (name == "axis") continue;
+    if (name == "block_size" && a.i == 0) continue;
+    if (name == "saturate" && a.i == 1) continue;
+    return false;
+  }
+  return true;
+}
+
+// A DequantizeLinear of an activation: node index, or -1. Scalar scale and 8-bit zero point.
+int activation_dq(const ir::Graph& g, const GraphIndex& idx, const std::string& value) {
+  const int d = producer_op(g, idx, value, "DequantizeLinear");
+  if (d < 0) return -1;
+  const ir::Node& n = g.nodes[d];
+  if (n.inputs.size() != 3 || n.outputs.size() != 1 || !plain_qdq_attrs(n)) return -1;
+  const Tensor* z = idx.constant(n.inputs[2]);
+  if (!positive_scalar(idx.constant(n.inputs[1])) || !z || z->dtype() != DType::kU8 || z->numel() != 1 ||
+      z->rank() > 1) {
+    return -1;
+  }
+  return d;
+}
+
+// Whether weight DQ node `n` is per tensor, or per channel along `axis` of `w`.
+bool weight_dq_ok(const ir::Graph& g, const GraphIndex& idx, const ir::Node& n, int64_t axis) {
+  if (n.inputs.size() != 3 || n.outputs.size() != 1 || !plain_qdq_attrs(n)) return false;
+  const Tensor* w = idx.constant(n.inputs[0]);
+  const Tensor* s = idx.constant(n.inputs[1]);
+  const Tensor* z = idx.constant(n.inputs[2]);
+  if (!w || !s || !z || !q8(w->dtype()) || z->dtype() != w->dtype() || s->dtype() != DType::kF32) return false;
+  if (z->shape() != s->shape()) return false;
+  for (int64_t i = 0; i < s->numel(); ++i) {
+    const float v = s->data<float>()[i];
+    if (!std::isfinite(v) || v <= 0.f) return false;
+  }
+  if (s->numel() == 1 && s->rank() <= 1) return true;
+  if (s->rank() != 1 || w->rank() < 1) return false;
+  int64_t a = n.attr("axis") ? n.attr("axis")->i : 1;
+  if (a < 0) a += w->rank();
+  return a == axis && s->dim(0) == w->dim(axis);
+}
+
+// Folds DequantizeLinear nodes whose inputs are all constants into initializers.
+int fold_constant_dq(ir::Graph& g) {
+  GraphIndex idx(g);
+  NodeEvaluator eval;
+  int count = 0;
+  std::vector<bool> removed(g.nodes.size(), false);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& n = g.nodes[i];
+    if (!n.domain.empty() || n.op_type != "DequantizeLinear" || n.outputs.size() != 1 || n.outputs[0].empty() ||
+        idx.is_pinned(n.outputs[0]) || n.inputs.empty() || n.inputs.size() > 3) {
+      continue;
+    }
+    std::vector<kernels::Value> in;
+    for (const auto& name : n.inputs) {
+      const Tensor* t = name.empty() ? nullptr : idx.constant(name);
+      if (!name.empty() && !t) break;
+      in.push_back(t ? kernels::Value::of(*t) : kernels::Value());
+    }
+    if (in.size() != n.inputs.size()) continue;
+    auto out = eval.run(g, n, in);
+    if (!out.ok() || out->size() != 1 || !(*out)[0].is_tensor()) continue;  // left for the runtime to report
+    g.initializers[n.outputs[0]] = (*out)[0].tensor;
+    removed[i] = true;
+    ++count;
+  }
+  if (count) erase_nodes(g, removed);
+  return count;
+}
+
+}  // namespace
+
+Result<int> fuse_qdq(ir::Graph& g) {
+  int count = 0;
+  GraphIndex idx(g);
+  std::vector<bool> removed(g.nodes.size(), false);
+  for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
+    const ir::Node& q = g.nodes[qi];
+    if (!q.domain.empty() || q.op_type != "QuantizeLinear" || q.inputs.size() != 3 || q.outputs.size() != 1 ||
+        !plain_qdq_attrs(q)) {
+      continue;
+    }
+    const Tensor* yz = idx.constant(q.inputs[2]);
+    if (!positive_scalar(idx.constant(q.inputs[1])) || !yz || !q8(yz->dtype()) || yz->numel() != 1 || yz->rank() > 1) {
+      continue;
+    }
+    const int ci = idx.producer(q.inputs[0]);
+    if (ci < 0 || removed[ci] || idx.sole_consumer(q.inputs[0]) != static_cast<int>(qi)) continue;
+    ir::Node& conv = g.nodes[ci];
+    if (!conv.domain.empty() || conv.op_type != "Conv" || conv.outputs.size() != 1 || conv.inputs.size() < 2 ||
+        conv.inputs.size() > 3) {
+      continue;
+    }
+    const int dx = activation_dq(g, idx, conv.inputs[0]);
+    const int dw = producer_op(g, idx, conv.inputs[1], "DequantizeLinear");
+    if (dx < 0 || dw < 0 || !weight_dq_ok(g, idx, g.nodes[dw], 0)) continue;
+    const ir::Node& nx = g.nodes[dx];
+    const ir::Node& nw = g.nodes[dw];
+    const Tensor* w = idx.constant(nw.inputs[0]);
+    if (w->rank() < 3) continue;
+    const int64_t m = w->dim(0);
+    std::string bias;
+    if (conv.inputs.size() == 3 && !conv.inputs[2].empty()) {
+      const int db = producer_op(g, idx, conv.inputs[2], "DequantizeLinear");
+      if (db < 0) continue;
+      const ir::Node& nb = g.nodes[db];
+      if (nb.inputs.size() < 2 || nb.inputs.size() > 3 || nb.outputs.size() != 1 || !plain_qdq_attrs(nb)) continue;
+      const Tensor* b = idx.constant(nb.inputs[0]);
+      const Tensor* bs = idx.constant(nb.inputs[1]);
+      const Tensor* bz = nb.inputs.size() == 3 ? idx.constant(nb.inputs[2]) : nullptr;
+      if (!b || b->dtype() != DType::kI32 || b->rank() != 1 || b->dim(0) != m || !bs || bs->dtype() != DType::kF32) {
+        continue;
+      }
+      if (nb.inputs.size() == 3 && (!bz || bz->dtype() != DType::kI32 || bz->numel() != bs->numel())) continue;
+      if (!(bs->numel() == 1 || (bs->rank() == 1 && bs->dim(0) == m))) continue;
+      bool ok = true;
+      const float sx = idx.constant(nx.inputs[1])->data<float>()[0];
+      const Tensor* ws = idx.constant(nw.inputs[1]);
+      for (int64_t i = 0; i < m && ok; ++i) {
+        const double want = static_cast<double>(sx) * ws->data<float>()[ws->numel() == 1 ? 0 : i];
+        const double got = bs->data<float>()[bs->numel() == 1 ? 0 : i];
+        ok = std::isfinite(got) && std::abs(got - want) <= 1e-5 * want;
+        if (ok && bz) ok = bz->get_int(bz->numel() == 1 ? 0 : i) == 0;
+      }
+      if (!ok) continue;
+      bias = nb.inputs[0];
+    }
+    const std::string y = q.outputs[0];
+    std::vector<std::string> inputs = {nx.inputs[0], nx.inputs[1], nx.inputs[2], nw.inputs[0],
+                                       nw.inputs[1], nw.inputs[2], q.inputs[1],  q.inputs[2]};
+    if (!bias.empty()) inputs.push_back(bias);
+    conv.op_type = "QLinearConv";
+    conv.inputs = std::move(inputs);
+    conv.outputs = {y};
+    removed[qi] = true;
+    ++count;
+  }
+  if (count) erase_nodes(g, removed);
+  count += fold_constant_dq(g);
+  return count;
+}
+
+}  // namespace edgeai::passes

@@ -1,0 +1,148 @@
+// The int8 QLinearConv kernel (kernels/cpu/qconv.cc, qgemm_*.cc) against the reference
+// QLinearConv (the oracle, src/kernels/reference/quant.cc): bit-exact on every ISA table this
+// machine runs (AVX-512 VNNI, portable) and 1-3 threads, over odd shapes, tails, strides, pads,
+// dilations, groups and depthwise; hostile parameters are declined (the reference runs them).
+#include "kernels/cpu_test_util.h"
+
+namespace edgeai::testing {
+namespace {
+
+struct QSpec {
+  int64_t n, c, h, w, m, kh, kw;
+  int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, group = 1;
+  bool bias = true, per_channel = true, i8_out = false;
+};
+
+template <typename T>
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, uint8_t>) return DType::kU8;
+  else if constexpr (std::is_same_v<T, int8_t>) return DType::kI8;
+  else return DType::kI32;
+}
+
+template <typename T>
+Tensor random_ints(Shape shape, uint32_t seed, int lo, int hi) {
+  Tensor t = Tensor::create(dtype_of<T>(), std::move(shape)).value();
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(d(rng));
+  return t;
+}
+
+Tensor scalar_f32(float v) {
+  Tensor t = Tensor::create(DType::kF32, {}).value();
+  t.data<float>()[0] = v;
+  return t;
+}
+
+template <typename T>
+Tensor scalar_of(int v) {
+  Tensor t = Tensor::create(dtype_of<T>(), {}).value();
+  t.data<T>()[0] = static_cast<T>(v);
+  return t;
+}
+
+OpCase qconv_case(const QSpec& s, uint32_t seed) {
+  OpCase c = OpCase::single("QLinearConv");
+  const int64_t cpg = s.c / s.group;
+  c.input(random_ints<uint8_t>({s.n, s.c, s.h, s.w}, seed, 0, 255));
+  c.constant(scalar_f32(0.02f));
+  c.constant(scalar_of<uint8_t>(static_cast<int>(seed % 200)));
+  c.constant(random_ints<int8_t>({s.m, cpg, s.kh, s.kw}, seed + 1, -127, 127));
+  if (s.per_channel) {
+    Tensor ws = random_tensor({s.m}, seed + 2, 0.001f, 0.01f);
+    c.constant(ws);
+    c.constant(Tensor::create(DType::kI8, {s.m}).value());
+  } else {
+    c.constant(scalar_f32(0.004f));
+    c.constant(scalar_of<int8_t>(0));
+  }
+  // y_scale small enough that many values saturate, large enough that many do not.
+  c.constant(scalar_f32(0.05f * static_cast<float>(std::sqrt(static_cast<double>(cpg * s.kh * s.kw)))));
+  if (s.i8_out) c.constant(scalar_of<int8_t>(-3));
+  else c.constant(scalar_of<uint8_t>(117));
+  if (s.bias) c.constant(random_ints<int32_t>({s.m}, seed + 3, -20000, 20000));
+  c.attr_ints("strides", {s.sh, s.sw});
+  c.attr_ints("pads", {s.ph, s.pw, s.ph, s.pw});
+  c.attr_ints("dilations", {s.dh, s.dw});
+  c.attr_i("group", s.group);
+  return c;
+}
+
+TEST(Int8QConv, MatchesReferenceBitExact) {
+  const std::vector<QSpec> specs = {
+      {1, 64, 14, 14, 64, 1, 1},                          // pointwise, read in place
+      {1, 24, 9, 11, 17, 1, 1},                           // odd M, N; K not a multiple of 4? (24 is)
+      {1, 21, 7, 7, 19, 1, 1},                            // K = 21 (quad tail), N = 49
+      {2, 3, 17, 19, 7, 1, 1},                            // batch 2, K = 3
+      {1, 16, 15, 15, 33, 1, 1, 2, 2},                    // 1x1 stride 2 (im2col)
+      {1, 16, 15, 13, 24, 3, 3, 1, 1, 1, 1},              // 3x3 pad 1
+      {1, 8, 16, 16, 65, 3, 3, 2, 2, 1, 1},               // 3x3 stride 2
+      {1, 3, 33, 29, 16, 7, 7, 2, 2, 3, 3},               // 7x7 stride 2 (stem)
+      {1, 6, 13, 13, 8, 3, 3, 1, 1, 2, 2, 2, 2},          // dilation 2
+      {1, 8, 11, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 2},       // grouped (2)
+      {2, 12, 10, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 4, false},  // grouped (4), no bias
+      {1, 300, 5, 5, 20, 3, 3, 1, 1, 1, 1},               // K = 2700
+      {1, 40, 20, 30, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, false},       // per-tensor weights
+      {1, 16, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, true},     // int8 output
+      {1, 32, 20, 20, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32},    // depthwise
+      {1, 16, 15, 17, 16, 3, 3, 2, 2, 1, 1, 1, 1, 16},    // depthwise stride 2
+      {2, 5, 9, 20, 5, 5, 5, 1, 1, 2, 2, 1, 1, 5, false}, // depthwise 5x5, no bias
+      {1, 7, 14, 14, 7, 3, 3, 1, 1, 2, 2, 2, 2, 7, true, false, true},  // depthwise dilated, i8 out
+  };
+  uint32_t seed = 5;
+  for (const auto& s : specs) {
+    SCOPED_TRACE("qconv c=" + std::to_string(s.c) + " m=" + std::to_string(s.m) + " k=" + std::to_string(s.kh) +
+                 " s=" + std::to_string(s.sh) + " g=" + std::to_string(s.group));
+    expect_matches_reference(qconv_case(s, seed += 7), 0.0, 0.0);
+  }
+}
+
+// Whether a session with the fast kernels runs `c` without error.
+bool run_ok(const OpCase& c) {
+  Env env;
+  env.cpu = detect_cpu_features();
+  env.pool = std::make_unique<ThreadPool>(1);
+  env.arena = std::make_shared<Arena>();
+  runtime::SessionOptions so;
+  so.optimize = false;
+  auto sess = runtime::Session::create(c.graph(), env, so);
+  if (!sess.ok()) return false;
+  std::vector<runtime::NamedValue> feeds;
+  for (const auto& [name, t] : c.feeds) feeds.push_back({name, runtime::Value::of(t)});
+  return (*sess)->run(feeds).ok();
+}
+
+// Parameters the fast kernel does not take are left to the reference kernel, which runs them or
+// reports them; nothing crashes.
+TEST(Int8QConv, HostileParametersDeclined) {
+  const QSpec s{1, 8, 6, 6, 8, 3, 3, 1, 1, 1, 1};
+  {
+    OpCase c = qconv_case(s, 1);
+    c.constants[4].second.data<int8_t>()[0] = 1;  // non-zero weight zero point
+    EXPECT_FALSE(fast_kernel_takes(c));
+    const auto a = run_case(c.graph(), c, detect_cpu_features(), 1, false);
+    const auto b = run_case(c.graph(), c, detect_cpu_features(), 1, true);
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_TRUE(bitwise_equal(a[0], b[0]));
+  }
+  for (float bad : {0.0f, -1.0f, std::nanf(""), INFINITY}) {
+    OpCase c = qconv_case(s, 2);
+    c.constants[0].second.data<float>()[0] = bad;  // x_scale
+    EXPECT_FALSE(fast_kernel_takes(c)) << bad;
+  }
+  {
+    OpCase c = qconv_case(s, 3);
+    c.constants[4].second = Tensor::create(DType::kU8, {8}).value();  // w zero point of the wrong dtype
+    EXPECT_FALSE(fast_kernel_takes(c));
+    EXPECT_FALSE(run_ok(c));  // the reference names the mismatched zero point
+  }
+  {
+    OpCase c = qconv_case(s, 4);
+    c.feeds[0].second = random_tensor({1, 8, 6, 6}, 3);  // f32 input at run time: reference rejects it
+    EXPECT_FALSE(run_ok(c));
+  }
+}
+
+}  // namespace
+}  // namespace edgeai::testing

@@ -1,0 +1,204 @@
+// The QDQ fusion (passes/fuse_qdq.cc) and the int8 kernels on whole graphs. The oracle is the
+// unfused QDQ graph run by the reference kernels (float Conv between DequantizeLinear and
+// QuantizeLinear). The fused graph computes each product exactly and rounds once, so a quantized
+// value may differ by one step where the two roundings fall on either side of a half; across
+// layers such a step can move the next layer's values by a step too, so the bound checked on
+// the output is a few steps, with nearly all values exact.
+#include <cmath>
+
+#include "formats/onnx/onnx_import.h"
+#include "formats/tensor_io/npy.h"
+#include "passes/pass_test_util.h"
+
+namespace edgeai::testing {
+namespace {
+
+Tensor u8_scalar(int v) { return Tensor::from_vector<uint8_t>(DType::kU8, {}, {static_cast<uint8_t>(v)}); }
+
+// x (f32) -> Q -> DQ -> Conv(DQ(w), DQ(b)) -> Q -> DQ -> y: one quantized conv, as
+// onnxruntime's QDQ quantizer lays it out. `edit` may spoil one part.
+struct QdqConv {
+  int64_t c = 8, m = 12, h = 9, k = 3, group = 1;
+  Tensor w_scale, w_zp, b_scale;
+  int64_t w_axis = 0;
+  float x_scale = 0.03f, y_scale = 0.05f;
+  DType x_zp_type = DType::kU8;
+
+  ir::Graph build() const {
+    GraphBuilder b;
+    b.input("x", {1, c, h, h});
+    b.output("y");
+    b.init("xs", scalar_f32(x_scale));
+    b.init("xz", x_zp_type == DType::kU8 ? u8_scalar(120)
+                                         : Tensor::from_vector<int8_t>(DType::kI8, {}, {int8_t(3)}));
+    b.init("ys", scalar_f32(y_scale));
+    b.init("yz", u8_scalar(0));
+    Tensor w = Tensor::create(DType::kI8, {m, c / group, k, k}).value();
+    std::mt19937 rng(3);
+    for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(int(rng() % 255) - 127);
+    b.init("w", w);
+    b.init("ws", w_scale);
+    b.init("wz", w_zp);
+    Tensor bias = Tensor::create(DType::kI32, {m}).value();
+    for (int64_t i = 0; i < m; ++i) bias.data<int32_t>()[i] = static_cast<int32_t>(rng() % 2001) - 1000;
+    b.init("b", bias);
+    b.init("bs", b_scale);
+    b.init("bz", Tensor::create(DType::kI32, b_scale.shape()).value());
+    b.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+    b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+    auto& wd = b.node("DequantizeLinear", {"w", "ws", "wz"}, {"wd"});
+    GraphBuilder::set_int(wd, "axis", w_axis);
+    auto& bd = b.node("DequantizeLinear", {"b", "bs", "bz"}, {"bd"});
+    GraphBuilder::set_int(bd, "axis", 0);
+    auto& conv = b.node("Conv", {"xd", "wd", "bd"}, {"yc"});
+    GraphBuilder::set_ints(conv, "pads", {1, 1, 1, 1});
+    GraphBuilder::set_int(conv, "group", group);
+    b.node("QuantizeLinear", {"yc", "ys", "yz"}, {"yq"});
+    b.node("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
+    return b.g;
+  }
+
+  static QdqConv per_channel(int64_t m = 12, int64_t group = 1) {
+    QdqConv q;
+    q.m = m;
+    q.group = group;
+    q.w_scale = random_tensor({q.m}, 5, 0.002f, 0.01f);
+    q.w_zp = Tensor::create(DType::kI8, {q.m}).value();
+    q.b_scale = Tensor::create(DType::kF32, {q.m}).value();
+    for (int64_t i = 0; i < q.m; ++i) q.b_scale.data<float>()[i] = q.x_scale * q.w_scale.data<float>()[i];
+    return q;
+  }
+};
+
+// Runs `g` unfused with the reference kernels and fused with the fast kernels; returns the
+// largest difference in output steps and the fraction of exact values.
+void compare_steps(const ir::Graph& g, const std::vector<runtime::NamedValue>& feeds, float step, int threads,
+                   double* max_steps, double* exact) {
+  auto env = Env::create(threads);
+  auto shared = std::make_shared<const ir::Graph>(g);
+  auto plain = runtime::Session::create(shared, *env, {.optimize = false, .reference_only = true});
+  auto fast = runtime::Session::create(shared, *env, {});
+  ASSERT_TRUE(plain.ok() && fast.ok());
+  auto a = (*plain)->run(feeds);
+  auto b = (*fast)->run(feeds);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  const Tensor& x = (*a)[0].tensor;
+  const Tensor& y = (*b)[0].tensor;
+  ASSERT_EQ(x.shape(), y.shape());
+  *max_steps = 0;
+  int64_t same = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const double d = std::abs(x.get_double(i) - y.get_double(i)) / step;
+    *max_steps = std::max(*max_steps, d);
+    same += d < 1e-3;
+  }
+  *exact = static_cast<double>(same) / x.numel();
+}
+
+TEST(QdqFusion, ConvBecomesQLinearConvWithinOneStep) {
+  for (int64_t group : {1, 4, 8}) {
+    const QdqConv q = QdqConv::per_channel(group == 8 ? 8 : 12, group);
+    const ir::Graph g = q.build();
+    const ir::Graph opt = optimized(g);
+    EXPECT_EQ(count_op(opt, "QLinearConv"), 1) << "group " << group;
+    EXPECT_EQ(count_op(opt, "Conv"), 0);
+    GraphBuilder b;
+    b.input("x", {1, q.c, q.h, q.h});
+    double max_steps = 0, exact = 0;
+    compare_steps(g, b.random_feeds(), q.y_scale, 1, &max_steps, &exact);
+    EXPECT_LE(max_steps, 1.0 + 1e-6) << "group " << group;
+    EXPECT_GT(exact, 0.95) << "group " << group;
+  }
+}
+
+// Hostile or unusual QDQ patterns are left unfused (the reference runs the float QDQ graph, or
+// reports what is wrong); nothing crashes.
+TEST(QdqFusion, HostilePatternsLeftUnfused) {
+  std::vector<std::pair<std::string, QdqConv>> cases;
+  {
+    QdqConv q = QdqConv::per_channel();
+    q.x_zp_type = DType::kI8;
+    cases.push_back({"int8 activation zero point", q});
+  }
+  {
+    QdqConv q = QdqConv::per_channel();
+    q.w_axis = 5;
+    cases.push_back({"per-channel axis out of range", q});
+  }
+  {
+    QdqConv q = QdqConv::per_channel();
+    q.w_axis = 1;
+    cases.push_back({"per-channel along the wrong axis", q});
+  }
+  for (float bad : {0.0f, -0.01f, std::nanf("")}) {
+    QdqConv q = QdqConv::per_channel();
+    q.w_scale.data<float>()[3] = bad;
+    cases.push_back({"weight scale " + std::to_string(bad), q});
+    QdqConv r = QdqConv::per_channel();
+    r.y_scale = bad;
+    cases.push_back({"output scale " + std::to_string(bad), r});
+  }
+  {
+    QdqConv q = QdqConv::per_channel();
+    q.w_scale = random_tensor({q.m - 1}, 5, 0.002f, 0.01f);
+    cases.push_back({"weight scale of the wrong length", q});
+  }
+  {
+    QdqConv q = QdqConv::per_channel();
+    q.w_zp = Tensor::create(DType::kU8, {q.m}).value();
+    cases.push_back({"weight zero point of the wrong dtype", q});
+  }
+  {
+    QdqConv q = QdqConv::per_channel();
+    q.b_scale.data<float>()[0] *= 2.f;
+    cases.push_back({"bias scale not x_scale * w_scale", q});
+  }
+  for (const auto& [what, q] : cases) {
+    SCOPED_TRACE(what);
+    const ir::Graph g = q.build();
+    const ir::Graph opt = optimized(g);
+    EXPECT_EQ(count_op(opt, "QLinearConv"), 0);
+    // Whatever the reference makes of it, the session and the run return a Status.
+    auto env = Env::create(1);
+    auto s = runtime::Session::create(std::make_shared<const ir::Graph>(g), *env, {});
+    if (!s.ok()) continue;
+    GraphBuilder b;
+    b.input("x", {1, q.c, q.h, q.h});
+    auto out = (*s)->run(b.random_feeds());
+    (void)out;
+  }
+}
+
+// A small real model: the digits CNN quantized by ../shared/bench/int8/quantize_qdq.py (4 Conv +
+// Gemm, per-channel weights). Fused int8 logits against the unfused reference QDQ run.
+TEST(QdqFusion, DigitsCnnMatchesUnfusedReference) {
+  const std::string dir = std::string(EDGEAI_SOURCE_DIR);
+  auto m = formats::load_onnx(dir + "/tests/passes/data/digits_cnn_qdq.onnx");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  const ir::Graph& g = *m->graph;
+  const ir::Graph opt = optimized(g);
+  EXPECT_GE(count_op(opt, "QLinearConv"), 2);
+  EXPECT_EQ(count_op(opt, "Conv"), 0);
+  auto images = formats::load_npy(dir + "/models/digits/test_images.npy");
+  ASSERT_TRUE(images.ok());
+  // The output's quantization step: the scale of its last DequantizeLinear.
+  float step = 0;
+  for (const auto& n : g.nodes) {
+    if (n.op_type == "DequantizeLinear" && n.outputs[0] == g.outputs[0].name) {
+      step = g.initializers.at(n.inputs[1]).data<float>()[0];
+    }
+  }
+  ASSERT_GT(step, 0.f);
+  for (int threads : {1, 2}) {
+    double max_steps = 0, exact = 0;
+    compare_steps(g, {{g.inputs[0].name, runtime::Value::of(*images)}}, step, threads, &max_steps, &exact);
+    EXPECT_LE(max_steps, 4.0) << threads << " threads";
+    EXPECT_GT(exact, 0.9) << threads << " threads";
+    RecordProperty("max_steps_" + std::to_string(threads), std::to_string(max_steps));
+    std::printf("digits int8: max %.0f steps, %.2f%% exact (%d threads)\n", max_steps, 100 * exact, threads);
+  }
+}
+
+}  // namespace
+}  // namespace edgeai::testing
