@@ -1,0 +1,138 @@
+// llm::BatchContext (the server's --parallel decoding) on stories260K. Oracle: Context, the
+// single-sequence forward pass: greedy decoding of several sequences together, started at
+// different steps, must give the same tokens as decoding each alone; bad rows are refused.
+#include "llm/batch.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "core/env.h"
+#include "llm/context.h"
+#include "llm/tokenizer.h"
+#include "llm_test_util.h"
+
+namespace edgeai::llm {
+namespace {
+
+int32_t argmax(std::span<const float> v) {
+  return (int32_t)(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+std::vector<int32_t> greedy_alone(const Model& m, Env& env, const std::vector<int32_t>& prompt, int n) {
+  ContextOptions co;
+  co.n_ctx = 256;
+  auto ctx = std::move(Context::create(m, env, co)).value();
+  EXPECT_TRUE(ctx->append(prompt).ok());
+  std::vector<int32_t> out;
+  for (int i = 0; i < n; ++i) {
+    int32_t t = argmax(ctx->logits());
+    out.push_back(t);
+    int32_t one[1] = {t};
+    EXPECT_TRUE(ctx->append(one).ok());
+  }
+  return out;
+}
+
+TEST(ServeBatch, BatchedGreedyEqualsSingleSequence) {
+  EDGEAI_REQUIRE_STORIES();
+  auto env = Env::create(2);
+  auto model = std::move(Model::load(testing::stories_gguf())).value();
+  auto tok = std::move(Tokenizer::from_gguf(model->gguf())).value();
+  const std::vector<std::string> texts = {"Once upon a time", "The little dog ran to the park and saw",
+                                          "Lily", "One day, a big red ball"};
+  const int n_gen = 40;
+  std::vector<std::vector<int32_t>> prompts, want;
+  for (const auto& t : texts) {
+    prompts.push_back(tok->encode(t, true, false));
+    want.push_back(greedy_alone(*model, *env, prompts.back(), n_gen));
+  }
+  BatchOptions bo;
+  bo.n_ctx = 256;
+  bo.n_slots = 4;
+  bo.n_batch = 16;  // prompts longer than what is left of a step are split over steps
+  auto batch = std::move(BatchContext::create(*model, *env, bo)).value();
+  // Sequence s joins at step 3 * s: each step carries the decode rows of the running sequences
+  // and the whole prompt of the joining one.
+  std::vector<std::vector<int32_t>> got(texts.size());
+  std::vector<int64_t> pos(texts.size(), 0);
+  for (int step = 0; step < 3 * (int)texts.size() + n_gen; ++step) {
+    std::vector<BatchRow> rows;
+    std::vector<size_t> who;
+    for (size_t s = 0; s < texts.size(); ++s) {
+      if (step < 3 * (int)s || (int)got[s].size() >= n_gen) continue;
+      if (step == 3 * (int)s) {
+        for (size_t i = 0; i < prompts[s].size(); ++i)
+          rows.push_back({(int32_t)s, prompts[s][i], (int64_t)i, i + 1 == prompts[s].size()});
+        pos[s] = (int64_t)prompts[s].size();
+      } else {
+        rows.push_back({(int32_t)s, got[s].back(), pos[s]++, true});
+      }
+      who.push_back(s);
+    }
+    if (rows.empty()) continue;
+    ASSERT_TRUE(batch->eval(rows).ok());
+    ASSERT_EQ(batch->n_logit_rows(), (int64_t)who.size());
+    for (size_t i = 0; i < who.size(); ++i) got[who[i]].push_back(argmax(batch->logits((int64_t)i)));
+  }
+  for (size_t s = 0; s < texts.size(); ++s) {
+    EXPECT_EQ(got[s], want[s]) << "sequence " << s << " (" << texts[s] << "): batched "
+                               << tok->decode(got[s]) << " | alone " << tok->decode(want[s]);
+  }
+}
+
+TEST(ServeBatch, SlotReuseRewindsAndBadRowsAreRefused) {
+  EDGEAI_REQUIRE_STORIES();
+  auto env = Env::create(1);
+  auto model = std::move(Model::load(testing::stories_gguf())).value();
+  auto tok = std::move(Tokenizer::from_gguf(model->gguf())).value();
+  BatchOptions bo;
+  bo.n_ctx = 64;
+  bo.n_slots = 2;
+  auto batch = std::move(BatchContext::create(*model, *env, bo)).value();
+  std::vector<int32_t> p = tok->encode("Once upon a time", true, false);
+  auto run = [&](int32_t slot) {
+    std::vector<BatchRow> rows;
+    for (size_t i = 0; i < p.size(); ++i) rows.push_back({slot, p[i], (int64_t)i, i + 1 == p.size()});
+    EXPECT_TRUE(batch->eval(rows).ok());
+    return argmax(batch->logits(0));
+  };
+  const int32_t first = run(0);
+  std::vector<BatchRow> junk = {{0, 7, (int64_t)p.size(), false}, {0, 9, (int64_t)p.size() + 1, false}};
+  ASSERT_TRUE(batch->eval(junk).ok());
+  EXPECT_EQ(run(0), first);  // a new prompt at position 0 forgets the old cache
+  EXPECT_EQ(run(1), first);
+
+  const int64_t nv = model->hparams().n_vocab;
+  const std::vector<std::vector<BatchRow>> bad = {
+      {},                                       // no rows
+      {{2, 1, 0, true}},                        // slot out of range
+      {{-1, 1, 0, true}},
+      {{0, (int32_t)nv, 0, true}},              // token out of vocabulary
+      {{0, -5, 0, true}},
+      {{1, 1, 100, true}},                      // past the slot's cache
+      {{1, 1, 0, false}, {1, 1, 2, true}},      // positions not consecutive
+      {{1, 1, 64, true}},                       // past the context
+  };
+  for (const auto& rows : bad) EXPECT_FALSE(batch->eval(rows).ok()) << rows.size() << " rows";
+  EXPECT_EQ(run(1), first);  // refused evals changed nothing that matters
+
+  std::vector<float> e1, e2, e3;
+  ASSERT_TRUE(batch->embed(0, p, &e1).ok());
+  ASSERT_TRUE(batch->embed(1, p, &e2).ok());
+  ASSERT_TRUE(batch->embed(1, tok->encode("The cat", true, false), &e3).ok());
+  ASSERT_EQ((int64_t)e1.size(), model->hparams().n_embd);
+  EXPECT_EQ(e1, e2);
+  EXPECT_NE(e1, e3);
+  EXPECT_FALSE(batch->embed(0, {}, &e1).ok());
+  EXPECT_FALSE(batch->embed(5, p, &e1).ok());
+  std::vector<int32_t> too_long(65, 1);
+  EXPECT_FALSE(batch->embed(0, too_long, &e1).ok());
+
+  BatchOptions zero;
+  zero.n_slots = 0;
+  EXPECT_FALSE(BatchContext::create(*model, *env, zero).ok());
+}
+
+}  // namespace
+}  // namespace edgeai::llm
