@@ -11,6 +11,7 @@ struct QSpec {
   int64_t n, c, h, w, m, kh, kw;
   int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, group = 1;
   bool bias = true, per_channel = true, i8_out = false;
+  float y_scale = 0.f;  // 0: one that leaves most values unsaturated
 };
 
 template <typename T>
@@ -58,7 +59,8 @@ OpCase qconv_case(const QSpec& s, uint32_t seed) {
     c.constant(scalar_of<int8_t>(0));
   }
   // y_scale small enough that many values saturate, large enough that many do not.
-  c.constant(scalar_f32(0.05f * static_cast<float>(std::sqrt(static_cast<double>(cpg * s.kh * s.kw)))));
+  c.constant(scalar_f32(s.y_scale > 0.f ? s.y_scale
+                                         : 0.05f * static_cast<float>(std::sqrt(static_cast<double>(cpg * s.kh * s.kw)))));
   if (s.i8_out) c.constant(scalar_of<int8_t>(-3));
   else c.constant(scalar_of<uint8_t>(117));
   if (s.bias) c.constant(random_ints<int32_t>({s.m}, seed + 3, -20000, 20000));
@@ -89,6 +91,8 @@ TEST(Int8QConv, MatchesReferenceBitExact) {
       {1, 16, 15, 17, 16, 3, 3, 2, 2, 1, 1, 1, 1, 16},    // depthwise stride 2
       {2, 5, 9, 20, 5, 5, 5, 1, 1, 2, 2, 1, 1, 5, false}, // depthwise 5x5, no bias
       {1, 7, 14, 14, 7, 3, 3, 1, 1, 2, 2, 2, 2, 7, true, false, true},  // depthwise dilated, i8 out
+      {1, 9, 8, 8, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, false, 1e-7f},  // multipliers >> 1: saturation
+      {1, 9, 8, 8, 9, 3, 3, 1, 1, 1, 1, 1, 1, 9, true, true, false, 1e-7f},   // the same, depthwise
   };
   uint32_t seed = 5;
   for (const auto& s : specs) {

@@ -33,6 +33,7 @@ struct QConvState final : FastState {
   std::vector<float> wf;                      // depthwise: [C][kh * kw]
   std::vector<int32_t> corr;                  // [M]: bias - zx * sum(w) (GEMM), bias (depthwise)
   std::vector<double> mult;                   // [M]: x_scale * w_scale / y_scale
+  bool mult_below_one = true;
 };
 
 // A positive finite float scalar (or one element) constant.
@@ -131,6 +132,7 @@ Result<std::unique_ptr<KernelState>> prepare_qlinear_conv(PrepareContext& ctx) {
     const float swi = ws->data<float>()[ws->numel() == 1 ? 0 : i];
     if (!std::isfinite(swi) || swi <= 0.f) return none;
     s->mult[i] = static_cast<double>(sx) * swi / sy;  // as the reference computes it
+    s->mult_below_one = s->mult_below_one && s->mult[i] < 1.0;
     int64_t wsum = 0;
     for (int64_t kk = 0; kk < k; ++kk) wsum += wd[i * k + kk];
     const int64_t b = bias ? bias[i] : 0;
@@ -334,6 +336,7 @@ Status run_qlinear_conv(KernelContext& ctx) {
       blk.zy = s->zy;
       blk.qmin = s->qmin;
       blk.qmax = s->qmax;
+      blk.mult_below_one = s->mult_below_one;
       qk.gemm(blk);
     }
   };

@@ -32,6 +32,7 @@ struct QGemmBlock {
   const int32_t* corr = nullptr;  // [m]
   const double* mult = nullptr;   // [m]
   int32_t zy = 0, qmin = 0, qmax = 255;
+  bool mult_below_one = false;  // every mult[i] < 1: |acc * mult| < 2^31, no clamp before rounding
 };
 
 struct QGemmKernels {

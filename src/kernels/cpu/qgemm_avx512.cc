@@ -10,15 +10,19 @@
 namespace edgeai::kernels::cpu {
 namespace {
 
-// 16 requantized values (see qgemm.h) as bytes.
+// 16 requantized values (see qgemm.h) as bytes. kClamp: clamp the scaled values to +-1e9 before
+// rounding (needed only where a multiplier is 1 or more: beyond int32 the conversion is undefined).
+template <bool kClamp = true>
 inline __m128i requant16(__m512i acc, int32_t corr, double mult, int32_t zy, int32_t qmin, int32_t qmax) {
   const __m512i t = _mm512_add_epi32(acc, _mm512_set1_epi32(corr));
   const __m512d m = _mm512_set1_pd(mult);
-  const __m512d lo_lim = _mm512_set1_pd(-1e9), hi_lim = _mm512_set1_pd(1e9);
   __m512d lo = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(t)), m);
   __m512d hi = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(t, 1)), m);
-  lo = _mm512_min_pd(_mm512_max_pd(lo, lo_lim), hi_lim);
-  hi = _mm512_min_pd(_mm512_max_pd(hi, lo_lim), hi_lim);
+  if (kClamp) {
+    const __m512d lo_lim = _mm512_set1_pd(-1e9), hi_lim = _mm512_set1_pd(1e9);
+    lo = _mm512_min_pd(_mm512_max_pd(lo, lo_lim), hi_lim);
+    hi = _mm512_min_pd(_mm512_max_pd(hi, lo_lim), hi_lim);
+  }
   const __m256i l = _mm512_cvt_roundpd_epi32(lo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m256i h = _mm512_cvt_roundpd_epi32(hi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512i r = _mm512_inserti64x4(_mm512_castsi256_si512(l), h, 1);
@@ -32,8 +36,9 @@ inline __mmask16 tail_mask(int64_t cols) {
 }
 
 inline void store_row(const QGemmBlock& g, __m512i acc, int64_t i, int64_t j, int cols) {
-  _mm_mask_storeu_epi8(g.y + i * g.ldy + j, tail_mask(cols),
-                       requant16(acc, g.corr[i], g.mult[i], g.zy, g.qmin, g.qmax));
+  const __m128i v = g.mult_below_one ? requant16<false>(acc, g.corr[i], g.mult[i], g.zy, g.qmin, g.qmax)
+                                     : requant16<true>(acc, g.corr[i], g.mult[i], g.zy, g.qmin, g.qmax);
+  _mm_mask_storeu_epi8(g.y + i * g.ldy + j, tail_mask(cols), v);
 }
 
 // One tile: rows [i0, i0 + rows) of panel `a`, columns [j0, j0 + cols) from NV blocks at b.
