@@ -55,6 +55,12 @@ class Trainable {
   // into grads().
   Status backward(const Tensor& doutput);
 
+  // A value of the last forward pass (null when absent): shapes for graph rewrites.
+  const Tensor* value(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? nullptr : &it->second;
+  }
+
   const CpuFeatures& cpu() const { return env_->cpu; }
   ThreadPool* pool() { return env_->pool.get(); }
 

@@ -185,10 +185,10 @@ Result<Dataset> load_image_folder(const std::string& dir) {
 
 Result<Dataset> load_dataset(const std::string& data, const std::string& labels) {
   std::error_code ec;
+  if (!fs::exists(data, ec)) return not_found(data + ": no such file or folder");
   if (fs::is_directory(data, ec)) return load_image_folder(data);
   if (ends_with(data, ".npy")) return load_npy_pair(data, labels);
   if (ends_with(data, ".csv")) return load_csv(data);
-  if (!fs::exists(data, ec)) return not_found(data + ": no such file or folder");
   return invalid_argument(data + ": unknown data format (a .npy with --labels, a .csv, or a folder of class folders of PGM/PPM images)");
 }
 
