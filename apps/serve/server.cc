@@ -624,6 +624,7 @@ int Server::serve() {
   http_.set_read_timeout(opts_.io_timeout_s, 0);
   http_.set_write_timeout(opts_.io_timeout_s, 0);
   http_.set_keep_alive_timeout(5);
+  http_.set_tcp_nodelay(true);  // streamed tokens go out at once (no Nagle delay)
   int port = opts_.port;
   if (port == 0) {
     port = http_.bind_to_any_port(opts_.host);

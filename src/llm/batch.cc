@@ -194,13 +194,29 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
       for (int64_t t0 = 0; t0 < nrun; t0 += tokens_per_chunk) {
         const int64_t nt = std::min(tokens_per_chunk, nrun - t0);
         const int64_t qn = nt * group;
-        for (int64_t r = 0; r < qn; ++r) {
-          const int64_t t = a + t0 + r / group, hh = g * group + r % group;
-          const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
-          std::copy(q, q + hdk, qrows_.data() + r * hdk);
+        if (nrun == 1 && n_kv * qn * hdk < (int64_t{1} << 15)) {
+          // One decode row over a short cache: plain dot products (a kernel call per layer and
+          // KV head costs more than the arithmetic here).
+          const int64_t lo0 = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
+          for (int64_t r = 0; r < qn; ++r) {
+            const float* q = q_.data() + a * h.n_embd_q() + (g * group + r) * hdk;
+            float* sc = scores_.data() + r * n_kv;
+            for (int64_t j = lo0; j < n_kv; ++j) {
+              const float* kr = kmat + j * hdk;
+              float acc = 0.0f;
+              for (int64_t d = 0; d < hdk; ++d) acc += q[d] * kr[d];
+              sc[j] = acc;
+            }
+          }
+        } else {
+          for (int64_t r = 0; r < qn; ++r) {
+            const int64_t t = a + t0 + r / group, hh = g * group + r % group;
+            const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
+            std::copy(q, q + hdk, qrows_.data() + r * hdk);
+          }
+          RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, (uint32_t)GgmlType::kF32, kmat, n_kv, hdk,
+                                               qrows_.data(), qn, scores_.data()));
         }
-        RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, (uint32_t)GgmlType::kF32, kmat, n_kv, hdk,
-                                             qrows_.data(), qn, scores_.data()));
         auto run_item = [&](int64_t item) {
           const int64_t tl = item / group, hl = item % group;
           const int64_t t = a + t0 + tl, p = pos + t0 + tl;

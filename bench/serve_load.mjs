@@ -1,0 +1,143 @@
+// Load test of `edgeai serve`: N concurrent clients send completions for D seconds against the
+// given language model, once per --parallel value; prints requests, failures, generated tokens/s,
+// the server's VmRSS (sampled every second: after warm-up and at the end), the ratio of tokens/s
+// to the first --parallel value, and the time to first streamed token against the time of a
+// prompt-processing pass plus one token.
+//
+// usage: node bench/serve_load.mjs --cli build/bin/edgeai --model stories260K.gguf
+//          [--parallel 1,4] [--clients 64] [--seconds 60] [--max-tokens 64] [--threads 0 (one per core)]
+// No npm packages (Node's fetch). Exits 1 when a request failed.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const opt = { parallel: '1,4', clients: '64', seconds: '60', 'max-tokens': '64', threads: '0', warmup: '5' };
+for (let i = 2; i < process.argv.length; i += 2) opt[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+if (!opt.cli || !opt.model) {
+  console.error('usage: node bench/serve_load.mjs --cli EDGEAI --model MODEL.gguf [--parallel 1,4] [--clients 64] [--seconds 60]');
+  process.exit(2);
+}
+const prompts = ['Once upon a time', 'The little dog', 'Lily and Tom went to the park', 'One day, a big bird',
+  'There was a girl who liked to play with her ball', 'The sun was shining'];
+
+function rssMiB(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function start(parallel) {
+  const proc = spawn(opt.cli, ['serve', '--model', `story=${opt.model}`, '--port', '0', '--parallel', String(parallel),
+    '--threads', opt.threads, '--max-queue', String(2 * Number(opt.clients))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error('server start timed out')), 30000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    });
+    proc.on('exit', (c) => reject(new Error(`server exited ${c}`)));
+  });
+  return { proc, base: `http://127.0.0.1:${port}` };
+}
+
+async function completion(base, body) {
+  const r = await fetch(`${base}/v1/completions`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(120000),
+  });
+  const j = JSON.parse(await r.text());
+  if (r.status !== 200 || !j.usage) throw new Error(`status ${r.status}: ${JSON.stringify(j).slice(0, 200)}`);
+  return j;
+}
+
+async function load(base, pid, seconds, record) {
+  const end = Date.now() + seconds * 1000;
+  const stats = { requests: 0, failures: 0, tokens: 0, errors: new Map() };
+  let seed = 1;
+  const client = async () => {
+    while (Date.now() < end) {
+      try {
+        const j = await completion(base, { model: 'story', prompt: prompts[seed % prompts.length], max_tokens: Number(opt['max-tokens']), temperature: 0.8, seed: seed++ });
+        if (record) {
+          stats.requests++;
+          stats.tokens += j.usage.completion_tokens;
+        }
+      } catch (e) {
+        stats.failures++;
+        stats.errors.set(e.message, (stats.errors.get(e.message) ?? 0) + 1);
+      }
+    }
+  };
+  const rss = [];
+  const sampler = setInterval(() => rss.push(rssMiB(pid)), 1000);
+  const t0 = Date.now();
+  await Promise.all(Array.from({ length: Number(opt.clients) }, client));
+  clearInterval(sampler);
+  stats.seconds = (Date.now() - t0) / 1000;
+  stats.rss = rss;
+  return stats;
+}
+
+async function firstTokenCheck(base) {
+  // A ~200-token prompt; times are medians of 9 runs on an idle server.
+  const prompt = 'Once upon a time, there was a little girl named Lily. She loved to play outside. '.repeat(10);
+  const med = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const ttft = [], one = [], per = [];
+  for (let i = 0; i < 9; i++) {
+    let t = performance.now();
+    await completion(base, { model: 'story', prompt, max_tokens: 1, temperature: 0 });
+    one.push(performance.now() - t);
+    t = performance.now();
+    const j = await completion(base, { model: 'story', prompt, max_tokens: 101, temperature: 0 });
+    per.push((performance.now() - t - one[one.length - 1]) / Math.max(1, j.usage.completion_tokens - 1));
+    t = performance.now();
+    const r = await fetch(`${base}/v1/completions`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'story', prompt, max_tokens: 100, temperature: 0, stream: true }),
+    });
+    const reader = r.body.getReader();
+    const dec = new TextDecoder();
+    let buf = '';
+    let got = null;
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      if (got === null && /"text":"[^"]/.test(buf)) got = performance.now() - t;
+    }
+    ttft.push(got);
+  }
+  return { ttft: med(ttft), prompt_plus_one: med(one), per_token: med(per) };
+}
+
+const results = [];
+for (const p of opt.parallel.split(',').map(Number)) {
+  const { proc, base } = await start(p);
+  try {
+    await load(base, proc.pid, Number(opt.warmup), false);
+    const s = await load(base, proc.pid, Number(opt.seconds), true);
+    const tps = s.tokens / s.seconds;
+    const warm = s.rss.slice(Math.min(5, s.rss.length - 1));
+    const line = {
+      parallel: p, clients: Number(opt.clients), seconds: Number(s.seconds.toFixed(1)), requests: s.requests, failures: s.failures,
+      tokens: s.tokens, tokens_per_s: Number(tps.toFixed(1)), requests_per_s: Number((s.requests / s.seconds).toFixed(1)),
+      rss_mib_after_warmup: Number(warm[0]?.toFixed(1)), rss_mib_max: Number(Math.max(...warm).toFixed(1)),
+      rss_mib_end: Number(s.rss[s.rss.length - 1]?.toFixed(1)),
+    };
+    if (s.failures) line.errors = Object.fromEntries(s.errors);
+    if (results.length === 0) Object.assign(line, await firstTokenCheck(base));
+    results.push(line);
+    console.log(JSON.stringify(line));
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((res) => proc.on('exit', res));
+  }
+}
+if (results.length > 1) console.log(`tokens/s ratio parallel ${results.at(-1).parallel} / ${results[0].parallel}: ${(results.at(-1).tokens_per_s / results[0].tokens_per_s).toFixed(2)}x`);
+process.exit(results.some((r) => r.failures) ? 1 : 0);
