@@ -12,7 +12,7 @@ PKGS=(cmake ninja-build g++ ccache pkg-config
       libonnx-dev libprotobuf-dev protobuf-compiler libcli11-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev libonnx-testdata
       python3-onnx python3-numpy clang libclang-rt-14-dev
-      libcpp-httplib-dev libyaml-cpp-dev libmosquitto-dev mosquitto libsqlite3-dev)
+      libcpp-httplib-dev libyaml-cpp-dev libmosquitto-dev mosquitto mosquitto-clients libsqlite3-dev)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # Node.js (for the ONNX Runtime peer in tests and benchmarks): Debian's, unless one is present.
