@@ -213,7 +213,10 @@ Result<ir::Graph> prune_channels(train::Trainable& model, const Tensor& batch, d
     ir::Graph out = g;
     for (auto& [name, t] : out.initializers) t = t.clone();
     for (size_t i = 0; i < chains.size(); ++i) {
-      const int64_t k = std::max<int64_t>(1, static_cast<int64_t>(std::llround(ratio * chains[i].channels)));
+      // Multiples of 4 where the layer has them (SIMD-friendly widths run faster per FLOP).
+      const int64_t ch = chains[i].channels;
+      const int64_t mult = (ch % 4 == 0 && ch >= 8) ? 4 : 1;
+      const int64_t k = std::max<int64_t>(mult, std::llround(ratio * ch / mult) * mult);
       std::vector<int64_t> keep(ranked[i].begin(), ranked[i].begin() + std::min<int64_t>(k, chains[i].channels));
       std::sort(keep.begin(), keep.end());
       RETURN_IF_ERROR(shrink(out, chains[i], keep));
