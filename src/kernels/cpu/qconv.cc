@@ -1,8 +1,8 @@
 // QLinearConv (u8 activations, s8 weights with zero points of 0, int32 bias) on NCHW 2-D inputs,
 // bit-exact with the reference kernel (src/kernels/reference/quant.cc):
-//   - depthwise (one input and one output channel per group): each plane converted to floats
-//     (x - zx) and run through the f32 depthwise kernel, whose sums of products of small integers
-//     are exact in floats; then requantized;
+//   - depthwise (one input and one output channel per group): each plane padded with the input
+//     zero point and split into stride phases, then a direct kernel (qgemm.h QDwArgs) whose sums
+//     of products of bytes are exact even in floats; then requantized;
 //   - otherwise one integer GEMM (qgemm.h) per (image, group): weights prepacked at preparation,
 //     the input read in place (1x1, stride 1, no pads) or through an im2col copy (padding holds
 //     the input zero point, so it adds nothing), packed 16 columns at a time.
@@ -18,6 +18,10 @@
 #include "kernels/cpu/op_common.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/qgemm.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace edgeai::kernels::cpu {
 namespace {
@@ -137,15 +141,15 @@ Result<std::unique_ptr<KernelState>> prepare_qlinear_conv(PrepareContext& ctx) {
     for (int64_t kk = 0; kk < k; ++kk) wsum += wd[i * k + kk];
     const int64_t b = bias ? bias[i] : 0;
     // |acc| <= k * 255 * 128; acc + corr must stay in int32.
-    const int64_t corr = b - (s->depthwise ? 0 : int64_t(s->zx) * wsum);
+    const int64_t corr = b - int64_t(s->zx) * wsum;
     if (2 * k * 255 * 128 + std::abs(b) >= (int64_t(1) << 31)) return none;
     s->corr[i] = static_cast<int32_t>(corr);
   }
   if (s->depthwise) {
-    if (taps * 255 * 128 >= (int64_t(1) << 24)) return none;  // float sums must stay exact
+    // Float sums must stay exact; one stride for both axes (the phase planes).
+    if (taps * 255 * 128 >= (int64_t(1) << 24) || s->stride[0] != s->stride[1]) return none;
     s->wf.resize(s->m * taps);
     for (int64_t i = 0; i < s->m * taps; ++i) s->wf[i] = static_cast<float>(wd[i]);
-    for (int64_t i = 0; i < s->m; ++i) s->corr[i] = bias ? bias[i] : 0;
   } else {
     for (int64_t g = 0; g < s->group; ++g) {
       s->wpacked.emplace_back(static_cast<size_t>(qgemm_a_bytes(s->mpg, k)));
@@ -156,6 +160,31 @@ Result<std::unique_ptr<KernelState>> prepare_qlinear_conv(PrepareContext& ctx) {
 }
 
 namespace {
+
+// out[c] = xr[x0 + c * s] for c in [0, n) where that is inside the row [0, w), else zx.
+void gather_row(const uint8_t* xr, int64_t w, int64_t x0, int64_t s, int64_t n, uint8_t zx, uint8_t* out) {
+  const int64_t lo = std::min(n, x0 >= 0 ? 0 : (-x0 + s - 1) / s);
+  const int64_t hi = std::max(lo, std::min(n, w - x0 > 0 ? (w - x0 + s - 1) / s : 0));
+  std::memset(out, zx, static_cast<size_t>(lo));
+  if (s == 1) {
+    std::memcpy(out + lo, xr + x0 + lo, static_cast<size_t>(hi - lo));
+  } else {
+    int64_t c = lo;
+#if defined(__SSE2__)
+    if (s == 2) {  // the even bytes of 32, 16 at a time, while the 32 stay inside the row
+      const __m128i even = _mm_set1_epi16(0xff);
+      for (; c + 16 <= hi && x0 + 2 * c + 32 <= w; c += 16) {
+        const uint8_t* p = xr + x0 + 2 * c;
+        const __m128i a = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), even);
+        const __m128i b = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)), even);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + c), _mm_packus_epi16(a, b));
+      }
+    }
+#endif
+    for (; c < hi; ++c) out[c] = xr[x0 + c * s];
+  }
+  std::memset(out + hi, zx, static_cast<size_t>(n - hi));
+}
 
 // Rows (c, ky, kx) x output positions of one image's group, as bytes; padding holds zx.
 void im2col_u8(const QConvState& s, const ConvGeom& g, const uint8_t* x, uint8_t* out) {
@@ -172,19 +201,28 @@ void im2col_u8(const QConvState& s, const ConvGeom& g, const uint8_t* x, uint8_t
             std::memset(r, s.zx, static_cast<size_t>(g.ow));
             continue;
           }
-          const uint8_t* xr = xc + iy * g.w;
-          const int64_t x0 = kx * g.dw - g.pw;  // input column of output 0
-          // Outputs [lo, hi) read inside the row; the others read padding.
-          const int64_t lo = std::min(g.ow, x0 >= 0 ? 0 : (-x0 + g.sw - 1) / g.sw);
-          const int64_t hi = std::max(lo, std::min(g.ow, g.w - x0 > 0 ? (g.w - x0 + g.sw - 1) / g.sw : 0));
-          std::memset(r, s.zx, static_cast<size_t>(lo));
-          if (g.sw == 1) {
-            std::memcpy(r + lo, xr + x0 + lo, static_cast<size_t>(hi - lo));
-          } else {
-            for (int64_t ox = lo; ox < hi; ++ox) r[ox] = xr[x0 + ox * g.sw];
-          }
-          std::memset(r + hi, s.zx, static_cast<size_t>(g.ow - hi));
+          gather_row(xc + iy * g.w, g.w, kx * g.dw - g.pw, g.sw, g.ow, static_cast<uint8_t>(s.zx), r);
         }
+      }
+    }
+  }
+}
+
+// The stride phases of one zero-point-padded plane (see QDwArgs): phase (py, px) at
+// out + (py * s + px) * hq * wq, hq rows of wq bytes.
+void phase_planes_u8(const ConvGeom& g, const uint8_t* x, uint8_t zx, int64_t hq, int64_t wq, uint8_t* out) {
+  const int64_t s = g.sh;
+  for (int64_t py = 0; py < s; ++py) {
+    for (int64_t px = 0; px < s; ++px) {
+      uint8_t* plane = out + (py * s + px) * hq * wq;
+      for (int64_t r = 0; r < hq; ++r) {
+        uint8_t* row = plane + r * wq;
+        const int64_t iy = r * s + py - g.ph;
+        if (iy < 0 || iy >= g.h) {
+          std::memset(row, zx, static_cast<size_t>(wq));
+          continue;
+        }
+        gather_row(x + iy * g.w, g.w, px - g.pw, s, wq, zx, row);
       }
     }
   }
@@ -227,49 +265,47 @@ Status run_qlinear_conv(KernelContext& ctx) {
   const int64_t scratch_cap = 8 * (x.numel() + y->numel()) + (int64_t(1) << 24);
 
   if (s->depthwise) {
-    // Blocks of up to kBlock channels of one image: converted, convolved, requantized.
-    constexpr int64_t kBlock = 16;
-    const UKernels& uk = *s->uk;
-    const int64_t in_pad = (in_sp + 15) & ~int64_t(15), out_pad = (out_sp + 15) & ~int64_t(15);
-    const int64_t scratch = kBlock * (in_pad + out_pad) + uk.dwconv_scratch_floats(g) + 64;
+    // Per channel: the zero-point-padded input split into stride phases, then the direct kernel.
+    const int64_t st = g.sh;
+    const int64_t hq = g.oh + (g.kh - 1) * g.dh / st + 1, wq = g.ow + (g.kw - 1) * g.dw / st + 1;
+    const int64_t psize = hq * wq, scratch = st * st * psize;
     if (scratch > scratch_cap) return s->fall_back(ctx);
-    const int64_t cblocks = (s->c + kBlock - 1) / kBlock, tasks = n_img * cblocks;
+    const int64_t planes = n_img * s->c;
     std::atomic<bool> failed{false};
     auto body = [&](int64_t b, int64_t e) {
-      AlignedFloats buf(scratch);
+      AlignedFloats buf((scratch + 3) / 4);
       if (!buf.ok()) {
         failed = true;
         return;
       }
-      float* xf = buf.data();
-      float* yf = xf + kBlock * in_sp;
-      float* sc = yf + kBlock * out_pad;
-      ConvGeom pg = g;
-      pg.c = 1;
-      for (int64_t t = b; t < e; ++t) {
-        const int64_t n = t / cblocks, c0 = (t % cblocks) * kBlock, c1 = std::min(s->c, c0 + kBlock);
-        const int64_t cn = c1 - c0;
-        const uint8_t* xb = xd + (n * s->c + c0) * in_sp;
-        for (int64_t ch = 0; ch < cn; ++ch) qk.u8_to_f32(xb + ch * in_sp, in_sp, s->zx, xf + ch * in_sp);
-        DwConvArgs a;
-        a.g = &pg;
-        a.x = xf;
-        a.w = s->wf.data() + c0 * g.kh * g.kw;
-        a.y = yf;
-        a.c0 = 0;
-        a.c1 = cn;
-        a.scratch = sc;
-        uk.dwconv(a);
-        for (int64_t ch = 0; ch < cn; ++ch) {
-          const int64_t m = c0 + ch;
-          qk.requant_f32(yf + ch * out_sp, out_sp, s->corr[m], s->mult[m], s->zy, s->qmin, s->qmax,
-                         yd + (n * s->m + m) * out_sp);
-        }
+      uint8_t* ph = reinterpret_cast<uint8_t*>(buf.data());
+      for (int64_t p = b; p < e; ++p) {
+        const int64_t ch = p % s->c;
+        phase_planes_u8(g, xd + p * in_sp, static_cast<uint8_t>(s->zx), hq, wq, ph);
+        QDwArgs a;
+        a.x = ph;
+        a.wq = wq;
+        a.psize = psize;
+        a.s = st;
+        a.w = s->wf.data() + ch * g.kh * g.kw;
+        a.kh = g.kh;
+        a.kw = g.kw;
+        a.dh = g.dh;
+        a.dw = g.dw;
+        a.oh = g.oh;
+        a.ow = g.ow;
+        a.corr = s->corr[ch];
+        a.mult = s->mult[ch];
+        a.zy = s->zy;
+        a.qmin = s->qmin;
+        a.qmax = s->qmax;
+        a.y = yd + p * out_sp;
+        qk.dwconv(a);
       }
     };
-    if (n_img * s->c * out_sp * g.kh * g.kw < (int64_t(1) << 17)) body(0, tasks);
-    else pool.parallel_for(tasks, 1, body);
-    return failed ? out_of_memory(scratch) : ok_status();
+    if (planes * out_sp * g.kh * g.kw < (int64_t(1) << 17)) body(0, planes);
+    else pool.parallel_for(planes, 1, body);
+    return failed ? out_of_memory(scratch / 4) : ok_status();
   }
 
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&

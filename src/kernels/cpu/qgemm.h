@@ -35,6 +35,21 @@ struct QGemmBlock {
   bool mult_below_one = false;  // every mult[i] < 1: |acc * mult| < 2^31, no clamp before rounding
 };
 
+// Depthwise int8 convolution of one channel over its padded phase planes: phase (py, px) of the
+// zero-point-padded input (padded(r, c) = x(r - pad_top, c - pad_left), zx outside) holds
+// padded(r * s + py, c * s + px) at x + (py * s + px) * psize + r * wq + c. Output (oy, ox) sums tap
+// (ky, kx) at padded(oy * s + ky * dh, ox * s + kx * dw), times w[ky * kw + kx] (exact integers as
+// floats); then requantized as the GEMM (corr = bias - zx * sum(w)).
+struct QDwArgs {
+  const uint8_t* x = nullptr;
+  int64_t wq = 0, psize = 0, s = 1;
+  const float* w = nullptr;
+  int64_t kh = 1, kw = 1, dh = 1, dw = 1, oh = 0, ow = 0;
+  int32_t corr = 0, zy = 0, qmin = 0, qmax = 255;
+  double mult = 1.0;
+  uint8_t* y = nullptr;  // [oh][ow]
+};
+
 struct QGemmKernels {
   const char* name;
   // Runs a whole block (every panel of rows, every block of columns).
@@ -51,6 +66,7 @@ struct QGemmKernels {
   void (*quantize)(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y);
   // DequantizeLinear per tensor, as the reference: y = float(x - zp) * scale, x u8 or (is_signed) s8.
   void (*dequantize)(const uint8_t* x, int64_t n, bool is_signed, int32_t zp, float scale, float* y);
+  void (*dwconv)(const QDwArgs& a);
 };
 
 const QGemmKernels& qgemm_portable();

@@ -116,11 +116,27 @@ void dequantize_portable(const uint8_t* x, int64_t n, bool is_signed, int32_t zp
   }
 }
 
+void dwconv_portable(const QDwArgs& a) {
+  for (int64_t oy = 0; oy < a.oh; ++oy) {
+    for (int64_t ox = 0; ox < a.ow; ++ox) {
+      int32_t acc = 0;
+      for (int64_t ky = 0; ky < a.kh; ++ky) {
+        const int64_t ty = ky * a.dh, py = ty % a.s, ry = oy + ty / a.s;
+        for (int64_t kx = 0; kx < a.kw; ++kx) {
+          const int64_t tx = kx * a.dw, px = tx % a.s, rx = ox + tx / a.s;
+          acc += a.x[(py * a.s + px) * a.psize + ry * a.wq + rx] * static_cast<int32_t>(a.w[ky * a.kw + kx]);
+        }
+      }
+      a.y[oy * a.ow + ox] = qgemm_requant(acc, a.corr, a.mult, a.zy, a.qmin, a.qmax);
+    }
+  }
+}
+
 }  // namespace
 
 const QGemmKernels& qgemm_portable() {
   static const QGemmKernels k{"portable", &gemm_portable, &pack_b_portable, &u8_to_f32_portable,
-                              &requant_f32_portable, &quantize_portable, &dequantize_portable};
+                              &requant_f32_portable, &quantize_portable, &dequantize_portable, &dwconv_portable};
   return k;
 }
 
