@@ -5,12 +5,12 @@
 // prompt-processing pass plus one token.
 //
 // usage: node bench/serve_load.mjs --cli build/bin/edgeai --model stories260K.gguf
-//          [--parallel 1,4] [--clients 64] [--seconds 60] [--max-tokens 64] [--threads 0 (one per core)]
+//          [--parallel 1,4] [--clients 64] [--seconds 60] [--max-tokens 256] [--threads 0 (one per core)]
 // No npm packages (Node's fetch). Exits 1 when a request failed.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const opt = { parallel: '1,4', clients: '64', seconds: '60', 'max-tokens': '64', threads: '0', warmup: '5' };
+const opt = { parallel: '1,4', clients: '64', seconds: '60', 'max-tokens': '256', threads: '0', warmup: '5' };
 for (let i = 2; i < process.argv.length; i += 2) opt[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 if (!opt.cli || !opt.model) {
   console.error('usage: node bench/serve_load.mjs --cli EDGEAI --model MODEL.gguf [--parallel 1,4] [--clients 64] [--seconds 60]');

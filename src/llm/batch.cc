@@ -178,8 +178,71 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
   const int64_t n = (int64_t)rows.size();
   const size_t slot_k = (size_t)(h.n_layer * nkv * n_ctx_ * hdk);
   const size_t slot_v = (size_t)(h.n_layer * nkv * n_ctx_ * hdv);
+  // Decode rows (a run of one row of its slot) over a short cache: plain dot products (a kernel
+  // call per layer and KV head would cost more than the arithmetic), all rows and KV heads of the
+  // batch threaded together, so N sequences keep the threads busy where one sequence cannot.
+  std::vector<int64_t> singles;
+  for (int64_t r = 0; r < n; ++r) {
+    const bool joined_prev = r > 0 && rows[r - 1].slot == rows[r].slot && rows[r].pos == rows[r - 1].pos + 1;
+    const bool joined_next = r + 1 < n && rows[r + 1].slot == rows[r].slot && rows[r + 1].pos == rows[r].pos + 1;
+    if (!joined_prev && !joined_next && (rows[r].pos + 1) * group * hdk < (int64_t{1} << 15)) singles.push_back(r);
+  }
+  const int64_t per_item = group * n_ctx_;
+  auto decode_item = [&](int64_t item, float* sc_base) {
+    const int64_t r = singles[(size_t)(item / nkv)], g = item % nkv;
+    const int64_t p = rows[r].pos, n_kv = p + 1, slot = rows[r].slot;
+    const float* kmat = k_.data() + slot * slot_k + (size_t)(il * nkv + g) * n_ctx_ * hdk;
+    const float* vals = v_.data() + slot * slot_v + (size_t)(il * nkv + g) * n_ctx_ * hdv;
+    const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
+    for (int64_t hl = 0; hl < group; ++hl) {
+      const float* q = q_.data() + r * h.n_embd_q() + (g * group + hl) * hdk;
+      float* sc = sc_base + hl * n_kv;
+      float mx = -INFINITY;
+      for (int64_t j = lo; j <= p; ++j) {
+        const float* kr = kmat + j * hdk;
+        float acc = 0.0f;
+        for (int64_t d = 0; d < hdk; ++d) acc += q[d] * kr[d];
+        float v = acc * scale;
+        if (cap > 0) v = cap * std::tanh(v / cap);
+        sc[j] = v;
+        mx = std::max(mx, v);
+      }
+      float sum = 0.0f;
+      for (int64_t j = lo; j <= p; ++j) {
+        const float e = std::exp(sc[j] - mx);
+        sc[j] = e;
+        sum += e;
+      }
+      const float inv = 1.0f / sum;
+      float* o = att_.data() + r * h.n_head * hdv + (g * group + hl) * hdv;
+      std::fill(o, o + hdv, 0.0f);
+      for (int64_t j = lo; j <= p; ++j) {
+        const float w = sc[j] * inv;
+        const float* vr = vals + j * hdv;
+        for (int64_t d = 0; d < hdv; ++d) o[d] += w * vr[d];
+      }
+    }
+  };
+  const int64_t n_items = (int64_t)singles.size() * nkv;
+  const int64_t wave = std::max<int64_t>(1, (int64_t)scores_.size() / per_item);
+  for (int64_t w0 = 0; w0 < n_items; w0 += wave) {
+    const int64_t w1 = std::min(n_items, w0 + wave);
+    if (n_threads_ > 1 && w1 - w0 > 1) {
+      env_.pool->parallel_for(w1 - w0, 1, [&](int64_t b, int64_t e) {
+        for (int64_t it = b; it < e; ++it) decode_item(w0 + it, scores_.data() + it * per_item);
+      });
+    } else {
+      for (int64_t it = w0; it < w1; ++it) decode_item(it, scores_.data() + (it - w0) * per_item);
+    }
+  }
+  size_t next_single = 0;
   int64_t a = 0;
   while (a < n) {
+    if (next_single < singles.size() && singles[next_single] == a) {
+      ++next_single;
+      ++a;
+      continue;
+    }
     int64_t b = a + 1;
     while (b < n && rows[b].slot == rows[a].slot && rows[b].pos == rows[b - 1].pos + 1) ++b;
     const int32_t slot = rows[a].slot;
@@ -194,29 +257,14 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
       for (int64_t t0 = 0; t0 < nrun; t0 += tokens_per_chunk) {
         const int64_t nt = std::min(tokens_per_chunk, nrun - t0);
         const int64_t qn = nt * group;
-        if (nrun == 1 && n_kv * qn * hdk < (int64_t{1} << 15)) {
-          // One decode row over a short cache: plain dot products (a kernel call per layer and
-          // KV head costs more than the arithmetic here).
-          const int64_t lo0 = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
-          for (int64_t r = 0; r < qn; ++r) {
-            const float* q = q_.data() + a * h.n_embd_q() + (g * group + r) * hdk;
-            float* sc = scores_.data() + r * n_kv;
-            for (int64_t j = lo0; j < n_kv; ++j) {
-              const float* kr = kmat + j * hdk;
-              float acc = 0.0f;
-              for (int64_t d = 0; d < hdk; ++d) acc += q[d] * kr[d];
-              sc[j] = acc;
-            }
-          }
-        } else {
-          for (int64_t r = 0; r < qn; ++r) {
-            const int64_t t = a + t0 + r / group, hh = g * group + r % group;
-            const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
-            std::copy(q, q + hdk, qrows_.data() + r * hdk);
-          }
-          RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, (uint32_t)GgmlType::kF32, kmat, n_kv, hdk,
-                                               qrows_.data(), qn, scores_.data()));
+        for (int64_t r = 0; r < qn; ++r) {
+          const int64_t t = a + t0 + r / group, hh = g * group + r % group;
+          const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
+          std::copy(q, q + hdk, qrows_.data() + r * hdk);
         }
+        RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, (uint32_t)GgmlType::kF32, kmat, n_kv, hdk,
+                                             qrows_.data(), qn, scores_.data()));
+
         auto run_item = [&](int64_t item) {
           const int64_t tl = item / group, hl = item % group;
           const int64_t t = a + t0 + tl, p = pos + t0 + tl;
