@@ -5,8 +5,8 @@
 // general.file_type set. As llama.cpp does by default, output.weight (or token_embd.weight when
 // the model ties them) takes q6_K for k-quant and 4/5-bit targets; --pure gives it TYPE too.
 // Rows whose length is not a multiple of 256 fall back as in llama.cpp (q4_K -> q5_0, q5_K ->
-// q5_1, q6_K -> q8_0); a tensor whose rows fit no block is kept as it is. ONNX models will join
-// this verb (the ONNX quantizer); until then IN must be a .gguf file.
+// q5_1, q6_K -> q8_0); a tensor whose rows fit no block is kept as it is. An .onnx IN goes to the
+// ONNX int8 quantizer (cmd_quantize_onnx.cc).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +19,7 @@
 #include "core/thread_pool.h"
 #include "formats/gguf/gguf.h"
 #include "kernels/ggml_quants.h"
+#include "quantize_onnx.h"
 
 namespace edgeai::cli {
 
@@ -188,22 +189,29 @@ Command add_quantize_gguf(CLI::App& app) {
     std::string input, output, type;
     int threads = 0;
     bool pure = false;
+    QuantizeOnnxArgs onnx;
   };
   auto o = std::make_shared<Opts>();
-  auto* sub = app.add_subcommand("quantize", "Quantize a model's weights (GGUF: GGML block formats)");
-  sub->add_option("input", o->input, "model to quantize (.gguf)")->required();
+  auto* sub = app.add_subcommand("quantize", "Quantize a model (GGUF: GGML block formats; ONNX: int8 static QDQ or dynamic)");
+  sub->add_option("input", o->input, "model to quantize (.gguf or .onnx)")->required();
   sub->add_option("output", o->output, "file to write")->required();
-  sub->add_option("--type", o->type, "weight type: q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k f16 bf16 f32")
-      ->required()
+  sub->add_option("--type", o->type, "GGUF weight type: q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k f16 bf16 f32")
       ->check(CLI::IsMember({"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "f16", "bf16", "f32"}));
-  sub->add_option("--threads,-t", o->threads, "threads (default: one per core)");
+  sub->add_option("--threads,-t", o->threads, "threads (default: one per core for GGUF, 1 for ONNX)");
   sub->add_flag("--pure", o->pure, "give output.weight TYPE too (default: q6_K, as llama.cpp)");
+  add_quantize_onnx_options(sub, o->onnx);
   return [o]() -> int {
     if (ends_with(o->input, ".gguf")) {
+      if (o->type.empty()) return fail("quantize: a GGUF model needs --type");
       int threads = o->threads > 0 ? o->threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       return quantize_gguf(o->input, o->output, o->type, threads, o->pure);
     }
-    return fail("quantize: " + o->input + ": only GGUF models (.gguf) can be quantized for now");
+    if (ends_with(o->input, ".onnx")) {
+      if (!o->type.empty()) return fail("quantize: --type is for GGUF models; ONNX models are quantized to int8");
+      if (o->threads > 0) o->onnx.threads = o->threads;
+      return quantize_onnx(o->input, o->output, o->onnx);
+    }
+    return fail("quantize: " + o->input + ": not a .gguf or .onnx model");
   };
 }
 

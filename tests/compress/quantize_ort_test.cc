@@ -1,0 +1,157 @@
+// Quantized models made by `edgeai quantize`, checked against ONNX Runtime and the fp32 model.
+// scripts/check_quantize.sh (ctest quantize_vs_onnxruntime) makes the files and runs these tests with
+// EDGEAI_QUANT_CHECK=DIR; without the variable they skip. DIR holds:
+//   digits_int8.onnx        edgeai quantize models/digits/digits_cnn.onnx (static, calib_images.npy)
+//   ort/logits.npy          ONNX Runtime's logits of digits_int8.onnx on test_images.npy
+//   vad_ref/                ort_reference.js vad on the fp32 Silero VAD v5 (audio.npy, probs.npy, ...)
+//   vad_int8.onnx           edgeai quantize silero_vad_v5.onnx --mode dynamic
+//   vad_int8_ort/probs.npy  ONNX Runtime's probabilities of vad_int8.onnx on the same audio
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "core/env.h"
+#include "formats/onnx/onnx_import.h"
+#include "formats/tensor_io/npy.h"
+#include "runtime/session.h"
+
+namespace edgeai {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path check_dir() {
+  const char* d = std::getenv("EDGEAI_QUANT_CHECK");
+  return d && *d ? fs::path(d) : fs::path();
+}
+
+Tensor load(const fs::path& p) {
+  auto t = formats::load_npy(p.string());
+  if (!t.ok()) {
+    ADD_FAILURE() << p << ": " << t.status().message();
+    return Tensor();
+  }
+  return std::move(t).value();
+}
+
+int64_t argmax_row(const float* p, int64_t n) { return std::max_element(p, p + n) - p; }
+
+TEST(QuantOrt, DigitsStaticInt8MatchesOnnxRuntimeAndLabels) {
+  fs::path dir = check_dir();
+  if (dir.empty()) GTEST_SKIP() << "EDGEAI_QUANT_CHECK is not set (scripts/check_quantize.sh sets it)";
+  const fs::path digits = fs::path(EDGEAI_SOURCE_DIR) / "models" / "digits";
+  auto m = formats::load_onnx((dir / "digits_int8.onnx").string());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  auto f = formats::load_onnx((digits / "digits_cnn.onnx").string());
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  Tensor images = load(digits / "test_images.npy"), labels = load(digits / "test_labels.npy");
+  Tensor ort = load(dir / "ort" / "logits.npy");
+  if (HasFailure()) return;
+  auto env = Env::create(1);
+  std::vector<Tensor> logits;
+  for (auto* g : {&m->graph, &f->graph}) {
+    auto s = runtime::Session::create(std::shared_ptr<const ir::Graph>(std::move(*g)), *env);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    auto out = (*s)->run({{"image", runtime::Value::of(images)}});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    logits.push_back((*out)[0].tensor);
+  }
+  ASSERT_EQ(logits[0].shape(), ort.shape());
+  const int64_t n = ort.dim(0), c = ort.dim(1);
+  int64_t same_as_ort = 0, correct = 0, correct_fp32 = 0;
+  double max_err = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* a = logits[0].data<float>() + i * c;
+    const float* b = ort.data<float>() + i * c;
+    for (int64_t k = 0; k < c; ++k) max_err = std::max(max_err, static_cast<double>(std::fabs(a[k] - b[k])));
+    same_as_ort += argmax_row(a, c) == argmax_row(b, c);
+    correct += argmax_row(a, c) == labels.get_int(i);
+    correct_fp32 += argmax_row(logits[1].data<float>() + i * c, c) == labels.get_int(i);
+  }
+  const double size_ratio = static_cast<double>(fs::file_size(dir / "digits_int8.onnx")) /
+                            static_cast<double>(fs::file_size(digits / "digits_cnn.onnx"));
+  std::printf("[ quant    ] digits int8: accuracy %.2f%% (fp32 %.2f%%), same top-1 as ONNX Runtime on %lld of %lld "
+              "(max |logit diff| %.4g), size %.3fx\n",
+              100.0 * correct / n, 100.0 * correct_fp32 / n, static_cast<long long>(same_as_ort),
+              static_cast<long long>(n), max_err, size_ratio);
+  EXPECT_EQ(same_as_ort, n) << "ONNX Runtime's int8 predictions differ from edgeai's";
+  EXPECT_LE(100.0 * (correct_fp32 - correct) / n, 0.5) << "accuracy drop over 0.5 points";
+  EXPECT_LE(size_ratio, 0.30);
+}
+
+// Silero VAD over the recordings, state carried frame to frame; returns the probabilities.
+std::vector<float> run_vad(const fs::path& model, const Tensor& audio, const Tensor& sr, const Tensor& state0) {
+  std::vector<float> probs;
+  auto m = formats::load_onnx(model.string());
+  if (!m.ok()) {
+    ADD_FAILURE() << m.status().message();
+    return probs;
+  }
+  auto env = Env::create(1);
+  auto s = runtime::Session::create(std::shared_ptr<const ir::Graph>(std::move(m->graph)), *env);
+  if (!s.ok()) {
+    ADD_FAILURE() << s.status().message();
+    return probs;
+  }
+  Tensor state = state0.clone();
+  const int64_t frames = audio.dim(0), len = audio.dim(1);
+  for (int64_t f = 0; f < frames; ++f) {
+    Tensor in = Tensor::create(DType::kF32, {1, len}).value();
+    std::memcpy(in.raw(), audio.data<float>() + f * len, len * sizeof(float));
+    auto out = (*s)->run({{"input", runtime::Value::of(in)}, {"state", runtime::Value::of(state)}, {"sr", runtime::Value::of(sr)}});
+    if (!out.ok()) {
+      ADD_FAILURE() << "frame " << f << ": " << out.status().message();
+      return probs;
+    }
+    probs.push_back((*out)[0].tensor.data<float>()[0]);
+    state = (*out)[1].tensor.clone();
+  }
+  return probs;
+}
+
+double decision_agreement(const std::vector<float>& a, const float* b, int64_t n) {
+  int64_t same = 0;
+  for (int64_t i = 0; i < n; ++i) same += (a[i] > 0.5f) == (b[i] > 0.5f);
+  return n ? static_cast<double>(same) / n : 0;
+}
+
+TEST(QuantOrt, VadDynamicInt8DecisionsAgreeWithFp32) {
+  fs::path dir = check_dir();
+  if (dir.empty()) GTEST_SKIP() << "EDGEAI_QUANT_CHECK is not set (scripts/check_quantize.sh sets it)";
+  const fs::path ref = dir / "vad_ref";
+  Tensor audio = load(ref / "audio.npy"), sr = load(ref / "sr.npy"), state0 = load(ref / "state0.npy");
+  Tensor fp32 = load(ref / "probs.npy");
+  if (HasFailure()) return;
+  std::vector<float> ours = run_vad(dir / "vad_int8.onnx", audio, sr, state0);
+  ASSERT_EQ(static_cast<int64_t>(ours.size()), fp32.numel());
+  const int64_t n = fp32.numel();
+  int64_t speech = 0;
+  double max_diff = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    speech += fp32.data<float>()[i] > 0.5f;
+    max_diff = std::max(max_diff, static_cast<double>(std::fabs(ours[i] - fp32.data<float>()[i])));
+  }
+  const double agree = decision_agreement(ours, fp32.data<float>(), n);
+  std::printf("[ quant    ] vad int8 (dynamic): %lld frames (%lld speech in fp32), decisions agree with fp32 on %.2f%%, "
+              "max |p diff| %.4f\n", static_cast<long long>(n), static_cast<long long>(speech), 100 * agree, max_diff);
+  EXPECT_GE(agree, 0.99);
+  // ONNX Runtime runs the same int8 model: its decisions agree with fp32 too.
+  const fs::path ort = dir / "vad_int8_ort" / "probs.npy";
+  if (fs::exists(ort)) {
+    Tensor p = load(ort);
+    ASSERT_EQ(p.numel(), n);
+    std::vector<float> op(p.data<float>(), p.data<float>() + n);
+    const double ort_agree = decision_agreement(op, fp32.data<float>(), n);
+    std::printf("[ quant    ] vad int8 in ONNX Runtime: decisions agree with fp32 on %.2f%%, with edgeai on %.2f%%\n",
+                100 * ort_agree, 100 * decision_agreement(ours, p.data<float>(), n));
+    EXPECT_GE(ort_agree, 0.99);
+  } else {
+    ADD_FAILURE() << ort << " is missing: ONNX Runtime did not run the int8 VAD";
+  }
+}
+
+}  // namespace
+}  // namespace edgeai
