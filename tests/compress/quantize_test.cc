@@ -359,6 +359,37 @@ TEST(QuantDynamic, MatMulIntegerAndWeightOnlyLstmMatchFloat) {
   }
 }
 
+TEST(QuantStatic, MatMulAxisOneGemmAxisZeroAgainstFloat) {
+  // Static QDQ on MatMul ([K, N] weight: per channel along axis 1) and Gemm transB=1 (axis 0).
+  // Oracles: the layout, and the fp32 graph's outputs (SQNR).
+  std::mt19937 rng(11);
+  ir::Graph g = small_graph(rng);
+  g.nodes.resize(2);  // MatMul and Gemm
+  g.outputs.resize(1);
+  std::vector<CalibrationSample> samples;
+  std::normal_distribution<float> nd(0, 1);
+  for (int i = 0; i < 8; ++i) {
+    Tensor x = Tensor::create(DType::kF32, {3, 16}).value();
+    for (int64_t k = 0; k < x.numel(); ++k) x.data<float>()[k] = nd(rng);
+    samples.push_back({{"x", runtime::Value::of(x)}});
+  }
+  auto env = Env::create(1);
+  auto ranges = compress::calibrate(g, samples, compress::CalibrationMethod::kMinMax, *env);
+  ASSERT_TRUE(ranges.ok()) << ranges.status().message();
+  auto q = compress::quantize_static(g, *ranges, {});
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  EXPECT_EQ(q->report.quantized(), 2);
+  for (const auto& n : q->graph->nodes) {
+    if (n.op_type != "MatMul" && n.op_type != "Gemm") continue;
+    const ir::Node* w = producer(*q->graph, n.inputs[1]);
+    ASSERT_TRUE(w && w->attr("axis"));
+    EXPECT_EQ(w->attr("axis")->i, n.op_type == "MatMul" ? 1 : 0) << n.name;
+  }
+  auto e = compress::evaluate(*q->graph, g, samples, nullptr, *env);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_GT(e->outputs[0].sqnr_db, 25);
+}
+
 TEST(QuantDynamic, ExcludeAndBadInput) {
   std::mt19937 rng(3);
   ir::Graph g = small_graph(rng);
