@@ -165,7 +165,37 @@ void dwconv_avx512(const QDwArgs& a) {
       }
     }
   }
-  for (int64_t oy = 0; oy < a.oh; ++oy) {
+  int64_t oy0 = 0;
+  if (small && a.s == 1 && a.dh == 1 && a.dw == 1) {
+    // Four output rows at a time: each input row is widened once per column offset and serves
+    // every output row whose window holds it.
+    constexpr int kRows = 4;
+    for (; oy0 + kRows <= a.oh; oy0 += kRows) {
+      for (int64_t ox = 0; ox < a.ow; ox += 16) {
+        const __mmask16 m = tail_mask(a.ow - ox);
+        __m512 acc[kRows];
+#pragma GCC unroll 4
+        for (int j = 0; j < kRows; ++j) acc[j] = _mm512_setzero_ps();
+        for (int64_t r = 0; r < a.kh + kRows - 1; ++r) {
+          const uint8_t* row = a.x + (oy0 + r) * a.wq + ox;
+          for (int64_t kx = 0; kx < a.kw; ++kx) {
+            const __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, row + kx)));
+#pragma GCC unroll 4
+            for (int j = 0; j < kRows; ++j) {
+              const int64_t ky = r - j;
+              if (ky >= 0 && ky < a.kh) acc[j] = _mm512_fmadd_ps(v, wv[ky * a.kw + kx], acc[j]);
+            }
+          }
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < kRows; ++j) {
+          _mm_mask_storeu_epi8(a.y + (oy0 + j) * a.ow + ox, m,
+                               requant16(_mm512_cvttps_epi32(acc[j]), a.corr, a.mult, a.zy, a.qmin, a.qmax));
+        }
+      }
+    }
+  }
+  for (int64_t oy = oy0; oy < a.oh; ++oy) {
     for (int64_t ox = 0; ox < a.ow; ox += 16) {
       const __mmask16 m = tail_mask(a.ow - ox);
       const uint8_t* base = a.x + oy * a.wq + ox;
