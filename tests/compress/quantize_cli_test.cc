@@ -57,6 +57,16 @@ TEST_F(QuantCli, StaticDigitsJsonSummaryAndEval) {
   EXPECT_NEAR(ej["reference_accuracy"].get<double>(), 358.0 / 360, 1e-9) << "PyTorch's 99.44%";
   EXPECT_LE(ej["reference_accuracy"].get<double>() - ej["accuracy"].get<double>(), 0.005);
   EXPECT_EQ(ej["layers"].size(), 5u);
+  // A folder of one-sample .npy files (no batch axis: [1, 8, 8] each) calibrates too.
+  fs::create_directories(path("calib"));
+  for (int i = 0; i < 3; ++i) {
+    auto x = edgeai::Tensor::create(edgeai::DType::kF32, {1, 8, 8}).value();
+    for (int64_t k = 0; k < x.numel(); ++k) x.data<float>()[k] = static_cast<float>((k * (i + 1)) % 17) / 16;
+    ASSERT_TRUE(edgeai::formats::save_npy(path("calib/s" + std::to_string(i) + ".npy"), x).ok());
+  }
+  CmdResult f = run_cli("quantize " + model + " " + out + " --calibration " + path("calib") + " --method mse --json", false);
+  ASSERT_EQ(f.exit_code, 0) << f.output;
+  EXPECT_EQ(nlohmann::json::parse(f.output)["calibration_samples"], 3);
   // Text summary names what was quantized and the size.
   CmdResult t = run_cli("quantize " + model + " " + out + " --calibration-random 4 --exclude Gemm");
   ASSERT_EQ(t.exit_code, 0) << t.output;
