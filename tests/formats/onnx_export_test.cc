@@ -20,6 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+formats::OnnxExportOptions checked() {
+  formats::OnnxExportOptions o;
+  o.check = true;
+  return o;
+}
+
 std::string read_all(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   std::ostringstream ss;
@@ -56,7 +62,7 @@ TEST(OnnxExport, DigitsRoundTripSameOutputsAndChecker) {
   const std::string dir = std::string(EDGEAI_SOURCE_DIR) + "/models/digits/";
   auto m = formats::load_onnx(dir + "digits_cnn.onnx");
   ASSERT_TRUE(m.ok()) << m.status().message();
-  auto bytes = formats::export_onnx_bytes(*m->graph, {.check = true});
+  auto bytes = formats::export_onnx_bytes(*m->graph, checked());
   ASSERT_TRUE(bytes.ok()) << bytes.status().message();
   EXPECT_TRUE(formats::check_onnx_bytes(*bytes).ok());
   auto back = formats::load_onnx_from_memory(bytes->data(), bytes->size(), dir);
@@ -94,7 +100,7 @@ TEST(OnnxExport, SaveToFileAndBadPath) {
   n.outputs = {"y"};
   g.nodes.push_back(n);
   fs::path path = fs::temp_directory_path() / ("onnx_export_test_" + std::to_string(::getpid()) + ".onnx");
-  ASSERT_TRUE(formats::save_onnx(g, path.string(), {.check = true}).ok());
+  ASSERT_TRUE(formats::save_onnx(g, path.string(), checked()).ok());
   auto back = formats::load_onnx(path.string());
   fs::remove(path);
   ASSERT_TRUE(back.ok()) << back.status().message();
@@ -111,7 +117,7 @@ TEST(OnnxExport, SaveToFileAndBadPath) {
   // The checker names what is wrong: a node reading a value nobody defines.
   g.nodes[0].inputs[1] = "undefined_value";
   g.initializers.clear();
-  auto rejected = formats::export_onnx_bytes(g, {.check = true});
+  auto rejected = formats::export_onnx_bytes(g, checked());
   EXPECT_FALSE(rejected.ok());
 }
 
