@@ -1,16 +1,18 @@
 // Load test of `edgeai serve`: N concurrent clients send completions for D seconds against the
-// given language model, once per --parallel value; prints requests, failures, generated tokens/s,
-// the server's VmRSS (sampled every second: after warm-up and at the end), the ratio of tokens/s
+// given language model, once per --parallel value, after --warmup seconds of the same load (RSS
+// grows for about a minute while the HTTP threads' stacks and malloc arenas are first touched);
+// prints requests, failures, generated tokens/s, the server's VmRSS (sampled every second: after
+// warm-up, max, end, every 10 s), the ratio of tokens/s
 // to the first --parallel value, and the time to first streamed token against the time of a
 // prompt-processing pass plus one token.
 //
 // usage: node bench/serve_load.mjs --cli build/bin/edgeai --model stories260K.gguf
-//          [--parallel 1,4] [--clients 64] [--seconds 60] [--max-tokens 256] [--threads 0 (one per core)]
+//          [--parallel 1,4] [--clients 64] [--seconds 60] [--warmup 40] [--max-tokens 256] [--threads 0 (one per core)]
 // No npm packages (Node's fetch). Exits 1 when a request failed.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const opt = { parallel: '1,4', clients: '64', seconds: '60', 'max-tokens': '256', threads: '0', warmup: '5' };
+const opt = { parallel: '1,4', clients: '64', seconds: '60', 'max-tokens': '256', threads: '0', warmup: '40' };
 for (let i = 2; i < process.argv.length; i += 2) opt[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 if (!opt.cli || !opt.model) {
   console.error('usage: node bench/serve_load.mjs --cli EDGEAI --model MODEL.gguf [--parallel 1,4] [--clients 64] [--seconds 60]');
@@ -129,6 +131,7 @@ for (const p of opt.parallel.split(',').map(Number)) {
       tokens: s.tokens, tokens_per_s: Number(tps.toFixed(1)), requests_per_s: Number((s.requests / s.seconds).toFixed(1)),
       rss_mib_after_warmup: Number(warm[0]?.toFixed(1)), rss_mib_max: Number(Math.max(...warm).toFixed(1)),
       rss_mib_end: Number(s.rss[s.rss.length - 1]?.toFixed(1)),
+      rss_mib_every_10s: s.rss.filter((_, i) => i % 10 === 9).map((v) => Number(v.toFixed(1))),
     };
     if (s.failures) line.errors = Object.fromEntries(s.errors);
     if (results.length === 0) Object.assign(line, await firstTokenCheck(base));

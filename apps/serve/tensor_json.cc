@@ -125,6 +125,10 @@ Result<Tensor> tensor_from_json(const json& j, std::string* name) {
       for (size_t i = 0; i < leaves.size() && ok; ++i) {
         const json& x = *leaves[i];
         double v = x.is_boolean() ? (x.get<bool>() ? 1.0 : 0.0) : x.get<double>();
+        if (dt == DType::kF32 && !(std::fabs(v) <= (double)std::numeric_limits<float>::max())) {
+          ok = false;
+          break;
+        }
         if (dt == DType::kF32) t->data<float>()[i] = (float)v;
         else t->data<double>()[i] = v;
       }

@@ -200,6 +200,7 @@ TEST(ServeTensorJson, RoundTripAndBadInput) {
       json{{"name", "x"}, {"dtype", "int8"}, {"data", {1.5}}},
       json{{"name", "x"}, {"dtype", "int64"}, {"data", {18446744073709551615ull}}},
       json{{"name", "x"}, {"shape", "2"}, {"data", {1, 2}}},
+      json{{"name", "x"}, {"dtype", "float32"}, {"data", {1e300}}},
   };
   for (const json& x : bad) EXPECT_FALSE(tensor_from_json(x, &name).ok()) << x.dump();
 }
