@@ -23,6 +23,7 @@ Command add_pipeline(CLI::App& app) {
     std::string config;
     pipeline::RunOptions run;
     bool keep_running = false;
+    bool fresh = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand("pipeline", "Run or validate an edge pipeline (sensor -> model -> action)");
@@ -35,6 +36,7 @@ Command add_pipeline(CLI::App& app) {
       ->capture_default_str();
   run->add_option("--max-seconds", o->run.max_seconds, "Stop after S seconds (0: no limit)");
   run->add_flag("--keep-running", o->keep_running, "Keep running when every source is done (e.g. to retry delivery)");
+  run->add_flag("--fresh", o->fresh, "Delete the outbox (undelivered rows and source progress) first: replay from the start");
   run->add_option("--report", o->run.report_path, "Write a JSON summary (counts, throughput, latency) at the end");
   CLI::App* validate = cmd->add_subcommand("validate", "Check a configuration: keys, files, models, shapes");
   validate->add_option("config", o->config, "Pipeline configuration (.yaml or .json)")->required();
@@ -52,6 +54,13 @@ Command add_pipeline(CLI::App& app) {
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGTERM, on_stop_signal);
     std::signal(SIGINT, on_stop_signal);
+    if (o->fresh) {
+      auto probe = pipeline::Pipeline::create(*cfg, /*open_outbox=*/false);
+      if (!probe.ok()) return fail(probe.status().message());
+      std::string db = (*probe)->outbox_path();
+      probe->reset();
+      for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
+    }
     auto p = pipeline::Pipeline::create(*cfg, /*open_outbox=*/true);
     if (!p.ok()) return fail(p.status().message());
     o->run.stop = &g_stop;

@@ -1,5 +1,6 @@
 #include "pipeline/config.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,12 +15,35 @@ std::string location(const Config& cfg, const YAML::Node& n) {
   return cfg.path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": ";
 }
 
+std::string expand_env(const std::string& text) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    size_t a = text.find("${", pos);
+    if (a == std::string::npos) break;
+    size_t b = text.find('}', a + 2);
+    size_t nl = text.find('\n', a);
+    if (b == std::string::npos || (nl != std::string::npos && nl < b)) break;
+    out += text.substr(pos, a - pos);
+    std::string inner = text.substr(a + 2, b - a - 2), def;
+    size_t d = inner.find(":-");
+    if (d != std::string::npos) {
+      def = inner.substr(d + 2);
+      inner = inner.substr(0, d);
+    }
+    const char* v = std::getenv(inner.c_str());
+    out += v != nullptr && *v != 0 ? std::string(v) : def;
+    pos = b + 1;
+  }
+  return out + text.substr(pos);
+}
+
 Result<Config> parse_config(const std::string& text, const std::string& name, const std::string& base_dir) {
   Config cfg;
   cfg.path = name;
   cfg.base_dir = base_dir;
   try {
-    cfg.root = YAML::Load(text);
+    cfg.root = YAML::Load(expand_env(text));
   } catch (const YAML::Exception& e) {
     std::string where = name;
     if (!e.mark.is_null()) where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);

@@ -21,6 +21,10 @@ struct Config {
   YAML::Node root;
 };
 
+// ${VAR} and ${VAR:-default} in the text are replaced by the environment variable (within one
+// line, so line numbers stay right): `port: ${MQTT_PORT:-1883}`.
+std::string expand_env(const std::string& text);
+
 // Reads and parses; errors carry the line of the syntax error.
 Result<Config> load_config(const std::string& path);
 Result<Config> parse_config(const std::string& text, const std::string& name, const std::string& base_dir);

@@ -59,6 +59,7 @@ class Pipeline {
   std::string summary() const;  // one line for `validate`
   const std::string& name() const { return name_; }
   Outbox* outbox() { return outbox_.get(); }
+  const std::string& outbox_path() const { return outbox_opt_.path; }
 
  private:
   Pipeline() = default;

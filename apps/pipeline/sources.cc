@@ -200,6 +200,7 @@ struct FileReader {
   std::vector<float> data;
   Shape row_shape;
   int64_t row_len = 0, rows = 0;
+  int rate = 1;  // wav: samples per second after resampling
   ~FileReader() {
     if (fd >= 0) ::close(fd);
   }
@@ -352,6 +353,7 @@ class FileSource : public Source {
       } else {
         int file_rate = 0;
         RETURN_IF_ERROR(read_wav(f.path, sample_rate_, &f.data, &file_rate));
+        f.rate = sample_rate_ > 0 ? sample_rate_ : file_rate;
         f.row_len = chunk_;
         f.rows = ((int64_t)f.data.size() + chunk_ - 1) / chunk_;
         f.data.resize(f.rows * chunk_, 0.0f);  // the last chunk padded with silence
@@ -362,7 +364,10 @@ class FileSource : public Source {
       Record r;
       r.values.assign(f.data.begin() + f.at.offset * f.row_len, f.data.begin() + (f.at.offset + 1) * f.row_len);
       r.shape = f.row_shape;
-      if (f.format == Format::kWav) r.fields["sample"] = f.at.offset * chunk_;
+      if (f.format == Format::kWav) {
+        r.fields["sample"] = f.at.offset * chunk_;
+        r.fields["t"] = std::round(1000.0 * f.at.offset * chunk_ / f.rate) / 1000.0;  // seconds, ms precision
+      }
       ++f.at.offset;
       ++f.at.seq;
       r.progress_key = f.key;
