@@ -90,8 +90,9 @@ int fold_constant_dq(ir::Graph& g) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& n = g.nodes[i];
     if (!n.domain.empty() || n.op_type != "DequantizeLinear" || n.outputs.size() != 1 || n.outputs[0].empty() ||
-        idx.is_pinned(n.outputs[0]) || n.inputs.empty() || n.inputs.size() > 3) {
-      continue;
+        idx.is_pinned(n.outputs[0]) || idx.consumers(n.outputs[0]).empty() || n.inputs.empty() ||
+        n.inputs.size() > 3) {
+      continue;  // (nothing reads the DequantizeLinear of a fused weight any more: dead-node removal takes it)
     }
     std::vector<kernels::Value> in;
     for (const auto& name : n.inputs) {

@@ -194,6 +194,29 @@ void im2col_u8(const QConvState& s, const ConvGeom& g, const uint8_t* x, uint8_t
     for (int64_t ky = 0; ky < g.kh; ++ky) {
       for (int64_t kx = 0; kx < g.kw; ++kx) {
         uint8_t* row = out + ((c * g.kh + ky) * g.kw + kx) * n;
+        const int64_t d = kx * g.dw - g.pw;  // column shift
+        if (g.sh == 1 && g.sw == 1 && g.ow == g.w && d > -g.w && d < g.w) {
+          // Output rows [y0, y1) read input rows y0 + ky * dh - ph ...: one copy of the run of
+          // rows shifted by d, then the d columns at each row's edge that fall in the padding.
+          const int64_t oy_off = ky * g.dh - g.ph;
+          const int64_t y0 = std::clamp<int64_t>(-oy_off, 0, g.oh), y1 = std::clamp<int64_t>(g.h - oy_off, y0, g.oh);
+          std::memset(row, s.zx, static_cast<size_t>(y0 * g.ow));
+          std::memset(row + y1 * g.ow, s.zx, static_cast<size_t>((g.oh - y1) * g.ow));
+          if (y1 > y0) {
+            // out[oy][ox] = x[oy + oy_off][ox + d]: flat offset (oy + oy_off) * w + d, clipped to the plane.
+            const int64_t src0 = (y0 + oy_off) * g.w + d, len = (y1 - y0) * g.ow;
+            const int64_t lo = std::max<int64_t>(0, -src0), hi = std::min<int64_t>(len, g.h * g.w - src0);
+            std::memcpy(row + y0 * g.ow + lo, xc + src0 + lo, static_cast<size_t>(hi - lo));
+            for (int64_t oy = y0; oy < y1; ++oy) {
+              uint8_t* r = row + oy * g.ow;
+              if (d < 0) std::memset(r, s.zx, static_cast<size_t>(-d));
+              if (d > 0) std::memset(r + g.ow - d, s.zx, static_cast<size_t>(d));
+            }
+            if (lo > 0) std::memset(row + y0 * g.ow, s.zx, static_cast<size_t>(lo));
+            if (hi < len) std::memset(row + y0 * g.ow + hi, s.zx, static_cast<size_t>(len - hi));
+          }
+          continue;
+        }
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           uint8_t* r = row + oy * g.ow;
           const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
