@@ -319,6 +319,7 @@ Status run_qlinear_conv(KernelContext& ctx) {
         a.ow = g.ow;
         a.corr = s->corr[ch];
         a.mult = s->mult[ch];
+        a.mult_below_one = s->mult[ch] < 1.0;
         a.zy = s->zy;
         a.qmin = s->qmin;
         a.qmax = s->qmax;

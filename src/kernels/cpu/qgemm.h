@@ -47,6 +47,7 @@ struct QDwArgs {
   int64_t kh = 1, kw = 1, dh = 1, dw = 1, oh = 0, ow = 0;
   int32_t corr = 0, zy = 0, qmin = 0, qmax = 255;
   double mult = 1.0;
+  bool mult_below_one = false;  // as QGemmBlock's
   uint8_t* y = nullptr;  // [oh][ow]
 };
 

@@ -151,7 +151,8 @@ void dequantize_avx512(const uint8_t* x, int64_t n, bool is_signed, int32_t zp, 
 
 // 16 outputs of a row at a time: each tap's 16 bytes widened to floats and multiplied-added
 // (exact: the sums stay below 2^24).
-void dwconv_avx512(const QDwArgs& a) {
+template <bool kClamp>
+void dwconv_avx512_impl(const QDwArgs& a) {
   const int64_t taps = a.kh * a.kw;
   int64_t off[64];
   __m512 wv[64];
@@ -190,7 +191,7 @@ void dwconv_avx512(const QDwArgs& a) {
 #pragma GCC unroll 4
         for (int j = 0; j < kRows; ++j) {
           _mm_mask_storeu_epi8(a.y + (oy0 + j) * a.ow + ox, m,
-                               requant16(_mm512_cvttps_epi32(acc[j]), a.corr, a.mult, a.zy, a.qmin, a.qmax));
+                               requant16<kClamp>(_mm512_cvttps_epi32(acc[j]), a.corr, a.mult, a.zy, a.qmin, a.qmax));
         }
       }
     }
@@ -215,9 +216,14 @@ void dwconv_avx512(const QDwArgs& a) {
         acc = _mm512_fmadd_ps(v, w, acc);
       }
       _mm_mask_storeu_epi8(a.y + oy * a.ow + ox, m,
-                           requant16(_mm512_cvttps_epi32(acc), a.corr, a.mult, a.zy, a.qmin, a.qmax));
+                           requant16<kClamp>(_mm512_cvttps_epi32(acc), a.corr, a.mult, a.zy, a.qmin, a.qmax));
     }
   }
+}
+
+void dwconv_avx512(const QDwArgs& a) {
+  if (a.mult_below_one) dwconv_avx512_impl<false>(a);
+  else dwconv_avx512_impl<true>(a);
 }
 
 }  // namespace
