@@ -111,8 +111,8 @@ function validate(schema, v, path = '$') {
   }
 }
 
-async function startServer() {
-  const proc = spawn(args.cli, ['serve', '--model', `story=${args.llm}`, '--model', `digits=${args.onnx}`, '--port', '0',
+async function startServer(extra = null) {
+  const proc = spawn(args.cli, extra ?? ['serve', '--model', `story=${args.llm}`, '--model', `digits=${args.onnx}`, '--port', '0',
     '--api-key', KEY, '--threads', '1', '--parallel', '2', '--max-body', '65536', '--shutdown-grace', '5'],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stderr.on('data', (d) => process.stderr.write(`[server] ${d}`));
@@ -291,6 +291,17 @@ async function main() {
   const metrics = await (await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${KEY}` } })).text();
   check(/edgeai_requests_total\{endpoint="\/v1\/chat\/completions",status="200"\} \d+/.test(metrics) && /edgeai_generated_tokens_total \d+/.test(metrics) &&
         /edgeai_queue_depth\{model="story"\} 0/.test(metrics) && /edgeai_time_to_first_token_seconds_count \d+/.test(metrics), '/metrics in Prometheus text');
+
+  // A full queue answers 503 (a second server: one slot, no queue).
+  const q = await startServer(['serve', '--model', `story=${args.llm}`, '--port', '0', '--threads', '1', '--parallel', '1', '--max-queue', '0']);
+  try {
+    const qc = new OpenAI({ apiKey: 'none', baseURL: `http://127.0.0.1:${q.port}/v1`, timeout: 30000, maxRetries: 0 });
+    const codes = await Promise.all(Array.from({ length: 8 }, () => qc.completions.create({ model: 'story', prompt: 'Once', max_tokens: 400 })
+      .then(() => 200, (e) => e.status)));
+    check(codes.includes(200) && codes.includes(503) && codes.every((c) => c === 200 || c === 503), 'a full queue -> 503, the rest served', JSON.stringify(codes));
+  } finally {
+    q.proc.kill('SIGKILL');
+  }
 
   // SIGTERM while a stream runs: the stream ends properly and the server exits 0.
   const last = await client.completions.create({ model: 'story', prompt: 'Once', max_tokens: 300, stream: true });
