@@ -54,7 +54,7 @@ Command add_eval(CLI::App& app) {
     }
     auto env = Env::create(o->threads);
     auto e = compress::evaluate(*m->graph, *r->graph, *data, labels ? &*labels : nullptr, *env,
-                                progress_bar("evaluating", o->progress || stderr_is_tty()));
+                                progress_bar("evaluating", o->progress || stderr_is_tty()), o->max_samples >= 0);
     if (!e.ok()) return fail("eval: " + e.status().message());
     std::vector<compress::LayerError> layers;
     if (o->per_layer) {

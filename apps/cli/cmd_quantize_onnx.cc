@@ -138,7 +138,7 @@ int quantize_onnx(const std::string& in, const std::string& out, const QuantizeO
     }
     std::vector<compress::CalibrationSample> probe(data->begin(), data->begin() + std::min<size_t>(data->size(), 32));
     for (;;) {
-      auto e = compress::evaluate(*q->graph, graph, *data, labels ? &*labels : nullptr, *env);
+      auto e = compress::evaluate(*q->graph, graph, *data, labels ? &*labels : nullptr, *env, {}, a.max_samples >= 0);
       if (!e.ok()) return fail("quantize: evaluation: " + e.status().message());
       eval = *e;
       if (target.met(*e)) break;
@@ -228,8 +228,8 @@ int quantize_onnx(const std::string& in, const std::string& out, const QuantizeO
       std::printf("; accuracy %.2f%% (float %.2f%%)", 100 * *eval->accuracy, 100 * *eval->reference_accuracy);
     }
     std::printf("\n");
-    for (const auto& [node, db] : kept_for_accuracy) {
-      std::printf("  kept in float for accuracy: %s (SQNR %.1f dB)\n", node.c_str(), db);
+    if (!kept_for_accuracy.empty()) {
+      std::printf("  kept %zu layer(s) in float to meet the target (listed above)\n", kept_for_accuracy.size());
     }
   }
   if (!note.empty()) std::fprintf(stderr, "note: %s\n", note.c_str());

@@ -54,7 +54,7 @@ std::vector<int64_t> top1(const Tensor& t) {
 
 Result<EvalResult> evaluate(const ir::Graph& model, const ir::Graph& reference,
                             const std::vector<CalibrationSample>& data, const Tensor* labels, Env& env,
-                            const std::function<void(int64_t, int64_t)>& progress) {
+                            const std::function<void(int64_t, int64_t)>& progress, bool partial_data) {
   if (data.empty()) return invalid_argument("no evaluation samples");
   if (model.outputs.size() != reference.outputs.size()) {
     return invalid_argument("the model has " + std::to_string(model.outputs.size()) + " outputs, the reference " +
@@ -91,7 +91,7 @@ Result<EvalResult> evaluate(const ir::Graph& model, const ir::Graph& reference,
     }
     if (progress) progress(static_cast<int64_t>(i + 1), static_cast<int64_t>(data.size()));
   }
-  if (labels && res.rows != static_cast<int64_t>(label_values.size())) {
+  if (labels && res.rows != static_cast<int64_t>(label_values.size()) && !partial_data) {
     return invalid_argument("the labels hold " + std::to_string(label_values.size()) + " values but the data has " +
                             std::to_string(res.rows) + " rows");
   }

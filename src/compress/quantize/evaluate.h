@@ -27,11 +27,12 @@ struct EvalResult {
   std::vector<OutputError> outputs;
 };
 
-// Labels (any integer tensor), one per row in order, when given. Top-1 is the arg max over the
-// last axis of the first output.
+// Labels (any integer tensor), one per row in order, when given; more labels than rows is an
+// error unless `partial_data` says the data was cut short (--max-samples). Top-1 is the arg max
+// over the last axis of the first output.
 Result<EvalResult> evaluate(const ir::Graph& model, const ir::Graph& reference,
                             const std::vector<CalibrationSample>& data, const Tensor* labels, Env& env,
-                            const std::function<void(int64_t, int64_t)>& progress = {});
+                            const std::function<void(int64_t, int64_t)>& progress = {}, bool partial_data = false);
 
 struct LayerError {
   std::string node;     // the reference graph's node
