@@ -15,11 +15,18 @@
 // zero points 0, and the Conv's output read by nothing but the QuantizeLinear. Anything else is
 // left as it is, for the reference kernels to run (or reject) as the float QDQ graph.
 //
+// DequantizeLinear(x: u8) -> a few elementwise ops (Sigmoid, Mul: SiLU as x * Sigmoid(x), HardSwish,
+// Tanh, Relu, Clip, ... with scalar constants) -> QuantizeLinear becomes com.edgeai QLut(x, table):
+// the table is the chain run by the reference kernels on the 256 possible bytes, so the result
+// is the same, bit for bit.
+//
 // Then every DequantizeLinear left with constant inputs (weights and biases of ops that stay in
 // float, such as a classifier Gemm) is folded into a float initializer: the same values the
 // reference kernel would compute on every run, once. (fold_constants keeps DequantizeLinear so
 // that this pass sees the QDQ patterns.)
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "passes/node_eval.h"
 #include "passes/pass_util.h"
@@ -111,6 +118,130 @@ int fold_constant_dq(ir::Graph& g) {
   return count;
 }
 
+bool lut_op(const ir::Node& n) {
+  static const char* kOps[] = {"Sigmoid", "Tanh", "Relu", "LeakyRelu", "HardSigmoid", "HardSwish", "Clip", "Mul",
+                               "Add", "Sub", "Div", "Neg", "Abs", "Exp", "Erf", "Softplus", "Elu", "Selu"};
+  if (!n.domain.empty() || n.outputs.size() != 1 || n.outputs[0].empty()) return false;
+  for (const char* o : kOps) {
+    if (n.op_type == o) return true;
+  }
+  return false;
+}
+
+// The elementwise nodes between DequantizeLinear `dq`'s output and `value` (collected into `chain`),
+// when every one reads only that output, each other's outputs or rank-0 constants, and is read only
+// inside the chain (or by the final QuantizeLinear, for `value`). False otherwise.
+bool collect_chain(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int dq, int q,
+                   std::vector<int>& chain) {
+  const int p = idx.producer(value);
+  if (p == dq) return true;
+  if (p < 0 || !lut_op(g.nodes[p]) || chain.size() >= 6) return false;
+  if (std::find(chain.begin(), chain.end(), p) != chain.end()) return true;
+  chain.push_back(p);
+  for (const auto& in : g.nodes[p].inputs) {
+    if (in.empty()) continue;
+    if (const Tensor* c = idx.constant(in)) {
+      if (c->numel() != 1 || c->rank() != 0) return false;  // scalars: the shape stays X's
+      continue;
+    }
+    if (!collect_chain(g, idx, in, dq, q, chain)) return false;
+  }
+  return true;
+}
+
+// Rewrites DQ -> elementwise chain -> Q into QLut; returns the number of rewrites.
+int fuse_lut(ir::Graph& g) {
+  GraphIndex idx(g);
+  NodeEvaluator eval;
+  std::vector<bool> removed(g.nodes.size(), false);
+  int count = 0;
+  for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
+    const ir::Node& q = g.nodes[qi];
+    if (!q.domain.empty() || q.op_type != "QuantizeLinear" || q.inputs.size() != 3 || q.outputs.size() != 1 ||
+        !plain_qdq_attrs(q) || removed[qi]) {
+      continue;
+    }
+    const Tensor* yz = idx.constant(q.inputs[2]);
+    if (!positive_scalar(idx.constant(q.inputs[1])) || !yz || !q8(yz->dtype()) || yz->numel() != 1 || yz->rank() > 1) {
+      continue;
+    }
+    // The DequantizeLinear at the chain's root: found by walking up the first non-constant inputs.
+    std::string v = q.inputs[0];
+    int dq = -1;
+    for (int depth = 0; depth < 8 && dq < 0; ++depth) {
+      const int p = idx.producer(v);
+      if (p < 0) break;
+      if (g.nodes[p].op_type == "DequantizeLinear") {
+        dq = activation_dq(g, idx, v);
+        break;
+      }
+      if (!lut_op(g.nodes[p])) break;
+      std::string next;
+      for (const auto& in : g.nodes[p].inputs) {
+        if (!in.empty() && !idx.constant(in)) {
+          next = in;
+          break;
+        }
+      }
+      v = next;
+    }
+    if (dq < 0) continue;
+    std::vector<int> chain;
+    if (!collect_chain(g, idx, q.inputs[0], dq, static_cast<int>(qi), chain) || chain.empty()) continue;
+    bool ok = true;
+    for (int c : chain) {
+      if (removed[c]) ok = false;
+      const std::string& out = g.nodes[c].outputs[0];
+      if (idx.is_pinned(out)) ok = false;
+      for (int user : idx.consumers(out)) {
+        if (user != static_cast<int>(qi) && std::find(chain.begin(), chain.end(), user) == chain.end()) ok = false;
+      }
+    }
+    if (!ok) continue;
+    // Evaluate DQ, the chain (in graph order) and Q on the 256 bytes.
+    std::sort(chain.begin(), chain.end());
+    const ir::Node& d = g.nodes[dq];
+    Tensor bytes = Tensor::create(DType::kU8, {256}).value();
+    for (int i = 0; i < 256; ++i) bytes.data<uint8_t>()[i] = static_cast<uint8_t>(i);
+    std::map<std::string, kernels::Value> vals;
+    vals[d.inputs[0]] = kernels::Value::of(bytes);
+    auto value_of = [&](const std::string& name) -> kernels::Value {
+      if (name.empty()) return kernels::Value();
+      if (auto it = vals.find(name); it != vals.end()) return it->second;
+      if (const Tensor* c = idx.constant(name)) return kernels::Value::of(*c);
+      return kernels::Value();
+    };
+    auto run = [&](const ir::Node& n) {
+      std::vector<kernels::Value> in;
+      for (const auto& name : n.inputs) in.push_back(value_of(name));
+      auto out = eval.run(g, n, in);
+      if (!out.ok() || out->size() != 1 || !(*out)[0].is_tensor()) return false;
+      vals[n.outputs[0]] = (*out)[0];
+      return true;
+    };
+    ok = run(d);
+    for (int c : chain) ok = ok && run(g.nodes[c]);
+    ok = ok && run(q);
+    if (!ok) continue;
+    const Tensor& table = vals[q.outputs[0]].tensor;
+    if (table.numel() != 256 || table.dtype() != yz->dtype()) continue;
+    ir::Node lut;
+    lut.name = q.name.empty() ? q.outputs[0] + "_lut" : q.name + "_lut";
+    lut.op_type = "QLut";
+    lut.domain = kEdgeaiDomain;
+    lut.inputs = {d.inputs[0], add_initializer(g, idx, q.outputs[0] + "_table", table)};
+    lut.outputs = {q.outputs[0]};
+    g.nodes[qi] = std::move(lut);
+    for (int c : chain) removed[c] = true;
+    ++count;
+  }
+  if (count) {
+    erase_nodes(g, removed);
+    use_edgeai_domain(g);
+  }
+  return count;
+}
+
 }  // namespace
 
 Result<int> fuse_qdq(ir::Graph& g) {
@@ -179,6 +310,7 @@ Result<int> fuse_qdq(ir::Graph& g) {
     ++count;
   }
   if (count) erase_nodes(g, removed);
+  count += fuse_lut(g);
   count += fold_constant_dq(g);
   return count;
 }

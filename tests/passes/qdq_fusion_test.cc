@@ -170,6 +170,54 @@ TEST(QdqFusion, HostilePatternsLeftUnfused) {
   }
 }
 
+// x -> Q -> DQ -> Sigmoid, Mul (SiLU) [-> Mul by a constant] -> Q -> DQ -> y.
+ir::Graph silu_graph(const Tensor* scale_const) {
+  GraphBuilder b;
+  b.input("x", {1, 4, 7, 9});
+  b.output("y");
+  b.init("xs", scalar_f32(0.04f)).init("xz", u8_scalar(131)).init("ys", scalar_f32(0.02f)).init("yz", u8_scalar(14));
+  b.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+  b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+  b.node("Sigmoid", {"xd"}, {"sg"});
+  b.node("Mul", {"xd", "sg"}, {"si"});
+  std::string last = "si";
+  if (scale_const) {
+    b.init("k", *scale_const);
+    b.node("Mul", {"si", "k"}, {"sk"});
+    last = "sk";
+  }
+  b.node("QuantizeLinear", {last, "ys", "yz"}, {"yq"});
+  b.node("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
+  return b.g;
+}
+
+// Elementwise chains between DQ and Q become a 256-entry table made by the reference kernels
+// themselves: the same bytes as the unfused graph, bit for bit.
+TEST(QdqFusion, SiluBecomesLookupTableBitExact) {
+  const Tensor k0 = scalar_f32(1.7f);
+  for (const Tensor* k : {static_cast<const Tensor*>(nullptr), &k0}) {
+    const ir::Graph g = silu_graph(k);
+    const ir::Graph opt = optimized(g);
+    EXPECT_EQ(count_op(opt, "QLut"), 1);
+    EXPECT_EQ(count_op(opt, "Sigmoid"), 0);
+    GraphBuilder b;
+    b.input("x", {1, 4, 7, 9});
+    double max_steps = 0, exact = 0;
+    compare_steps(g, b.random_feeds(), 0.02f, 1, &max_steps, &exact);
+    EXPECT_EQ(max_steps, 0.0);
+    EXPECT_EQ(exact, 1.0);
+  }
+  // A per-channel constant would change the shape rule: left unfused (and still runs).
+  const Tensor per_channel = random_tensor({1, 4, 1, 1}, 2);
+  const ir::Graph g = silu_graph(&per_channel);
+  EXPECT_EQ(count_op(optimized(g), "QLut"), 0);
+  GraphBuilder b;
+  b.input("x", {1, 4, 7, 9});
+  double max_steps = 0, exact = 0;
+  compare_steps(g, b.random_feeds(), 0.02f, 1, &max_steps, &exact);
+  EXPECT_EQ(max_steps, 0.0);
+}
+
 // A small real model: the digits CNN quantized by ../shared/bench/int8/quantize_qdq.py (4 Conv +
 // Gemm, per-channel weights). Fused int8 logits against the unfused reference QDQ run.
 TEST(QdqFusion, DigitsCnnMatchesUnfusedReference) {

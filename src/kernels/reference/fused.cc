@@ -7,6 +7,9 @@
 //                        Y = act(alpha * A' * B' + beta * C).
 //   Gelu(X)              Y = 0.5 x (1 + erf(x / sqrt 2)); with approximate = "tanh",
 //                        Y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+//   QLut(X, Table)       X uint8 or int8, Table [256] of uint8 or int8: Y = Table[byte of X] (the
+//                        byte read as unsigned), Y of Table's dtype and X's shape. The int8 QDQ
+//                        fusion makes it from DequantizeLinear -> elementwise ops -> QuantizeLinear.
 //
 // activation (string) and activation_params (floats):
 //   "Relu"       max(x, 0) (NaN stays NaN)
@@ -205,6 +208,25 @@ Status gelu_op(KernelContext& ctx) {
   });
 }
 
+Status qlut(KernelContext& ctx) {
+  if (ctx.num_inputs() != 2 || !ctx.has_input(0) || !ctx.has_input(1)) return ctx.error("needs inputs X and Table");
+  const Tensor& x = ctx.input(0);
+  const Tensor& t = ctx.input(1);
+  const auto q8 = [](DType d) { return d == DType::kU8 || d == DType::kI8; };
+  if (!q8(x.dtype()) || !q8(t.dtype()) || t.numel() != 256) {
+    return ctx.error("X must be uint8 or int8 and Table 256 uint8 or int8 values, got " +
+                     std::string(dtype_name(x.dtype())) + " and " + std::string(dtype_name(t.dtype())) + " " +
+                     shape_str(t.shape()));
+  }
+  if (!ctx.is_output_used(0)) return ok_status();
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, t.dtype(), x.shape()));
+  const uint8_t* in = x.data<uint8_t>();
+  const uint8_t* table = t.data<uint8_t>();
+  uint8_t* out = y->data<uint8_t>();
+  for (int64_t i = 0; i < x.numel(); ++i) out[i] = table[in[i]];
+  return ok_status();
+}
+
 }  // namespace
 
 std::span<const KernelEntry> fused_kernels() {
@@ -212,6 +234,7 @@ std::span<const KernelEntry> fused_kernels() {
       {"com.edgeai", "FusedConv", fused_conv},
       {"com.edgeai", "FusedGemm", fused_gemm},
       {"com.edgeai", "Gelu", gelu_op},
+      {"com.edgeai", "QLut", qlut},
   };
   return kTable;
 }
