@@ -1,11 +1,13 @@
 // llm::BatchContext (the server's --parallel decoding) on stories260K. Oracle: Context, the
 // single-sequence forward pass: greedy decoding of several sequences together, started at
-// different steps, must give the same tokens as decoding each alone; bad rows are refused.
+// different steps, must give the same tokens as decoding each alone (up to a near-tie of the two
+// best logits, where summation order may decide); bad rows are refused.
 #include "llm/batch.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "core/env.h"
 #include "llm/context.h"
@@ -19,7 +21,9 @@ int32_t argmax(std::span<const float> v) {
   return (int32_t)(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
-std::vector<int32_t> greedy_alone(const Model& m, Env& env, const std::vector<int32_t>& prompt, int n) {
+// Greedy tokens of Context alone, and at each step the gap between the two largest logits.
+std::vector<int32_t> greedy_alone(const Model& m, Env& env, const std::vector<int32_t>& prompt, int n,
+                                  std::vector<float>* gaps) {
   ContextOptions co;
   co.n_ctx = 256;
   auto ctx = std::move(Context::create(m, env, co)).value();
@@ -27,6 +31,9 @@ std::vector<int32_t> greedy_alone(const Model& m, Env& env, const std::vector<in
   std::vector<int32_t> out;
   for (int i = 0; i < n; ++i) {
     int32_t t = argmax(ctx->logits());
+    std::vector<float> l(ctx->logits().begin(), ctx->logits().end());
+    std::partial_sort(l.begin(), l.begin() + 2, l.end(), std::greater<float>());
+    gaps->push_back(l[0] - l[1]);
     out.push_back(t);
     int32_t one[1] = {t};
     EXPECT_TRUE(ctx->append(one).ok());
@@ -43,9 +50,10 @@ TEST(ServeBatch, BatchedGreedyEqualsSingleSequence) {
                                           "Lily", "One day, a big red ball"};
   const int n_gen = 40;
   std::vector<std::vector<int32_t>> prompts, want;
-  for (const auto& t : texts) {
-    prompts.push_back(tok->encode(t, true, false));
-    want.push_back(greedy_alone(*model, *env, prompts.back(), n_gen));
+  std::vector<std::vector<float>> gaps(texts.size());
+  for (size_t s = 0; s < texts.size(); ++s) {
+    prompts.push_back(tok->encode(texts[s], true, false));
+    want.push_back(greedy_alone(*model, *env, prompts.back(), n_gen, &gaps[s]));
   }
   BatchOptions bo;
   bo.n_ctx = 256;
@@ -75,10 +83,23 @@ TEST(ServeBatch, BatchedGreedyEqualsSingleSequence) {
     ASSERT_EQ(batch->n_logit_rows(), (int64_t)who.size());
     for (size_t i = 0; i < who.size(); ++i) got[who[i]].push_back(argmax(batch->logits((int64_t)i)));
   }
+  // Decode rows take their attention scores from plain dot products, Context from
+  // kernels::ggml_matmul, so logits may differ in the last bits: the tokens must be equal up to
+  // the end, or up to a step where Context's two best logits were within 1e-3 of each other
+  // (rounding decides such a tie; after it the texts legitimately part).
+  int exact = 0;
   for (size_t s = 0; s < texts.size(); ++s) {
-    EXPECT_EQ(got[s], want[s]) << "sequence " << s << " (" << texts[s] << "): batched "
-                               << tok->decode(got[s]) << " | alone " << tok->decode(want[s]);
+    size_t i = 0;
+    while (i < want[s].size() && got[s][i] == want[s][i]) ++i;
+    if (i == want[s].size()) {
+      ++exact;
+      continue;
+    }
+    EXPECT_LT(gaps[s][i], 1e-3f) << "sequence " << s << " (" << texts[s] << ") differs at token " << i
+                                 << " where the best logit led by " << gaps[s][i] << ": batched "
+                                 << tok->decode(got[s]) << " | alone " << tok->decode(want[s]);
   }
+  EXPECT_GE(exact, 3) << "at most one of the four sequences may meet a near-tie";
 }
 
 TEST(ServeBatch, SlotReuseRewindsAndBadRowsAreRefused) {
