@@ -38,8 +38,11 @@ actions:
 outbox: {path: $WORK/soak.outbox.db}
 CONF
 echo "pipeline_soak: $RATE events/s for $SECS s, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-timeout $((SECS + 60)) "$EDGEAI" pipeline run "$WORK/soak.yaml" --status-interval 10 --report "$WORK/report.json"
+TIMEFORMAT='%U %S'
+{ time timeout $((SECS + 60)) "$EDGEAI" pipeline run "$WORK/soak.yaml" --status-interval 10 --report "$WORK/report.json" 2>&1; } 2>"$WORK/cpu.txt"
 rc=$?
+read -r user sys < <(tail -n 1 "$WORK/cpu.txt")
+echo "pipeline_soak: pipeline CPU time user $user s + sys $sys s = $(python3 -c "print('%.1f us per event' % (($user + $sys) * 1e6 / ($RATE * $SECS)))")"
 sleep 1
 echo "pipeline_soak: exit $rc; the subscriber received $(wc -l < "$WORK/seen.txt") messages"
 cat "$WORK/report.json"

@@ -31,8 +31,8 @@ void Dispatcher::fail(size_t i, double now, const std::string& error, int64_t fr
 
 Status Dispatcher::step(double now, int64_t* work) {
   *work = 0;
-  std::vector<int64_t> done;
-  std::vector<OutboxRow> done_rows;
+  std::vector<int64_t>& done = done_;
+  std::vector<OutboxRow>& done_rows = done_rows_;
   for (size_t i = 0; i < actions_.size(); ++i) {
     Action& a = *actions_[i];
     ActionStatus& s = states_[i];
@@ -92,10 +92,14 @@ Status Dispatcher::step(double now, int64_t* work) {
       }
     }
   }
+  if (done.empty() || (done.size() < opt_.flush_rows && now - last_flush_ < opt_.flush_interval_s)) return ok_status();
+  last_flush_ = now;
   RETURN_IF_ERROR(outbox_.remove(done));
   if (on_delivered_) {
     for (const OutboxRow& r : done_rows) on_delivered_(r.action, r);
   }
+  done.clear();
+  done_rows.clear();
   return ok_status();
 }
 

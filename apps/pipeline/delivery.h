@@ -21,6 +21,10 @@ struct DeliveryOptions {
   double max_backoff_s = 10.0;
   double ack_timeout_s = 10.0;
   int batch = 512;  // rows read per action per step
+  // Delivered rows are deleted in one transaction per flush_interval (or every flush_rows rows),
+  // not per step: fewer commits at high rates, at the cost of a few more duplicates after a crash.
+  double flush_interval_s = 0.005;
+  size_t flush_rows = 1024;
 };
 
 struct ActionStatus {
@@ -55,6 +59,9 @@ class Dispatcher {
   OnDelivered on_delivered_;
   std::vector<ActionStatus> states_;
   std::map<int64_t, OutboxRow> pending_rows_;  // rows in flight, for on_delivered
+  std::vector<int64_t> done_;                   // delivered, not yet deleted
+  std::vector<OutboxRow> done_rows_;
+  double last_flush_ = -1e18;
 };
 
 }  // namespace edgeai::pipeline

@@ -161,7 +161,9 @@ Status Pipeline::ingest(Source& src, size_t index, double now, int64_t* work) {
   size_t max = batch_;
   if (src.rate() > 0) {
     int64_t allowed = (int64_t)std::floor(src.rate() * (now - started_)) - emitted_[index];
-    if (allowed <= 0) return ok_status();
+    // Paced sources are read in steps of at least 5 ms worth of records: one transaction per
+    // step, not per record, at high rates.
+    if (allowed <= 0 || allowed < std::min<int64_t>((int64_t)batch_, (int64_t)(src.rate() * 0.005))) return ok_status();
     max = std::min<size_t>(max, (size_t)allowed);
   }
   std::vector<Record> records;
