@@ -32,6 +32,31 @@ inline float gelu_tanh_f(float x) {
 
 constexpr int64_t kScoreFloats = int64_t{1} << 20;
 
+// One query row's attention from its raw scores sc[lo..p] (q.k): scale, soft-cap, softmax in f32,
+// then o = the weighted sum of the value rows.
+void attend(float* sc, int64_t lo, int64_t p, float scale, float cap, const float* vals, int64_t hdv, float* o) {
+  float mx = -INFINITY;
+  for (int64_t j = lo; j <= p; ++j) {
+    float v = sc[j] * scale;
+    if (cap > 0) v = cap * std::tanh(v / cap);
+    sc[j] = v;
+    mx = std::max(mx, v);
+  }
+  float sum = 0.0f;
+  for (int64_t j = lo; j <= p; ++j) {
+    const float e = std::exp(sc[j] - mx);
+    sc[j] = e;
+    sum += e;
+  }
+  const float inv = 1.0f / sum;
+  std::fill(o, o + hdv, 0.0f);
+  for (int64_t j = lo; j <= p; ++j) {
+    const float w = sc[j] * inv;
+    const float* vr = vals + j * hdv;
+    for (int64_t d = 0; d < hdv; ++d) o[d] += w * vr[d];
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, Env& env, const BatchOptions& opts) {
@@ -197,30 +222,13 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
     for (int64_t hl = 0; hl < group; ++hl) {
       const float* q = q_.data() + r * h.n_embd_q() + (g * group + hl) * hdk;
       float* sc = sc_base + hl * n_kv;
-      float mx = -INFINITY;
       for (int64_t j = lo; j <= p; ++j) {
         const float* kr = kmat + j * hdk;
         float acc = 0.0f;
         for (int64_t d = 0; d < hdk; ++d) acc += q[d] * kr[d];
-        float v = acc * scale;
-        if (cap > 0) v = cap * std::tanh(v / cap);
-        sc[j] = v;
-        mx = std::max(mx, v);
+        sc[j] = acc;
       }
-      float sum = 0.0f;
-      for (int64_t j = lo; j <= p; ++j) {
-        const float e = std::exp(sc[j] - mx);
-        sc[j] = e;
-        sum += e;
-      }
-      const float inv = 1.0f / sum;
-      float* o = att_.data() + r * h.n_head * hdv + (g * group + hl) * hdv;
-      std::fill(o, o + hdv, 0.0f);
-      for (int64_t j = lo; j <= p; ++j) {
-        const float w = sc[j] * inv;
-        const float* vr = vals + j * hdv;
-        for (int64_t d = 0; d < hdv; ++d) o[d] += w * vr[d];
-      }
+      attend(sc, lo, p, scale, cap, vals, hdv, att_.data() + r * h.n_head * hdv + (g * group + hl) * hdv);
     }
   };
   const int64_t n_items = (int64_t)singles.size() * nkv;
@@ -269,28 +277,8 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
           const int64_t tl = item / group, hl = item % group;
           const int64_t t = a + t0 + tl, p = pos + t0 + tl;
           const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
-          float* sc = scores_.data() + (tl * group + hl) * n_kv;
-          float mx = -INFINITY;
-          for (int64_t j = lo; j <= p; ++j) {
-            float v = sc[j] * scale;
-            if (cap > 0) v = cap * std::tanh(v / cap);
-            sc[j] = v;
-            mx = std::max(mx, v);
-          }
-          float sum = 0.0f;
-          for (int64_t j = lo; j <= p; ++j) {
-            const float e = std::exp(sc[j] - mx);
-            sc[j] = e;
-            sum += e;
-          }
-          const float inv = 1.0f / sum;
-          float* o = att_.data() + t * h.n_head * hdv + (g * group + hl) * hdv;
-          std::fill(o, o + hdv, 0.0f);
-          for (int64_t j = lo; j <= p; ++j) {
-            const float w = sc[j] * inv;
-            const float* vr = vals + j * hdv;
-            for (int64_t d = 0; d < hdv; ++d) o[d] += w * vr[d];
-          }
+          attend(scores_.data() + (tl * group + hl) * n_kv, lo, p, scale, cap, vals, hdv,
+                 att_.data() + t * h.n_head * hdv + (g * group + hl) * hdv);
         };
         const int64_t items = qn;
         const bool small = qn * n_kv * (hdk + hdv) < (int64_t{1} << 16);
