@@ -1,7 +1,8 @@
 #!/bin/bash
 # int8 quantization against ONNX Runtime and the fp32 models (ctest quantize_vs_onnxruntime):
-#   1. edgeai quantize the digits CNN (static, calibration on models/digits/calib_images.npy: training
-#      split), ONNX Runtime runs the int8 model on the held-out test_images.npy;
+#   1. edgeai quantize the digits CNN (static, calibration on the first 200 images of
+#      models/digits/train_images.npy, the training split), ONNX Runtime runs the int8 model on the
+#      held-out test_images.npy;
 #   2. Silero VAD v5 (npm @ricky0123/vad-web): ONNX Runtime's fp32 frame loop over the alsa-utils
 #      recordings (the reference), edgeai quantize --mode dynamic, ONNX Runtime runs the int8 VAD too;
 #   3. GoogleTest QuantOrt.* in edgeai_tests with EDGEAI_QUANT_CHECK=DIR compares: same top-1 as ORT,
@@ -41,8 +42,8 @@ fail() { echo "FAIL $*" >&2; exit 1; }
 step() { echo "== $*"; }
 
 step "edgeai quantize digits (static)"
-"$CLI" quantize "$DIGITS/digits_cnn.onnx" "$DIR/digits_int8.onnx" --calibration "$DIGITS/calib_images.npy" \
-  --json > "$DIR/digits_quantize.json" || fail "edgeai quantize digits: $(cat "$DIR/digits_quantize.json")"
+"$CLI" quantize "$DIGITS/digits_cnn.onnx" "$DIR/digits_int8.onnx" --calibration "$DIGITS/train_images.npy" \
+  --max-samples 200 --json > "$DIR/digits_quantize.json" || fail "edgeai quantize digits: $(cat "$DIR/digits_quantize.json")"
 step "ONNX Runtime runs digits_int8.onnx"
 node "$ORT_JS" run "$DIR/digits_int8.onnx" "$DIR/ort" "image=$DIGITS/test_images.npy" > "$DIR/ort.log" 2>&1 ||
   fail "ONNX Runtime on digits_int8.onnx: $(tail -n 3 "$DIR/ort.log")"

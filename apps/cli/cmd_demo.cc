@@ -111,10 +111,10 @@ Command add_demo(CLI::App& app) {
     if (images->rank() != 4 || labels->numel() != images->dim(0)) return fail("bundled test data has unexpected shapes");
     const int64_t n = images->dim(0);
 
-    // int8: static quantization calibrated on training images (calib_images.npy), never on the
+    // int8: static quantization calibrated on 200 training images (train_images.npy), never on the
     // held-out images it is evaluated on.
     auto t1 = clock::now();
-    auto samples = load_samples(*graph, (dir / "calib_images.npy").string());
+    auto samples = load_samples(*graph, (dir / "train_images.npy").string(), 200);
     if (!samples.ok()) return fail(samples.status().message());
     auto ranges = compress::calibrate(*graph, *samples, compress::CalibrationMethod::kMinMax, *env);
     if (!ranges.ok()) return fail("calibration: " + ranges.status().message());
@@ -163,8 +163,8 @@ Command add_demo(CLI::App& app) {
     std::snprintf(b, sizeof b, "%.3f ms", i8->median());
     std::printf("  latency     %-12s %-12s (median per image, batch 1; p90 %.3f / %.3f ms)\n", a, b, f->p90(), i8->p90());
     if (!note.empty()) std::printf("\n  note: %s\n", note.c_str());
-    std::printf("\nNext: edgeai quantize %s OUT.onnx --calibration %s | edgeai eval OUT.onnx --reference %s --data %s --labels %s\n",
-                model_path.c_str(), (dir / "calib_images.npy").c_str(), model_path.c_str(),
+    std::printf("\nNext: edgeai quantize %s OUT.onnx --calibration %s --max-samples 200 | edgeai eval OUT.onnx --reference %s --data %s --labels %s\n",
+                model_path.c_str(), (dir / "train_images.npy").c_str(), model_path.c_str(),
                 (dir / "test_images.npy").c_str(), (dir / "test_labels.npy").c_str());
     return 0;
   };

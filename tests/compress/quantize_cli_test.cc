@@ -42,7 +42,7 @@ class QuantCli : public ::testing::Test {
 
 TEST_F(QuantCli, StaticDigitsJsonSummaryAndEval) {
   const std::string model = kDigits + "digits_cnn.onnx", out = path("int8.onnx");
-  CmdResult q = run_cli("quantize " + model + " " + out + " --calibration " + kDigits + "calib_images.npy --json", false);
+  CmdResult q = run_cli("quantize " + model + " " + out + " --calibration " + kDigits + "train_images.npy --max-samples 200 --json", false);
   ASSERT_EQ(q.exit_code, 0) << q.output;
   auto j = nlohmann::json::parse(q.output);
   EXPECT_EQ(j["mode"], "static");
@@ -98,7 +98,7 @@ TEST_F(QuantCli, AccuracyTargetKeepsLayersInFloat) {
 TEST_F(QuantCli, BadInputIsAClearError) {
   const std::string model = kDigits + "digits_cnn.onnx", out = path("o.onnx");
   expect_error("quantize " + model + " " + out + " --calibration " + path("missing_dir"), "not found");
-  expect_error("quantize " + model + " " + out + " --calibration " + kDigits + "calib_images.npy --method kl",
+  expect_error("quantize " + model + " " + out + " --calibration " + kDigits + "train_images.npy --method kl",
                "unknown calibration method 'kl'");
   expect_error("quantize " + model + " " + out + " --calibration-random 2 --exclude no_such_node", "no_such_node");
   expect_error("quantize " + model + " " + out + " --mode static", "needs --calibration");

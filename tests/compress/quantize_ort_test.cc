@@ -1,7 +1,7 @@
 // Quantized models made by `edgeai quantize`, checked against ONNX Runtime and the fp32 model.
 // scripts/check_quantize.sh (ctest quantize_vs_onnxruntime) makes the files and runs these tests with
 // EDGEAI_QUANT_CHECK=DIR; without the variable they skip. DIR holds:
-//   digits_int8.onnx        edgeai quantize models/digits/digits_cnn.onnx (static, calib_images.npy)
+//   digits_int8.onnx        edgeai quantize models/digits/digits_cnn.onnx (static, 200 of train_images.npy)
 //   ort/logits.npy          ONNX Runtime's logits of digits_int8.onnx on test_images.npy
 //   vad_ref/                ort_reference.js vad on the fp32 Silero VAD v5 (audio.npy, probs.npy, ...)
 //   vad_int8.onnx           edgeai quantize silero_vad_v5.onnx --mode dynamic

@@ -144,7 +144,7 @@ class QuantDigits : public ::testing::Test {
     auto m = formats::load_onnx(kDigits + "digits_cnn.onnx");
     ASSERT_TRUE(m.ok()) << m.status().message();
     float_ = std::shared_ptr<ir::Graph>(std::move(m->graph));
-    auto calib = formats::load_npy(kDigits + "calib_images.npy");
+    auto calib = formats::load_npy(kDigits + "train_images.npy");
     ASSERT_TRUE(calib.ok()) << calib.status().message();
     env_ = Env::create(1).release();
     auto ranges = compress::calibrate(*float_, rows_of(*calib, "image", 100), compress::CalibrationMethod::kMinMax, *env_);
@@ -256,7 +256,7 @@ TEST_F(QuantDigits, ExcludeLeavesOpsInFloatAndSaysWhy) {
 }
 
 TEST_F(QuantDigits, EveryCalibrationMethodKeepsAccuracy) {
-  auto calib = formats::load_npy(kDigits + "calib_images.npy");
+  auto calib = formats::load_npy(kDigits + "train_images.npy");
   auto images = formats::load_npy(kDigits + "test_images.npy");
   auto labels = formats::load_npy(kDigits + "test_labels.npy");
   ASSERT_TRUE(calib.ok() && images.ok() && labels.ok());
