@@ -166,8 +166,7 @@ echo "== 3. the pipeline is killed with SIGKILL mid-stream and restarted"
 write_config kill c 600 150
 start_pipeline "$WORK/kill.yaml"
 wait_for 20 grep -q '"id":"c:150"' "$WORK/seen.txt" || fail "no events before the kill"
-kill -9 "$PIPE_PID"
-wait "$PIPE_PID" 2>/dev/null
+{ kill -9 "$PIPE_PID"; wait "$PIPE_PID"; } 2>/dev/null
 PIPE_PID=""
 start_pipeline "$WORK/kill.yaml"
 wait_pipeline 90
@@ -205,4 +204,7 @@ printf 'sources:\n  - {type: file, path: a.jsonl}\nstages:\n  - {type: window, s
 if "$EDGEAI" pipeline validate "$WORK/bad.yaml" >"$WORK/bad.log" 2>&1; then fail "validate accepted a bad config"; fi
 grep -q "bad.yaml:4:.*unknown key 'hopp'" "$WORK/bad.log" || fail "validate's error lacks the line: $(cat "$WORK/bad.log")"
 grep -q "metrics on http://127.0.0.1:" "$WORK/pipeline.log" || fail "no metrics server line"
+# The bundled digits example validates (the model and data ship with the repository).
+"$EDGEAI" pipeline validate "$(dirname "$0")/../../examples/pipelines/digits.yaml" >"$WORK/example.log" 2>&1 ||
+  fail "examples/pipelines/digits.yaml does not validate: $(cat "$WORK/example.log")"
 echo "check_pipeline: all passed"
