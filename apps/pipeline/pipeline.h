@@ -6,6 +6,11 @@
 // (the stop flag) the runner stops reading, keeps delivering for up to drain_timeout seconds,
 // and returns; whatever is still in the outbox is delivered after the next start.
 //
+// What a restart does not restore: stage state (window buffers, moving averages, hysteresis, an
+// anomaly baseline, a recurrent model's state) starts fresh from the committed source offset. The
+// events already committed are all delivered, but records that sat in a window buffer at the kill
+// are not read again, so a window straddling a kill -9 is not emitted. stdin is not replayable.
+//
 // Configuration (YAML or JSON):
 //   name: NAME                       # names the outbox file and MQTT client ids
 //   sources: [ {type: file|stdin|mqtt|synthetic, name, ...} ]        (sources.h)
