@@ -255,6 +255,30 @@ TEST_F(QuantDigits, ExcludeLeavesOpsInFloatAndSaysWhy) {
   }
 }
 
+TEST_F(QuantDigits, SymmetricActivationsAreInt8WithZeroPointZero) {
+  // Oracles: the layout (int8 activations, zero point 0) and the held-out labels.
+  compress::QuantizeOptions o;
+  o.symmetric_activations = true;
+  auto q = compress::quantize_static(*float_, *ranges_, o);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  int pairs = 0;
+  for (const auto& n : q->graph->nodes) {
+    if (n.op_type != "QuantizeLinear") continue;
+    const Tensor& zp = q->graph->initializers.at(n.inputs[2]);
+    EXPECT_EQ(zp.dtype(), DType::kI8);
+    EXPECT_EQ(zp.data<int8_t>()[0], 0);
+    ++pairs;
+  }
+  EXPECT_EQ(pairs, 10) << "Relus are not folded: their inputs and outputs each get a pair";
+  EXPECT_EQ(q->graph->op_histogram()["Relu"], 4);
+  auto images = formats::load_npy(kDigits + "test_images.npy");
+  auto labels = formats::load_npy(kDigits + "test_labels.npy");
+  ASSERT_TRUE(images.ok() && labels.ok());
+  auto e = compress::evaluate(*q->graph, *float_, rows_of(*images, "image"), &*labels, *env_);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_LE(100 * (*e->reference_accuracy - *e->accuracy), 1.0);
+}
+
 TEST_F(QuantDigits, EveryCalibrationMethodKeepsAccuracy) {
   auto calib = formats::load_npy(kDigits + "train_images.npy");
   auto images = formats::load_npy(kDigits + "test_images.npy");

@@ -73,7 +73,9 @@ std::vector<Target> analyze(const ir::Graph& g, const QuantizeOptions* o) {
       else if (n.op_type == "Gemm") t.axis = int_attr(n, "transB", 0) ? 0 : 1;
       else t.axis = 1;
       if ((o && !o->per_channel) || g.opset("") < 13) t.axis = -1;
-      t.folded = foldable_activation(g, n.outputs[0], &t.clip_max);
+      // Folding needs a quantized range that starts at 0: with symmetric int8 activations the
+      // negative half stays representable, so the Relu/Clip must stay.
+      if (!(o && o->symmetric_activations)) t.folded = foldable_activation(g, n.outputs[0], &t.clip_max);
     }
     targets.push_back(t);
   }
