@@ -1,6 +1,6 @@
 #!/bin/bash
 # int8 quantization against ONNX Runtime and the fp32 models (ctest quantize_vs_onnxruntime):
-#   1. edgeai quantize the digits CNN (static, calibration on the first 200 images of
+#   1. edgeai quantize the digits CNN (static and dynamic, calibration on the first 200 images of
 #      models/digits/train_images.npy, the training split), ONNX Runtime runs the int8 model on the
 #      held-out test_images.npy;
 #   2. Silero VAD v5 (npm @ricky0123/vad-web): ONNX Runtime's fp32 frame loop over the alsa-utils
@@ -47,6 +47,12 @@ step "edgeai quantize digits (static)"
 step "ONNX Runtime runs digits_int8.onnx"
 node "$ORT_JS" run "$DIR/digits_int8.onnx" "$DIR/ort" "image=$DIGITS/test_images.npy" > "$DIR/ort.log" 2>&1 ||
   fail "ONNX Runtime on digits_int8.onnx: $(tail -n 3 "$DIR/ort.log")"
+
+step "edgeai quantize digits (dynamic: DynamicQuantizeLinear + MatMulInteger), ONNX Runtime runs it"
+"$CLI" quantize "$DIGITS/digits_cnn.onnx" "$DIR/digits_dynamic.onnx" --mode dynamic > "$DIR/digits_dynamic.log" 2>&1 ||
+  fail "edgeai quantize digits --mode dynamic: $(tail -n 3 "$DIR/digits_dynamic.log")"
+node "$ORT_JS" run "$DIR/digits_dynamic.onnx" "$DIR/ort_dynamic" "image=$DIGITS/test_images.npy" > "$DIR/ort_dynamic.log" 2>&1 ||
+  fail "ONNX Runtime on digits_dynamic.onnx: $(tail -n 3 "$DIR/ort_dynamic.log")"
 
 audio=(/usr/share/sounds/alsa/*.wav)
 [ -e "${audio[0]}" ] || { echo "no /usr/share/sounds/alsa/*.wav (alsa-utils); using the generated signal" >&2; audio=(--synthetic); }

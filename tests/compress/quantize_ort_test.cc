@@ -3,6 +3,7 @@
 // EDGEAI_QUANT_CHECK=DIR; without the variable they skip. DIR holds:
 //   digits_int8.onnx        edgeai quantize models/digits/digits_cnn.onnx (static, 200 of train_images.npy)
 //   ort/logits.npy          ONNX Runtime's logits of digits_int8.onnx on test_images.npy
+//   digits_dynamic.onnx, ort_dynamic/logits.npy   the same for --mode dynamic
 //   vad_ref/                ort_reference.js vad on the fp32 Silero VAD v5 (audio.npy, probs.npy, ...)
 //   vad_int8.onnx           edgeai quantize silero_vad_v5.onnx --mode dynamic
 //   vad_int8_ort/probs.npy  ONNX Runtime's probabilities of vad_int8.onnx on the same audio
@@ -39,17 +40,18 @@ Tensor load(const fs::path& p) {
 
 int64_t argmax_row(const float* p, int64_t n) { return std::max_element(p, p + n) - p; }
 
-TEST(QuantOrt, DigitsStaticInt8MatchesOnnxRuntimeAndLabels) {
+// The digits CNN quantized by edgeai against ONNX Runtime's run of the same file and the labels.
+void check_digits(const std::string& file, const std::string& ort_dir, double max_size_ratio) {
   fs::path dir = check_dir();
   if (dir.empty()) GTEST_SKIP() << "EDGEAI_QUANT_CHECK is not set (scripts/check_quantize.sh sets it)";
   const fs::path digits = fs::path(EDGEAI_SOURCE_DIR) / "models" / "digits";
-  auto m = formats::load_onnx((dir / "digits_int8.onnx").string());
+  auto m = formats::load_onnx((dir / file).string());
   ASSERT_TRUE(m.ok()) << m.status().message();
   auto f = formats::load_onnx((digits / "digits_cnn.onnx").string());
   ASSERT_TRUE(f.ok()) << f.status().message();
   Tensor images = load(digits / "test_images.npy"), labels = load(digits / "test_labels.npy");
-  Tensor ort = load(dir / "ort" / "logits.npy");
-  if (HasFailure()) return;
+  Tensor ort = load(dir / ort_dir / "logits.npy");
+  if (::testing::Test::HasFailure()) return;
   auto env = Env::create(1);
   std::vector<Tensor> logits;
   for (auto* g : {&m->graph, &f->graph}) {
@@ -71,15 +73,21 @@ TEST(QuantOrt, DigitsStaticInt8MatchesOnnxRuntimeAndLabels) {
     correct += argmax_row(a, c) == labels.get_int(i);
     correct_fp32 += argmax_row(logits[1].data<float>() + i * c, c) == labels.get_int(i);
   }
-  const double size_ratio = static_cast<double>(fs::file_size(dir / "digits_int8.onnx")) /
+  const double size_ratio = static_cast<double>(fs::file_size(dir / file)) /
                             static_cast<double>(fs::file_size(digits / "digits_cnn.onnx"));
-  std::printf("[ quant    ] digits int8: accuracy %.2f%% (fp32 %.2f%%), same top-1 as ONNX Runtime on %lld of %lld "
+  std::printf("[ quant    ] %s: accuracy %.2f%% (fp32 %.2f%%), same top-1 as ONNX Runtime on %lld of %lld "
               "(max |logit diff| %.4g), size %.3fx\n",
-              100.0 * correct / n, 100.0 * correct_fp32 / n, static_cast<long long>(same_as_ort),
+              file.c_str(), 100.0 * correct / n, 100.0 * correct_fp32 / n, static_cast<long long>(same_as_ort),
               static_cast<long long>(n), max_err, size_ratio);
   EXPECT_EQ(same_as_ort, n) << "ONNX Runtime's int8 predictions differ from edgeai's";
   EXPECT_LE(100.0 * (correct_fp32 - correct) / n, 0.5) << "accuracy drop over 0.5 points";
-  EXPECT_LE(size_ratio, 0.30);
+  EXPECT_LE(size_ratio, max_size_ratio);
+}
+
+TEST(QuantOrt, DigitsStaticInt8MatchesOnnxRuntimeAndLabels) { check_digits("digits_int8.onnx", "ort", 0.30); }
+
+TEST(QuantOrt, DigitsDynamicInt8MatchesOnnxRuntimeAndLabels) {
+  check_digits("digits_dynamic.onnx", "ort_dynamic", 0.32);
 }
 
 // Silero VAD over the recordings, state carried frame to frame; returns the probabilities.
