@@ -98,8 +98,8 @@ Result<CalibrationRanges> calibrate(const ir::Graph& graph, const std::vector<Ca
           const double w = kBins / (static_cast<double>(r.max) - r.min);
           for (int64_t j = 0; j < n; ++j) {
             if (!std::isfinite(p[j])) continue;
-            int b = static_cast<int>((p[j] - r.min) * w);
-            r.histogram[std::clamp(b, 0, kBins - 1)] += 1;
+            const double b = (p[j] - static_cast<double>(r.min)) * w;  // clamped before the cast (no UB)
+            r.histogram[b <= 0 ? 0 : b >= kBins - 1 ? kBins - 1 : static_cast<int>(b)] += 1;
           }
         }
       }
