@@ -184,12 +184,19 @@ stages:
 actions:
   - {type: file, path: sub.out.jsonl}
 CONF
-start_pipeline "$WORK/sub.yaml"
+start_pipeline "$WORK/sub.yaml" --metrics-port 0
 sleep 1
 for i in $(seq 0 49); do echo "{\"values\": [$i], \"k\": $i}"; done |
   mosquitto_pub -h 127.0.0.1 -p "$PORT" -t edgeai/in/x -q 1 -l || fail "mosquitto_pub failed"
 wait_for 20 bash -c "[ \$(wc -l < '$WORK/sub.out.jsonl' 2>/dev/null || echo 0) -ge 50 ]" ||
   fail "the MQTT source delivered $(wc -l < "$WORK/sub.out.jsonl" 2>/dev/null) of 50"
+metrics_url=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$WORK/pipeline.log" | tail -n 1)
+metrics_count_50() {
+  python3 -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('$metrics_url', timeout=5).read().decode())" \
+    > "$WORK/metrics.txt" 2>/dev/null && grep -q 'edgeai_pipeline_events_in_total{source="m"} 50$' "$WORK/metrics.txt"
+}
+wait_for 5 metrics_count_50 ||
+  fail "/metrics at $metrics_url does not count 50 events in: $(cat "$WORK/metrics.txt" 2>/dev/null | head -5)"
 kill -TERM "$PIPE_PID"
 wait_pipeline 15
 grep -q '"k":49' "$WORK/sub.out.jsonl" || fail "message 49 missing"
