@@ -16,7 +16,7 @@ mkdir -p "$W" && cd "$W"
 [ -f lenet.onnx ] || /usr/bin/python3 "$REPO/scripts/make_lenet.py" . >/dev/null 2>&1
 [ -f train28_images.npy ] || /usr/bin/python3 "$REPO/scripts/make_digits_data.py" . --size 28 --copies 3
 D="--data train28_images.npy --labels train28_labels.npy --eval-data test28_images.npy --eval-labels test28_labels.npy -q"
-[ -f lenet_trained.onnx ] || "$E" train lenet.onnx lenet_trained.onnx $D --epochs 15 --lr 2e-3
+[ -f lenet_trained.onnx ] || "$E" train lenet.onnx lenet_trained.onnx $D --epochs 30 --lr 2e-3 --optimizer adamw --weight-decay 0.01
 "$E" prune lenet_trained.onnx lenet_p50.onnx $D --target-sparsity 0.5 --steps 600
 "$E" prune lenet_trained.onnx lenet_p80.onnx $D --target-sparsity 0.8 --steps 600
 "$E" prune lenet_trained.onnx lenet_channels.onnx $D --method channels --flops 0.5 --steps 600 --lr 1e-3
