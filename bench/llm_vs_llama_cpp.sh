@@ -7,28 +7,29 @@
 # of the memory-bandwidth bound (weights bytes per token / read bandwidth from stream.c).
 #
 # usage: bench/llm_vs_llama_cpp.sh [--types "f16 q8_0 q4_0"] [--threads "1 2"] [--rounds 3]
-#        [--layers 22] [--pp 512] [--tg 128] [--work DIR]
+#        [--layers 22] [--pp 512] [--tg 128] [--work DIR] [--cli PATH]
 # Needs a build with -DEDGEAI_BENCH=ON in build-bench (made if missing), node/npm and
 # node-llama-cpp (installed with --ignore-scripts into WORK/node if NODE_LLAMA_CPP_DIR is unset).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 types="f16 q8_0 q4_0"; threads="1 2"; rounds=3; layers=22; pp=512; tg=128
 work=$src/build-bench/llm_bench
+cli=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --types) types=$2; shift 2 ;; --threads) threads=$2; shift 2 ;; --rounds) rounds=$2; shift 2 ;;
-    --layers) layers=$2; shift 2 ;; --pp) pp=$2; shift 2 ;; --tg) tg=$2; shift 2 ;; --work) work=$2; shift 2 ;;
+    --layers) layers=$2; shift 2 ;; --pp) pp=$2; shift 2 ;; --tg) tg=$2; shift 2 ;; --work) work=$2; shift 2 ;; --cli) cli=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "llm_vs_llama_cpp.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 shared=${EDGEAI_SHARED_BENCH:-$src/../shared/bench}
 mkdir -p "$work/node"
-if [ ! -x "$src/build-bench/bin/random_llama" ] || [ ! -x "$src/build-bench/bin/edgeai" ]; then
+if [ ! -x "$src/build-bench/bin/random_llama" ] || { [ -z "$cli" ] && [ ! -x "$src/build-bench/bin/edgeai" ]; }; then
   cmake -S "$src" -B "$src/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGEAI_BENCH=ON -DEDGEAI_TESTS=OFF >/dev/null
   cmake --build "$src/build-bench" --target random_llama edgeai_cli
 fi
-cli=$src/build-bench/bin/edgeai
+[ -n "$cli" ] || cli=$src/build-bench/bin/edgeai
 if [ -z "${NODE_LLAMA_CPP_DIR:-}" ]; then
   NODE_LLAMA_CPP_DIR=$work/node/node_modules/node-llama-cpp
   [ -f "$NODE_LLAMA_CPP_DIR/dist/index.js" ] ||
