@@ -12,29 +12,14 @@
 #include "core/tensor.h"
 #include "formats/tensor_io/npy.h"
 
+#include "cli_test_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CmdResult {
-  int exit_code = -1;
-  bool signaled = false;
-  std::string output;
-};
-
-CmdResult run_cli(const std::string& args) {
-  std::string cmd = std::string(EDGEAI_CLI) + " " + args + " 2>&1";
-  CmdResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.signaled = WIFSIGNALED(st);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using edgeai::testing::CmdResult;
+using edgeai::testing::run_cli;
 
 class BadInput : public ::testing::Test {
  protected:

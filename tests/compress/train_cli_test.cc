@@ -15,6 +15,8 @@
 #include "formats/onnx/onnx_import.h"
 #include "formats/tensor_io/npy.h"
 
+#include "cli_test_util.h"
+
 namespace edgeai::compress::train {
 namespace {
 
@@ -25,25 +27,8 @@ const std::string kDigits = std::string(EDGEAI_SOURCE_DIR) + "/models/digits/";
 const std::string kData = "--data " + kDigits + "train_images.npy --labels " + kDigits + "train_labels.npy --eval-data " +
                           kDigits + "test_images.npy --eval-labels " + kDigits + "test_labels.npy -q";
 
-struct CmdResult {
-  int exit_code = -1;
-  bool signaled = false;
-  std::string output;
-};
-
-CmdResult run_cli(const std::string& args, bool merge_stderr = true) {
-  std::string cmd = std::string(EDGEAI_CLI) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  CmdResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.signaled = WIFSIGNALED(st);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using edgeai::testing::CmdResult;
+using edgeai::testing::run_cli;
 
 class TrainCli : public ::testing::Test {
  protected:
