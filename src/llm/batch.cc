@@ -11,24 +11,11 @@
 
 #include "core/ggml_type.h"
 #include "kernels/ggml_quants.h"
+#include "llm/row_ops.h"
 
 namespace edgeai::llm {
 
 namespace {
-
-void rms_norm_row(const float* x, const float* w, float* out, int64_t n, float eps) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += (double)x[i] * x[i];
-  const float scale = 1.0f / std::sqrt((float)(sum / (double)n) + eps);
-  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
-}
-
-inline float silu_f(float x) { return x / (1.0f + std::exp(-x)); }
-
-inline float gelu_tanh_f(float x) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
-}
 
 constexpr int64_t kScoreFloats = int64_t{1} << 20;
 
@@ -350,7 +337,7 @@ Status BatchContext::forward(std::span<const BatchRow> rows, bool hidden_only) {
   const size_t slot_v = (size_t)(h.n_layer * nkv * n_ctx_ * hdv);
   for (int64_t il = 0; il < h.n_layer; ++il) {
     const LayerWeights& L = model_.layers()[il];
-    for (int64_t t = 0; t < n; ++t) rms_norm_row(x_.data() + t * E, L.attn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
+    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * E, L.attn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
     if (L.wqkv.present()) {
       RETURN_IF_ERROR(matmul(L.wqkv, xn_.data(), n, qkv_.data()));
       const int64_t stride = nq + nk + nv;
@@ -388,38 +375,38 @@ Status BatchContext::forward(std::span<const BatchRow> rows, bool hidden_only) {
     RETURN_IF_ERROR(matmul(L.wo, att_.data(), n, proj_.data()));
     if (!L.attn_post_norm.empty())
       for (int64_t t = 0; t < n; ++t)
-        rms_norm_row(proj_.data() + t * E, L.attn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
+        rms_norm(proj_.data() + t * E, L.attn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
     for (int64_t i = 0; i < n * E; ++i) x_[i] += proj_[i];
 
-    for (int64_t t = 0; t < n; ++t) rms_norm_row(x_.data() + t * E, L.ffn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
+    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * E, L.ffn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
     const int64_t F = h.n_ff;
     if (!L.ffn_gate.present()) {
       RETURN_IF_ERROR(matmul(L.ffn_up, xn_.data(), n, gate_.data()));
       for (int64_t t = 0; t < n; ++t) {
         const float* gr = gate_.data() + t * 2 * F;
         float* u = up_.data() + t * F;
-        for (int64_t i = 0; i < F; ++i) u[i] = silu_f(gr[i]) * gr[F + i];
+        for (int64_t i = 0; i < F; ++i) u[i] = silu(gr[i]) * gr[F + i];
       }
     } else {
       RETURN_IF_ERROR(matmul(L.ffn_gate, xn_.data(), n, gate_.data()));
       RETURN_IF_ERROR(matmul(L.ffn_up, xn_.data(), n, up_.data()));
-      for (int64_t i = 0; i < n * F; ++i) up_[i] *= h.ffn_gelu ? gelu_tanh_f(gate_[i]) : silu_f(gate_[i]);
+      for (int64_t i = 0; i < n * F; ++i) up_[i] *= h.ffn_gelu ? gelu_tanh(gate_[i]) : silu(gate_[i]);
     }
     RETURN_IF_ERROR(matmul(L.ffn_down, up_.data(), n, proj_.data()));
     if (!L.ffn_post_norm.empty())
       for (int64_t t = 0; t < n; ++t)
-        rms_norm_row(proj_.data() + t * E, L.ffn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
+        rms_norm(proj_.data() + t * E, L.ffn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
     for (int64_t i = 0; i < n * E; ++i) x_[i] += proj_[i];
   }
   if (hidden_only) {
     for (int64_t t = 0; t < n; ++t)
-      rms_norm_row(x_.data() + t * E, model_.output_norm().data(), xn_.data() + t * E, E, h.norm_eps);
+      rms_norm(x_.data() + t * E, model_.output_norm().data(), xn_.data() + t * E, E, h.norm_eps);
     return ok_status();
   }
   int64_t m = 0;
   for (int64_t t = 0; t < n; ++t) {
     if (!rows[t].logits) continue;
-    rms_norm_row(x_.data() + t * E, model_.output_norm().data(), xn_.data() + m * E, E, h.norm_eps);
+    rms_norm(x_.data() + t * E, model_.output_norm().data(), xn_.data() + m * E, E, h.norm_eps);
     ++m;
   }
   if (m == 0) return ok_status();

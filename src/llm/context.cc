@@ -12,27 +12,14 @@
 
 #include "core/dtype.h"
 #include "kernels/ggml_quants.h"
+#include "llm/row_ops.h"
 
 namespace edgeai::llm {
 
 namespace {
 
-void rms_norm(const float* x, const float* w, float* out, int64_t n, float eps) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += (double)x[i] * x[i];
-  const float scale = 1.0f / std::sqrt((float)(sum / (double)n) + eps);
-  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
-}
-
 inline void axpy_f32(float w, const float* x, float* y, int64_t n) {
   for (int64_t d = 0; d < n; ++d) y[d] += w * x[d];
-}
-
-inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
-
-inline float gelu_tanh(float x) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
 }
 
 }  // namespace
