@@ -1,5 +1,6 @@
 #include "serve/server.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -691,6 +692,13 @@ int run_server(const ServerOptions& opts) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+#ifdef M_ARENA_MAX
+  // glibc gives each new thread its own malloc arena, up to 8 per core. The HTTP pool has
+  // (max-queue + parallel + 16) threads, so under load the resident size crept up for minutes as
+  // connections reached threads that had not allocated yet (+3 MiB over 60 s with 64 clients).
+  // One arena per core keeps memory flat after warm-up at no measurable cost in tokens/s.
+  mallopt(M_ARENA_MAX, (int)std::max(2u, std::thread::hardware_concurrency()));
+#endif
   auto server = std::make_unique<Server>(opts);
   Status st = server->load();
   if (!st.ok()) {

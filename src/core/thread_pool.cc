@@ -1,68 +1,98 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace edgeai {
 
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+// How long an idle thread keeps polling before it sleeps: long enough to bridge the gap between
+// two kernels of one inference, short enough not to matter when the pool goes idle.
+constexpr auto kSpin = std::chrono::microseconds(300);
+
+// Polls until pred() holds or the spin budget is spent; true when pred() held.
+template <typename Pred>
+bool spin_until(Pred pred) {
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0;; ++i) {
+    if (pred()) return true;
+    cpu_relax();
+    if ((i & 255) == 255) {
+      if (std::chrono::steady_clock::now() - start > kSpin) return pred();
+      // More runnable threads than cores (tests in parallel, other processes): let them run.
+      std::this_thread::yield();
+    }
+  }
+}
+
+}  // namespace
+
 ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
+  chunks_.resize((size_t)num_threads_);
   for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
+  stop_.store(true);
+  generation_.fetch_add(1);
+  generation_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    std::pair<int64_t, int64_t> chunk{0, 0};
-    const std::function<void(int64_t, int64_t)>* job = nullptr;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      if (index < (int)chunks_.size()) {
-        chunk = chunks_[index];
-        job = job_;
-      }
+    if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
+      // sleepers_ is raised before the last look at generation_, and the caller bumps
+      // generation_ before it reads sleepers_ (both sequentially consistent), so either the
+      // caller sees this sleeper and notifies, or wait() sees the new generation and returns.
+      sleepers_.fetch_add(1);
+      while (generation_.load() == seen) generation_.wait(seen);
+      sleepers_.fetch_sub(1);
     }
-    if (job && chunk.first < chunk.second) (*job)(chunk.first, chunk.second);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
-    }
+    seen = generation_.load(std::memory_order_acquire);
+    if (stop_.load()) return;
+    const auto chunk = chunks_[(size_t)index];
+    if (chunk.first < chunk.second) (*job_)(chunk.first, chunk.second);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
   }
 }
 
-void ThreadPool::parallel_for(int64_t n, int64_t grain,
-                              const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
-  int64_t max_chunks = std::max<int64_t>(1, n / grain);
-  int parts = static_cast<int>(std::min<int64_t>(num_threads_, max_chunks));
+  const int64_t max_chunks = std::max<int64_t>(1, n / grain);
+  const int parts = static_cast<int>(std::min<int64_t>(num_threads_, max_chunks));
   if (parts <= 1 || workers_.empty()) {
     fn(0, n);
     return;
   }
-  std::vector<std::pair<int64_t, int64_t>> chunks(parts);
-  for (int i = 0; i < parts; ++i) chunks[i] = {n * i / parts, n * (i + 1) / parts};
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    chunks_ = chunks;
-    job_ = &fn;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
+  for (int i = 0; i < num_threads_; ++i) {
+    chunks_[(size_t)i] = i < parts ? std::make_pair(n * i / parts, n * (i + 1) / parts) : std::make_pair(n, n);
   }
-  cv_.notify_all();
-  fn(chunks[0].first, chunks[0].second);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  job_ = &fn;
+  pending_.store((int)workers_.size(), std::memory_order_relaxed);
+  generation_.fetch_add(1);  // seq_cst: publishes job_ and chunks_, ordered before sleepers_ below
+  if (sleepers_.load() > 0) generation_.notify_all();
+  fn(chunks_[0].first, chunks_[0].second);
+  if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
+    for (int p = pending_.load(std::memory_order_acquire); p != 0; p = pending_.load(std::memory_order_acquire)) {
+      pending_.wait(p);
+    }
+  }
   job_ = nullptr;
 }
 

@@ -1,11 +1,15 @@
 // A fixed pool of worker threads. parallel_for splits [0, n) into contiguous chunks, one per
 // thread, and the caller's thread takes a chunk too, so N threads means N-1 workers.
+//
+// Hand-off: a model runs dozens of parallel_for calls per inference (a decode step of a language
+// model, ~100), each a few microseconds to a millisecond long. Waking a sleeping thread through
+// the kernel costs tens of microseconds, so workers spin for a short while after each job (and
+// the caller spins for the workers to finish) before they fall back to sleeping on a futex.
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -21,6 +25,7 @@ class ThreadPool {
   int num_threads() const { return num_threads_; }
   // Calls fn(begin, end) over a partition of [0, n) with at most num_threads() chunks of at least
   // `grain` items each. Deterministic: the partition depends only on n, grain and num_threads().
+  // Not reentrant: fn must not call parallel_for on the same pool, and one caller at a time.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
@@ -28,14 +33,14 @@ class ThreadPool {
 
   int num_threads_;
   std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::condition_variable done_cv_;
+  // The job: published by the caller before generation_ is bumped (release), read by the
+  // workers after they see the new generation (acquire).
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
-  std::vector<std::pair<int64_t, int64_t>> chunks_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::vector<std::pair<int64_t, int64_t>> chunks_;  // num_threads entries
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> sleepers_{0};  // workers blocked in generation_.wait
+  std::atomic<int> pending_{0};   // workers still running the current job
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace edgeai
