@@ -1,7 +1,7 @@
-// The forward pass of Context (context.cc) over rows that belong to different sequences: the
-// projections and the FFN run once over all rows (kernels::ggml_matmul), RoPE uses each row's own
-// position, K/V go to the row's slot, and attention runs per run of consecutive rows of one slot
-// over that slot's cache only.
+// Rows that belong to different sequences through the transformer (llm/forward.h has the
+// layers): the projections and the FFN run once over all rows (kernels::ggml_matmul), RoPE uses
+// each row's own position, K/V go to the row's slot, and attention runs per run of consecutive
+// rows of one slot over that slot's cache only.
 #include "llm/batch.h"
 
 #include <algorithm>
@@ -11,7 +11,6 @@
 
 #include "core/ggml_type.h"
 #include "kernels/ggml_quants.h"
-#include "llm/row_ops.h"
 
 namespace edgeai::llm {
 
@@ -67,21 +66,9 @@ Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, E
     c->n_past_.assign((size_t)opts.n_slots, 0);
     c->k_.assign((size_t)(opts.n_slots * h.n_layer * n_ctx * h.n_embd_k()), 0.0f);
     c->v_.assign((size_t)(opts.n_slots * h.n_layer * n_ctx * h.n_embd_v()), 0.0f);
-    c->x_.resize(nb * h.n_embd);
-    c->xn_.resize(nb * h.n_embd);
-    c->q_.resize(nb * h.n_embd_q());
-    c->kb_.resize(nb * h.n_embd_k());
-    c->vb_.resize(nb * h.n_embd_v());
-    if (!model.layers().empty() && model.layers()[0].wqkv.present())
-      c->qkv_.resize(nb * (h.n_embd_q() + h.n_embd_k() + h.n_embd_v()));
-    c->att_.resize(nb * h.n_head * h.head_dim_v);
-    c->proj_.resize(nb * h.n_embd);
-    c->gate_.resize(nb * h.n_ff * 2);
-    c->up_.resize(nb * h.n_ff);
+    c->fwd_.allocate(n_ctx, nb);
     c->scores_.resize((size_t)std::max<int64_t>(h.n_head / h.n_head_kv * n_ctx, kScoreFloats));
     c->qrows_.resize((size_t)(nb * h.n_embd_q()));
-    c->rope_cos_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
-    c->rope_sin_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
     c->logits_.resize((size_t)(nb * h.n_vocab));
   } catch (const std::bad_alloc&) {
     return out_of_range("not enough memory for " + std::to_string(opts.n_slots) + " sequences of " +
@@ -169,7 +156,7 @@ Status BatchContext::embed(int32_t slot, std::span<const int32_t> tokens, std::v
     }
     n_past_[slot] = (int64_t)(b0 + nb);
     for (size_t i = 0; i < nb; ++i)
-      for (int64_t d = 0; d < E; ++d) sum[d] += xn_[i * E + d];
+      for (int64_t d = 0; d < E; ++d) sum[d] += fwd_.xn[i * E + d];
   }
   n_past_[slot] = 0;
   for (int64_t d = 0; d < E; ++d) (*out)[d] = (float)(sum[d] / (double)tokens.size());
@@ -207,7 +194,7 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
     const float* vals = v_.data() + slot * slot_v + (size_t)(il * nkv + g) * n_ctx_ * hdv;
     const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
     for (int64_t hl = 0; hl < group; ++hl) {
-      const float* q = q_.data() + r * h.n_embd_q() + (g * group + hl) * hdk;
+      const float* q = fwd_.q.data() + r * h.n_embd_q() + (g * group + hl) * hdk;
       float* sc = sc_base + hl * n_kv;
       for (int64_t j = lo; j <= p; ++j) {
         const float* kr = kmat + j * hdk;
@@ -215,7 +202,7 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
         for (int64_t d = 0; d < hdk; ++d) acc += q[d] * kr[d];
         sc[j] = acc;
       }
-      attend(sc, lo, p, scale, cap, vals, hdv, att_.data() + r * h.n_head * hdv + (g * group + hl) * hdv);
+      attend(sc, lo, p, scale, cap, vals, hdv, fwd_.att.data() + r * h.n_head * hdv + (g * group + hl) * hdv);
     }
   };
   const int64_t n_items = (int64_t)singles.size() * nkv;
@@ -254,7 +241,7 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
         const int64_t qn = nt * group;
         for (int64_t r = 0; r < qn; ++r) {
           const int64_t t = a + t0 + r / group, hh = g * group + r % group;
-          const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
+          const float* q = fwd_.q.data() + t * h.n_embd_q() + hh * hdk;
           std::copy(q, q + hdk, qrows_.data() + r * hdk);
         }
         RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, (uint32_t)GgmlType::kF32, kmat, n_kv, hdk,
@@ -265,7 +252,7 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
           const int64_t t = a + t0 + tl, p = pos + t0 + tl;
           const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
           attend(scores_.data() + (tl * group + hl) * n_kv, lo, p, scale, cap, vals, hdv,
-                 att_.data() + t * h.n_head * hdv + (g * group + hl) * hdv);
+                 fwd_.att.data() + t * h.n_head * hdv + (g * group + hl) * hdv);
         };
         const int64_t items = qn;
         const bool small = qn * n_kv * (hdk + hdv) < (int64_t{1} << 16);
@@ -288,135 +275,35 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
 Status BatchContext::forward(std::span<const BatchRow> rows, bool hidden_only) {
   const Hparams& h = model_.hparams();
   const int64_t n = (int64_t)rows.size();
-  const int64_t E = h.n_embd;
-  auto matmul = [&](const WeightView& w, const float* x, int64_t rows_in, float* y) -> Status {
-    return kernels::ggml_matmul(env_.cpu, *env_.pool, w.type, w.data, w.rows, w.cols, x, rows_in, y);
-  };
-  const WeightView& emb = model_.token_embd();
-  const int64_t emb_row = ggml_row_bytes(emb.type, E);
+  std::vector<int32_t> tokens((size_t)n);
+  std::vector<int64_t> positions((size_t)n);
   for (int64_t t = 0; t < n; ++t) {
-    const uint8_t* row = static_cast<const uint8_t*>(emb.data) + (size_t)rows[t].token * emb_row;
-    float* x = x_.data() + t * E;
-    kernels::ggml_dequantize_row(emb.type, row, x, E);
-    if (h.embd_scale != 1.0f)
-      for (int64_t i = 0; i < E; ++i) x[i] *= h.embd_scale;
+    tokens[(size_t)t] = rows[t].token;
+    positions[(size_t)t] = rows[t].pos;
   }
-  // RoPE tables, one row per batch row (each at its own position).
-  const int64_t half = h.n_rot / 2;
-  const std::vector<float>& factors = model_.rope_factors(n_ctx_);
-  for (int64_t i = 0; i < half; ++i) {
-    double inv_freq = std::pow((double)h.rope_freq_base, -2.0 * (double)i / (double)h.n_rot);
-    if (!factors.empty()) inv_freq /= factors[i];
-    for (int64_t t = 0; t < n; ++t) {
-      double theta = (double)rows[t].pos * h.rope_freq_scale * inv_freq;
-      rope_cos_[t * half + i] = (float)std::cos(theta) * h.rope_attn_factor;
-      rope_sin_[t * half + i] = (float)std::sin(theta) * h.rope_attn_factor;
-    }
-  }
-  const bool neox = h.rope_style == RopeStyle::kNeox;
-  auto rope = [&](float* x, int64_t n_heads) {
-    const int64_t hd = h.head_dim_k;
-    for (int64_t t = 0; t < n; ++t) {
-      const float* cs = rope_cos_.data() + t * half;
-      const float* sn = rope_sin_.data() + t * half;
-      for (int64_t hh = 0; hh < n_heads; ++hh) {
-        float* v = x + (t * n_heads + hh) * hd;
-        for (int64_t i = 0; i < half; ++i) {
-          const int64_t ia = neox ? i : 2 * i;
-          const int64_t ib = neox ? i + half : 2 * i + 1;
-          const float x0 = v[ia], x1 = v[ib];
-          v[ia] = x0 * cs[i] - x1 * sn[i];
-          v[ib] = x0 * sn[i] + x1 * cs[i];
-        }
-      }
-    }
-  };
-  const int64_t nq = h.n_embd_q(), nk = h.n_embd_k(), nv = h.n_embd_v();
+  const int64_t nk = h.n_embd_k(), nv = h.n_embd_v();
   const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v, nkv = h.n_head_kv;
   const size_t slot_k = (size_t)(h.n_layer * nkv * n_ctx_ * hdk);
   const size_t slot_v = (size_t)(h.n_layer * nkv * n_ctx_ * hdv);
-  for (int64_t il = 0; il < h.n_layer; ++il) {
-    const LayerWeights& L = model_.layers()[il];
-    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * E, L.attn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
-    if (L.wqkv.present()) {
-      RETURN_IF_ERROR(matmul(L.wqkv, xn_.data(), n, qkv_.data()));
-      const int64_t stride = nq + nk + nv;
-      for (int64_t t = 0; t < n; ++t) {
-        const float* r = qkv_.data() + t * stride;
-        std::copy(r, r + nq, q_.data() + t * nq);
-        std::copy(r + nq, r + nq + nk, kb_.data() + t * nk);
-        std::copy(r + nq + nk, r + stride, vb_.data() + t * nv);
-      }
-    } else {
-      RETURN_IF_ERROR(matmul(L.wq, xn_.data(), n, q_.data()));
-      RETURN_IF_ERROR(matmul(L.wk, xn_.data(), n, kb_.data()));
-      RETURN_IF_ERROR(matmul(L.wv, xn_.data(), n, vb_.data()));
-    }
-    auto add_bias = [n](float* y, const std::vector<float>& bias) {
-      const int64_t m = (int64_t)bias.size();
-      for (int64_t t = 0; t < n; ++t)
-        for (int64_t i = 0; i < m; ++i) y[t * m + i] += bias[i];
-    };
-    add_bias(q_.data(), L.bq);
-    add_bias(kb_.data(), L.bk);
-    add_bias(vb_.data(), L.bv);
-    rope(q_.data(), h.n_head);
-    rope(kb_.data(), nkv);
+  RETURN_IF_ERROR(fwd_.layers(tokens, positions, [&](int64_t il) {
     for (int64_t t = 0; t < n; ++t) {  // K/V to each row's slot, [layer][kv head][position][dim]
       const int64_t s = rows[t].slot, p = rows[t].pos;
       for (int64_t g = 0; g < nkv; ++g) {
-        const float* ks = kb_.data() + t * nk + g * hdk;
-        const float* vs = vb_.data() + t * nv + g * hdv;
+        const float* ks = fwd_.k.data() + t * nk + g * hdk;
+        const float* vs = fwd_.v.data() + t * nv + g * hdv;
         std::copy(ks, ks + hdk, k_.begin() + s * slot_k + ((size_t)(il * nkv + g) * n_ctx_ + p) * hdk);
         std::copy(vs, vs + hdv, v_.begin() + s * slot_v + ((size_t)(il * nkv + g) * n_ctx_ + p) * hdv);
       }
     }
-    RETURN_IF_ERROR(attention(il, rows));
-    RETURN_IF_ERROR(matmul(L.wo, att_.data(), n, proj_.data()));
-    if (!L.attn_post_norm.empty())
-      for (int64_t t = 0; t < n; ++t)
-        rms_norm(proj_.data() + t * E, L.attn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
-    for (int64_t i = 0; i < n * E; ++i) x_[i] += proj_[i];
-
-    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * E, L.ffn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
-    const int64_t F = h.n_ff;
-    if (!L.ffn_gate.present()) {
-      RETURN_IF_ERROR(matmul(L.ffn_up, xn_.data(), n, gate_.data()));
-      for (int64_t t = 0; t < n; ++t) {
-        const float* gr = gate_.data() + t * 2 * F;
-        float* u = up_.data() + t * F;
-        for (int64_t i = 0; i < F; ++i) u[i] = silu(gr[i]) * gr[F + i];
-      }
-    } else {
-      RETURN_IF_ERROR(matmul(L.ffn_gate, xn_.data(), n, gate_.data()));
-      RETURN_IF_ERROR(matmul(L.ffn_up, xn_.data(), n, up_.data()));
-      for (int64_t i = 0; i < n * F; ++i) up_[i] *= h.ffn_gelu ? gelu_tanh(gate_[i]) : silu(gate_[i]);
-    }
-    RETURN_IF_ERROR(matmul(L.ffn_down, up_.data(), n, proj_.data()));
-    if (!L.ffn_post_norm.empty())
-      for (int64_t t = 0; t < n; ++t)
-        rms_norm(proj_.data() + t * E, L.ffn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
-    for (int64_t i = 0; i < n * E; ++i) x_[i] += proj_[i];
-  }
-  if (hidden_only) {
-    for (int64_t t = 0; t < n; ++t)
-      rms_norm(x_.data() + t * E, model_.output_norm().data(), xn_.data() + t * E, E, h.norm_eps);
-    return ok_status();
-  }
-  int64_t m = 0;
-  for (int64_t t = 0; t < n; ++t) {
-    if (!rows[t].logits) continue;
-    rms_norm(x_.data() + t * E, model_.output_norm().data(), xn_.data() + m * E, E, h.norm_eps);
-    ++m;
-  }
-  if (m == 0) return ok_status();
-  float* out = logits_.data() + n_logit_rows_ * h.n_vocab;
-  RETURN_IF_ERROR(matmul(model_.output(), xn_.data(), m, out));
-  if (h.final_softcap > 0) {
-    const float c = h.final_softcap;
-    for (int64_t i = 0; i < m * h.n_vocab; ++i) out[i] = c * std::tanh(out[i] / c);
-  }
-  n_logit_rows_ += m;
+    return attention(il, rows);
+  }));
+  std::vector<int64_t> keep;  // rows whose final hidden state is needed
+  for (int64_t t = 0; t < n; ++t)
+    if (hidden_only || rows[t].logits) keep.push_back(t);
+  fwd_.final_norm(keep);
+  if (hidden_only || keep.empty()) return ok_status();
+  RETURN_IF_ERROR(fwd_.logits((int64_t)keep.size(), logits_.data() + n_logit_rows_ * h.n_vocab));
+  n_logit_rows_ += (int64_t)keep.size();
   return ok_status();
 }
 

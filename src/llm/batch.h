@@ -13,6 +13,7 @@
 
 #include "core/env.h"
 #include "edgeai/status.h"
+#include "llm/forward.h"
 #include "llm/model.h"
 
 namespace edgeai::llm {
@@ -56,7 +57,7 @@ class BatchContext {
   const Model& model() const { return model_; }
 
  private:
-  BatchContext(const Model& model, Env& env) : model_(model), env_(env) {}
+  BatchContext(const Model& model, Env& env) : model_(model), env_(env), fwd_(model, env) {}
   Status forward(std::span<const BatchRow> rows, bool hidden_only);
   Status attention(int64_t il, std::span<const BatchRow> rows);
 
@@ -68,7 +69,8 @@ class BatchContext {
   std::vector<int64_t> n_past_;
   // Per slot, per layer and KV head: n_ctx rows of head_dim_k (K) and head_dim_v (V) values.
   std::vector<float> k_, v_;
-  std::vector<float> x_, xn_, q_, kb_, vb_, qkv_, att_, proj_, gate_, up_, scores_, qrows_, rope_cos_, rope_sin_;
+  ForwardPass fwd_;  // the layers and their scratch (n_batch rows)
+  std::vector<float> scores_, qrows_;  // attention scratch
   std::vector<float> logits_;
   int64_t n_logit_rows_ = 0;
 };

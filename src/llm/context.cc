@@ -1,6 +1,5 @@
-// The transformer forward pass over a batch of tokens: RMSNorm, Q/K/V projections (+ biases),
-// RoPE, KV cache, causal grouped-query attention (softmax in f32), output projection, gated FFN
-// (SiLU or GELU-tanh), final norm and logits. Every projection, and the attention scores, go
+// One sequence through the transformer (llm/forward.h has the layers): the KV cache of the
+// sequence and causal grouped-query attention over it (softmax in f32). The attention scores go
 // through kernels::ggml_matmul, which threads over rows; softmax and the weighted sum of values
 // are threaded over query rows.
 #include "llm/context.h"
@@ -12,7 +11,6 @@
 
 #include "core/dtype.h"
 #include "kernels/ggml_quants.h"
-#include "llm/row_ops.h"
 
 namespace edgeai::llm {
 
@@ -49,24 +47,12 @@ Result<std::unique_ptr<Context>> Context::create(const Model& model, Env& env, c
       c->k_f32_.assign(kn, 0.0f);
       c->v_f32_.assign(vn, 0.0f);
     }
-    c->x_.resize(nb * h.n_embd);
-    c->xn_.resize(nb * h.n_embd);
-    c->q_.resize(nb * h.n_embd_q());
-    c->k_.resize(nb * h.n_embd_k());
-    c->v_.resize(nb * h.n_embd_v());
-    bool fused_qkv = !model.layers().empty() && model.layers()[0].wqkv.present();
-    if (fused_qkv) c->qkv_.resize(nb * (h.n_embd_q() + h.n_embd_k() + h.n_embd_v()));
-    c->att_.resize(nb * h.n_head * h.head_dim_v);
-    c->proj_.resize(nb * h.n_embd);
-    c->gate_.resize(nb * h.n_ff * 2);
-    c->up_.resize(nb * h.n_ff);
+    c->fwd_.allocate(n_ctx, nb);
     // Attention scores: whole rows of the context for as many tokens' query rows as fit 4 MiB
     // (at least one token's: the heads of a KV group).
     c->scores_.resize((size_t)std::max<int64_t>(h.n_head / h.n_head_kv * n_ctx, kScoreBudget));
     c->qrows_.resize((size_t)(nb * h.n_embd_q()));
     if (opts.kv_type == KvType::kF16) c->vconv_.resize((size_t)(n_ctx * h.head_dim_v));
-    c->rope_cos_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
-    c->rope_sin_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
     c->logits_.resize((opts.logits_all ? n_ctx : 1) * h.n_vocab);
   } catch (const std::bad_alloc&) {
     MemoryEstimate e = model.estimate_memory(opts);
@@ -135,44 +121,6 @@ Status Context::eval(std::span<const int32_t> tokens, int64_t pos, bool all_logi
   return ok_status();
 }
 
-void Context::prepare_rope(int64_t n, int64_t pos) {
-  const Hparams& h = model_.hparams();
-  const int64_t half = h.n_rot / 2;
-  // Every layer shares the frequency factors, so one table per batch.
-  const std::vector<float>& factors = model_.rope_factors(n_ctx_);
-  for (int64_t i = 0; i < half; ++i) {
-    double inv_freq = std::pow((double)h.rope_freq_base, -2.0 * (double)i / (double)h.n_rot);
-    if (!factors.empty()) inv_freq /= factors[i];
-    for (int64_t t = 0; t < n; ++t) {
-      double theta = (double)(pos + t) * h.rope_freq_scale * inv_freq;
-      rope_cos_[t * half + i] = (float)std::cos(theta) * h.rope_attn_factor;
-      rope_sin_[t * half + i] = (float)std::sin(theta) * h.rope_attn_factor;
-    }
-  }
-}
-
-void Context::rope(float* x, int64_t n_heads, int64_t n) const {
-  const Hparams& h = model_.hparams();
-  const int64_t half = h.n_rot / 2;
-  if (half == 0) return;
-  const int64_t hd = h.head_dim_k;
-  const bool neox = h.rope_style == RopeStyle::kNeox;
-  for (int64_t t = 0; t < n; ++t) {
-    const float* cs = rope_cos_.data() + t * half;
-    const float* sn = rope_sin_.data() + t * half;
-    for (int64_t hh = 0; hh < n_heads; ++hh) {
-      float* v = x + (t * n_heads + hh) * hd;
-      for (int64_t i = 0; i < half; ++i) {
-        const int64_t a = neox ? i : 2 * i;
-        const int64_t b = neox ? i + half : 2 * i + 1;
-        const float x0 = v[a], x1 = v[b];
-        v[a] = x0 * cs[i] - x1 * sn[i];
-        v[b] = x0 * sn[i] + x1 * cs[i];
-      }
-    }
-  }
-}
-
 // Cache layout, per layer: [kv head][position][head size], so one head's keys (and values) are
 // contiguous over positions.
 void Context::store_kv(int64_t il, int64_t n, int64_t pos) {
@@ -182,8 +130,8 @@ void Context::store_kv(int64_t il, int64_t n, int64_t pos) {
     const size_t kbase = ((size_t)(il * nkv + g) * n_ctx_ + pos) * hdk;
     const size_t vbase = ((size_t)(il * nkv + g) * n_ctx_ + pos) * hdv;
     for (int64_t t = 0; t < n; ++t) {
-      const float* ks = k_.data() + t * nkv * hdk + g * hdk;
-      const float* vs = v_.data() + t * nkv * hdv + g * hdv;
+      const float* ks = fwd_.k.data() + t * nkv * hdk + g * hdk;
+      const float* vs = fwd_.v.data() + t * nkv * hdv + g * hdv;
       if (kv_type_ == KvType::kF16) {
         for (int64_t d = 0; d < hdk; ++d) k_f16_[kbase + t * hdk + d] = float_to_half(ks[d]);
         for (int64_t d = 0; d < hdv; ++d) v_f16_[vbase + t * hdv + d] = float_to_half(vs[d]);
@@ -227,7 +175,7 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
       // Query row r is token t0 + r / group, head g * group + r % group.
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t t = t0 + r / group, hh = g * group + r % group;
-        const float* q = q_.data() + t * h.n_embd_q() + hh * hdk;
+        const float* q = fwd_.q.data() + t * h.n_embd_q() + hh * hdk;
         std::copy(q, q + hdk, qrows_.data() + r * hdk);
       }
       RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, kv_ggml, kmat, n_kv, hdk, qrows_.data(), rows,
@@ -258,10 +206,10 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
           }
           const float inv = 1.0f / sum;
           for (int64_t j = lo; j <= p; ++j) sc[j] *= inv;
-          float* o = att_.data() + t * h.n_head * hdv + (g * group + hl) * hdv;
+          float* o = fwd_.att.data() + t * h.n_head * hdv + (g * group + hl) * hdv;
           std::fill(o, o + hdv, 0.0f);
         }
-        float* o0 = att_.data() + t * h.n_head * hdv + (g * group + hl0) * hdv;
+        float* o0 = fwd_.att.data() + t * h.n_head * hdv + (g * group + hl0) * hdv;
         const float* w0 = scores_.data() + (tl * group + hl0) * n_kv;
         for (int64_t j = lo; j <= p; ++j) {
           const float* vr = vals + j * hdv;
@@ -287,105 +235,17 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
 }
 
 Status Context::forward(const int32_t* tokens, int64_t n, int64_t pos, bool all_logits, float* logits_out) {
-  const Hparams& h = model_.hparams();
-  const CpuFeatures& cpu = env_.cpu;
-  ThreadPool& pool = *env_.pool;
-  const int64_t E = h.n_embd;
-  auto matmul = [&](const WeightView& w, const float* x, int64_t rows_in, float* y) -> Status {
-    return kernels::ggml_matmul(cpu, pool, w.type, w.data, w.rows, w.cols, x, rows_in, y);
-  };
-
-  // Embeddings.
-  const WeightView& emb = model_.token_embd();
-  const int64_t emb_row = ggml_row_bytes(emb.type, E);
-  for (int64_t t = 0; t < n; ++t) {
-    const uint8_t* row = static_cast<const uint8_t*>(emb.data) + (size_t)tokens[t] * emb_row;
-    float* x = x_.data() + t * E;
-    kernels::ggml_dequantize_row(emb.type, row, x, E);
-    if (h.embd_scale != 1.0f) {
-      for (int64_t i = 0; i < E; ++i) x[i] *= h.embd_scale;
-    }
-  }
-
-  prepare_rope(n, pos);
-  const int64_t nq = h.n_embd_q(), nk = h.n_embd_k(), nv = h.n_embd_v();
-  for (int64_t il = 0; il < h.n_layer; ++il) {
-    const LayerWeights& L = model_.layers()[il];
-    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * E, L.attn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
-    if (L.wqkv.present()) {
-      RETURN_IF_ERROR(matmul(L.wqkv, xn_.data(), n, qkv_.data()));
-      const int64_t stride = nq + nk + nv;
-      for (int64_t t = 0; t < n; ++t) {
-        const float* r = qkv_.data() + t * stride;
-        std::copy(r, r + nq, q_.data() + t * nq);
-        std::copy(r + nq, r + nq + nk, k_.data() + t * nk);
-        std::copy(r + nq + nk, r + stride, v_.data() + t * nv);
-      }
-    } else {
-      RETURN_IF_ERROR(matmul(L.wq, xn_.data(), n, q_.data()));
-      RETURN_IF_ERROR(matmul(L.wk, xn_.data(), n, k_.data()));
-      RETURN_IF_ERROR(matmul(L.wv, xn_.data(), n, v_.data()));
-    }
-    auto add_bias = [n](float* y, const std::vector<float>& b) {
-      if (b.empty()) return;
-      const int64_t m = (int64_t)b.size();
-      for (int64_t t = 0; t < n; ++t)
-        for (int64_t i = 0; i < m; ++i) y[t * m + i] += b[i];
-    };
-    add_bias(q_.data(), L.bq);
-    add_bias(k_.data(), L.bk);
-    add_bias(v_.data(), L.bv);
-    rope(q_.data(), h.n_head, n);
-    rope(k_.data(), h.n_head_kv, n);
+  std::vector<int64_t> positions((size_t)n);
+  for (int64_t t = 0; t < n; ++t) positions[(size_t)t] = pos + t;
+  RETURN_IF_ERROR(fwd_.layers({tokens, (size_t)n}, positions, [&](int64_t il) {
     store_kv(il, n, pos);
-    RETURN_IF_ERROR(attention(il, n, pos));
-    RETURN_IF_ERROR(matmul(L.wo, att_.data(), n, proj_.data()));
-    if (!L.attn_post_norm.empty()) {
-      for (int64_t t = 0; t < n; ++t)
-        rms_norm(proj_.data() + t * E, L.attn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
-    }
-    for (int64_t i = 0; i < n * E; ++i) x_[i] += proj_[i];
-
-    // Feed-forward.
-    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * E, L.ffn_norm.data(), xn_.data() + t * E, E, h.norm_eps);
-    const int64_t F = h.n_ff;
-    if (!L.ffn_gate.present()) {
-      // phi3: one matrix gives gate rows then up rows.
-      RETURN_IF_ERROR(matmul(L.ffn_up, xn_.data(), n, gate_.data()));
-      for (int64_t t = 0; t < n; ++t) {
-        const float* g = gate_.data() + t * 2 * F;
-        float* u = up_.data() + t * F;
-        for (int64_t i = 0; i < F; ++i) u[i] = silu(g[i]) * g[F + i];
-      }
-    } else {
-      RETURN_IF_ERROR(matmul(L.ffn_gate, xn_.data(), n, gate_.data()));
-      RETURN_IF_ERROR(matmul(L.ffn_up, xn_.data(), n, up_.data()));
-      if (h.ffn_gelu) {
-        for (int64_t i = 0; i < n * F; ++i) up_[i] *= gelu_tanh(gate_[i]);
-      } else {
-        for (int64_t i = 0; i < n * F; ++i) up_[i] *= silu(gate_[i]);
-      }
-    }
-    RETURN_IF_ERROR(matmul(L.ffn_down, up_.data(), n, proj_.data()));
-    if (!L.ffn_post_norm.empty()) {
-      for (int64_t t = 0; t < n; ++t)
-        rms_norm(proj_.data() + t * E, L.ffn_post_norm.data(), proj_.data() + t * E, E, h.norm_eps);
-    }
-    for (int64_t i = 0; i < n * E; ++i) x_[i] += proj_[i];
-  }
-
+    return attention(il, n, pos);
+  }));
   if (!logits_out) return ok_status();
-  const int64_t first = all_logits ? 0 : n - 1;
-  const int64_t rows = n - first;
-  for (int64_t t = 0; t < rows; ++t) {
-    rms_norm(x_.data() + (first + t) * E, model_.output_norm().data(), xn_.data() + t * E, E, h.norm_eps);
-  }
-  RETURN_IF_ERROR(matmul(model_.output(), xn_.data(), rows, logits_out));
-  if (h.final_softcap > 0) {
-    const float c = h.final_softcap;
-    for (int64_t i = 0; i < rows * h.n_vocab; ++i) logits_out[i] = c * std::tanh(logits_out[i] / c);
-  }
-  return ok_status();
+  std::vector<int64_t> rows;  // all rows' logits, or the last one's
+  for (int64_t t = all_logits ? 0 : n - 1; t < n; ++t) rows.push_back(t);
+  fwd_.final_norm(rows);
+  return fwd_.logits((int64_t)rows.size(), logits_out);
 }
 
 }  // namespace edgeai::llm

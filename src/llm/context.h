@@ -11,6 +11,7 @@
 
 #include "core/env.h"
 #include "edgeai/status.h"
+#include "llm/forward.h"
 #include "llm/model.h"
 
 namespace edgeai::llm {
@@ -46,11 +47,9 @@ class Context {
   Env& env() const { return env_; }
 
  private:
-  Context(const Model& model, Env& env) : model_(model), env_(env) {}
+  Context(const Model& model, Env& env) : model_(model), env_(env), fwd_(model, env) {}
   Status forward(const int32_t* tokens, int64_t n, int64_t pos, bool all_logits, float* logits_out);
   Status attention(int64_t il, int64_t n, int64_t pos);
-  void prepare_rope(int64_t n, int64_t pos);
-  void rope(float* x, int64_t n_heads, int64_t n) const;
   void store_kv(int64_t il, int64_t n, int64_t pos);
 
   const Model& model_;
@@ -65,9 +64,9 @@ class Context {
   std::vector<float> k_f32_, v_f32_;
   std::vector<uint16_t> k_f16_, v_f16_;
 
-  // Scratch (n_batch rows each).
-  std::vector<float> x_, xn_, q_, k_, v_, qkv_, att_, proj_, gate_, up_, scores_, vconv_, qrows_;
-  std::vector<float> rope_cos_, rope_sin_;  // n_batch x n_rot/2 for the current batch
+  ForwardPass fwd_;  // the layers and their scratch (n_batch rows)
+  // Attention scratch: scores, query rows of one KV group, f16 values converted to f32.
+  std::vector<float> scores_, vconv_, qrows_;
   std::vector<float> logits_;
   int64_t n_logit_rows_ = 0;
 };

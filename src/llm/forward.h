@@ -1,0 +1,54 @@
+// The transformer layers of a language model over a batch of rows, shared by Context (one
+// sequence) and BatchContext (rows of several sequences): embeddings, then per layer RMSNorm,
+// Q/K/V projections (+ biases), RoPE at each row's own position, attention (the caller's: it
+// owns the KV cache), output projection, gated FFN (SiLU or GELU-tanh) with the residuals; then
+// the final norm and the logits. Every projection goes through kernels::ggml_matmul, which
+// threads over rows.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "core/env.h"
+#include "edgeai/status.h"
+#include "llm/model.h"
+
+namespace edgeai::llm {
+
+class ForwardPass {
+ public:
+  ForwardPass(const Model& model, Env& env) : model_(model), env_(env) {}
+
+  // Scratch for up to n_batch rows; n_ctx selects the RoPE frequency factors. Throws
+  // std::bad_alloc.
+  void allocate(int64_t n_ctx, int64_t n_batch);
+
+  // Attention of layer il: called when q (n x n_embd_q), k and v (n x n_embd_k / n_embd_v) hold
+  // the rows' projections with RoPE applied; stores K/V in the caller's cache and writes att
+  // (n x n_head * head_dim_v).
+  using Attention = std::function<Status(int64_t il)>;
+
+  // Runs tokens[t] at positions[t] (t < n <= n_batch) through every layer; the hidden states are
+  // left in x.
+  Status layers(std::span<const int32_t> tokens, std::span<const int64_t> positions, const Attention& attend);
+  // xn row i = the final norm of x row rows[i].
+  void final_norm(std::span<const int64_t> rows);
+  // logits (m x n_vocab) of the first m rows of xn, with the final soft-cap.
+  Status logits(int64_t m, float* out);
+
+  // Per-row scratch, n_batch rows each.
+  std::vector<float> x, xn, q, k, v, att;
+
+ private:
+  Status matmul(const WeightView& w, const float* in, int64_t rows, float* out);
+  void rope(float* v, int64_t n_heads, int64_t n) const;
+
+  const Model& model_;
+  Env& env_;
+  int64_t n_ctx_ = 0;
+  std::vector<float> qkv_, proj_, gate_, up_, rope_cos_, rope_sin_;
+};
+
+}  // namespace edgeai::llm
