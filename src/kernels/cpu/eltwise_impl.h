@@ -35,9 +35,7 @@ struct EltwiseImpl {
     }
   }
 
-  static void activation(const float* x, float* y, int64_t n, const Activation& act) {
-    map(x, y, n, [&](F(&v)[4]) { M::template apply<4>(act, v); });
-  }
+  static void activation(const float* x, float* y, int64_t n, const Activation& act) { M::map(act, x, y, n); }
   static void bias_activation(float* y, int64_t n, float b, const Activation& act) {
     const F bv = V::set1(b);
     map(y, y, n, [&](F(&v)[4]) {

@@ -79,22 +79,17 @@ struct GemmImpl {
         else V::store(cr + j * L, row[j]);
       }
     }
-    // Costlier activations run over the stored tile (still in L1), out of line, so that the
-    // accumulators need not be spilled around them.
-    if (blk.last && blk.act.kind != ActKind::kNone && blk.act.kind != ActKind::kRelu &&
-        blk.act.kind != ActKind::kClip) {
-      activate_rows(c, ldc, MR, nr, blk.act);
-    }
   }
 
-  __attribute__((noinline)) static void activate_rows(float* c, int64_t ldc, int rows, int n, const Activation& act) {
-    for (int i = 0; i < rows; ++i) {
-      float* cr = c + i * ldc;
-      for (int j = 0; j < n; j += L) {
-        const typename V::Mask m = V::mask(n - j < L ? n - j : L);
-        V::store(cr + j, Math<V>::apply1(act, V::load(cr + j, m)), m);
-      }
-    }
+  // Relu and Clip are applied in registers; costlier activations run over each finished strip
+  // of rows (still in cache) in long vector loops, so that the accumulators are never spilled
+  // around them.
+  static bool act_in_registers(const Activation& a) {
+    return a.kind == ActKind::kNone || a.kind == ActKind::kRelu || a.kind == ActKind::kClip;
+  }
+  __attribute__((noinline)) static void activate_rows(float* c, int64_t ldc, int rows, int64_t n,
+                                                       const Activation& act) {
+    for (int i = 0; i < rows; ++i) Math<V>::map(act, c + i * ldc, c + i * ldc, n);
   }
 
   // A tail of nr <= 4 columns: vectors run down the kMR rows of the A panel (Half lanes) and
@@ -153,21 +148,28 @@ struct GemmImpl {
         }
       }
     }
-    const typename V::Mask m = V::mask(NC);
-    for (int i = 0; i < mr; ++i) {
-      float rowbuf[L] = {};
-      for (int j = 0; j < NC; ++j) rowbuf[j] = t[j * kMR + i];
-      F v = V::load(rowbuf);
-      float* cr = c + i * blk.ldc;
-      if (blk.accumulate) v = V::add(v, V::load(cr, m));
-      if (blk.last) {
-        if (blk.bias) {
-          const float* bp = blk.bias + (i0 + i) * blk.bias_rs + j0 * blk.bias_cs;
-          v = V::add(v, blk.bias_cs == 0 ? V::set1(*bp) : V::load(bp, m));
+    // Epilogue down each column: the rows' values gathered into vectors (one activation per
+    // L rows, not per row), then scattered back to C.
+    for (int j = 0; j < NC; ++j) {
+      for (int r0 = 0; r0 < mr; r0 += L) {
+        const int nrow = mr - r0 < L ? mr - r0 : L;
+        float col[L] = {};
+        float* cj = c + j;
+        for (int r = 0; r < nrow; ++r) col[r] = t[j * kMR + r0 + r];
+        if (blk.accumulate) {
+          for (int r = 0; r < nrow; ++r) col[r] += cj[(r0 + r) * blk.ldc];
         }
-        v = Math<V>::apply1(blk.act, v);
+        if (blk.last) {
+          if (blk.bias) {
+            const float* bp = blk.bias + (i0 + r0) * blk.bias_rs + (j0 + j) * blk.bias_cs;
+            for (int r = 0; r < nrow; ++r) col[r] += bp[r * blk.bias_rs];
+          }
+          if (blk.act.kind != ActKind::kNone && act_in_registers(blk.act)) {
+            V::store(col, Math<V>::apply1(blk.act, V::load(col)));
+          }
+        }
+        for (int r = 0; r < nrow; ++r) cj[(r0 + r) * blk.ldc] = col[r];
       }
-      V::store(cr, v, m);
     }
   }
   static void dispatch_col_tail(const GemmBlock& blk, const float* a, const float* b, float* c, int64_t i0,
@@ -201,6 +203,7 @@ struct GemmImpl {
       else if (nr <= 4 && nr < L) dispatch_col_tail(blk, a, b, c + j0, i0, j0, nr, MR);
       else dispatch_nv<MR, kNV>(blk, a, b, c + j0, i0, j0, nr);
     }
+    if (blk.last && !act_in_registers(blk.act)) activate_rows(c, blk.ldc, MR, blk.nc, blk.act);
   }
   template <int MR>
   static void dispatch_mr(const GemmBlock& blk, const float* a, int64_t i0, int mr) {

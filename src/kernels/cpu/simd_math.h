@@ -154,6 +154,41 @@ struct Math {
     }
   }
 
+  // y[0, n) = act(x[0, n)) (y may be x): one switch, then a tight loop per kind.
+  template <ActKind K>
+  static F one(const Activation& a, F x) {
+    if constexpr (K == ActKind::kSigmoid) return sigmoid(x);
+    else if constexpr (K == ActKind::kSiLU) return silu(x);
+    else if constexpr (K == ActKind::kTanh) return tanh(x);
+    else if constexpr (K == ActKind::kGelu) return gelu(x);
+    else if constexpr (K == ActKind::kGeluTanh) return gelu_tanh(x);
+    else return apply1(a, x);
+  }
+  template <ActKind K>
+  static void map_kind(const Activation& a, const float* x, float* y, int64_t n) {
+    constexpr int L = V::kLanes;
+    int64_t i = 0;
+    for (; i + 2 * L <= n; i += 2 * L) {
+      const F v0 = one<K>(a, V::load(x + i)), v1 = one<K>(a, V::load(x + i + L));
+      V::store(y + i, v0);
+      V::store(y + i + L, v1);
+    }
+    for (; i < n; i += L) {
+      const typename V::Mask m = V::mask(n - i < L ? static_cast<int>(n - i) : L);
+      V::store(y + i, one<K>(a, V::load(x + i, m)), m);
+    }
+  }
+  static void map(const Activation& a, const float* x, float* y, int64_t n) {
+    switch (a.kind) {
+      case ActKind::kSigmoid: return map_kind<ActKind::kSigmoid>(a, x, y, n);
+      case ActKind::kSiLU: return map_kind<ActKind::kSiLU>(a, x, y, n);
+      case ActKind::kTanh: return map_kind<ActKind::kTanh>(a, x, y, n);
+      case ActKind::kGelu: return map_kind<ActKind::kGelu>(a, x, y, n);
+      case ActKind::kGeluTanh: return map_kind<ActKind::kGeluTanh>(a, x, y, n);
+      default: return map_kind<ActKind::kNone>(a, x, y, n);
+    }
+  }
+
   static F apply1(const Activation& a, F x) {
     F v[1] = {x};
     apply<1>(a, v);

@@ -324,10 +324,7 @@ struct WindowImpl {
   }
 
   __attribute__((noinline)) static void activate(float* y, int64_t n, const Activation& act) {
-    for (int64_t i = 0; i < n; i += L) {
-      const typename V::Mask m = V::mask(n - i < L ? static_cast<int>(n - i) : L);
-      V::store(y + i, Math<V>::apply1(act, V::load(y + i, m)), m);
-    }
+    Math<V>::map(act, y, y, n);
   }
 
   // Generic depthwise conv for more taps than the offset table holds.
