@@ -8,8 +8,11 @@ train_images.npy [1437,1,8,8] f32 in [0,1] and train_labels.npy [1437] int64.
 With --size 28: a 28x28 digits set for LeNet-size models (no MNIST offline): every 8x8 image
 upsampled bilinearly to 24x24 and placed at a random offset (shift up to +-2 pixels) in a 28x28
 frame, plus Gaussian noise (sigma 0.05), clipped to [0,1]; --copies N augmented copies of each
-training image (the held-out split gets one copy, its own seed). Writes train28_*.npy and
-test28_*.npy. Deterministic (seeded).
+training image (the held-out split gets one copy, its own seed). 10% of the training digits
+(stratified, seeded) are kept out of train28 as a validation set for early stopping, one
+augmented copy each (its own seed): validation then sees new digits, as the held-out set does,
+not augmented copies of training digits. Writes train28_*.npy, val28_*.npy and test28_*.npy.
+Deterministic (seeded).
 
 Usage: /usr/bin/python3 scripts/make_digits_data.py [OUTDIR] [--size 28] [--copies 3]
 Needs python3-sklearn and python3-numpy (and python3-torch only for the bilinear resize).
@@ -50,14 +53,18 @@ def main():
         np.save(os.path.join(a.out, "train_labels.npy"), y_train)
         print(f"wrote {len(y_train)} training images to {a.out}")
         return
+    x_train, x_val, y_train, y_val = train_test_split(x_train, y_train, test_size=0.1, random_state=1,
+                                                      stratify=y_train)
     rng = np.random.default_rng(28)
     xs = np.concatenate([upsample28(x_train, rng) for _ in range(a.copies)])
     ys = np.concatenate([y_train] * a.copies)
+    np.save(os.path.join(a.out, "val28_images.npy"), upsample28(x_val, np.random.default_rng(2829)))
+    np.save(os.path.join(a.out, "val28_labels.npy"), y_val)
     np.save(os.path.join(a.out, "train28_images.npy"), xs)
     np.save(os.path.join(a.out, "train28_labels.npy"), ys)
     np.save(os.path.join(a.out, "test28_images.npy"), upsample28(x_test, np.random.default_rng(2828)))
     np.save(os.path.join(a.out, "test28_labels.npy"), y_test)
-    print(f"wrote {len(ys)} training and {len(y_test)} held-out 28x28 images to {a.out}")
+    print(f"wrote {len(ys)} training, {len(y_val)} validation and {len(y_test)} held-out 28x28 images to {a.out}")
 
 
 if __name__ == "__main__":
