@@ -41,6 +41,7 @@ Command add_qat(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   o->f.lr = 1e-4f;
   o->f.epochs = 5;
+  o->f.patience = 2;  // with validation data: early stopping, and the start kept unless an epoch validates better
   auto* sub = app.add_subcommand("qat", "Quantization-aware training to an int8 QDQ model");
   sub->add_option("model", o->in, "Float model (.onnx)")->required();
   sub->add_option("output", o->out, "int8 QDQ model to write (.onnx)")->required();
@@ -80,6 +81,7 @@ Command add_qat(CLI::App& app) {
     if (!config.ok()) return fail(config.status().message());
     const auto weights = qat->weights;
     config->before_step = [&](int64_t, int64_t) { return update_weight_scales(m, weights); };
+    config->validate_start = true;
     auto report = fit(m, data->train, data->val.size() ? &data->val : nullptr, *config);
     if (!report.ok()) return fail(report.status().message());
     if (Status s = update_weight_scales(m, weights); !s.ok()) return fail(s.message());
@@ -103,11 +105,22 @@ Command add_qat(CLI::App& app) {
       nlohmann::json j{{"model", o->in}, {"output", o->out}, {"accuracy_set", set_name}, {"accuracy_fp32", *acc_fp32},
                        {"accuracy_ptq", *acc_ptq}, {"accuracy_qat", *acc_qat}, {"accuracy_fake_quant", *acc_fq},
                        {"steps", report->steps}, {"quantized_ops", exported->report.quantized()}};
+      if (report->start_val_accuracy >= 0) {
+        j["val_accuracy_start"] = report->start_val_accuracy;
+        j["val_accuracy_best"] = report->val_accuracy;
+        j["best_epoch"] = report->best_epoch;
+      }
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
     std::printf("edgeai qat: %s -> %s (int8 QDQ, %d ops quantized)\n", o->in.c_str(), o->out.c_str(), exported->report.quantized());
     std::printf("  fine-tune    %lld steps with fake quantization, final loss %.4f\n", (long long)report->steps, report->last_loss);
+    if (report->start_val_accuracy >= 0) {
+      std::printf("  validation   %.2f%% with fake quantization at the start, best %.2f%% (%s)\n", 100 * report->start_val_accuracy,
+                  100 * report->val_accuracy,
+                  report->best_epoch < 0 ? "no epoch validated better: the start is kept"
+                                         : ("epoch " + std::to_string(report->best_epoch + 1) + " kept").c_str());
+    }
     std::printf("  accuracy     fp32 %.2f%%, static PTQ %.2f%%, QAT %.2f%% (%s set, %lld samples)\n", 100 * *acc_fp32,
                 100 * *acc_ptq, 100 * *acc_qat, set_name, (long long)report_set.size());
     return 0;

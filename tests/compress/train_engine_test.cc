@@ -155,6 +155,55 @@ TEST(TrainEngine, DigitsFromFreshInit) {
   EXPECT_GT(*after, 0.85) << "held-out accuracy after 150 steps";
 }
 
+// Fine-tuning with validate_start keeps the starting parameters when no epoch validates better:
+// 10 steps of SGD at a destructive learning rate wreck the trained digits CNN (oracle: the same
+// run without validate_start ends below the start), and with it the parameters come back
+// bit-identical and the start's validation accuracy (the untouched model's) is reported.
+TEST(TrainEngine, ValidateStartKeepsTheStart) {
+  auto m = formats::load_onnx(kDigits + "digits_cnn.onnx");
+  ASSERT_TRUE(m.ok());
+  auto train = digits("train");
+  auto test = digits("test");
+  ASSERT_TRUE(train.ok() && test.ok());
+  auto run = [&](bool validate_start, double* start, double* end, bool* identical, TrainReport* rep) {
+    auto t = Trainable::create(*m->graph);
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    std::vector<Tensor> before;
+    for (const Tensor& p : (*t)->params()) before.push_back(p.clone());
+    auto a0 = accuracy(**t, *test);
+    ASSERT_TRUE(a0.ok());
+    *start = *a0;
+    TrainConfig c;
+    c.max_steps = 10;
+    c.optimizer.kind = OptimizerKind::kSgd;
+    c.schedule.base_lr = 20.0f;
+    c.patience = 1;
+    c.validate_start = validate_start;
+    auto r = fit(**t, *train, &*test, c);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    *rep = *r;
+    auto a1 = accuracy(**t, *test);
+    ASSERT_TRUE(a1.ok());
+    *end = *a1;
+    *identical = true;
+    for (size_t i = 0; i < before.size(); ++i) {
+      const Tensor& p = (*t)->params()[i];
+      for (int64_t k = 0; k < p.numel(); ++k) *identical &= p.data<float>()[k] == before[i].data<float>()[k];
+    }
+  };
+  double start = 0, end = 0;
+  bool identical = false;
+  TrainReport rep;
+  run(false, &start, &end, &identical, &rep);
+  EXPECT_LT(end, start - 0.05) << "the learning rate must wreck the model for this test to mean anything";
+  EXPECT_FALSE(identical);
+  run(true, &start, &end, &identical, &rep);
+  EXPECT_TRUE(identical);
+  EXPECT_EQ(end, start);
+  EXPECT_EQ(rep.start_val_accuracy, start);
+  EXPECT_EQ(rep.best_epoch, -1);
+}
+
 // Keeping every channel rewrites nothing; half the FLOPs gives a graph within budget whose layers
 // are narrower.
 TEST(TrainEngine, ChannelPruningRewrite) {

@@ -52,6 +52,13 @@ Result<TrainReport> fit(Trainable& model, const Dataset& train, const Dataset* v
   std::vector<Tensor> best;
   int since_best = 0;
   int64_t step = 0;
+  if (c.validate_start && val && val->size() > 0) {
+    ASSIGN_OR_RETURN(r.start_val_accuracy, accuracy(model, *val));
+    r.val_accuracy = r.start_val_accuracy;
+    if (c.patience > 0 && c.restore_best) {
+      for (const Tensor& p : model.params()) best.push_back(p.clone());
+    }
+  }
   for (int epoch = 0; epoch < c.epochs && step < total; ++epoch) {
     std::shuffle(order.begin(), order.end(), rng);
     double loss_sum = 0;

@@ -25,6 +25,9 @@ struct TrainConfig {
   // and restore the best parameters seen.
   int patience = 0;
   bool restore_best = true;
+  // Fine-tuning: the starting parameters count as epoch -1 (validated before training), so that
+  // with restore_best they are kept when no epoch validates better (needs patience > 0).
+  bool validate_start = false;
   // Distillation: when set, teacher(x) gives the teacher's logits for a batch, and the loss is
   // alpha * CE(labels) + (1 - alpha) * T^2 * KL(softmax(teacher / T) || softmax(student / T)).
   std::function<Result<Tensor>(const Tensor& x)> teacher;
@@ -43,7 +46,8 @@ struct TrainReport {
   double last_loss = 0;
   double train_accuracy = 0;       // over the last epoch's batches
   double val_accuracy = -1;        // best, when validation data was given
-  int best_epoch = -1;
+  int best_epoch = -1;             // -1: none, or the start (validate_start) was best
+  double start_val_accuracy = -1;  // with validate_start
   bool stopped_early = false;
 };
 
