@@ -4,6 +4,7 @@
 //
 //   ggml_matmul_bench [--types q4_0,q8_0,...] [--threads 1,2] [--bw1 GB/s --bw2 GB/s] [--reps N] [--pp N]
 //                     [--rows 5632 --k 2048] [--copies N (1: weights stay in cache)] [--isa avx2|avx512|reference]
+//                     [--multi-row off (prompts without the multi-row kernels, to measure their gain)]
 //
 // The weights of each timed call come from one of several copies that together exceed the last-level
 // cache, so every call reads its weights from memory as generation does. The bandwidth compared with
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
   int64_t rows = 5632, k = 2048;
   int copies_arg = 0;
   std::string isa;  // empty: what ggml_matmul picks for this CPU
+  bool multi_row = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--types") types = argv[i + 1];
@@ -133,6 +135,7 @@ int main(int argc, char** argv) {
     else if (a == "--k") k = std::atoll(argv[i + 1]);
     else if (a == "--copies") copies_arg = std::atoi(argv[i + 1]);  // 1: weights stay in cache
     else if (a == "--isa") isa = argv[i + 1];  // reference, avx2, avx512 (x86 only)
+    else if (a == "--multi-row") multi_row = std::string(argv[i + 1]) != "off";
   }
   std::mt19937 rng(1);
   std::normal_distribution<float> nd(0.f, 1.f);
@@ -146,6 +149,21 @@ int main(int argc, char** argv) {
   if (isa == "avx2") table = &kernels::ggml::avx2_kernels();
   if (isa == "avx512") table = &kernels::ggml::avx512_kernels();
 #endif
+  kernels::ggml::KernelTable single_row;  // the table without its multi-row kernels
+  if (!multi_row) {
+    if (!table) {
+      for (const auto* t : {&kernels::ggml::ref_kernels()
+#if defined(__x86_64__)
+                            , &kernels::ggml::avx2_kernels(), &kernels::ggml::avx512_kernels()
+#endif
+           }) {
+        if (std::string(t->isa) == kernels::ggml_matmul_isa(cpu)) table = t;
+      }
+    }
+    single_row = *table;
+    for (auto& f : single_row.tile_rows) f = nullptr;
+    table = &single_row;
+  }
   auto matmul = [&](ThreadPool& pool, uint32_t type, const uint8_t* w, int64_t n, float* out) {
     if (table) return kernels::ggml::matmul_with(*table, pool, type, w, rows, k, x_ptr(), n, out);
     return kernels::ggml_matmul(cpu, pool, type, w, rows, k, x_ptr(), n, out);

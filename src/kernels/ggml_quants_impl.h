@@ -127,11 +127,20 @@ inline constexpr int kMaxTileTokens = 8;
 // y[t * y_stride] = (weight row `w`, k elements) . (token t) for t < nt <= kMaxTileTokens.
 using TileFn = void (*)(int64_t k, const void* w, const Acts& acts, int nt, float* y, int64_t y_stride);
 
+// The same for `rows[type]` consecutive weight rows at once (row i at w + i * w_stride, its results
+// at y + i + t * y_stride): each token's activations are loaded once for all the rows. Each row's
+// result is bit for bit the TileFn's, so that how rows fall into such groups (thread count, row
+// block) does not change the output.
+using TileRowsFn = void (*)(int64_t k, const void* w, int64_t w_stride, const Acts& acts, int nt, float* y,
+                            int64_t y_stride);
+
 struct KernelTable {
   const char* isa;
   TileFn tile[32];      // by GGML type number; null where this ISA has no kernel (the reference runs)
   ActOrder order[32];   // activation order each 32-block type's tile wants
   int8_t lanes[32];     // accumulator lanes per block over which its bias / minimum term is split
+  TileRowsFn tile_rows[32] = {};  // optional multi-row kernels (prompts), null where there is none
+  int8_t rows[32] = {};           // how many rows each tile_rows kernel takes
 };
 const KernelTable& ref_kernels();
 #if defined(__x86_64__) || defined(_M_X64)

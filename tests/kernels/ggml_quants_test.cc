@@ -493,6 +493,48 @@ TEST(GgmlMatmul, EveryIsaIntegerExact) {
   }
 }
 
+// Multi-row kernels: each row bit for bit what the single-row kernel gives (ggml_matmul mixes the
+// two depending on where a thread's rows end), for every tail length and token count.
+TEST(GgmlMatmul, MultiRowKernelsMatchSingleRowBitForBit) {
+  int checked = 0;
+  for (const KernelTable* kt : isa_tables()) {
+    for (uint32_t type = 0; type < 32; ++type) {
+      if (!kt->tile_rows[type] || !kt->tile[type]) continue;
+      const int64_t nr = kt->rows[type];
+      ASSERT_GT(nr, 1) << kt->isa << " " << tname(type);
+      const int64_t bs = ggml_type_info(type)->block_size;
+      const std::vector<int64_t> ks = bs == 32 ? std::vector<int64_t>{32, 64, 96, 128, 160, 224, 416}
+                                               : std::vector<int64_t>{1, 7, 16, 33, 65, 100, 288};
+      for (int64_t k : ks) {
+        for (bool hostile : {false, true}) {
+          auto w = make_weights(type, nr, k, (uint32_t)(k * 7 + hostile), hostile);
+          std::vector<float> x = random_floats(kMaxTileTokens * k, (uint32_t)k + 11);
+          const ActLayout layout = act_layout_for(*kt, type, k);
+          std::vector<uint8_t> slab_store(layout.stride * kMaxTileTokens + 64);
+          uint8_t* slab = slab_store.data() + (64 - (uintptr_t)slab_store.data() % 64) % 64;
+          Acts acts{slab, layout.stride, &layout};
+          if (layout.kind == ActKind::kF32) {
+            acts = Acts{reinterpret_cast<const uint8_t*>(x.data()), k * 4, &layout};
+          } else {
+            for (int t = 0; t < kMaxTileTokens; ++t) quantize_acts(type, layout, x.data() + t * k, k, slab + t * layout.stride);
+          }
+          const int64_t rb = ggml_row_bytes(type, k);
+          for (int nt = 1; nt <= kMaxTileTokens; ++nt) {
+            std::vector<float> y(nt * nr, -1.0f), y1(nt * nr, -2.0f);
+            kt->tile_rows[type](k, w.data(), rb, acts, nt, y.data(), nr);
+            for (int64_t r = 0; r < nr; ++r) kt->tile[type](k, w.data() + r * rb, acts, nt, y1.data() + r, nr);
+            for (int64_t i = 0; i < nt * nr; ++i) {
+              ASSERT_EQ(y[i], y1[i]) << kt->isa << " " << tname(type) << " k=" << k << " nt=" << nt << " i=" << i;
+            }
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "no multi-row kernels for this CPU";
+}
+
 TEST(GgmlMatmul, SameResultForAnyThreadCount) {
   CpuFeatures cpu = detect_cpu_features();
   ThreadPool one(1), two(2), three(3);

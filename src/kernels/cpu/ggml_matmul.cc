@@ -3,8 +3,9 @@
 // weight type's activation format, see ggml_quants_impl.h), then splits the weight rows over the
 // thread pool. Each thread walks its rows in blocks that stay in L2 and, for every block of up to
 // kMaxTileTokens tokens, calls the ISA's tile kernel on each row: the kernel unpacks a weight block
-// once for all the tokens of the tile. With one token (generation) every weight byte is read once,
-// in order.
+// once for all the tokens of the tile; where the ISA has a multi-row kernel for the type (prompts),
+// it takes several rows at once so that each token's activations are loaded once for all of them.
+// With one token (generation) every weight byte is read once, in order.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -60,6 +61,8 @@ Status matmul_with(const KernelTable& kt, ThreadPool& pool, uint32_t wtype, cons
     return ok_status();
   }
   TileFn tile = kt.tile[wtype] ? kt.tile[wtype] : ref_kernels().tile[wtype];
+  const TileRowsFn tile_rows = kt.tile[wtype] && kt.rows[wtype] > 1 ? kt.tile_rows[wtype] : nullptr;
+  const int64_t nr = kt.rows[wtype];
   const ActLayout layout = act_layout_for(kt, wtype, k);
   const int64_t row_bytes = ggml_row_bytes(wtype, k);
 
@@ -89,7 +92,11 @@ Status matmul_with(const KernelTable& kt, ThreadPool& pool, uint32_t wtype, cons
         const int nt = static_cast<int>(std::min<int64_t>(kMaxTileTokens, n_tokens - t0));
         Acts a = acts;
         a.base = acts.base + t0 * acts.stride;
-        for (int64_t r = rb; r < rb_end; ++r) tile(k, wb + r * row_bytes, a, nt, y + t0 * rows + r, rows);
+        int64_t r = rb;
+        if (tile_rows && nt > 1) {  // a single token gains nothing: each row is read once anyway
+          for (; r + nr <= rb_end; r += nr) tile_rows(k, wb + r * row_bytes, row_bytes, a, nt, y + t0 * rows + r, rows);
+        }
+        for (; r < rb_end; ++r) tile(k, wb + r * row_bytes, a, nt, y + t0 * rows + r, rows);
       }
     }
   });

@@ -25,6 +25,23 @@ namespace edgeai::kernels::ggml {
   }
 static_assert(kMaxTileTokens == 8, "EDGEAI_GGML_TILE handles up to 8 tokens");
 
+// Defines `void name(k, w, w_stride, acts, nt, y, y_stride)` (a TileRowsFn) calling
+// name##_n<NR, NT>(k, w bytes, w_stride, acts, y, y_stride) for NR rows.
+#define EDGEAI_GGML_TILE_ROWS(name, NR)                                                        \
+  void name(int64_t k, const void* w, int64_t ws, const Acts& a, int nt, float* y, int64_t ys) { \
+    const uint8_t* wb = static_cast<const uint8_t*>(w);                                        \
+    switch (nt) {                                                                               \
+      case 1: name##_n<NR, 1>(k, wb, ws, a, y, ys); break;                                      \
+      case 2: name##_n<NR, 2>(k, wb, ws, a, y, ys); break;                                      \
+      case 3: name##_n<NR, 3>(k, wb, ws, a, y, ys); break;                                      \
+      case 4: name##_n<NR, 4>(k, wb, ws, a, y, ys); break;                                      \
+      case 5: name##_n<NR, 5>(k, wb, ws, a, y, ys); break;                                      \
+      case 6: name##_n<NR, 6>(k, wb, ws, a, y, ys); break;                                      \
+      case 7: name##_n<NR, 7>(k, wb, ws, a, y, ys); break;                                      \
+      default: name##_n<NR, 8>(k, wb, ws, a, y, ys); break;                                     \
+    }                                                                                           \
+  }
+
 // Per-token views of a tile's activations.
 template <int NT>
 struct TokenPtrs {
