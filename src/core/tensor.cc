@@ -4,8 +4,10 @@
 
 namespace edgeai {
 
-std::shared_ptr<void> allocate_storage(DType dtype, int64_t numel,
-                                       const std::shared_ptr<Allocator>& alloc) {
+namespace {
+
+std::shared_ptr<void> allocate_storage_impl(DType dtype, int64_t numel, const std::shared_ptr<Allocator>& alloc,
+                                            bool zeroed) {
   if (dtype == DType::kString) {
     auto* s = new std::string[numel > 0 ? numel : 1];
     return std::shared_ptr<void>(s, [](void* p) { delete[] static_cast<std::string*>(p); });
@@ -14,17 +16,29 @@ std::shared_ptr<void> allocate_storage(DType dtype, int64_t numel,
   if (alloc) {
     void* p = alloc->allocate(bytes);
     if (!p) return nullptr;
-    std::memset(p, 0, bytes);
+    if (zeroed) std::memset(p, 0, bytes);
     return std::shared_ptr<void>(p, [alloc, bytes](void* q) { alloc->release(q, bytes); });
   }
   static HeapAllocator heap;  // stateless
   void* p = heap.allocate(bytes);
   if (!p) return nullptr;
-  std::memset(p, 0, bytes);
+  if (zeroed) std::memset(p, 0, bytes);
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
+}  // namespace
+
+std::shared_ptr<void> allocate_storage(DType dtype, int64_t numel, const std::shared_ptr<Allocator>& alloc) {
+  return allocate_storage_impl(dtype, numel, alloc, true);
+}
+
 Result<Tensor> Tensor::create(DType dtype, Shape shape, std::shared_ptr<Allocator> alloc) {
+  ASSIGN_OR_RETURN(Tensor t, create_uninitialized(dtype, std::move(shape), std::move(alloc)));
+  if (dtype != DType::kString && t.numel_ > 0) std::memset(t.data_, 0, static_cast<size_t>(t.numel_) * dtype_size(dtype));
+  return t;
+}
+
+Result<Tensor> Tensor::create_uninitialized(DType dtype, Shape shape, std::shared_ptr<Allocator> alloc) {
   if (dtype == DType::kUndefined) return invalid_argument("cannot create a tensor of undefined dtype");
   ASSIGN_OR_RETURN(int64_t n, checked_numel(shape));
   if (dtype != DType::kString && n > (int64_t(1) << 38) / (int64_t)dtype_size(dtype)) {
@@ -34,7 +48,7 @@ Result<Tensor> Tensor::create(DType dtype, Shape shape, std::shared_ptr<Allocato
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
   t.numel_ = n;
-  t.storage_ = allocate_storage(dtype, n, alloc);
+  t.storage_ = allocate_storage_impl(dtype, n, alloc, false);
   if (!t.storage_) return out_of_range("out of memory allocating " + shape_str(t.shape_));
   t.data_ = t.storage_.get();
   return t;

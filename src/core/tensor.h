@@ -21,6 +21,9 @@ class Tensor {
   // Allocates zeroed storage; validates the shape (no negative dims, bounded size).
   // `alloc` may be null (heap). Strings are default-constructed.
   static Result<Tensor> create(DType dtype, Shape shape, std::shared_ptr<Allocator> alloc = nullptr);
+  // As create(), but the storage is left as the allocator returns it (not zeroed): for producers
+  // that write every element. Not for strings.
+  static Result<Tensor> create_uninitialized(DType dtype, Shape shape, std::shared_ptr<Allocator> alloc = nullptr);
   // Wraps memory owned by `owner` (for example an mmapped file); no copy.
   static Tensor wrap(DType dtype, Shape shape, std::shared_ptr<const void> owner, const void* data);
   // A scalar or 1-D tensor from values; handy in tests and kernels.

@@ -108,6 +108,10 @@ class KernelContext : public NodeView {
   virtual bool is_output_used(int i) const = 0;
   // Allocates a zeroed output tensor (from the session's arena).
   virtual Result<Tensor*> allocate_output(int i, DType dtype, const Shape& shape) = 0;
+  // As allocate_output, but the contents are unspecified: for kernels that write every element.
+  virtual Result<Tensor*> allocate_output_uninitialized(int i, DType dtype, const Shape& shape) {
+    return allocate_output(i, dtype, shape);
+  }
   // Hands over an existing tensor as output i (Identity, Reshape: storage is shared, no copy).
   virtual void set_output(int i, Tensor t) = 0;
   virtual void set_output_value(int i, Value v) = 0;

@@ -289,6 +289,14 @@ Result<Tensor*> RunContext::allocate_output(int i, DType dtype, const Shape& sha
   return &v.tensor;
 }
 
+Result<Tensor*> RunContext::allocate_output_uninitialized(int i, DType dtype, const Shape& shape) {
+  if (!is_output_used(i)) return internal_error("output " + std::to_string(i) + " is not used");
+  ASSIGN_OR_RETURN(Tensor t, Tensor::create_uninitialized(dtype, shape, opts_.env->arena));
+  Value& v = slots_[np_.outputs[i]];
+  v = Value::of(std::move(t));
+  return &v.tensor;
+}
+
 void RunContext::set_output(int i, Tensor t) {
   if (is_output_used(i)) slots_[np_.outputs[i]] = Value::of(std::move(t));
 }

@@ -103,6 +103,7 @@ class RunContext final : public kernels::KernelContext {
     return i >= 0 && i < num_outputs() && np_.outputs[i] >= 0;
   }
   Result<Tensor*> allocate_output(int i, DType dtype, const Shape& shape) override;
+  Result<Tensor*> allocate_output_uninitialized(int i, DType dtype, const Shape& shape) override;
   void set_output(int i, Tensor t) override;
   void set_output_value(int i, Value v) override;
 

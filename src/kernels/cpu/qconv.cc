@@ -278,7 +278,7 @@ Status run_qlinear_conv(KernelContext& ctx) {
   g.oh = (padded_h - ext_h) / g.sh + 1;
   g.ow = (padded_w - ext_w) / g.sw + 1;
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s->y_type, Shape{x.dim(0), s->m, g.oh, g.ow}));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, s->y_type, Shape{x.dim(0), s->m, g.oh, g.ow}));
   const int64_t n_img = x.dim(0), in_sp = g.h * g.w, out_sp = g.oh * g.ow;
   if (n_img == 0 || out_sp == 0) return ok_status();
   const uint8_t* xd = x.data<uint8_t>();

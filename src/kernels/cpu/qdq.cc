@@ -51,7 +51,7 @@ Status run_quantize_linear(KernelContext& ctx) {
   if (!is_f32_tensor(ctx, 0)) return s->fall_back(ctx);
   const Tensor& x = ctx.input(0);
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s->qtype, x.shape()));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, s->qtype, x.shape()));
   const bool u8 = s->qtype == DType::kU8;
   s->qk->quantize(x.data<float>(), x.numel(), s->scale, s->zp, u8 ? 0 : -128, u8 ? 255 : 127, y->data<uint8_t>());
   return ok_status();
@@ -62,7 +62,7 @@ Status run_dequantize_linear(KernelContext& ctx) {
   if (!ctx.input_value(0).is_tensor() || ctx.input(0).dtype() != s->qtype) return s->fall_back(ctx);
   const Tensor& x = ctx.input(0);
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, x.shape()));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, x.shape()));
   s->qk->dequantize(x.data<uint8_t>(), x.numel(), s->qtype == DType::kI8, s->zp, s->scale, y->data<float>());
   return ok_status();
 }
