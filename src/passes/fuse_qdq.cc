@@ -18,7 +18,13 @@
 // DequantizeLinear(x: u8) -> a few elementwise ops (Sigmoid, Mul: SiLU as x * Sigmoid(x), HardSwish,
 // Tanh, Relu, Clip, ... with scalar constants) -> QuantizeLinear becomes com.edgeai QLut(x, table):
 // the table is the chain run by the reference kernels on the 256 possible bytes, so the result
-// is the same, bit for bit.
+// is the same, bit for bit. A chain from one DQ whose float result goes on to float ops (SiLU read
+// by a pool and a squeeze-excitation Mul) becomes QLut with a table of 256 floats, the same values.
+//
+// DequantizeLinear(a: u8), DequantizeLinear(b: u8) -> Add -> QuantizeLinear becomes com.edgeai
+// QLinearAdd (the same float steps per element, so the same bytes). DQ(a), DQ(b) -> Concat -> Q
+// becomes a Concat of bytes, each input through its requantization table (none when the scales
+// and zero points match).
 //
 // Then every DequantizeLinear left with constant inputs (weights and biases of ops that stay in
 // float, such as a classifier Gemm) is folded into a float initializer: the same values the
@@ -53,6 +59,17 @@ bool plain_qdq_attrs(const ir::Node& n) {
     return false;
   }
   return true;
+}
+
+// A QuantizeLinear to 8 bits per tensor: scalar positive scale, scalar u8 / s8 zero point.
+bool output_q(const ir::Graph& g, const GraphIndex& idx, size_t i) {
+  const ir::Node& q = g.nodes[i];
+  if (!q.domain.empty() || q.op_type != "QuantizeLinear" || q.inputs.size() != 3 || q.outputs.size() != 1 ||
+      !plain_qdq_attrs(q)) {
+    return false;
+  }
+  const Tensor* yz = idx.constant(q.inputs[2]);
+  return positive_scalar(idx.constant(q.inputs[1])) && yz && q8(yz->dtype()) && yz->numel() == 1 && yz->rank() <= 1;
 }
 
 // A DequantizeLinear of an activation: node index, or -1. Scalar scale and 8-bit zero point.
@@ -149,97 +166,246 @@ bool collect_chain(const ir::Graph& g, const GraphIndex& idx, const std::string&
   return true;
 }
 
-// Rewrites DQ -> elementwise chain -> Q into QLut; returns the number of rewrites.
+// The DequantizeLinear (of an activation) at the root of the elementwise chain ending in `value`:
+// found by walking up the first non-constant inputs; -1 when there is none.
+int chain_root(const ir::Graph& g, const GraphIndex& idx, std::string v) {
+  for (int depth = 0; depth < 8; ++depth) {
+    const int p = idx.producer(v);
+    if (p < 0) return -1;
+    if (g.nodes[p].op_type == "DequantizeLinear") return activation_dq(g, idx, v);
+    if (!lut_op(g.nodes[p])) return -1;
+    std::string next;
+    for (const auto& in : g.nodes[p].inputs) {
+      if (!in.empty() && !idx.constant(in)) {
+        next = in;
+        break;
+      }
+    }
+    v = next;
+  }
+  return -1;
+}
+
+// The value of `out` when DequantizeLinear `dq`'s input is each of the 256 bytes: `dq`, the chain
+// (sorted into graph order) and then `q` (when not null) run by the reference kernels. Undefined
+// when a kernel declines.
+Tensor chain_table(const ir::Graph& g, const GraphIndex& idx, NodeEvaluator& eval, int dq, const std::vector<int>& chain,
+                   const ir::Node* q, const std::string& out) {
+  const ir::Node& d = g.nodes[dq];
+  Tensor bytes = Tensor::create(DType::kU8, {256}).value();
+  for (int i = 0; i < 256; ++i) bytes.data<uint8_t>()[i] = static_cast<uint8_t>(i);
+  std::map<std::string, kernels::Value> vals;
+  vals[d.inputs[0]] = kernels::Value::of(bytes);
+  auto value_of = [&](const std::string& name) -> kernels::Value {
+    if (name.empty()) return kernels::Value();
+    if (auto it = vals.find(name); it != vals.end()) return it->second;
+    if (const Tensor* c = idx.constant(name)) return kernels::Value::of(*c);
+    return kernels::Value();
+  };
+  auto run = [&](const ir::Node& n) {
+    std::vector<kernels::Value> in;
+    for (const auto& name : n.inputs) in.push_back(value_of(name));
+    auto r = eval.run(g, n, in);
+    if (!r.ok() || r->size() != 1 || !(*r)[0].is_tensor()) return false;
+    vals[n.outputs[0]] = (*r)[0];
+    return true;
+  };
+  bool ok = run(d);
+  for (int c : chain) ok = ok && run(g.nodes[c]);
+  if (q) ok = ok && run(*q);
+  if (!ok) return Tensor();
+  return vals[out].tensor;
+}
+
+// Whether every node of `chain` is still there, has an unpinned output and is read only inside
+// the chain (or by `last`, the node after it, when >= 0). The chain's own last node, if it is in
+// `chain` as `keep`, may be read by anything.
+bool chain_closed(const GraphIndex& idx, const ir::Graph& g, const std::vector<int>& chain,
+                  const std::vector<bool>& removed, int last, int keep) {
+  for (int c : chain) {
+    if (removed[c]) return false;
+    if (c == keep) continue;
+    const std::string& out = g.nodes[c].outputs[0];
+    if (idx.is_pinned(out)) return false;
+    for (int user : idx.consumers(out)) {
+      if (user != last && std::find(chain.begin(), chain.end(), user) == chain.end()) return false;
+    }
+  }
+  return true;
+}
+
+ir::Node lut_node(ir::Graph& g, const GraphIndex& idx, const std::string& name, const std::string& x,
+                  const std::string& y, const Tensor& table) {
+  ir::Node lut;
+  lut.name = name;
+  lut.op_type = "QLut";
+  lut.domain = kEdgeaiDomain;
+  lut.inputs = {x, add_initializer(g, idx, y + "_table", table)};
+  lut.outputs = {y};
+  return lut;
+}
+
+// The node of type `op` (default domain, one output) whose output only QuantizeLinear `qi`
+// (an output_q) reads, unpinned; -1 otherwise.
+int quantized_op(const ir::Graph& g, const GraphIndex& idx, const std::vector<bool>& removed, size_t qi,
+                 std::string_view op) {
+  if (removed[qi] || !output_q(g, idx, qi)) return -1;
+  const std::string& v = g.nodes[qi].inputs[0];
+  const int p = idx.producer(v);
+  if (p < 0 || removed[p] || idx.sole_consumer(v) != static_cast<int>(qi) || idx.is_pinned(v)) return -1;
+  const ir::Node& n = g.nodes[p];
+  return n.domain.empty() && n.op_type == op && n.outputs.size() == 1 ? p : -1;
+}
+
+// Drops the removed nodes; the rewrites introduced com.edgeai ops when count > 0.
+int finish_rewrites(ir::Graph& g, const std::vector<bool>& removed, int count) {
+  if (count) {
+    erase_nodes(g, removed);
+    use_edgeai_domain(g);
+  }
+  return count;
+}
+
+// Rewrites DQ(a), DQ(b) -> Add -> Q (a residual connection) into com.edgeai QLinearAdd, which
+// computes the same float steps per element without the float tensors; returns the count.
+int fuse_add(ir::Graph& g) {
+  GraphIndex idx(g);
+  std::vector<bool> removed(g.nodes.size(), false);
+  int count = 0;
+  for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
+    const int ai = quantized_op(g, idx, removed, qi, "Add");
+    if (ai < 0 || g.nodes[ai].inputs.size() != 2) continue;
+    const ir::Node& q = g.nodes[qi];
+    ir::Node& add = g.nodes[ai];
+    const int da = activation_dq(g, idx, add.inputs[0]);
+    const int db = activation_dq(g, idx, add.inputs[1]);
+    if (da < 0 || db < 0) continue;
+    const ir::Node& na = g.nodes[da];
+    const ir::Node& nb = g.nodes[db];
+    std::vector<std::string> inputs = {na.inputs[0], na.inputs[1], na.inputs[2], nb.inputs[0],
+                                       nb.inputs[1], nb.inputs[2], q.inputs[1],  q.inputs[2]};
+    add.op_type = "QLinearAdd";
+    add.domain = kEdgeaiDomain;
+    add.inputs = std::move(inputs);
+    add.outputs = {q.outputs[0]};
+    removed[qi] = true;
+    ++count;
+  }
+  return finish_rewrites(g, removed, count);
+}
+
+// Rewrites DQ(a), DQ(b), ... -> Concat -> Q into Concat on the 8-bit values: each input goes
+// through the byte table of Q(DQ_i(byte)) first (a QLut in place of its DequantizeLinear), or as it
+// is where that table is the identity (equal scales and zero points). Copying commutes with the
+// elementwise requantization, so the bytes are the unfused graph's. Returns the count.
+int fuse_concat(ir::Graph& g) {
+  GraphIndex idx(g);
+  NodeEvaluator eval;
+  std::vector<bool> removed(g.nodes.size(), false);
+  int count = 0;
+  for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
+    const int ci = quantized_op(g, idx, removed, qi, "Concat");
+    if (ci < 0 || g.nodes[ci].inputs.empty()) continue;
+    const ir::Node& q = g.nodes[qi];
+    const ir::Node& cat = g.nodes[ci];
+    // Every input a DequantizeLinear read by this Concat alone; its table.
+    std::vector<int> dqs;
+    std::vector<Tensor> tables;
+    const DType qtype = idx.constant(q.inputs[2])->dtype();
+    for (const auto& in : cat.inputs) {
+      const int d = in.empty() ? -1 : activation_dq(g, idx, in);
+      if (d < 0 || removed[d] || idx.sole_consumer(in) != ci || idx.is_pinned(in) ||
+          std::find(dqs.begin(), dqs.end(), d) != dqs.end()) {
+        break;
+      }
+      ir::Node requant = q;
+      requant.inputs[0] = g.nodes[d].outputs[0];
+      Tensor t = chain_table(g, idx, eval, d, {}, &requant, requant.outputs[0]);
+      if (!t.defined() || t.numel() != 256 || t.dtype() != qtype) break;
+      dqs.push_back(d);
+      tables.push_back(std::move(t));
+    }
+    if (dqs.size() != cat.inputs.size()) continue;
+    std::vector<std::string> inputs;
+    for (size_t i = 0; i < dqs.size(); ++i) {
+      ir::Node& d = g.nodes[dqs[i]];
+      bool identity = qtype == DType::kU8;
+      for (int b = 0; b < 256 && identity; ++b) identity = tables[i].data<uint8_t>()[b] == b;
+      if (identity) {
+        inputs.push_back(d.inputs[0]);
+        removed[dqs[i]] = true;
+        continue;
+      }
+      const std::string y = d.outputs[0] + "_requant";
+      const std::string name = (d.name.empty() ? d.outputs[0] : d.name) + "_requant";
+      d = lut_node(g, idx, name, d.inputs[0], y, tables[i]);
+      inputs.push_back(y);
+    }
+    ir::Node& c = g.nodes[ci];
+    c.inputs = std::move(inputs);
+    c.outputs = {q.outputs[0]};
+    removed[qi] = true;
+    ++count;
+  }
+  return finish_rewrites(g, removed, count);
+}
+
+// Rewrites DQ -> elementwise chain -> Q into QLut with a byte table; returns the number of rewrites.
 int fuse_lut(ir::Graph& g) {
   GraphIndex idx(g);
   NodeEvaluator eval;
   std::vector<bool> removed(g.nodes.size(), false);
   int count = 0;
   for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
+    if (removed[qi] || !output_q(g, idx, qi)) continue;
     const ir::Node& q = g.nodes[qi];
-    if (!q.domain.empty() || q.op_type != "QuantizeLinear" || q.inputs.size() != 3 || q.outputs.size() != 1 ||
-        !plain_qdq_attrs(q) || removed[qi]) {
-      continue;
-    }
     const Tensor* yz = idx.constant(q.inputs[2]);
-    if (!positive_scalar(idx.constant(q.inputs[1])) || !yz || !q8(yz->dtype()) || yz->numel() != 1 || yz->rank() > 1) {
-      continue;
-    }
-    // The DequantizeLinear at the chain's root: found by walking up the first non-constant inputs.
-    std::string v = q.inputs[0];
-    int dq = -1;
-    for (int depth = 0; depth < 8 && dq < 0; ++depth) {
-      const int p = idx.producer(v);
-      if (p < 0) break;
-      if (g.nodes[p].op_type == "DequantizeLinear") {
-        dq = activation_dq(g, idx, v);
-        break;
-      }
-      if (!lut_op(g.nodes[p])) break;
-      std::string next;
-      for (const auto& in : g.nodes[p].inputs) {
-        if (!in.empty() && !idx.constant(in)) {
-          next = in;
-          break;
-        }
-      }
-      v = next;
-    }
+    const int dq = chain_root(g, idx, q.inputs[0]);
     if (dq < 0) continue;
     std::vector<int> chain;
     if (!collect_chain(g, idx, q.inputs[0], dq, static_cast<int>(qi), chain) || chain.empty()) continue;
-    bool ok = true;
-    for (int c : chain) {
-      if (removed[c]) ok = false;
-      const std::string& out = g.nodes[c].outputs[0];
-      if (idx.is_pinned(out)) ok = false;
-      for (int user : idx.consumers(out)) {
-        if (user != static_cast<int>(qi) && std::find(chain.begin(), chain.end(), user) == chain.end()) ok = false;
-      }
-    }
-    if (!ok) continue;
-    // Evaluate DQ, the chain (in graph order) and Q on the 256 bytes.
+    if (!chain_closed(idx, g, chain, removed, static_cast<int>(qi), -1)) continue;
     std::sort(chain.begin(), chain.end());
-    const ir::Node& d = g.nodes[dq];
-    Tensor bytes = Tensor::create(DType::kU8, {256}).value();
-    for (int i = 0; i < 256; ++i) bytes.data<uint8_t>()[i] = static_cast<uint8_t>(i);
-    std::map<std::string, kernels::Value> vals;
-    vals[d.inputs[0]] = kernels::Value::of(bytes);
-    auto value_of = [&](const std::string& name) -> kernels::Value {
-      if (name.empty()) return kernels::Value();
-      if (auto it = vals.find(name); it != vals.end()) return it->second;
-      if (const Tensor* c = idx.constant(name)) return kernels::Value::of(*c);
-      return kernels::Value();
-    };
-    auto run = [&](const ir::Node& n) {
-      std::vector<kernels::Value> in;
-      for (const auto& name : n.inputs) in.push_back(value_of(name));
-      auto out = eval.run(g, n, in);
-      if (!out.ok() || out->size() != 1 || !(*out)[0].is_tensor()) return false;
-      vals[n.outputs[0]] = (*out)[0];
-      return true;
-    };
-    ok = run(d);
-    for (int c : chain) ok = ok && run(g.nodes[c]);
-    ok = ok && run(q);
-    if (!ok) continue;
-    const Tensor& table = vals[q.outputs[0]].tensor;
-    if (table.numel() != 256 || table.dtype() != yz->dtype()) continue;
-    ir::Node lut;
-    lut.name = q.name.empty() ? q.outputs[0] + "_lut" : q.name + "_lut";
-    lut.op_type = "QLut";
-    lut.domain = kEdgeaiDomain;
-    lut.inputs = {d.inputs[0], add_initializer(g, idx, q.outputs[0] + "_table", table)};
-    lut.outputs = {q.outputs[0]};
-    g.nodes[qi] = std::move(lut);
+    const Tensor table = chain_table(g, idx, eval, dq, chain, &q, q.outputs[0]);
+    if (!table.defined() || table.numel() != 256 || table.dtype() != yz->dtype()) continue;
+    const std::string name = q.name.empty() ? q.outputs[0] + "_lut" : q.name + "_lut";
+    const std::string x = g.nodes[dq].inputs[0], y = q.outputs[0];
+    g.nodes[qi] = lut_node(g, idx, name, x, y, table);
     for (int c : chain) removed[c] = true;
     ++count;
   }
-  if (count) {
-    erase_nodes(g, removed);
-    use_edgeai_domain(g);
+  return finish_rewrites(g, removed, count);
+}
+
+// Rewrites DQ -> elementwise chain whose float result goes on to other ops (SiLU before a pool and
+// a squeeze-excitation Mul, say) into QLut with a float table: one lookup per element instead of a
+// dequantization and a float pass per op, with the values the reference kernels give. The chain
+// ending last in the graph is tried first, so the longest one wins.
+int fuse_lut_float(ir::Graph& g) {
+  GraphIndex idx(g);
+  NodeEvaluator eval;
+  std::vector<bool> removed(g.nodes.size(), false);
+  int count = 0;
+  for (size_t fi = g.nodes.size(); fi-- > 0;) {
+    const ir::Node& f = g.nodes[fi];
+    if (removed[fi] || !lut_op(f)) continue;
+    const int dq = chain_root(g, idx, f.outputs[0]);
+    if (dq < 0) continue;
+    std::vector<int> chain;
+    if (!collect_chain(g, idx, f.outputs[0], dq, -1, chain) || chain.empty()) continue;
+    if (!chain_closed(idx, g, chain, removed, -1, static_cast<int>(fi))) continue;
+    std::sort(chain.begin(), chain.end());
+    const Tensor table = chain_table(g, idx, eval, dq, chain, nullptr, f.outputs[0]);
+    if (!table.defined() || table.numel() != 256 || table.dtype() != DType::kF32) continue;
+    const std::string name = (f.name.empty() ? f.outputs[0] : f.name) + "_lut";
+    const std::string x = g.nodes[dq].inputs[0], y = f.outputs[0];
+    g.nodes[fi] = lut_node(g, idx, name, x, y, table);
+    for (int c : chain) {
+      if (c != static_cast<int>(fi)) removed[c] = true;
+    }
+    ++count;
   }
-  return count;
+  return finish_rewrites(g, removed, count);
 }
 
 }  // namespace
@@ -249,15 +415,8 @@ Result<int> fuse_qdq(ir::Graph& g) {
   GraphIndex idx(g);
   std::vector<bool> removed(g.nodes.size(), false);
   for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
+    if (!output_q(g, idx, qi)) continue;
     const ir::Node& q = g.nodes[qi];
-    if (!q.domain.empty() || q.op_type != "QuantizeLinear" || q.inputs.size() != 3 || q.outputs.size() != 1 ||
-        !plain_qdq_attrs(q)) {
-      continue;
-    }
-    const Tensor* yz = idx.constant(q.inputs[2]);
-    if (!positive_scalar(idx.constant(q.inputs[1])) || !yz || !q8(yz->dtype()) || yz->numel() != 1 || yz->rank() > 1) {
-      continue;
-    }
     const int ci = idx.producer(q.inputs[0]);
     if (ci < 0 || removed[ci] || idx.sole_consumer(q.inputs[0]) != static_cast<int>(qi)) continue;
     ir::Node& conv = g.nodes[ci];
@@ -310,7 +469,10 @@ Result<int> fuse_qdq(ir::Graph& g) {
     ++count;
   }
   if (count) erase_nodes(g, removed);
+  count += fuse_add(g);
+  count += fuse_concat(g);
   count += fuse_lut(g);
+  count += fuse_lut_float(g);
   count += fold_constant_dq(g);
   return count;
 }

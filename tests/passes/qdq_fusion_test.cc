@@ -170,8 +170,8 @@ TEST(QdqFusion, HostilePatternsLeftUnfused) {
   }
 }
 
-// x -> Q -> DQ -> Sigmoid, Mul (SiLU) [-> Mul by a constant] -> Q -> DQ -> y.
-ir::Graph silu_graph(const Tensor* scale_const) {
+// x -> Q -> DQ -> Sigmoid, Mul (SiLU) -> `silu`, with the scales and zero points of y ys, yz.
+GraphBuilder silu_head(const std::string& silu) {
   GraphBuilder b;
   b.input("x", {1, 4, 7, 9});
   b.output("y");
@@ -179,7 +179,13 @@ ir::Graph silu_graph(const Tensor* scale_const) {
   b.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
   b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
   b.node("Sigmoid", {"xd"}, {"sg"});
-  b.node("Mul", {"xd", "sg"}, {"si"});
+  b.node("Mul", {"xd", "sg"}, {silu});
+  return b;
+}
+
+// x -> Q -> DQ -> Sigmoid, Mul (SiLU) [-> Mul by a constant] -> Q -> DQ -> y.
+ir::Graph silu_graph(const Tensor* scale_const) {
+  GraphBuilder b = silu_head("si");
   std::string last = "si";
   if (scale_const) {
     b.init("k", *scale_const);
@@ -207,15 +213,122 @@ TEST(QdqFusion, SiluBecomesLookupTableBitExact) {
     EXPECT_EQ(max_steps, 0.0);
     EXPECT_EQ(exact, 1.0);
   }
-  // A per-channel constant would change the shape rule: left unfused (and still runs).
+  // A per-channel constant would change the shape rule: the byte table stops before it; the SiLU
+  // becomes a float table and the per-channel Mul and the QuantizeLinear stay (and still run).
   const Tensor per_channel = random_tensor({1, 4, 1, 1}, 2);
   const ir::Graph g = silu_graph(&per_channel);
-  EXPECT_EQ(count_op(optimized(g), "QLut"), 0);
+  const ir::Graph opt = optimized(g);
+  EXPECT_EQ(count_op(opt, "QLut"), 1);
+  EXPECT_EQ(count_op(opt, "Mul"), 1);
+  EXPECT_EQ(count_op(opt, "QuantizeLinear"), 2);  // the input's and the output's
   GraphBuilder b;
   b.input("x", {1, 4, 7, 9});
   double max_steps = 0, exact = 0;
   compare_steps(g, b.random_feeds(), 0.02f, 1, &max_steps, &exact);
   EXPECT_EQ(max_steps, 0.0);
+}
+
+// A chain whose float result goes on to float ops (efficientnet's SiLU before a pool and a
+// squeeze-excitation Mul) becomes QLut with a float table: the reference kernels' values.
+TEST(QdqFusion, FloatSiluBecomesFloatLookupTable) {
+  auto build = [](bool float_output) {
+    GraphBuilder b = silu_head(float_output ? "y" : "si");
+    if (!float_output) {
+      b.init("se", random_tensor({1, 4, 1, 1}, 4, 0.2f, 1.f));
+      b.node("GlobalAveragePool", {"si"}, {"gp"});
+      b.node("Mul", {"si", "se"}, {"sm"});
+      b.node("Add", {"sm", "gp"}, {"sa"});
+      b.node("QuantizeLinear", {"sa", "ys", "yz"}, {"yq"});
+      b.node("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
+    }
+    return b.g;
+  };
+  for (bool float_output : {true, false}) {
+    SCOPED_TRACE(float_output ? "float graph output" : "pool and scale");
+    const ir::Graph g = build(float_output);
+    const ir::Graph opt = optimized(g);
+    EXPECT_EQ(count_op(opt, "QLut"), 1);
+    EXPECT_EQ(count_op(opt, "Sigmoid"), 0);
+    EXPECT_EQ(count_op(opt, "Mul"), float_output ? 0 : 1);
+    GraphBuilder b;
+    b.input("x", {1, 4, 7, 9});
+    for (int threads : {1, 2}) {
+      double max_steps = 0, exact = 0;
+      // The float output is the table's value itself: bit-exact. After the pool (whose fast kernel
+      // may sum in another order) a requantized value may move by one step.
+      compare_steps(g, b.random_feeds(), float_output ? 1e-30f : 0.02f, threads, &max_steps, &exact);
+      if (float_output) {
+        EXPECT_EQ(max_steps, 0.0);
+      } else {
+        EXPECT_LE(max_steps, 1.0);
+        EXPECT_GT(exact, 0.95);
+      }
+    }
+  }
+  // An intermediate value read outside the chain keeps the chain in float.
+  ir::Graph g = build(true);
+  g.outputs.push_back(g.outputs[0]);
+  g.outputs.back().name = "sg";
+  EXPECT_EQ(count_op(optimized(g), "Sigmoid"), 0);  // Sigmoid alone becomes the table of "sg"...
+  EXPECT_EQ(count_op(optimized(g), "Mul"), 1);      // ...and the Mul reading two values stays
+}
+
+// A residual Add between two dequantized activations and a QuantizeLinear becomes QLinearAdd: the
+// same float steps per element, so the same bytes as the unfused graph.
+TEST(QdqFusion, ResidualAddBecomesQLinearAddBitExact) {
+  GraphBuilder b;
+  b.input("x", {1, 6, 11, 13});
+  b.input("z", {1, 6, 11, 13});
+  b.output("y");
+  b.init("xs", scalar_f32(0.031f)).init("xz", u8_scalar(117)).init("zs", scalar_f32(0.017f)).init("zz", u8_scalar(3));
+  b.init("ys", scalar_f32(0.04f)).init("yz", u8_scalar(128));
+  b.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+  b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+  b.node("QuantizeLinear", {"z", "zs", "zz"}, {"zq"});
+  b.node("DequantizeLinear", {"zq", "zs", "zz"}, {"zd"});
+  b.node("Add", {"xd", "zd"}, {"s"});
+  b.node("QuantizeLinear", {"s", "ys", "yz"}, {"yq"});
+  b.node("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
+  const ir::Graph opt = optimized(b.g);
+  EXPECT_EQ(count_op(opt, "QLinearAdd"), 1);
+  EXPECT_EQ(count_op(opt, "Add"), 0);
+  for (int threads : {1, 2}) {
+    double max_steps = 0, exact = 0;
+    compare_steps(b.g, b.random_feeds(), 0.04f, threads, &max_steps, &exact);
+    EXPECT_EQ(max_steps, 0.0);
+  }
+  // The sum read by another node as well stays in float.
+  ir::Graph g = b.g;
+  g.outputs.push_back(g.outputs[0]);
+  g.outputs.back().name = "s";
+  EXPECT_EQ(count_op(optimized(g), "QLinearAdd"), 0);
+}
+
+// DQ(a), DQ(b) -> Concat -> Q (squeezenet's fire modules) becomes a Concat of bytes: a's through
+// its requantization table, b's (the output's scale and zero point) as they are. Bit-exact.
+TEST(QdqFusion, ConcatOfBytesBitExact) {
+  GraphBuilder b;
+  b.input("x", {1, 3, 5, 7});
+  b.input("z", {1, 4, 5, 7});
+  b.output("y");
+  b.init("xs", scalar_f32(0.031f)).init("xz", u8_scalar(117)).init("ys", scalar_f32(0.04f)).init("yz", u8_scalar(128));
+  b.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+  b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+  b.node("QuantizeLinear", {"z", "ys", "yz"}, {"zq"});
+  b.node("DequantizeLinear", {"zq", "ys", "yz"}, {"zd"});
+  auto& cat = b.node("Concat", {"xd", "zd"}, {"c"});
+  GraphBuilder::set_int(cat, "axis", 1);
+  b.node("QuantizeLinear", {"c", "ys", "yz"}, {"yq"});
+  b.node("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
+  const ir::Graph opt = optimized(b.g);
+  EXPECT_EQ(count_op(opt, "Concat"), 1);
+  EXPECT_EQ(count_op(opt, "QLut"), 1);
+  EXPECT_EQ(count_op(opt, "QuantizeLinear"), 2);  // the two inputs'
+  for (int threads : {1, 2}) {
+    double max_steps = 0, exact = 0;
+    compare_steps(b.g, b.random_feeds(), 0.04f, threads, &max_steps, &exact);
+    EXPECT_EQ(max_steps, 0.0);
+  }
 }
 
 // A small real model: the digits CNN quantized by ../shared/bench/int8/quantize_qdq.py (4 Conv +

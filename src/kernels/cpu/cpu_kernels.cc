@@ -68,6 +68,8 @@ std::span<const KernelEntry> cpu_kernels() {
       entry<run_qlinear_conv, prepare_qlinear_conv>("", "QLinearConv"),
       entry<run_quantize_linear, prepare_quantize_linear>("", "QuantizeLinear"),
       entry<run_dequantize_linear, prepare_dequantize_linear>("", "DequantizeLinear"),
+      entry<run_qlut, prepare_qlut>("com.edgeai", "QLut"),
+      entry<run_qlinear_add, prepare_qlinear_add>("com.edgeai", "QLinearAdd"),
   };
   return kTable;
 }

@@ -44,6 +44,14 @@ Status run_global_avg_pool(KernelContext& ctx);
 PrepareResult prepare_qlinear_conv(PrepareContext& ctx);
 Status run_qlinear_conv(KernelContext& ctx);
 
+// qlut.cc: com.edgeai QLut (table lookup on 8-bit values, byte or float table).
+PrepareResult prepare_qlut(PrepareContext& ctx);
+Status run_qlut(KernelContext& ctx);
+
+// qadd.cc: com.edgeai QLinearAdd (u8, one shape).
+PrepareResult prepare_qlinear_add(PrepareContext& ctx);
+Status run_qlinear_add(KernelContext& ctx);
+
 // qdq.cc: QuantizeLinear, DequantizeLinear per tensor.
 PrepareResult prepare_quantize_linear(PrepareContext& ctx);
 Status run_quantize_linear(KernelContext& ctx);

@@ -51,6 +51,14 @@ struct QDwArgs {
   uint8_t* y = nullptr;  // [oh][ow]
 };
 
+// com.edgeai QLinearAdd on u8 inputs of one shape (see src/kernels/reference/quant.cc):
+// y = saturate(round_half_even((float(a - za) * sa + float(b - zb) * sb) / sc) + zc) to [qmin, qmax],
+// each float step rounded as the reference rounds it (no fused multiply-add).
+struct QAddArgs {
+  float sa = 1.f, sb = 1.f, sc = 1.f;
+  int32_t za = 0, zb = 0, zc = 0, qmin = 0, qmax = 255;
+};
+
 struct QGemmKernels {
   const char* name;
   // Runs a whole block (every panel of rows, every block of columns).
@@ -68,6 +76,10 @@ struct QGemmKernels {
   // DequantizeLinear per tensor, as the reference: y = float(x - zp) * scale, x u8 or (is_signed) s8.
   void (*dequantize)(const uint8_t* x, int64_t n, bool is_signed, int32_t zp, float scale, float* y);
   void (*dwconv)(const QDwArgs& a);
+  // QLut: y[i] = table[x[i]] over n bytes, a table of 256 bytes or (lut_f32) 256 floats.
+  void (*lut_u8)(const uint8_t* x, int64_t n, const uint8_t* table, uint8_t* y);
+  void (*lut_f32)(const uint8_t* x, int64_t n, const float* table, float* y);
+  void (*add)(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs& p, uint8_t* y);
 };
 
 const QGemmKernels& qgemm_portable();

@@ -226,11 +226,66 @@ void dwconv_avx512(const QDwArgs& a) {
   else dwconv_avx512_impl<true>(a);
 }
 
+// 64 bytes at a time: the table as 16 rows of 16 bytes; vpshufb looks up the low nibble in each
+// row (broadcast to the four lanes) and the row whose index is the high nibble is kept.
+void lut_u8_avx512(const uint8_t* x, int64_t n, const uint8_t* table, uint8_t* y) {
+  __m512i rows[16];
+  for (int r = 0; r < 16; ++r) {
+    rows[r] = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table + 16 * r)));
+  }
+  const __m512i lo_nib = _mm512_set1_epi8(0x0f);
+  for (int64_t i = 0; i < n; i += 64) {
+    const __mmask64 m = n - i >= 64 ? ~__mmask64(0) : (__mmask64(1) << (n - i)) - 1;
+    const __m512i v = _mm512_maskz_loadu_epi8(m, x + i);
+    const __m512i lo = _mm512_and_si512(v, lo_nib);
+    const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo_nib);
+    __m512i r = _mm512_shuffle_epi8(rows[0], lo);
+#pragma GCC unroll 15
+    for (int t = 1; t < 16; ++t) {
+      const __mmask64 sel = _mm512_cmpeq_epi8_mask(hi, _mm512_set1_epi8(static_cast<char>(t)));
+      r = _mm512_mask_shuffle_epi8(r, sel, rows[t], lo);
+    }
+    _mm512_mask_storeu_epi8(y + i, m, r);
+  }
+}
+
+void lut_f32_avx512(const uint8_t* x, int64_t n, const float* table, float* y) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512i idx = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, x + i));
+    _mm512_mask_storeu_ps(y + i, m, _mm512_i32gather_ps(idx, table, 4));
+  }
+}
+
+// The float steps with explicit rounding: the compiler may not fuse them into one FMA.
+void add_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs& p, uint8_t* y) {
+  constexpr int kRn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  const __m512 sa = _mm512_set1_ps(p.sa), sb = _mm512_set1_ps(p.sb), sc = _mm512_set1_ps(p.sc);
+  const __m512 lo = _mm512_set1_ps(-1e6f), hi = _mm512_set1_ps(1e6f);
+  const __m512i za = _mm512_set1_epi32(p.za), zb = _mm512_set1_epi32(p.zb), zc = _mm512_set1_epi32(p.zc);
+  const __m512i qlo = _mm512_set1_epi32(p.qmin), qhi = _mm512_set1_epi32(p.qmax);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512i va = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, a + i)), za);
+    const __m512i vb = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, b + i)), zb);
+    const __m512 fa = _mm512_mul_round_ps(_mm512_cvtepi32_ps(va), sa, kRn);
+    const __m512 fb = _mm512_mul_round_ps(_mm512_cvtepi32_ps(vb), sb, kRn);
+    const __m512 v = _mm512_div_round_ps(_mm512_add_round_ps(fa, fb, kRn), sc, kRn);
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    const __m512 c = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+    __m512i r = _mm512_add_epi32(_mm512_cvt_roundps_epi32(c, kRn), zc);
+    r = _mm512_min_epi32(_mm512_max_epi32(r, qlo), qhi);
+    r = _mm512_mask_blend_epi32(nan, r, zc);
+    _mm_mask_storeu_epi8(y + i, m, _mm512_cvtepi32_epi8(r));
+  }
+}
+
 }  // namespace
 
 const QGemmKernels& qgemm_avx512vnni() {
-  static const QGemmKernels k{"avx512vnni", &gemm_avx512vnni, &pack_b_avx512, &u8_to_f32_avx512,
-                              &requant_f32_avx512, &quantize_avx512, &dequantize_avx512, &dwconv_avx512};
+  static const QGemmKernels k{"avx512vnni",       &gemm_avx512vnni,  &pack_b_avx512,     &u8_to_f32_avx512,
+                              &requant_f32_avx512, &quantize_avx512, &dequantize_avx512, &dwconv_avx512,
+                              &lut_u8_avx512,     &lut_f32_avx512,    &add_avx512};
   return k;
 }
 

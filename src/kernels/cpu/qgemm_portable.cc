@@ -132,11 +132,34 @@ void dwconv_portable(const QDwArgs& a) {
   }
 }
 
+void lut_u8_portable(const uint8_t* x, int64_t n, const uint8_t* table, uint8_t* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = table[x[i]];
+}
+
+void lut_f32_portable(const uint8_t* x, int64_t n, const float* table, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = table[x[i]];
+}
+
+void add_portable(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs& p, uint8_t* y) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float fa = static_cast<float>(static_cast<int32_t>(a[i]) - p.za) * p.sa;
+    volatile float fb = static_cast<float>(static_cast<int32_t>(b[i]) - p.zb) * p.sb;  // no fused multiply-add
+    const float v = (fa + fb) / p.sc;
+    if (std::isnan(v)) {
+      y[i] = static_cast<uint8_t>(p.zc);
+      continue;
+    }
+    const float r = std::nearbyint(std::min(std::max(v, -1e6f), 1e6f));  // round half to even
+    y[i] = static_cast<uint8_t>(std::clamp(static_cast<int32_t>(r) + p.zc, p.qmin, p.qmax));
+  }
+}
+
 }  // namespace
 
 const QGemmKernels& qgemm_portable() {
-  static const QGemmKernels k{"portable", &gemm_portable, &pack_b_portable, &u8_to_f32_portable,
-                              &requant_f32_portable, &quantize_portable, &dequantize_portable, &dwconv_portable};
+  static const QGemmKernels k{"portable",         &gemm_portable,       &pack_b_portable,   &u8_to_f32_portable,
+                              &requant_f32_portable, &quantize_portable, &dequantize_portable, &dwconv_portable,
+                              &lut_u8_portable,   &lut_f32_portable,  &add_portable};
   return k;
 }
 

@@ -7,9 +7,11 @@
 //                        Y = act(alpha * A' * B' + beta * C).
 //   Gelu(X)              Y = 0.5 x (1 + erf(x / sqrt 2)); with approximate = "tanh",
 //                        Y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-//   QLut(X, Table)       X uint8 or int8, Table [256] of uint8 or int8: Y = Table[byte of X] (the
-//                        byte read as unsigned), Y of Table's dtype and X's shape. The int8 QDQ
-//                        fusion makes it from DequantizeLinear -> elementwise ops -> QuantizeLinear.
+//   QLut(X, Table)       X uint8 or int8, Table [256] of uint8, int8 or float: Y = Table[byte of X]
+//                        (the byte read as unsigned), Y of Table's dtype and X's shape. The int8
+//                        QDQ fusion makes it from DequantizeLinear -> elementwise ops ->
+//                        QuantizeLinear (a byte table), or from DequantizeLinear -> elementwise
+//                        ops whose float result goes on to float ops (a float table).
 //
 // activation (string) and activation_params (floats):
 //   "Relu"       max(x, 0) (NaN stays NaN)
@@ -213,14 +215,20 @@ Status qlut(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& t = ctx.input(1);
   const auto q8 = [](DType d) { return d == DType::kU8 || d == DType::kI8; };
-  if (!q8(x.dtype()) || !q8(t.dtype()) || t.numel() != 256) {
-    return ctx.error("X must be uint8 or int8 and Table 256 uint8 or int8 values, got " +
+  if (!q8(x.dtype()) || !(q8(t.dtype()) || t.dtype() == DType::kF32) || t.numel() != 256) {
+    return ctx.error("X must be uint8 or int8 and Table 256 uint8, int8 or float values, got " +
                      std::string(dtype_name(x.dtype())) + " and " + std::string(dtype_name(t.dtype())) + " " +
                      shape_str(t.shape()));
   }
   if (!ctx.is_output_used(0)) return ok_status();
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, t.dtype(), x.shape()));
   const uint8_t* in = x.data<uint8_t>();
+  if (t.dtype() == DType::kF32) {
+    const float* table = t.data<float>();
+    float* out = y->data<float>();
+    for (int64_t i = 0; i < x.numel(); ++i) out[i] = table[in[i]];
+    return ok_status();
+  }
   const uint8_t* table = t.data<uint8_t>();
   uint8_t* out = y->data<uint8_t>();
   for (int64_t i = 0; i < x.numel(); ++i) out[i] = table[in[i]];

@@ -1,6 +1,6 @@
 // Reference kernels for linear quantization: QuantizeLinear, DequantizeLinear (per-tensor and,
-// from opset 13, per-axis), DynamicQuantizeLinear, MatMulInteger, ConvInteger, QLinearMatMul and
-// QLinearConv. Integer products accumulate exactly (int64, stored as int32 as the spec says);
+// from opset 13, per-axis), DynamicQuantizeLinear, MatMulInteger, ConvInteger, QLinearMatMul,
+// QLinearConv and com.edgeai QLinearAdd. Integer products accumulate exactly (int64, stored as int32 as the spec says);
 // requantization rounds half to even and saturates to the output type.
 #include <algorithm>
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/reference/dispatch.h"
+#include "kernels/reference/elementwise_common.h"
 #include "kernels/reference/registry.h"
 
 namespace edgeai::kernels::ref {
@@ -618,6 +619,55 @@ Status qlinear_conv(KernelContext& ctx) {
   });
 }
 
+// ---- com.edgeai QLinearAdd ----
+// QLinearAdd(A, A_scale, A_zp, B, B_scale, B_zp, C_scale, C_zp) (the inputs of onnxruntime's
+// com.microsoft QLinearAdd; scalar scales and zero points, A and B of one 8-bit type, C of
+// C_zp's), numpy broadcasting: C = QuantizeLinear(DequantizeLinear(A) + DequantizeLinear(B)), each
+// step in float32 as those reference kernels compute it (so the fused graph gives the same bytes
+// as the unfused one). The int8 QDQ fusion makes it from DQ, DQ -> Add -> Q.
+Status qlinear_add(KernelContext& ctx) {
+  if (ctx.num_inputs() != 8) return ctx.error("needs 8 inputs, got " + std::to_string(ctx.num_inputs()));
+  for (int i = 0; i < 8; ++i) {
+    if (!ctx.has_input(i)) return ctx.error("input " + std::to_string(i) + " is required");
+  }
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(3);
+  float scale[3];
+  int32_t zp[3];
+  for (int k = 0; k < 3; ++k) {
+    const Tensor& s = ctx.input(k < 2 ? 3 * k + 1 : 6);
+    const Tensor& z = ctx.input(k < 2 ? 3 * k + 2 : 7);
+    if (s.dtype() != DType::kF32 || s.numel() != 1 || s.rank() > 1) {
+      return ctx.error("scale " + std::to_string(k) + " must be one float32, got " + dt(s.dtype()) + " " +
+                       shape_str(s.shape()));
+    }
+    if (!is_q8(z.dtype()) || z.numel() != 1 || z.rank() > 1) {
+      return ctx.error("zero point " + std::to_string(k) + " must be one uint8 or int8, got " + dt(z.dtype()) + " " +
+                       shape_str(z.shape()));
+    }
+    if (k < 2 && z.dtype() != ctx.input(3 * k).dtype()) {
+      return ctx.error("zero point " + std::to_string(k) + " must have its input's dtype " +
+                       dt(ctx.input(3 * k).dtype()) + ", got " + dt(z.dtype()));
+    }
+    scale[k] = s.data<float>()[0];
+    zp[k] = static_cast<int32_t>(z.get_int(0));
+  }
+  ASSIGN_OR_RETURN(Shape out_shape, broadcast_shapes(a.shape(), b.shape()));
+  if (!ctx.is_output_used(0)) return ok_status();
+  const DType out_type = ctx.input(7).dtype();
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, out_type, out_shape));
+  return visit_q8(out_type, [&]<typename Q>() {
+    Q* out = y->data<Q>();
+    ew::for_each_broadcast<2>(out_shape, {&a.shape(), &b.shape()}, [&](int64_t i, int64_t ia, int64_t ib) {
+      const float fa = static_cast<float>(a.get_int(ia) - zp[0]) * scale[0];
+      volatile float fb = static_cast<float>(b.get_int(ib) - zp[1]) * scale[1];  // no fused multiply-add
+      const float sum = fa + fb;
+      out[i] = saturate_q<Q>(round_half_even(sum / scale[2]), zp[2]);
+    });
+    return ok_status();
+  });
+}
+
 }  // namespace
 
 std::span<const KernelEntry> quant_kernels() {
@@ -629,6 +679,7 @@ std::span<const KernelEntry> quant_kernels() {
       {"", "QLinearMatMul", qlinear_matmul},
       {"", "ConvInteger", conv_integer},
       {"", "QLinearConv", qlinear_conv},
+      {"com.edgeai", "QLinearAdd", qlinear_add},
   };
   return kTable;
 }
