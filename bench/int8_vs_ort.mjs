@@ -2,8 +2,8 @@
 // int8 QDQ: edgeai fp32, edgeai int8, ONNX Runtime int8 and ONNX Runtime fp32, back to back on the
 // same machine, alternating, several rounds; prints min and median latency of each and the ratios
 // edgeai int8 / edgeai fp32 and edgeai int8 / ORT int8 (< 1: edgeai int8 is faster), and writes
-// them as the "## int8 QDQ" section at the end of BENCHMARKS.md (the fp32 table above it is left
-// as it is).
+// them as the "## int8 QDQ" section of BENCHMARKS.md (replaced where it is, the other sections
+// left as they are; appended when there is none).
 //
 // The int8 models are the fp32 exports of bench/export_models.py quantized by
 // ../shared/bench/int8/quantize_qdq.py (onnxruntime's QDQ layout: per-channel s8 weights, u8
@@ -151,9 +151,15 @@ function main() {
   L.push('');
   const out = path.resolve(o.out);
   const prev = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+  // The section replaces the previous one in place (the sections after it stay), or goes at the end.
   const at = prev.indexOf('\n## int8 QDQ');
-  const head = at >= 0 ? prev.slice(0, at) : prev.replace(/\n*$/, '');
-  fs.writeFileSync(out, `${head}\n\n${L.join('\n')}`);
+  if (at >= 0) {
+    const next = prev.indexOf('\n## ', at + 1);
+    const tail = next >= 0 ? prev.slice(next) : '';
+    fs.writeFileSync(out, `${prev.slice(0, at)}\n${L.join('\n')}${tail}`);
+  } else {
+    fs.writeFileSync(out, `${prev.replace(/\n*$/, '')}\n\n${L.join('\n')}`);
+  }
   console.log(`wrote ${out}`);
 }
 
