@@ -21,7 +21,7 @@ Command add_prune(CLI::App& app) {
     std::string in, out, method = "magnitude", scope = "global";
     double target = 0.5;
     double flops = 0.5;
-    int reps = 200;
+    int reps = 1000;
     TrainFlags f;
   };
   auto o = std::make_shared<Opts>();
@@ -34,7 +34,7 @@ Command add_prune(CLI::App& app) {
   sub->add_option("--target-sparsity", o->target, "magnitude: fraction of weights set to zero, in [0, 1)")->capture_default_str();
   sub->add_option("--scope", o->scope, "magnitude: global (one threshold) or layer (each layer to the target)")->capture_default_str();
   sub->add_option("--flops", o->flops, "channels: fraction of the FLOPs to keep, in (0, 1]")->capture_default_str();
-  sub->add_option("--reps", o->reps, "Latency runs before and after")->capture_default_str();
+  sub->add_option("--reps", o->reps, "Timed latency runs of each model (before and after, alternating in 5 rounds)")->capture_default_str();
   add_train_flags(sub, o->f);
   return [o]() -> int {
     const TrainFlags& f = o->f;
@@ -57,8 +57,6 @@ Command add_prune(CLI::App& app) {
     const Dataset& report_set = data->eval.size() ? data->eval : (data->val.size() ? data->val : data->train);
     auto acc_before = session_accuracy(original, report_set, f.threads);
     if (!acc_before.ok()) return fail(acc_before.status().message());
-    auto lat_before = session_latency_ms(original, report_set, f.threads, o->reps);
-    if (!lat_before.ok()) return fail(lat_before.status().message());
     int64_t flops_before = prune::graph_flops(original, report_set.x), flops_after = flops_before;
 
     if (o->method == "channels") {
@@ -98,15 +96,16 @@ Command add_prune(CLI::App& app) {
     if (!saved.ok()) return fail(saved.status().message());
     auto acc_after = session_accuracy(*saved, report_set, f.threads);
     if (!acc_after.ok()) return fail(acc_after.status().message());
-    auto lat_after = session_latency_ms(*saved, report_set, f.threads, o->reps);
-    if (!lat_after.ok()) return fail(lat_after.status().message());
+    auto lat = compare_latency_ms(original, *saved, report_set, f.threads, o->reps);
+    if (!lat.ok()) return fail(lat.status().message());
     const double sparsity = prune::weight_sparsity(*saved);
     const int64_t params_before = original.parameter_count(), params_after = saved->parameter_count();
     const char* set_name = data->eval.size() ? "held-out" : (data->val.size() ? "validation" : "training");
     if (f.json) {
       nlohmann::json j{{"model", o->in}, {"output", o->out}, {"method", o->method}, {"weight_sparsity", sparsity},
                        {"accuracy_before", *acc_before}, {"accuracy_after", *acc_after}, {"accuracy_set", set_name},
-                       {"latency_ms_before", *lat_before}, {"latency_ms_after", *lat_after},
+                       {"latency_ms_before", lat->median_a}, {"latency_ms_after", lat->median_b},
+                       {"latency_ms_min_before", lat->min_a}, {"latency_ms_min_after", lat->min_b},
                        {"parameters_before", params_before}, {"parameters_after", params_after},
                        {"flops_before", flops_before}, {"flops_after", flops_after}, {"steps", report->steps},
                        {"bytes_after", std::filesystem::file_size(o->out)}};
@@ -123,8 +122,9 @@ Command add_prune(CLI::App& app) {
     std::printf("  fine-tune    %lld steps, final loss %.4f\n", (long long)report->steps, report->last_loss);
     std::printf("  accuracy     %.2f%% -> %.2f%% (%s set, %lld samples)\n", 100 * *acc_before, 100 * *acc_after, set_name,
                 (long long)report_set.size());
-    std::printf("  latency      %.4f ms -> %.4f ms median, batch 1, %d thread(s) (%.2fx)\n", *lat_before, *lat_after, f.threads,
-                *lat_after > 0 ? *lat_before / *lat_after : 0.0);
+    std::printf("  latency      min %.4f -> %.4f ms (%.2fx), median %.4f -> %.4f ms (%.2fx); batch 1, %d thread(s), side by side\n",
+                lat->min_a, lat->min_b, lat->min_b > 0 ? lat->min_a / lat->min_b : 0.0, lat->median_a, lat->median_b,
+                lat->median_b > 0 ? lat->median_a / lat->median_b : 0.0, f.threads);
     return 0;
   };
 }

@@ -115,22 +115,39 @@ Result<double> session_accuracy(const ir::Graph& g, const Dataset& d, int thread
   return d.size() ? static_cast<double>(correct) / d.size() : 0.0;
 }
 
-Result<double> session_latency_ms(const ir::Graph& g, const Dataset& d, int threads, int reps) {
-  auto graph = std::make_shared<const ir::Graph>(g);
+Result<LatencyPair> compare_latency_ms(const ir::Graph& a, const ir::Graph& b, const Dataset& d, int threads, int reps,
+                                       int rounds) {
   auto env = Env::create(threads);
-  ASSIGN_OR_RETURN(auto session, runtime::Session::create(graph, *env));
-  const std::string in = graph->feed_inputs().at(0)->name;
   std::vector<int64_t> first{0};
   ASSIGN_OR_RETURN(Tensor x, gather_rows(d.x, first));
-  std::vector<double> ms;
-  for (int r = 0; r < reps + 5; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    ASSIGN_OR_RETURN(auto out, session->run({{in, runtime::Value::of(x)}}));
-    double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (r >= 5) ms.push_back(t);
+  struct Timed {
+    std::shared_ptr<const ir::Graph> graph;
+    std::unique_ptr<runtime::Session> session;
+    std::vector<double> ms;
+  };
+  Timed t[2];
+  t[0].graph = std::make_shared<const ir::Graph>(a);
+  t[1].graph = std::make_shared<const ir::Graph>(b);
+  for (Timed& m : t) {
+    ASSIGN_OR_RETURN(m.session, runtime::Session::create(m.graph, *env));
   }
-  std::sort(ms.begin(), ms.end());
-  return ms.empty() ? 0.0 : ms[ms.size() / 2];
+  auto time_runs = [&](Timed& m, int n, bool keep) -> Status {
+    const std::string& in = m.graph->feed_inputs().at(0)->name;
+    for (int r = 0; r < n; ++r) {
+      auto t0 = std::chrono::steady_clock::now();
+      ASSIGN_OR_RETURN(auto out, m.session->run({{in, runtime::Value::of(x)}}));
+      if (keep) m.ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return ok_status();
+  };
+  rounds = std::max(rounds, 1);
+  const int per_round = std::max(reps / rounds, 1);
+  for (Timed& m : t) RETURN_IF_ERROR(time_runs(m, 5, false));
+  for (int r = 0; r < rounds; ++r) {
+    for (Timed& m : t) RETURN_IF_ERROR(time_runs(m, per_round, true));
+  }
+  for (Timed& m : t) std::sort(m.ms.begin(), m.ms.end());
+  return LatencyPair{t[0].ms.front(), t[0].ms[t[0].ms.size() / 2], t[1].ms.front(), t[1].ms[t[1].ms.size() / 2]};
 }
 
 Status save_graph(const ir::Graph& g, const std::string& path) {

@@ -47,8 +47,14 @@ Result<compress::train::TrainConfig> make_config(const TrainFlags& f, const std:
 Result<ir::Graph> load_graph(const std::string& path);
 // Accuracy (fraction) of a graph on a dataset through a runtime Session (graph passes on).
 Result<double> session_accuracy(const ir::Graph& g, const compress::train::Dataset& d, int threads);
-// Median batch-1 latency in ms of a graph over `reps` runs on the first sample of `d`.
-Result<double> session_latency_ms(const ir::Graph& g, const compress::train::Dataset& d, int threads, int reps);
+// Batch-1 latency in ms of two graphs on the first sample of `d`, measured side by side: `rounds`
+// rounds alternate between them, each with reps / rounds timed runs per graph (after 5 warm-up
+// runs of each), so that load on a shared machine falls on both alike.
+struct LatencyPair {
+  double min_a = 0, median_a = 0, min_b = 0, median_b = 0;
+};
+Result<LatencyPair> compare_latency_ms(const ir::Graph& a, const ir::Graph& b, const compress::train::Dataset& d,
+                                       int threads, int reps, int rounds = 5);
 // Writes the graph as ONNX and reads it back (checked by loading it again).
 Status save_graph(const ir::Graph& g, const std::string& path);
 
