@@ -169,7 +169,7 @@ Status run_conv(KernelContext& ctx) {
   if (s->nd == 2) out_shape.push_back(g.oh);
   out_shape.push_back(g.ow);
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, out_shape));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, out_shape));
 
   const int64_t n_img = x.dim(0);
   const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow;

@@ -104,7 +104,7 @@ Status run_unary(KernelContext& ctx) {
   if (s->fn == UnaryState::Fn::kClip && !clip_bounds(ctx, &act)) return s->fall_back(ctx);
   const Tensor& x = ctx.input(0);
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, x.shape()));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, x.shape()));
   const float* xd = x.data<float>();
   float* yd = y->data<float>();
   const UKernels& uk = *s->uk;
@@ -165,7 +165,7 @@ Status run_binary(KernelContext& ctx) {
     out[d] = ea == 1 ? eb : ea;
   }
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, out));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, out));
   const int64_t total = y->numel();
   if (total == 0) return ok_status();
   // Group dims (innermost first) into runs with the same (a full, b full) pattern.

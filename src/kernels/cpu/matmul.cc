@@ -70,7 +70,7 @@ Status run_gemm(KernelContext& ctx) {
   const int64_t m = s->trans_a ? a.dim(1) : a.dim(0), k = s->trans_a ? a.dim(0) : a.dim(1);
   if (k != s->k || (s->bias_m != 1 && s->bias_m != m)) return s->fall_back(ctx);
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, Shape{m, s->n}));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, Shape{m, s->n}));
   GemmArgs g;
   g.m = m;
   g.n = s->n;
@@ -118,7 +118,7 @@ Status matmul_const_b(KernelContext& ctx, const MatMulState& s) {
   if (a.rank() >= 2) out.push_back(s.n);
   else out = Shape{s.n};
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, out));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, out));
   GemmArgs g;
   g.m = s.k == 0 ? (a.rank() >= 2 ? shape_numel(Shape(a.shape().begin(), a.shape().end() - 1)) : 1)
                  : a.numel() / s.k;
@@ -166,7 +166,7 @@ Status run_matmul(KernelContext& ctx) {
   out.push_back(m);
   out.push_back(n);
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, out));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, out));
   const int64_t count = shape_numel(batch);
   if (count == 0 || m == 0 || n == 0) return ok_status();
   std::vector<int64_t> off_a(count), off_b(count);

@@ -47,7 +47,7 @@ Status run_softmax(KernelContext& ctx) {
   int64_t n = 1;
   for (int d = static_cast<int>(axis); d < rank; ++d) n *= x.dim(d);
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, x.shape()));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, x.shape()));
   if (n == 0 || x.numel() == 0) return ok_status();
   const int64_t rows = x.numel() / n;
   const float* xd = x.data<float>();
@@ -82,7 +82,7 @@ Status run_layer_norm(KernelContext& ctx) {
   if (scale.numel() != n || (bias && bias->numel() != n) || n == 0) return s->fall_back(ctx);
   const float eps = ctx.attr_float("epsilon", 1e-5f);
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, x.shape()));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, x.shape()));
   const int64_t rows = x.numel() / n;
   const float* xd = x.data<float>();
   float* yd = y->data<float>();

@@ -54,7 +54,8 @@ Status run_pool(KernelContext& ctx) {
   g.ph = win->pad_begin[0];
   g.pw = win->pad_begin[1];
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, Shape{x.dim(0), x.dim(1), g.oh, g.ow}));
+  ASSIGN_OR_RETURN(Tensor * y,
+                   ctx.allocate_output_uninitialized(0, DType::kF32, Shape{x.dim(0), x.dim(1), g.oh, g.ow}));
   const int64_t planes = x.dim(0) * x.dim(1);
   if (planes == 0 || g.oh * g.ow == 0) return ok_status();
   const UKernels& uk = *s->uk;
@@ -96,7 +97,7 @@ Status run_global_avg_pool(KernelContext& ctx) {
     n *= x.dim(d);
   }
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kF32, out));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, out));
   const int64_t planes = x.dim(0) * x.dim(1);
   if (planes == 0) return ok_status();
   if (n == 0) return s->fall_back(ctx);  // mean of nothing: the reference decides
