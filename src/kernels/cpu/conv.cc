@@ -209,8 +209,9 @@ Status run_conv(KernelContext& ctx) {
         p += c1 - c0;
       }
     };
-    // Split over the pool when the work is well above the pool's wake-up cost.
-    if (planes * out_sp * g.kh * g.kw < (int64_t(1) << 18)) body(0, planes);
+    // Split over the pool when the work (~4 us at 2^16 multiply-adds) is above the pool's
+    // hand-off cost (about a microsecond while its workers spin).
+    if (planes * out_sp * g.kh * g.kw < (int64_t(1) << 16)) body(0, planes);
     else ctx.pool().parallel_for(planes, 1, body);
     return failed ? out_of_memory(scratch) : ok_status();
   }
@@ -242,7 +243,7 @@ Status run_conv(KernelContext& ctx) {
     planes = AlignedFloats(nplanes * stride);
     if (!planes.ok()) return out_of_memory(nplanes * stride);
     float* pd = planes.data();
-    ctx.pool().parallel_for(nplanes, 4, [&](int64_t b, int64_t e) {
+    ctx.pool().parallel_for(nplanes, 1, [&](int64_t b, int64_t e) {
       uk.phase_planes(pg, xd + b * in_sp, e - b, pd + b * stride, stride);
     });
     tap_off.resize(static_cast<size_t>(g.kh * g.kw));
