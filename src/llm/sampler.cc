@@ -1,6 +1,7 @@
 #include "llm/sampler.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <unordered_map>
 
@@ -72,7 +73,31 @@ void Sampler::apply_penalties(std::span<const float> logits) {
 namespace {
 // Most likely first; equal logits: lower id first (deterministic).
 bool better(float la, int32_t ia, float lb, int32_t ib) { return la > lb || (la == lb && ia < ib); }
+
+float logit_of_key(uint64_t key) {
+  const uint32_t o = ~(uint32_t)(key >> 32);
+  return std::bit_cast<float>((o & 0x80000000u) ? (o & 0x7fffffffu) : ~o);
+}
 }  // namespace
+
+uint64_t sampler_order_key(float logit, int32_t id) {
+  uint32_t bits = logit == 0.0f ? 0u : std::bit_cast<uint32_t>(logit);  // -0 sorts as +0
+  const uint32_t ordered = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);  // ascending with the float
+  return ((uint64_t)~ordered << 32) | (uint32_t)id;
+}
+
+void Sampler::sort_candidates(size_t k) {
+  keys_.resize(cands_.size());
+  for (size_t i = 0; i < cands_.size(); ++i) keys_[i] = sampler_order_key(cands_[i].logit, cands_[i].id);
+  if (k < keys_.size()) {
+    std::partial_sort(keys_.begin(), keys_.begin() + (std::ptrdiff_t)k, keys_.end());
+    keys_.resize(k);
+  } else {
+    std::sort(keys_.begin(), keys_.end());
+  }
+  cands_.resize(keys_.size());
+  for (size_t i = 0; i < keys_.size(); ++i) cands_[i] = {logit_of_key(keys_[i]), (int32_t)(uint32_t)keys_[i]};
+}
 
 void Sampler::filter_and_soften() {
   auto cmp = [](const Cand& a, const Cand& b) { return better(a.logit, a.id, b.logit, b.id); };
@@ -84,12 +109,7 @@ void Sampler::filter_and_soften() {
     probs_.assign(1, 1.0f);
     return;
   }
-  if (p.top_k > 0 && (size_t)p.top_k < cands_.size()) {
-    std::partial_sort(cands_.begin(), cands_.begin() + p.top_k, cands_.end(), cmp);
-    cands_.resize(p.top_k);
-  } else {
-    std::sort(cands_.begin(), cands_.end(), cmp);
-  }
+  sort_candidates(p.top_k > 0 ? (size_t)p.top_k : cands_.size());
   // Softmax of the (untempered) logits for top-p and min-p, as llama.cpp orders them.
   auto softmax = [&](float temp) {
     probs_.resize(cands_.size());
@@ -105,6 +125,10 @@ void Sampler::filter_and_soften() {
   if (std::isinf(cands_[0].logit) && cands_[0].logit < 0) {  // every logit -inf: keep the first
     cands_.resize(1);
     probs_.assign(1, 1.0f);
+    return;
+  }
+  if (p.top_p >= 1.0f && p.min_p <= 0.0f) {  // no filter reads the untempered probabilities
+    softmax(p.temperature);
     return;
   }
   softmax(1.0f);

@@ -42,6 +42,11 @@ struct TokenProb {
   float p;
 };
 
+// The sampler's candidate order as one integer: sorting keys ascending puts the larger logit
+// first and, for equal logits (-0 == +0), the lower id first, exactly as comparing (logit, id)
+// does. The logit must not be NaN (the sampler maps NaN to -inf first); id must be >= 0.
+uint64_t sampler_order_key(float logit, int32_t id);
+
 class Sampler {
  public:
   explicit Sampler(const SamplerParams& params);
@@ -63,11 +68,14 @@ class Sampler {
   };
   void apply_penalties(std::span<const float> logits);
   void filter_and_soften();
+  void sort_candidates(size_t k);  // cands_ := the k best, in order
+
 
   SamplerParams params_;
   Pcg32 rng_;
   std::deque<int32_t> recent_;
   std::vector<Cand> cands_;
+  std::vector<uint64_t> keys_;
   std::vector<float> probs_;
 };
 

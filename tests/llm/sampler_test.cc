@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <random>
 #include <map>
 #include <set>
 
@@ -210,6 +213,48 @@ TEST(LlmSampler, HostileLogitsAndParams) {
   bad.min_p = 2;
   EXPECT_FALSE(bad.validate().empty());
   EXPECT_TRUE(off().validate().empty());
+}
+
+// Oracle: the (logit, id) comparison the sampler orders by (larger logit first, equal logits
+// lower id first, -0 == +0). Random logits drawn from a few values so ties are common, with
+// -0, +0, -inf, +inf, denormals and large magnitudes mixed in.
+TEST(LlmSampler, OrderKeySortsLikeTheComparison) {
+  const float pool[] = {0.0f, -0.0f, -INFINITY, INFINITY, 1.0f, -1.0f, 1e-40f, -1e-40f, 3.5f, -3.5f,
+                        1e30f, -1e30f, 0.25f, std::nextafter(1.0f, 2.0f), std::nextafter(-1.0f, -2.0f)};
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    const int n = 1 + (int)(rng() % 600);
+    std::vector<float> l((size_t)n);
+    for (float& v : l) v = rng() % 3 == 0 ? std::uniform_real_distribution<float>(-8, 8)(rng) : pool[rng() % 15];
+    std::vector<int32_t> want((size_t)n);
+    std::iota(want.begin(), want.end(), 0);
+    std::shuffle(want.begin(), want.end(), rng);
+    std::vector<int32_t> got = want;
+    std::sort(want.begin(), want.end(), [&](int32_t a, int32_t b) { return l[a] > l[b] || (l[a] == l[b] && a < b); });
+    std::sort(got.begin(), got.end(), [&](int32_t a, int32_t b) {
+      return sampler_order_key(l[a], a) < sampler_order_key(l[b], b);
+    });
+    ASSERT_EQ(got, want) << "round " << round;
+  }
+}
+
+// The full distribution without top-p and min-p (the path that skips the untempered softmax):
+// softmax of logit / T in the comparison order, checked against the definition.
+TEST(LlmSampler, FullDistributionWithTemperatureAndTies) {
+  SamplerParams p = off();
+  p.temperature = 0.5f;
+  Sampler s(p);
+  const std::vector<float> l = {1.0f, -0.0f, 2.0f, 0.0f, 2.0f, -INFINITY};
+  auto d = s.distribution(l);
+  const std::vector<int32_t> order = {2, 4, 0, 1, 3, 5};
+  ASSERT_EQ(d.size(), order.size());
+  double sum = 0;
+  for (float v : l) sum += std::isinf(v) ? 0.0 : std::exp((v - 2.0) / 0.5);
+  for (size_t i = 0; i < d.size(); ++i) {
+    EXPECT_EQ(d[i].id, order[i]);
+    const float v = l[(size_t)order[i]];
+    EXPECT_NEAR(d[i].p, std::isinf(v) ? 0.0 : std::exp((v - 2.0) / 0.5) / sum, 1e-6);
+  }
 }
 
 }  // namespace
