@@ -63,6 +63,15 @@ TEST(CpuConv, DepthwiseMatchesReference) {
       {1, 2, 70, 75, 2, 5, 5, 1, 1, 2, 2, -1, -1, 1, 1, 2},     // 5x5, rows of >= 4 vectors
       {1, 2, 131, 133, 2, 5, 5, 2, 2, 2, 2, -1, -1, 1, 1, 2},   // 5x5 stride 2, wide rows
       {1, 2, 40, 150, 2, 3, 3, 1, 1, 1, 1, -1, -1, 1, 2, 2},    // dilated columns, wide rows
+      // Column stride 2 from the input rows (dw_direct_s2): rows of 2 or 4 vectors, several
+      // groups, pads 0-2 and asymmetric, odd widths, row stride 1 with row dilation.
+      {1, 3, 61, 23, 3, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 3},     // ow 12 (2-vector groups)
+      {1, 2, 64, 64, 2, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 2},       // pads only at the end
+      {1, 2, 40, 50, 2, 3, 3, 2, 2, 2, 2, -1, -1, 1, 1, 2},     // pad 2 (> kernel / 2)
+      {1, 2, 30, 90, 2, 3, 3, 1, 2, 2, 1, -1, -1, 2, 1, 2},     // row stride 1, row dilation 2
+      {1, 2, 45, 97, 2, 5, 5, 2, 2, 1, 1, 2, 2, 1, 1, 2},       // 5x5, asymmetric pads, ow 48
+      {1, 2, 20, 300, 2, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 2},    // ow 150: 64 + 64 + 22
+      {1, 2, 33, 35, 2, 5, 5, 2, 2, 0, 0, -1, -1, 1, 1, 2},     // 5x5 no pad, odd width
   };
   uint32_t seed = 100;
   for (const auto& s : specs) {
@@ -141,6 +150,7 @@ TEST(CpuConv, FusedActivationsMatchReference) {
   };
   for (const ConvSpec& s : {ConvSpec{1, 8, 9, 9, 13, 3, 3, 1, 1, 1, 1},
                             ConvSpec{1, 6, 9, 9, 6, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 6},
+                            ConvSpec{1, 3, 40, 41, 3, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 3},  // stride 2, rows
                             ConvSpec{1, 40, 6, 7, 24, 1, 1}}) {
     for (const Act& a : acts) {
       SCOPED_TRACE("activation " + a.name + " group " + std::to_string(s.group));

@@ -35,6 +35,13 @@ struct VecAvx2 {
   static F load(const float* p, Mask m) { return _mm256_maskload_ps(p, m); }
   static void store(float* p, F v, Mask m) { _mm256_maskstore_ps(p, m, v); }
   static F keep(F v, Mask m) { return _mm256_and_ps(v, _mm256_castsi256_ps(m)); }
+  static F load_window(const float* row, int64_t col, int64_t n) {
+    alignas(32) float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 8; ++i) {
+      if (col + i >= 0 && col + i < n) t[i] = row[col + i];
+    }
+    return _mm256_load_ps(t);
+  }
   static F load_strided(const float* p, int64_t stride, int n) {
     const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                            _mm256_set1_epi32(static_cast<int>(stride)));

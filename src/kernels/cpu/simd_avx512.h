@@ -35,6 +35,13 @@ struct VecAvx512 {
   static F load(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
   static void store(float* p, F v, Mask m) { _mm512_mask_storeu_ps(p, m, v); }
   static F keep(F v, Mask m) { return _mm512_maskz_mov_ps(m, v); }  // lanes past the mask zeroed
+  // Lane i: row[col + i] where 0 <= col + i < n, else 0; one masked load (masked-off lanes are
+  // not read).
+  static F load_window(const float* row, int64_t col, int64_t n) {
+    const int64_t lo = col < 0 ? -col : 0, hi = n - col < 16 ? n - col : 16;
+    if (hi <= lo) return zero();
+    return _mm512_maskz_loadu_ps(static_cast<Mask>(mask(static_cast<int>(hi)) & ~mask(static_cast<int>(lo))), row + col);
+  }
   // Every `stride`-th float from p (lanes >= n are zero).
   static F load_strided(const float* p, int64_t stride, int n) {
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),

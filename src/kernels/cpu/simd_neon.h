@@ -33,6 +33,13 @@ struct VecNeon {
     const uint32_t idx[4] = {0, 1, 2, 3};
     return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vcltq_u32(vld1q_u32(idx), vdupq_n_u32(n))));
   }
+  static F load_window(const float* row, int64_t col, int64_t n) {
+    float t[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 4; ++i) {
+      if (col + i >= 0 && col + i < n) t[i] = row[col + i];
+    }
+    return vld1q_f32(t);
+  }
   static F load_strided(const float* p, int64_t stride, int n) {
     float t[4] = {0, 0, 0, 0};
     for (int i = 0; i < n; ++i) t[i] = p[i * stride];

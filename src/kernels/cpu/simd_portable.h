@@ -8,6 +8,8 @@
 //   mask(n), load(p, m), store(p, v, m)   the first n lanes only; other lanes load as 0
 //   keep(v, m)               v with the lanes past the mask zeroed
 //   load_strided(p, s, n)    p[0], p[s], ... p[(n-1)s], then zeros
+//   load_window(row, col, n) lane i: row[col + i] where 0 <= col + i < n, else 0 (a row's
+//                            borders; the row is read only inside [0, n))
 //   add sub mul div fmadd(a,b,c)=a*b+c max min sqrt abs neg copysign(a,s) round (to nearest even)
 //   pow2i(n)                 2^n for integral n in [-126, 127]
 //   rcp(a)                   1 / a to about 1 ulp, for finite nonzero a
@@ -52,6 +54,13 @@ struct VecPortable {
   }
   static F keep(F v, Mask n) {
     for (int i = n; i < kLanes; ++i) v[i] = 0.0f;
+    return v;
+  }
+  static F load_window(const float* row, int64_t col, int64_t n) {
+    F v = zero();
+    for (int i = 0; i < kLanes; ++i) {
+      if (col + i >= 0 && col + i < n) v[i] = row[col + i];
+    }
     return v;
   }
   static F load_strided(const float* p, int64_t stride, int n) {

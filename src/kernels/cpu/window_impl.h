@@ -174,6 +174,26 @@ struct WindowImpl {
     return ((r % g.sh) * g.sw + (c % g.sw)) * p.size + (r / g.sh) * p.wq + c / g.sw;
   }
 
+  // The NU accumulators of the group at q into dst[q, min(q + NU L, n)), clamped to [lo, hi]
+  // when kAct is 1.
+  template <int NU, int kAct>
+  __attribute__((always_inline)) static void store_group(F* acc, float* dst, int64_t q, int64_t n, F lo, F hi) {
+    if (q + NU * L <= n) {
+#pragma GCC unroll 4
+      for (int u = 0; u < NU; ++u) {
+        if constexpr (kAct == 1) acc[u] = V::min(hi, V::max(lo, acc[u]));
+        V::store(dst + q + u * L, acc[u]);
+      }
+    } else {
+      for (int u = 0; u < NU && q + u * L < n; ++u) {
+        if constexpr (kAct == 1) acc[u] = V::min(hi, V::max(lo, acc[u]));
+        const int64_t r = n - (q + u * L);
+        if (r >= L) V::store(dst + q + u * L, acc[u]);
+        else V::store(dst + q + u * L, acc[u], V::mask(static_cast<int>(r)));
+      }
+    }
+  }
+
   // dst[0, n) where output q reads src[q + off[t]] for tap t. Weights, offsets and bounds are
   // copied into locals first: a vector store may alias any object in memory, so values read
   // through pointers would be reloaded after every store.
@@ -209,20 +229,7 @@ struct WindowImpl {
           for (int u = 0; u < U; ++u) acc[u] = V::fmadd(wv[t], V::load(b + off[t] + u * L), acc[u]);
         }
       }
-      if (q + U * L <= n) {
-#pragma GCC unroll 4
-        for (int u = 0; u < U; ++u) {
-          if constexpr (kAct == 1) acc[u] = V::min(hi, V::max(lo, acc[u]));
-          V::store(dst + q + u * L, acc[u]);
-        }
-      } else {
-        for (int u = 0; u < U && q + u * L < n; ++u) {
-          if constexpr (kAct == 1) acc[u] = V::min(hi, V::max(lo, acc[u]));
-          const int64_t r = n - (q + u * L);
-          if (r >= L) V::store(dst + q + u * L, acc[u]);
-          else V::store(dst + q + u * L, acc[u], V::mask(static_cast<int>(r)));
-        }
-      }
+      store_group<U, kAct>(acc, dst, q, n, lo, hi);
     }
   }
 
@@ -259,31 +266,112 @@ struct WindowImpl {
           shift_taps<KW, SW, 0>(ky, fx, wv, a, acc);
         }
       }
-      if (q + U * L <= n) {
-#pragma GCC unroll 4
-        for (int u = 0; u < U; ++u) {
-          if constexpr (kAct == 1) acc[u] = V::min(hi, V::max(lo, acc[u]));
-          V::store(dst + q + u * L, acc[u]);
-        }
-      } else {
-        for (int u = 0; u < U && q + u * L < n; ++u) {
-          if constexpr (kAct == 1) acc[u] = V::min(hi, V::max(lo, acc[u]));
-          const int64_t r = n - (q + u * L);
-          if (r >= L) V::store(dst + q + u * L, acc[u]);
-          else V::store(dst + q + u * L, acc[u], V::mask(static_cast<int>(r)));
-        }
-      }
+      store_group<U, kAct>(acc, dst, q, n, lo, hi);
     }
   }
-  // Taps kx = fx + SW * C of kernel row ky (shift C), for C from C0 while kx < KW.
-  template <int KW, int SW, int C>
+  // Taps kx = fx + SW * C of kernel row ky (shift C), for C from C0 while kx < KW, over NU
+  // accumulators.
+  template <int KW, int SW, int C, int NU = U>
   static void shift_taps(int ky, int fx, const F* wv, const F* a, F* acc) {
     if (fx + SW * C >= KW) return;
     const F wt = wv[ky * KW + fx + SW * C];
     constexpr int kq = C / L, kr = C % L;
 #pragma GCC unroll 4
-    for (int u = 0; u < U; ++u) acc[u] = V::fmadd(wt, V::template shift<kr>(a[u + kq], a[u + kq + 1]), acc[u]);
-    if constexpr (C + 1 < KW) shift_taps<KW, SW, C + 1>(ky, fx, wv, a, acc);
+    for (int u = 0; u < NU; ++u) acc[u] = V::fmadd(wt, V::template shift<kr>(a[u + kq], a[u + kq + 1]), acc[u]);
+    if constexpr (C + 1 < KW) shift_taps<KW, SW, C + 1, NU>(ky, fx, wv, a, acc);
+  }
+
+  // Column stride 2 (dilation 1, 3x3 or 5x5) straight from the input rows, without phase
+  // planes: each group of NU output vectors loads 2 (NU + 1) input vectors per kernel row from
+  // the window's left edge and deinterleaves them in registers into e[j] = x[2 j - pw] and
+  // o[j] = x[2 j + 1 - pw]; tap kx then reads e or o (kx even or odd) shifted by kx / 2 lanes
+  // (shift_taps). Columns outside the row load as zeros (load_window, at the row's two ends
+  // only); kernel rows above or below the input are skipped (their taps would add zeros). Any
+  // row stride, dilation and padding. Copying the plane into phase planes first was most of a
+  // stride-2 plane's time (the input is 4x the output).
+  static bool direct_s2(const ConvGeom& g) {
+    return V::kFastShift && g.sw == 2 && g.dw == 1 && ((g.kh == 3 && g.kw == 3) || (g.kh == 5 && g.kw == 5));
+  }
+
+  template <int KH, int KW, int NU, int kAct>
+  static void dw_plane_s2(const ConvGeom& g, const float* x, const float* w, float bias, float lo_f, float hi_f,
+                          float* y) {
+    F wv[KH * KW];
+#pragma GCC unroll 25
+    for (int t = 0; t < KH * KW; ++t) wv[t] = V::set1(w[t]);
+    const F bv = V::set1(bias), lo = V::set1(lo_f), hi = V::set1(hi_f);
+    constexpr int NA = NU + 1 + ((KW - 1) / 2) / L;  // shifts may pass whole vectors
+    const int64_t h = g.h, wd = g.w, ow = g.ow;
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      float* yr = y + oy * ow;
+      const int64_t iy0 = oy * g.sh - g.ph;
+      for (int64_t q = 0; q < ow; q += NU * L) {
+        F acc[NU];
+#pragma GCC unroll 4
+        for (int u = 0; u < NU; ++u) acc[u] = bv;
+        const int64_t c0 = 2 * q - g.pw;
+#pragma GCC unroll 5
+        for (int ky = 0; ky < KH; ++ky) {
+          const int64_t iy = iy0 + ky * g.dh;
+          if (iy < 0 || iy >= h) continue;
+          const float* xr = x + iy * wd;
+          F e[NA], o[NA];
+#pragma GCC unroll 8
+          for (int u = 0; u < NA; ++u) {
+            const int64_t col = c0 + 2 * L * u;
+            F a, b;
+            if (col >= 0 && col + 2 * L <= wd) {
+              a = V::load(xr + col);
+              b = V::load(xr + col + L);
+            } else {
+              a = V::load_window(xr, col, wd);
+              b = V::load_window(xr, col + L, wd);
+            }
+            V::deinterleave2(a, b, &e[u], &o[u]);
+          }
+          shift_taps<KW, 2, 0, NU>(ky, 0, wv, e, acc);
+          shift_taps<KW, 2, 0, NU>(ky, 1, wv, o, acc);
+        }
+        store_group<NU, kAct>(acc, yr, q, ow, lo, hi);
+      }
+    }
+  }
+
+  template <int KH, int KW, int NU>
+  static void dw_plane_s2_act(const ConvGeom& g, const float* x, const float* w, float bias, const Activation& act,
+                              float* y) {
+    if (act.kind == ActKind::kNone) {
+      dw_plane_s2<KH, KW, NU, 0>(g, x, w, bias, 0.0f, 0.0f, y);
+    } else if (act.kind == ActKind::kRelu) {
+      dw_plane_s2<KH, KW, NU, 1>(g, x, w, bias, 0.0f, __builtin_inff(), y);
+    } else if (act.kind == ActKind::kClip) {
+      dw_plane_s2<KH, KW, NU, 1>(g, x, w, bias, act.alpha, act.beta, y);
+    } else {
+      dw_plane_s2<KH, KW, NU, 0>(g, x, w, bias, 0.0f, 0.0f, y);
+      activate(y, g.oh * g.ow, act);
+    }
+  }
+
+  // Groups of 4 output vectors, or 2 when a row holds no more (28-wide rows).
+  static void dw_direct_s2(const DwConvArgs& a) {
+    const ConvGeom& g = *a.g;
+    if constexpr (V::kFastShift) {
+      const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow, taps = g.kh * g.kw;
+      const bool narrow = g.ow <= 2 * L;
+      for (int64_t c = a.c0; c < a.c1; ++c) {
+        const float* x = a.x + c * in_sp;
+        const float* w = a.w + c * taps;
+        const float b = a.bias ? a.bias[c] : 0.0f;
+        float* y = a.y + c * out_sp;
+        if (g.kh == 3) {
+          if (narrow) dw_plane_s2_act<3, 3, 2>(g, x, w, b, a.act, y);
+          else dw_plane_s2_act<3, 3, 4>(g, x, w, b, a.act, y);
+        } else {
+          if (narrow) dw_plane_s2_act<5, 5, 2>(g, x, w, b, a.act, y);
+          else dw_plane_s2_act<5, 5, 4>(g, x, w, b, a.act, y);
+        }
+      }
+    }
   }
 
   // kAct: 0 none, 1 clamp to [alpha, beta] in registers, 2 a separate pass over the plane.
@@ -460,6 +548,10 @@ struct WindowImpl {
         else if (g.kh == 5 && g.kw == 5) dw_channels<5, 5>(a, cb, nc, a.scratch);
         else dw_channels<0, 0>(a, cb, nc, a.scratch);
       }
+      return;
+    }
+    if (direct_s2(g)) {
+      dw_direct_s2(a);
       return;
     }
     const Planes p = planes(g);
