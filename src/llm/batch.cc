@@ -18,9 +18,9 @@ namespace {
 
 constexpr int64_t kScoreFloats = int64_t{1} << 20;
 
-// One query row's attention from its raw scores sc[lo..p] (q.k): scale, soft-cap, softmax in f32,
-// then o = the weighted sum of the value rows.
-void attend(float* sc, int64_t lo, int64_t p, float scale, float cap, const float* vals, int64_t hdv, float* o) {
+// Scores sc[lo..p] (q.k) to softmax weights in place: scale, soft-cap, exp(x - max) in f32.
+// Returns 1 / the sum of the weights.
+float soften(float* sc, int64_t lo, int64_t p, float scale, float cap) {
   float mx = -INFINITY;
   for (int64_t j = lo; j <= p; ++j) {
     float v = sc[j] * scale;
@@ -34,12 +34,57 @@ void attend(float* sc, int64_t lo, int64_t p, float scale, float cap, const floa
     sc[j] = e;
     sum += e;
   }
-  const float inv = 1.0f / sum;
+  return 1.0f / sum;
+}
+
+// One query row's attention from its raw scores sc[lo..p]: softmax, then o = the weighted sum
+// of the value rows.
+void attend(float* sc, int64_t lo, int64_t p, float scale, float cap, const float* vals, int64_t hdv, float* o) {
+  const float inv = soften(sc, lo, p, scale, cap);
   std::fill(o, o + hdv, 0.0f);
   for (int64_t j = lo; j <= p; ++j) {
     const float w = sc[j] * inv;
     const float* vr = vals + j * hdv;
     for (int64_t d = 0; d < hdv; ++d) o[d] += w * vr[d];
+  }
+}
+
+// Decode attention of one query row over positions [lo, p] when the head size is the
+// compile-time HD for keys and values: the dot products and the weighted sum are fixed-length
+// loops the compiler vectorizes (the llm code is built for baseline x86-64, so SSE2), with the
+// dot product summed pairwise (the order differs from the scalar loop in rounding only).
+template <int HD>
+void attend_fixed(const float* q, const float* kmat, float* sc, int64_t lo, int64_t p, float scale, float cap,
+                  const float* vals, float* o) {
+  for (int64_t j = lo; j <= p; ++j) {
+    const float* kr = kmat + j * HD;
+    float t[HD];
+    for (int d = 0; d < HD; ++d) t[d] = q[d] * kr[d];
+    for (int w = HD / 2; w >= 1; w /= 2)
+      for (int d = 0; d < w; ++d) t[d] += t[d + w];
+    sc[j] = t[0];
+  }
+  const float inv = soften(sc, lo, p, scale, cap);
+  float acc[HD] = {};
+  for (int64_t j = lo; j <= p; ++j) {
+    const float w = sc[j] * inv;
+    const float* vr = vals + j * HD;
+    for (int d = 0; d < HD; ++d) acc[d] += w * vr[d];
+  }
+  for (int d = 0; d < HD; ++d) o[d] = acc[d];
+}
+
+using AttendFixed = void (*)(const float*, const float*, float*, int64_t, int64_t, float, float, const float*, float*);
+
+AttendFixed attend_fixed_for(int64_t hdk, int64_t hdv) {
+  if (hdk != hdv) return nullptr;
+  switch (hdk) {
+    case 8: return attend_fixed<8>;
+    case 16: return attend_fixed<16>;
+    case 32: return attend_fixed<32>;
+    case 64: return attend_fixed<64>;
+    case 128: return attend_fixed<128>;
+    default: return nullptr;
   }
 }
 
@@ -180,13 +225,15 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
   // Decode rows (a run of one row of its slot) over a short cache: plain dot products (a kernel
   // call per layer and KV head would cost more than the arithmetic), all rows and KV heads of the
   // batch threaded together, so N sequences keep the threads busy where one sequence cannot.
-  std::vector<int64_t> singles;
+  std::vector<int64_t>& singles = singles_;
+  singles.clear();
   for (int64_t r = 0; r < n; ++r) {
     const bool joined_prev = r > 0 && rows[r - 1].slot == rows[r].slot && rows[r].pos == rows[r - 1].pos + 1;
     const bool joined_next = r + 1 < n && rows[r + 1].slot == rows[r].slot && rows[r + 1].pos == rows[r].pos + 1;
     if (!joined_prev && !joined_next && (rows[r].pos + 1) * group * hdk < (int64_t{1} << 15)) singles.push_back(r);
   }
   const int64_t per_item = group * n_ctx_;
+  const AttendFixed fixed = attend_fixed_for(hdk, hdv);
   auto decode_item = [&](int64_t item, float* sc_base) {
     const int64_t r = singles[(size_t)(item / nkv)], g = item % nkv;
     const int64_t p = rows[r].pos, n_kv = p + 1, slot = rows[r].slot;
@@ -196,13 +243,18 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
     for (int64_t hl = 0; hl < group; ++hl) {
       const float* q = fwd_.q.data() + r * h.n_embd_q() + (g * group + hl) * hdk;
       float* sc = sc_base + hl * n_kv;
+      float* o = fwd_.att.data() + r * h.n_head * hdv + (g * group + hl) * hdv;
+      if (fixed) {
+        fixed(q, kmat, sc, lo, p, scale, cap, vals, o);
+        continue;
+      }
       for (int64_t j = lo; j <= p; ++j) {
         const float* kr = kmat + j * hdk;
         float acc = 0.0f;
         for (int64_t d = 0; d < hdk; ++d) acc += q[d] * kr[d];
         sc[j] = acc;
       }
-      attend(sc, lo, p, scale, cap, vals, hdv, fwd_.att.data() + r * h.n_head * hdv + (g * group + hl) * hdv);
+      attend(sc, lo, p, scale, cap, vals, hdv, o);
     }
   };
   const int64_t n_items = (int64_t)singles.size() * nkv;
@@ -275,8 +327,10 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
 Status BatchContext::forward(std::span<const BatchRow> rows, bool hidden_only) {
   const Hparams& h = model_.hparams();
   const int64_t n = (int64_t)rows.size();
-  std::vector<int32_t> tokens((size_t)n);
-  std::vector<int64_t> positions((size_t)n);
+  std::vector<int32_t>& tokens = tokens_;
+  std::vector<int64_t>& positions = positions_;
+  tokens.resize((size_t)n);
+  positions.resize((size_t)n);
   for (int64_t t = 0; t < n; ++t) {
     tokens[(size_t)t] = rows[t].token;
     positions[(size_t)t] = rows[t].pos;
@@ -297,7 +351,8 @@ Status BatchContext::forward(std::span<const BatchRow> rows, bool hidden_only) {
     }
     return attention(il, rows);
   }));
-  std::vector<int64_t> keep;  // rows whose final hidden state is needed
+  std::vector<int64_t>& keep = keep_;  // rows whose final hidden state is needed
+  keep.clear();
   for (int64_t t = 0; t < n; ++t)
     if (hidden_only || rows[t].logits) keep.push_back(t);
   fwd_.final_norm(keep);

@@ -71,6 +71,8 @@ class BatchContext {
   std::vector<float> k_, v_;
   ForwardPass fwd_;  // the layers and their scratch (n_batch rows)
   std::vector<float> scores_, qrows_;  // attention scratch
+  std::vector<int64_t> singles_, positions_, keep_;  // per-eval scratch, kept to avoid allocating per step
+  std::vector<int32_t> tokens_;
   std::vector<float> logits_;
   int64_t n_logit_rows_ = 0;
 };
