@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "core/cpu_features.h"
 #include "core/ggml_type.h"
@@ -35,6 +36,21 @@ Status ggml_quantize_rows(ThreadPool& pool, uint32_t type, const float* src, voi
 // as f32. Errors: unsupported wtype, k not a multiple of the block size, negative sizes.
 Status ggml_matmul(const CpuFeatures& cpu, ThreadPool& pool, uint32_t wtype, const void* w, int64_t rows,
                    int64_t k, const float* x, int64_t n_tokens, float* y);
+
+// One product of ggml_matmul's: `rows` weight rows of type `wtype` at `w`, results to `y`
+// (n_tokens x rows).
+struct MatmulOperand {
+  uint32_t wtype;
+  const void* w;
+  int64_t rows;
+  float* y;
+};
+// ggml_matmul of several weight matrices (same row length k) with the same activations x, e.g.
+// the Q, K and V projections of one layer: the activations are quantized once per weight type,
+// and the rows of all the matrices are split over the pool in one go. Each y is bit for bit what
+// ggml_matmul gives for its matrix alone. Errors as ggml_matmul's, for any operand.
+Status ggml_matmul_many(const CpuFeatures& cpu, ThreadPool& pool, std::span<const MatmulOperand> ops, int64_t k,
+                        const float* x, int64_t n_tokens);
 
 // Which kernels ggml_matmul uses on this CPU: "avx512-vnni", "avx2", "neon-dotprod" or "reference".
 const char* ggml_matmul_isa(const CpuFeatures& cpu);

@@ -22,9 +22,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "core/thread_pool.h"
 #include "edgeai/status.h"
+#include "kernels/ggml_quants.h"
 
 namespace edgeai::kernels::ggml {
 
@@ -154,6 +156,8 @@ const KernelTable& neon_kernels();  // needs asimd dotprod fp16
 // ggml_matmul with a chosen kernel table (tests run every ISA the CPU has through this).
 Status matmul_with(const KernelTable& kt, ThreadPool& pool, uint32_t wtype, const void* w, int64_t rows,
                    int64_t k, const float* x, int64_t n_tokens, float* y);
+Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const MatmulOperand> ops, int64_t k,
+                        const float* x, int64_t n_tokens);
 
 // The activation layout a table's kernel for `wtype` reads.
 inline ActLayout act_layout_for(const KernelTable& kt, uint32_t wtype, int64_t k) {

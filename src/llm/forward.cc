@@ -50,6 +50,21 @@ Status ForwardPass::matmul(const WeightView& w, const float* in, int64_t rows, f
   return kernels::ggml_matmul(env_.cpu, *env_.pool, w.type, w.data, w.rows, w.cols, in, rows, out);
 }
 
+Status ForwardPass::matmul_many(std::initializer_list<std::pair<const WeightView&, float*>> ws, const float* in,
+                                int64_t rows) {
+  std::vector<kernels::MatmulOperand> ops;
+  int64_t cols = -1;
+  for (const auto& [w, out] : ws) {
+    if (cols >= 0 && w.cols != cols) {  // different row lengths cannot share activations
+      for (const auto& [w2, out2] : ws) RETURN_IF_ERROR(matmul(w2, in, rows, out2));
+      return ok_status();
+    }
+    cols = w.cols;
+    ops.push_back({w.type, w.data, w.rows, out});
+  }
+  return kernels::ggml_matmul_many(env_.cpu, *env_.pool, ops, cols, in, rows);
+}
+
 void ForwardPass::rope(float* vals, int64_t n_heads, int64_t n) const {
   const Hparams& h = model_.hparams();
   const int64_t half = h.n_rot / 2;
@@ -136,9 +151,7 @@ Status ForwardPass::layers(std::span<const int32_t> tokens, std::span<const int6
         std::copy(r + nq + nk, r + stride, v.data() + t * nv);
       }
     } else {
-      RETURN_IF_ERROR(matmul(L.wq, xn.data(), n, q.data()));
-      RETURN_IF_ERROR(matmul(L.wk, xn.data(), n, k.data()));
-      RETURN_IF_ERROR(matmul(L.wv, xn.data(), n, v.data()));
+      RETURN_IF_ERROR(matmul_many({{L.wq, q.data()}, {L.wk, k.data()}, {L.wv, v.data()}}, xn.data(), n));
     }
     add_bias(q.data(), L.bq);
     add_bias(k.data(), L.bk);
@@ -164,8 +177,7 @@ Status ForwardPass::layers(std::span<const int32_t> tokens, std::span<const int6
         }
       });
     } else {
-      RETURN_IF_ERROR(matmul(L.ffn_gate, xn.data(), n, gate_.data()));
-      RETURN_IF_ERROR(matmul(L.ffn_up, xn.data(), n, up_.data()));
+      RETURN_IF_ERROR(matmul_many({{L.ffn_gate, gate_.data()}, {L.ffn_up, up_.data()}}, xn.data(), n));
       pool.parallel_for(n * F, kGrain, [&](int64_t b, int64_t e) {
         if (h.ffn_gelu) {
           for (int64_t i = b; i < e; ++i) up_[i] *= gelu_tanh(gate_[i]);

@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "core/env.h"
@@ -43,6 +45,9 @@ class ForwardPass {
 
  private:
   Status matmul(const WeightView& w, const float* in, int64_t rows, float* out);
+  // Several projections of the same input (Q/K/V, gate/up): the input is quantized once per
+  // weight type and all their rows are split over the pool together.
+  Status matmul_many(std::initializer_list<std::pair<const WeightView&, float*>> ws, const float* in, int64_t rows);
   void rope(float* v, int64_t n_heads, int64_t n) const;
 
   const Model& model_;

@@ -553,6 +553,52 @@ TEST(GgmlMatmul, SameResultForAnyThreadCount) {
   }
 }
 
+// Several matrices on one input (Q/K/V, gate/up) through one call: activations shared between
+// operands of a type, rows of all operands split together. Oracle: matmul_with on each matrix alone,
+// bit for bit, for every ISA, any thread count, odd row counts (tails of the multi-row groups),
+// repeated and mixed types.
+TEST(GgmlMatmul, ManyMatchesOneAtATimeBitForBit) {
+  auto tables = isa_tables();
+  tables.push_back(&ref_kernels());
+  ThreadPool one(1), two(2), three(3);
+  const int64_t k = 512;
+  std::vector<float> x = random_floats(9 * k, 31);
+  std::vector<uint32_t> types(std::begin(kMatmulTypes), std::end(kMatmulTypes));
+  for (uint32_t type : kMatmulTypes) types.push_back(type);  // every type twice: shared activations
+  std::vector<std::vector<uint8_t>> ws;
+  std::vector<int64_t> rows;
+  for (size_t i = 0; i < types.size(); ++i) {
+    rows.push_back(i % 4 == 3 ? 1 : 5 + (int64_t)(i * 7 % 13));
+    ws.push_back(make_weights(types[i], rows[i], k, (uint32_t)(40 + i), i % 2 == 1));
+  }
+  for (const KernelTable* kt : tables) {
+    for (ThreadPool* pool : {&one, &two, &three}) {
+      for (int64_t nt : {1, 3, 9}) {
+        std::vector<std::vector<float>> ys(types.size()), refs(types.size());
+        std::vector<MatmulOperand> ops;
+        for (size_t i = 0; i < types.size(); ++i) {
+          ys[i].assign(nt * rows[i], -1.0f);
+          refs[i].assign(nt * rows[i], -2.0f);
+          ASSERT_TRUE(matmul_with(*kt, one, types[i], ws[i].data(), rows[i], k, x.data(), nt, refs[i].data()).ok());
+          ops.push_back({types[i], ws[i].data(), rows[i], ys[i].data()});
+        }
+        ASSERT_TRUE(matmul_many_with(*kt, *pool, ops, k, x.data(), nt).ok());
+        for (size_t i = 0; i < types.size(); ++i) {
+          EXPECT_EQ(std::memcmp(ys[i].data(), refs[i].data(), ys[i].size() * 4), 0)
+              << kt->isa << " " << tname(types[i]) << " operand " << i << " threads " << pool->num_threads()
+              << " nt=" << nt;
+        }
+      }
+    }
+  }
+  // Errors name the bad operand's problem; k must suit every type.
+  std::vector<float> y(32);
+  std::vector<MatmulOperand> bad = {{T(GgmlType::kQ4_0), ws[0].data(), 1, y.data()}, {99, ws[0].data(), 1, y.data()}};
+  EXPECT_EQ(matmul_many_with(ref_kernels(), one, bad, k, x.data(), 1).code(), StatusCode::kUnsupported);
+  bad[1] = {T(GgmlType::kQ4_K), ws[0].data(), 1, y.data()};
+  EXPECT_EQ(matmul_many_with(ref_kernels(), one, bad, 32, x.data(), 1).code(), StatusCode::kInvalidArgument);
+}
+
 // ---- llama.cpp itself, when its library is at hand -----------------------------------------------------
 
 TEST(GgmlQuantize, SameBytesAsLlamaCpp) {

@@ -5,12 +5,16 @@
 // kMaxTileTokens tokens, calls the ISA's tile kernel on each row: the kernel unpacks a weight block
 // once for all the tokens of the tile; where the ISA has a multi-row kernel for the type (prompts),
 // it takes several rows at once so that each token's activations are loaded once for all of them.
-// With one token (generation) every weight byte is read once, in order.
+// With one token (generation) every weight byte is read once, in order. ggml_matmul_many does the
+// same for several matrices on one input (Q/K/V, gate/up): activations quantized once per weight
+// type, and one split of all their row groups (of the multi-row kernel's width, so no thread gets a
+// split group) over the pool.
 #include <algorithm>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "core/ggml_type.h"
 #include "kernels/ggml_quants.h"
@@ -47,56 +51,111 @@ constexpr int64_t kMinChunkWork = 1 << 18;
 
 Status matmul_with(const KernelTable& kt, ThreadPool& pool, uint32_t wtype, const void* w, int64_t rows,
                    int64_t k, const float* x, int64_t n_tokens, float* y) {
-  const GgmlTypeInfo* info = ggml_type_info(wtype);
-  const std::string name = info ? info->name : "type " + std::to_string(wtype);
-  if (!ggml_type_supported(wtype)) return unsupported("ggml_matmul: weights of GGML " + name + " are not supported");
-  if (rows < 0 || k < 0 || n_tokens < 0) return invalid_argument("ggml_matmul: negative size");
-  if (k % info->block_size != 0) {
-    return invalid_argument("ggml_matmul: row length " + std::to_string(k) + " is not a multiple of " + name +
-                            "'s block size " + std::to_string(info->block_size));
+  const MatmulOperand op{wtype, w, rows, y};
+  return matmul_many_with(kt, pool, {&op, 1}, k, x, n_tokens);
+}
+
+Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const MatmulOperand> ops, int64_t k,
+                        const float* x, int64_t n_tokens) {
+  if (k < 0 || n_tokens < 0) return invalid_argument("ggml_matmul: negative size");
+  // Per operand: its kernels and activation layout, and the row groups (units of `nr` rows, the
+  // multi-row kernel's width) that the threads share out.
+  struct Plan {
+    TileFn tile;
+    TileRowsFn tile_rows;
+    int64_t nr, row_bytes, unit0, slab;  // slab: index of the operand whose activations it reads
+    ActLayout layout;
+  };
+  std::vector<Plan> plans(ops.size());
+  int64_t units = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const MatmulOperand& op = ops[i];
+    const GgmlTypeInfo* info = ggml_type_info(op.wtype);
+    const std::string name = info ? info->name : "type " + std::to_string(op.wtype);
+    if (!ggml_type_supported(op.wtype)) {
+      return unsupported("ggml_matmul: weights of GGML " + name + " are not supported");
+    }
+    if (op.rows < 0) return invalid_argument("ggml_matmul: negative size");
+    if (k % info->block_size != 0) {
+      return invalid_argument("ggml_matmul: row length " + std::to_string(k) + " is not a multiple of " + name +
+                              "'s block size " + std::to_string(info->block_size));
+    }
+    Plan& p = plans[i];
+    p.tile = kt.tile[op.wtype] ? kt.tile[op.wtype] : ref_kernels().tile[op.wtype];
+    const bool multi = kt.tile[op.wtype] && kt.rows[op.wtype] > 1 && n_tokens > 1;
+    p.tile_rows = multi ? kt.tile_rows[op.wtype] : nullptr;
+    p.nr = multi ? kt.rows[op.wtype] : 1;
+    p.row_bytes = ggml_row_bytes(op.wtype, k);
+    p.layout = act_layout_for(kt, op.wtype, k);
+    p.unit0 = units;
+    units += (op.rows + p.nr - 1) / p.nr;
+    // The same weight type reads the same activations (the layout, and the bias and minimum terms
+    // in it, depend on the type only): quantize them once.
+    p.slab = static_cast<int64_t>(i);
+    for (size_t j = 0; j < i; ++j) {
+      if (ops[j].wtype == op.wtype) {
+        p.slab = plans[j].slab;
+        break;
+      }
+    }
   }
-  if (rows == 0 || n_tokens == 0) return ok_status();
+  if (units == 0 || n_tokens == 0) return ok_status();
   if (k == 0) {
-    std::fill(y, y + rows * n_tokens, 0.0f);
+    for (const MatmulOperand& op : ops) std::fill(op.y, op.y + op.rows * n_tokens, 0.0f);
     return ok_status();
   }
-  TileFn tile = kt.tile[wtype] ? kt.tile[wtype] : ref_kernels().tile[wtype];
-  const TileRowsFn tile_rows = kt.tile[wtype] && kt.rows[wtype] > 1 ? kt.tile_rows[wtype] : nullptr;
-  const int64_t nr = kt.rows[wtype];
-  const ActLayout layout = act_layout_for(kt, wtype, k);
-  const int64_t row_bytes = ggml_row_bytes(wtype, k);
 
-  Acts acts;
-  acts.layout = &layout;
-  std::unique_ptr<uint8_t[], FreeAligned> slabs;
-  if (layout.kind == ActKind::kF32) {
-    acts.base = reinterpret_cast<const uint8_t*>(x);
-    acts.stride = k * static_cast<int64_t>(sizeof(float));
-  } else {
-    slabs.reset(static_cast<uint8_t*>(::operator new[](layout.stride * n_tokens, std::align_val_t(64))));
-    uint8_t* base = slabs.get();
-    pool.parallel_for(n_tokens, std::max<int64_t>(1, kMinChunkWork / (4 * k)), [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) quantize_acts(wtype, layout, x + t * k, k, base + t * layout.stride);
-    });
-    acts.base = base;
-    acts.stride = layout.stride;
+  std::vector<Acts> acts(ops.size());
+  std::vector<std::unique_ptr<uint8_t[], FreeAligned>> slabs(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Plan& p = plans[i];
+    acts[i].layout = &p.layout;
+    if (p.layout.kind == ActKind::kF32) {
+      acts[i].base = reinterpret_cast<const uint8_t*>(x);
+      acts[i].stride = k * static_cast<int64_t>(sizeof(float));
+    } else if (p.slab != static_cast<int64_t>(i)) {
+      acts[i] = acts[p.slab];
+    } else {
+      slabs[i].reset(static_cast<uint8_t*>(::operator new[](p.layout.stride * n_tokens, std::align_val_t(64))));
+      uint8_t* base = slabs[i].get();
+      const uint32_t wtype = ops[i].wtype;
+      pool.parallel_for(n_tokens, std::max<int64_t>(1, kMinChunkWork / (4 * k)), [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) quantize_acts(wtype, p.layout, x + t * k, k, base + t * p.layout.stride);
+      });
+      acts[i].base = base;
+      acts[i].stride = p.layout.stride;
+    }
   }
 
-  const uint8_t* wb = static_cast<const uint8_t*>(w);
-  const int64_t row_block = std::max<int64_t>(1, kRowBlockBytes / row_bytes);
-  const int64_t grain = std::max<int64_t>(1, kMinChunkWork / (k * std::min<int64_t>(n_tokens, kMaxTileTokens)));
-  pool.parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
-    for (int64_t rb = r0; rb < r1; rb += row_block) {
-      const int64_t rb_end = std::min(r1, rb + row_block);
-      for (int64_t t0 = 0; t0 < n_tokens; t0 += kMaxTileTokens) {
-        const int nt = static_cast<int>(std::min<int64_t>(kMaxTileTokens, n_tokens - t0));
-        Acts a = acts;
-        a.base = acts.base + t0 * acts.stride;
-        int64_t r = rb;
-        if (tile_rows && nt > 1) {  // a single token gains nothing: each row is read once anyway
-          for (; r + nr <= rb_end; r += nr) tile_rows(k, wb + r * row_bytes, row_bytes, a, nt, y + t0 * rows + r, rows);
+  // One split of all operands' row groups over the threads: contiguous, equal counts of groups
+  // (same work per group for operands of one type), so projections that share an input (Q, K, V)
+  // are one hand-off and a small one (K, V) does not run on a thread of its own.
+  int64_t max_nr = 1;
+  for (const Plan& p : plans) max_nr = std::max(max_nr, p.nr);
+  const int64_t grain_rows = kMinChunkWork / (k * std::min<int64_t>(n_tokens, kMaxTileTokens));
+  const int64_t grain = std::max<int64_t>(1, grain_rows / max_nr);
+  pool.parallel_for(units, grain, [&](int64_t u0, int64_t u1) {
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const Plan& p = plans[i];
+      const MatmulOperand& op = ops[i];
+      const int64_t r0 = std::max<int64_t>(u0 - p.unit0, 0) * p.nr;
+      const int64_t r1 = std::min<int64_t>((u1 - p.unit0) * p.nr, op.rows);
+      if (r0 >= r1) continue;
+      const uint8_t* wb = static_cast<const uint8_t*>(op.w);
+      const int64_t row_block = std::max<int64_t>(p.nr, kRowBlockBytes / p.row_bytes / p.nr * p.nr);
+      for (int64_t rb = r0; rb < r1; rb += row_block) {
+        const int64_t rb_end = std::min(r1, rb + row_block);
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += kMaxTileTokens) {
+          const int nt = static_cast<int>(std::min<int64_t>(kMaxTileTokens, n_tokens - t0));
+          Acts a = acts[i];
+          a.base = acts[i].base + t0 * acts[i].stride;
+          float* yt = op.y + t0 * op.rows;
+          int64_t r = rb;
+          if (p.tile_rows && nt > 1) {  // a single token gains nothing: each row is read once anyway
+            for (; r + p.nr <= rb_end; r += p.nr) p.tile_rows(k, wb + r * p.row_bytes, p.row_bytes, a, nt, yt + r, op.rows);
+          }
+          for (; r < rb_end; ++r) p.tile(k, wb + r * p.row_bytes, a, nt, yt + r, op.rows);
         }
-        for (; r < rb_end; ++r) tile(k, wb + r * row_bytes, a, nt, y + t0 * rows + r, rows);
       }
     }
   });
@@ -108,6 +167,11 @@ Status matmul_with(const KernelTable& kt, ThreadPool& pool, uint32_t wtype, cons
 Status ggml_matmul(const CpuFeatures& cpu, ThreadPool& pool, uint32_t wtype, const void* w, int64_t rows,
                    int64_t k, const float* x, int64_t n_tokens, float* y) {
   return ggml::matmul_with(ggml::pick(cpu), pool, wtype, w, rows, k, x, n_tokens, y);
+}
+
+Status ggml_matmul_many(const CpuFeatures& cpu, ThreadPool& pool, std::span<const MatmulOperand> ops, int64_t k,
+                        const float* x, int64_t n_tokens) {
+  return ggml::matmul_many_with(ggml::pick(cpu), pool, ops, k, x, n_tokens);
 }
 
 const char* ggml_matmul_isa(const CpuFeatures& cpu) { return ggml::pick(cpu).isa; }
