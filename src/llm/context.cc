@@ -1,26 +1,22 @@
 // One sequence through the transformer (llm/forward.h has the layers): the KV cache of the
 // sequence and causal grouped-query attention over it (softmax in f32). The attention scores go
 // through kernels::ggml_matmul, which threads over rows; softmax and the weighted sum of values
-// are threaded over query rows.
+// are threaded over query rows, with the CPU's vector kernels (softmax; the weighted sum as a
+// GEMM of the probabilities by the value rows).
 #include "llm/context.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <new>
 #include <string>
 
 #include "core/dtype.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/ukernels.h"
 #include "kernels/ggml_quants.h"
 
 namespace edgeai::llm {
-
-namespace {
-
-inline void axpy_f32(float w, const float* x, float* y, int64_t n) {
-  for (int64_t d = 0; d < n; ++d) y[d] += w * x[d];
-}
-
-}  // namespace
 
 constexpr int64_t kScoreBudget = int64_t{1} << 20;  // floats
 
@@ -147,7 +143,8 @@ void Context::store_kv(int64_t il, int64_t n, int64_t pos) {
 // against positions [0, pos + n) come from one kernels::ggml_matmul over the cached keys (rows
 // of head_dim_k values, f32 or f16, threaded inside), in chunks of query rows that fit the score
 // buffer; then, threaded over query rows: scale, soft-cap, causal / sliding-window mask, softmax
-// in f32 and the weighted sum of the cached values.
+// in f32 (vectorized exp, ~2e-7 relative) and the weighted sum of the cached values (a GEMM of the
+// group's probability rows by the value rows; f32 rounding in another order than a plain sum).
 Status Context::attention(int64_t il, int64_t n, int64_t pos) {
   const Hparams& h = model_.hparams();
   const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v, nkv = h.n_head_kv;
@@ -162,6 +159,8 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
   const int64_t tokens_per_chunk =
       std::max<int64_t>(1, std::min<int64_t>(n, (int64_t)scores_.size() / (n_kv * group)));
 
+  const kernels::cpu::UKernels& uk = kernels::cpu::ukernels_for(env_.cpu);
+  std::atomic<bool> failed{false};  // a GEMM packing buffer could not be allocated
   for (int64_t g = 0; g < nkv; ++g) {
     const size_t kbase = (size_t)(il * nkv + g) * n_ctx_ * hdk;
     const size_t vbase = (size_t)(il * nkv + g) * n_ctx_ * hdv;
@@ -189,32 +188,32 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
         const int64_t tl = item / per_token, hl0 = (item % per_token) * hpi;
         const int64_t t = t0 + tl, p = pos + t;
         const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
+        const int64_t len = p - lo + 1;
         for (int64_t hl = hl0; hl < hl0 + hpi; ++hl) {
-          float* sc = scores_.data() + (tl * group + hl) * n_kv;
-          float mx = -INFINITY;
-          for (int64_t j = lo; j <= p; ++j) {
-            float v = sc[j] * scale;
-            if (cap > 0) v = cap * std::tanh(v / cap);
-            sc[j] = v;
-            mx = std::max(mx, v);
+          float* sc = scores_.data() + (tl * group + hl) * n_kv + lo;
+          if (cap > 0) {
+            for (int64_t j = 0; j < len; ++j) sc[j] = cap * std::tanh(sc[j] * scale / cap);
+          } else {
+            for (int64_t j = 0; j < len; ++j) sc[j] *= scale;
           }
-          float sum = 0.0f;
-          for (int64_t j = lo; j <= p; ++j) {
-            const float e = std::exp(sc[j] - mx);
-            sc[j] = e;
-            sum += e;
-          }
-          const float inv = 1.0f / sum;
-          for (int64_t j = lo; j <= p; ++j) sc[j] *= inv;
-          float* o = fwd_.att.data() + t * h.n_head * hdv + (g * group + hl) * hdv;
-          std::fill(o, o + hdv, 0.0f);
+          uk.softmax(sc, sc, 1, len, false);
         }
-        float* o0 = fwd_.att.data() + t * h.n_head * hdv + (g * group + hl0) * hdv;
-        const float* w0 = scores_.data() + (tl * group + hl0) * n_kv;
-        for (int64_t j = lo; j <= p; ++j) {
-          const float* vr = vals + j * hdv;
-          for (int64_t k = 0; k < hpi; ++k) axpy_f32(w0[k * n_kv + j], vr, o0 + k * hdv, hdv);
-        }
+        // The heads' outputs (hpi rows of hdv, contiguous) = probabilities (hpi x len, rows n_kv
+        // apart) x value rows lo .. p, as one small GEMM on this thread (values read in place).
+        kernels::cpu::GemmArgs ga;
+        ga.m = hpi;
+        ga.n = hdv;
+        ga.k = len;
+        ga.a = scores_.data() + (tl * group + hl0) * n_kv + lo;
+        ga.a_rs = n_kv;
+        ga.a_cs = 1;
+        ga.b_kind = kernels::cpu::GemmArgs::BKind::kRowMajor;
+        ga.b = vals + lo * hdv;
+        ga.b_rs = hdv;
+        ga.b_cs = 1;
+        ga.c = fwd_.att.data() + t * h.n_head * hdv + (g * group + hl0) * hdv;
+        ga.ldc = hdv;
+        if (!kernels::cpu::gemm(uk, nullptr, ga).ok()) failed = true;
       };
       const int64_t items = nt * per_token;
       // Waking the pool costs microseconds: small work (tiny models, short contexts) runs here.
@@ -231,6 +230,7 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
       }
     }
   }
+  if (failed) return out_of_range("attention: out of memory for the weighted sum of values");
   return ok_status();
 }
 
