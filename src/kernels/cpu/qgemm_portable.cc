@@ -142,7 +142,7 @@ void lut_f32_portable(const uint8_t* x, int64_t n, const float* table, float* y)
 
 void add_portable(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs& p, uint8_t* y) {
   for (int64_t i = 0; i < n; ++i) {
-    const float fa = static_cast<float>(static_cast<int32_t>(a[i]) - p.za) * p.sa;
+    volatile float fa = static_cast<float>(static_cast<int32_t>(a[i]) - p.za) * p.sa;  // both products rounded:
     volatile float fb = static_cast<float>(static_cast<int32_t>(b[i]) - p.zb) * p.sb;  // no fused multiply-add
     const float v = (fa + fb) / p.sc;
     if (std::isnan(v)) {

@@ -659,7 +659,7 @@ Status qlinear_add(KernelContext& ctx) {
   return visit_q8(out_type, [&]<typename Q>() {
     Q* out = y->data<Q>();
     ew::for_each_broadcast<2>(out_shape, {&a.shape(), &b.shape()}, [&](int64_t i, int64_t ia, int64_t ib) {
-      const float fa = static_cast<float>(a.get_int(ia) - zp[0]) * scale[0];
+      volatile float fa = static_cast<float>(a.get_int(ia) - zp[0]) * scale[0];  // both products rounded:
       volatile float fb = static_cast<float>(b.get_int(ib) - zp[1]) * scale[1];  // no fused multiply-add
       const float sum = fa + fb;
       out[i] = saturate_q<Q>(round_half_even(sum / scale[2]), zp[2]);
