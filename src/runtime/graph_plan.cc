@@ -282,16 +282,17 @@ Result<std::vector<Value>> GraphPlan::run(std::vector<Value> inputs, const Scope
 // ---- RunContext ----
 
 Result<Tensor*> RunContext::allocate_output(int i, DType dtype, const Shape& shape) {
-  if (!is_output_used(i)) return internal_error("output " + std::to_string(i) + " is not used");
-  ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, shape, opts_.env->arena));
-  Value& v = slots_[np_.outputs[i]];
-  v = Value::of(std::move(t));
-  return &v.tensor;
+  return allocate(i, dtype, shape, /*zeroed=*/true);
 }
 
 Result<Tensor*> RunContext::allocate_output_uninitialized(int i, DType dtype, const Shape& shape) {
+  return allocate(i, dtype, shape, /*zeroed=*/false);
+}
+
+Result<Tensor*> RunContext::allocate(int i, DType dtype, const Shape& shape, bool zeroed) {
   if (!is_output_used(i)) return internal_error("output " + std::to_string(i) + " is not used");
-  ASSIGN_OR_RETURN(Tensor t, Tensor::create_uninitialized(dtype, shape, opts_.env->arena));
+  ASSIGN_OR_RETURN(Tensor t, zeroed ? Tensor::create(dtype, shape, opts_.env->arena)
+                                    : Tensor::create_uninitialized(dtype, shape, opts_.env->arena));
   Value& v = slots_[np_.outputs[i]];
   v = Value::of(std::move(t));
   return &v.tensor;

@@ -129,6 +129,7 @@ class RunContext final : public kernels::KernelContext {
   const kernels::KernelState* state() const override { return np_.state.get(); }
 
  private:
+  Result<Tensor*> allocate(int i, DType dtype, const Shape& shape, bool zeroed);
   const NodePlan& np_;
   std::vector<Value>& slots_;
   const Scope& scope_;
