@@ -32,7 +32,9 @@ struct LlmEngine::Slot {
 
 bool Job::wait(std::string* text_out, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lk(mu);
+  ++text_waiters;
   cv.wait_for(lk, timeout, [&] { return done || !text.empty(); });
+  --text_waiters;
   text_out->append(text);
   text.clear();
   return done;
@@ -177,12 +179,14 @@ void LlmEngine::sample(Slot& s, std::span<const float> logits) {
   bool hit = false;
   std::string text = s.stops.push(s.utf8.push(piece), &hit);
   if (!text.empty()) {
+    bool wake = false;
     {
       std::lock_guard<std::mutex> lk(job.mu);
       job.text += text;
       job.completion_tokens = s.generated;
+      wake = job.text_waiters > 0;
     }
-    job.cv.notify_all();
+    if (wake) job.cv.notify_all();
   }
   if (hit || (s.matcher && s.matcher->done())) {
     finish(s, "stop");

@@ -50,11 +50,15 @@ struct Job {
   int64_t completion_tokens = 0;
   double first_token_s = -1;  // from submit to the first token
   std::vector<float> embedding;
+  // Threads inside wait(), which want each piece of text as it comes (streamed replies). The
+  // decode loop wakes the job's waiters per token only when there is one: a non-streamed reply
+  // waits for `done` alone, and waking it per token cost a context switch per generated token.
+  int text_waiters = 0;
 
   std::atomic<bool> cancelled{false};
 
   // Waits until there is text or the job is done, at most `timeout`; moves the text out.
-  // Returns done.
+  // Returns done. (Waiting on `cv` for `done` alone needs no text_waiters count.)
   bool wait(std::string* text_out, std::chrono::milliseconds timeout);
 };
 
