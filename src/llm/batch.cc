@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/ggml_type.h"
+#include "kernels/cpu/ukernels.h"
 #include "kernels/ggml_quants.h"
 
 namespace edgeai::llm {
@@ -18,32 +19,27 @@ namespace {
 
 constexpr int64_t kScoreFloats = int64_t{1} << 20;
 
-// Scores sc[lo..p] (q.k) to softmax weights in place: scale, soft-cap, exp(x - max) in f32.
-// Returns 1 / the sum of the weights.
-float soften(float* sc, int64_t lo, int64_t p, float scale, float cap) {
-  float mx = -INFINITY;
-  for (int64_t j = lo; j <= p; ++j) {
-    float v = sc[j] * scale;
-    if (cap > 0) v = cap * std::tanh(v / cap);
-    sc[j] = v;
-    mx = std::max(mx, v);
+// Scores sc[lo..p] (q.k) to softmax weights in place: scale and soft-cap, then the CPU's vector
+// softmax (f32, vectorized exp ~2e-7 relative, as Context's attention since 4fa1853).
+void soften(const kernels::cpu::UKernels& uk, float* sc, int64_t lo, int64_t p, float scale, float cap) {
+  float* s = sc + lo;
+  const int64_t len = p - lo + 1;
+  if (cap > 0) {
+    for (int64_t j = 0; j < len; ++j) s[j] = cap * std::tanh(s[j] * scale / cap);
+  } else {
+    for (int64_t j = 0; j < len; ++j) s[j] *= scale;
   }
-  float sum = 0.0f;
-  for (int64_t j = lo; j <= p; ++j) {
-    const float e = std::exp(sc[j] - mx);
-    sc[j] = e;
-    sum += e;
-  }
-  return 1.0f / sum;
+  uk.softmax(s, s, 1, len, false);
 }
 
 // One query row's attention from its raw scores sc[lo..p]: softmax, then o = the weighted sum
 // of the value rows.
-void attend(float* sc, int64_t lo, int64_t p, float scale, float cap, const float* vals, int64_t hdv, float* o) {
-  const float inv = soften(sc, lo, p, scale, cap);
+void attend(const kernels::cpu::UKernels& uk, float* sc, int64_t lo, int64_t p, float scale, float cap,
+            const float* vals, int64_t hdv, float* o) {
+  soften(uk, sc, lo, p, scale, cap);
   std::fill(o, o + hdv, 0.0f);
   for (int64_t j = lo; j <= p; ++j) {
-    const float w = sc[j] * inv;
+    const float w = sc[j];
     const float* vr = vals + j * hdv;
     for (int64_t d = 0; d < hdv; ++d) o[d] += w * vr[d];
   }
@@ -54,8 +50,8 @@ void attend(float* sc, int64_t lo, int64_t p, float scale, float cap, const floa
 // loops the compiler vectorizes (the llm code is built for baseline x86-64, so SSE2), with the
 // dot product summed pairwise (the order differs from the scalar loop in rounding only).
 template <int HD>
-void attend_fixed(const float* q, const float* kmat, float* sc, int64_t lo, int64_t p, float scale, float cap,
-                  const float* vals, float* o) {
+void attend_fixed(const kernels::cpu::UKernels& uk, const float* q, const float* kmat, float* sc, int64_t lo,
+                  int64_t p, float scale, float cap, const float* vals, float* o) {
   for (int64_t j = lo; j <= p; ++j) {
     const float* kr = kmat + j * HD;
     float t[HD];
@@ -64,17 +60,18 @@ void attend_fixed(const float* q, const float* kmat, float* sc, int64_t lo, int6
       for (int d = 0; d < w; ++d) t[d] += t[d + w];
     sc[j] = t[0];
   }
-  const float inv = soften(sc, lo, p, scale, cap);
+  soften(uk, sc, lo, p, scale, cap);
   float acc[HD] = {};
   for (int64_t j = lo; j <= p; ++j) {
-    const float w = sc[j] * inv;
+    const float w = sc[j];
     const float* vr = vals + j * HD;
     for (int d = 0; d < HD; ++d) acc[d] += w * vr[d];
   }
   for (int d = 0; d < HD; ++d) o[d] = acc[d];
 }
 
-using AttendFixed = void (*)(const float*, const float*, float*, int64_t, int64_t, float, float, const float*, float*);
+using AttendFixed = void (*)(const kernels::cpu::UKernels&, const float*, const float*, float*, int64_t, int64_t,
+                             float, float, const float*, float*);
 
 AttendFixed attend_fixed_for(int64_t hdk, int64_t hdv) {
   if (hdk != hdv) return nullptr;
@@ -234,6 +231,7 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
   }
   const int64_t per_item = group * n_ctx_;
   const AttendFixed fixed = attend_fixed_for(hdk, hdv);
+  const kernels::cpu::UKernels& uk = kernels::cpu::ukernels_for(env_.cpu);
   auto decode_item = [&](int64_t item, float* sc_base) {
     const int64_t r = singles[(size_t)(item / nkv)], g = item % nkv;
     const int64_t p = rows[r].pos, n_kv = p + 1, slot = rows[r].slot;
@@ -245,7 +243,7 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
       float* sc = sc_base + hl * n_kv;
       float* o = fwd_.att.data() + r * h.n_head * hdv + (g * group + hl) * hdv;
       if (fixed) {
-        fixed(q, kmat, sc, lo, p, scale, cap, vals, o);
+        fixed(uk, q, kmat, sc, lo, p, scale, cap, vals, o);
         continue;
       }
       for (int64_t j = lo; j <= p; ++j) {
@@ -254,7 +252,7 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
         for (int64_t d = 0; d < hdk; ++d) acc += q[d] * kr[d];
         sc[j] = acc;
       }
-      attend(sc, lo, p, scale, cap, vals, hdv, o);
+      attend(uk, sc, lo, p, scale, cap, vals, hdv, o);
     }
   };
   const int64_t n_items = (int64_t)singles.size() * nkv;
@@ -303,7 +301,7 @@ Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
           const int64_t tl = item / group, hl = item % group;
           const int64_t t = a + t0 + tl, p = pos + t0 + tl;
           const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
-          attend(scores_.data() + (tl * group + hl) * n_kv, lo, p, scale, cap, vals, hdv,
+          attend(uk, scores_.data() + (tl * group + hl) * n_kv, lo, p, scale, cap, vals, hdv,
                  fwd_.att.data() + t * h.n_head * hdv + (g * group + hl) * hdv);
         };
         const int64_t items = qn;

@@ -3,7 +3,7 @@
 // is read once for all of them (kernels::ggml_matmul over the rows), while each row attends only
 // to its own slot's cache. A decode step of N sequences is one row per slot; a prompt is many
 // rows of one slot (causal within the slot, as Context does). The server (apps/serve) uses it for
-// --parallel N; a single slot gives the same tokens as Context (tests/apps/serve_batch_test.cc).
+// --parallel N; a single slot gives the same tokens as Context (tests/llm/batch_test.cc).
 #pragma once
 
 #include <cstdint>

@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "core/env.h"
+#include "kernels/cpu_test_util.h"
 #include "llm/context.h"
 #include "llm/tokenizer.h"
 #include "llm_test_util.h"
@@ -100,6 +101,86 @@ TEST(ServeBatch, BatchedGreedyEqualsSingleSequence) {
                                  << tok->decode(got[s]) << " | alone " << tok->decode(want[s]);
   }
   EXPECT_GE(exact, 3) << "at most one of the four sequences may meet a near-tie";
+}
+
+// Decode rows (one row of a slot in the eval) take BatchContext's own attention: a kernel
+// compiled for the head size (8, 16, 32, 64, 128, keys and values alike) or, for other sizes, the
+// generic loop; prompt rows take the ggml_matmul path. Oracle: Context, one sequence at a time,
+// fed the same tokens; every decode step's logits must agree to f32 rounding. Tiny random llama
+// models (4 heads over 2 KV heads) and gemma2 ones (attention soft-cap, a sliding window of 8
+// on every other layer), at 1 to 3 threads and on each ISA's kernel table (the softmax is the
+// CPU's vector kernel).
+TEST(ServeBatch, DecodeAttentionEveryHeadSizeMatchesContext) {
+  const std::vector<std::vector<int32_t>> prompts = {{1, 17, 40, 9, 33}, {1, 5}, {1, 60, 61, 2, 3, 4, 50}};
+  const int n_steps = 22;  // positions up to 28: past the window of 8
+  for (const char* arch : {"llama", "gemma2"}) {
+    for (int64_t hd : {8, 16, 24, 32, 64, 128}) {
+      testing::TinySpec spec;
+      spec.arch = arch;
+      spec.n_head = 4;
+      spec.n_head_kv = 2;
+      spec.n_embd = std::string(arch) == "llama" ? 4 * hd : 32;
+      spec.head_dim = std::string(arch) == "llama" ? 0 : hd;
+      spec.sliding_window = std::string(arch) == "gemma2" ? 8 : 0;
+      spec.seed = (uint64_t)hd;
+      const std::string path =
+          testing::write_tiny_model(spec, "batch_hd" + std::to_string(hd) + "_" + arch + ".gguf");
+      auto model = Model::load(path);
+      ASSERT_TRUE(model.ok()) << model.status().message();
+      ASSERT_EQ((*model)->hparams().head_dim_k, hd);
+      for (const CpuFeatures& cpu : edgeai::testing::isa_variants()) {
+        for (int threads : {1, 2, 3}) {
+          SCOPED_TRACE(std::string(arch) + " head size " + std::to_string(hd) + ", " +
+                       kernels::cpu::ukernels_for(cpu).name + ", " + std::to_string(threads) + " threads");
+          auto env = Env::create(threads);
+          env->cpu = cpu;
+          // Context's logits per sequence, after its prompt and after each decode token.
+          std::vector<std::vector<std::vector<float>>> want(prompts.size());
+          auto token_at = [&](size_t s, int step) { return (int32_t)((7 + 13 * s + 29 * (size_t)step) % 64); };
+          for (size_t s = 0; s < prompts.size(); ++s) {
+            ContextOptions co;
+            co.n_ctx = 64;
+            auto ctx = std::move(Context::create(**model, *env, co)).value();
+            ASSERT_TRUE(ctx->append(prompts[s]).ok());
+            want[s].emplace_back(ctx->logits().begin(), ctx->logits().end());
+            for (int step = 0; step < n_steps; ++step) {
+              const int32_t one[1] = {token_at(s, step)};
+              ASSERT_TRUE(ctx->append(one).ok());
+              want[s].emplace_back(ctx->logits().begin(), ctx->logits().end());
+            }
+          }
+          BatchOptions bo;
+          bo.n_ctx = 64;
+          bo.n_slots = (int64_t)prompts.size();
+          auto batch = std::move(BatchContext::create(**model, *env, bo)).value();
+          std::vector<BatchRow> rows;
+          for (size_t s = 0; s < prompts.size(); ++s)
+            for (size_t i = 0; i < prompts[s].size(); ++i)
+              rows.push_back({(int32_t)s, prompts[s][i], (int64_t)i, i + 1 == prompts[s].size()});
+          for (int step = -1; step < n_steps; ++step) {
+            if (step >= 0) {
+              rows.clear();
+              for (size_t s = 0; s < prompts.size(); ++s)
+                rows.push_back({(int32_t)s, token_at(s, step), (int64_t)prompts[s].size() + step, true});
+            }
+            ASSERT_TRUE(batch->eval(rows).ok());
+            ASSERT_EQ(batch->n_logit_rows(), (int64_t)prompts.size());
+            for (size_t s = 0; s < prompts.size(); ++s) {
+              const std::vector<float>& w = want[s][(size_t)(step + 1)];
+              std::span<const float> got = batch->logits((int64_t)s);
+              ASSERT_EQ(got.size(), w.size());
+              float scale = 1.0f, worst = 0.0f;
+              for (size_t i = 0; i < w.size(); ++i) {
+                scale = std::max(scale, std::fabs(w[i]));
+                worst = std::max(worst, std::fabs(got[i] - w[i]));
+              }
+              ASSERT_LE(worst, 1e-5f * scale) << "sequence " << s << ", decode step " << step;
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(ServeBatch, SlotReuseRewindsAndBadRowsAreRefused) {
