@@ -163,9 +163,39 @@ std::vector<TokenProb> Sampler::distribution(std::span<const float> logits) {
   return out;
 }
 
+int32_t Sampler::draw_unfiltered() {
+  const float temp = params_.temperature;
+  float mx = -INFINITY;
+  for (const Cand& c : cands_) mx = std::max(mx, c.logit);
+  if (mx == -INFINITY) return cands_[0].id;  // every logit -inf: the first, as the sorted path keeps
+  probs_.resize(cands_.size());
+  double sum = 0.0;
+  for (size_t i = 0; i < cands_.size(); ++i) {
+    const float l = cands_[i].logit;
+    // +inf logits share the mass when there are any; -inf ones get none.
+    const float e = mx == INFINITY ? (l == INFINITY ? 1.0f : 0.0f) : (std::isinf(l) ? 0.0f : std::exp((l - mx) / temp));
+    probs_[i] = e;
+    sum += e;
+  }
+  const double u = rng_.uniform() * sum;
+  double cum = 0.0;
+  int32_t last = cands_[0].id;
+  for (size_t i = 0; i < cands_.size(); ++i) {
+    if (probs_[i] <= 0.0f) continue;
+    cum += probs_[i];
+    last = cands_[i].id;
+    if (u < cum) return last;
+  }
+  return last;
+}
+
 int32_t Sampler::sample(std::span<const float> logits) {
   if (logits.empty()) return -1;
   apply_penalties(logits);
+  const SamplerParams& p = params_;
+  if (p.temperature > 0.0f && (p.top_k <= 0 || (size_t)p.top_k >= cands_.size()) && p.top_p >= 1.0f && p.min_p <= 0.0f) {
+    return draw_unfiltered();
+  }
   filter_and_soften();
   if (cands_.size() == 1) return cands_[0].id;
   const double u = rng_.uniform();

@@ -51,7 +51,8 @@ class Sampler {
  public:
   explicit Sampler(const SamplerParams& params);
 
-  // Picks the next token from n_vocab logits; does not record it (call accept()).
+  // Picks the next token from n_vocab logits; does not record it (call accept()). Without
+  // filters the draw walks the candidates in id order, else in distribution() order.
   int32_t sample(std::span<const float> logits);
   // Records a token in the penalty window (prompt tokens too, if the caller wants them penalized).
   void accept(int32_t token);
@@ -69,6 +70,10 @@ class Sampler {
   void apply_penalties(std::span<const float> logits);
   void filter_and_soften();
   void sort_candidates(size_t k);  // cands_ := the k best, in order
+  // The draw when no filter cuts the candidates (top-k off or >= n_vocab, top-p 1, min-p 0,
+  // temperature > 0): softmax of logit / T in id order and one seeded draw, without sorting;
+  // the same distribution as the sorted path, though a seed picks other tokens than it would.
+  int32_t draw_unfiltered();
 
 
   SamplerParams params_;

@@ -257,5 +257,36 @@ TEST(LlmSampler, FullDistributionWithTemperatureAndTies) {
   }
 }
 
+// Without filters sample() draws in id order without sorting (draw_unfiltered); with top-k
+// cutting nothing it takes the same path. Oracle: distribution() (the sorted path, checked
+// against the definition above): draw frequencies within 4 standard errors of its probabilities;
+// -inf logits are never drawn; +inf logits share all the mass.
+TEST(LlmSampler, UnfilteredDrawFollowsTheDistribution) {
+  const std::vector<float> l = {1.0f, -0.0f, 2.0f, 0.0f, 2.0f, -INFINITY, 0.5f};
+  for (int32_t top_k : {0, 7, 100}) {
+    SamplerParams p = off();
+    p.temperature = 0.7f;
+    p.top_k = top_k;
+    p.seed = 11;
+    Sampler s(p);
+    const auto d = s.distribution(l);
+    const int n = 40000;
+    std::map<int32_t, int> counts;
+    for (int i = 0; i < n; ++i) counts[s.sample(l)]++;
+    EXPECT_EQ(counts.count(5), 0u);
+    for (const TokenProb& t : d) {
+      const double se = std::sqrt(t.p * (1 - t.p) / n);
+      EXPECT_NEAR(counts[t.id] / (double)n, t.p, 4 * se + 1e-9) << "token " << t.id << ", top_k " << top_k;
+    }
+  }
+  Sampler s(off());
+  const std::vector<float> inf = {0.0f, INFINITY, 3.0f, INFINITY, -INFINITY};
+  std::map<int32_t, int> counts;
+  for (int i = 0; i < 2000; ++i) counts[s.sample(inf)]++;
+  EXPECT_EQ(counts[1] + counts[3], 2000);
+  EXPECT_GT(counts[1], 800);
+  EXPECT_GT(counts[3], 800);
+}
+
 }  // namespace
 }  // namespace edgeai::llm
