@@ -34,3 +34,18 @@ python3 scripts/gguf_dump.py --write-seed "$gguf_corpus/seed_tensors.gguf"
 echo "== fuzzing the GGUF reader for ${secs}s"
 ASAN_OPTIONS=detect_leaks=0 ./build-fuzz/bin/fuzz_gguf "$gguf_corpus" -max_total_time="$secs" \
   -rss_limit_mb=2048 -max_len=65536 -timeout=10 -print_final_stats=1 2>&1 | tail -n 15
+
+# Request bodies of `edgeai serve`: seeded with one body per endpoint (a 0 byte then the start of
+# a document, which the target feeds to the schema's matcher).
+cmake --build build-fuzz --target fuzz_serve_request
+serve_corpus=build-fuzz/corpus/serve_request
+mkdir -p "$serve_corpus"
+printf '%s' '{"model":"story","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"Hi"}],"max_tokens":16,"temperature":0.7,"top_p":0.9,"seed":3,"stop":["\n","END"],"stream":true,"stream_options":{"include_usage":true}}' >"$serve_corpus/chat.json"
+printf '%s' '{"model":"story","prompt":"Once upon a time","max_tokens":8,"presence_penalty":0.5,"frequency_penalty":0.1}' >"$serve_corpus/completion.json"
+printf '%s\0%s' '{"model":"story","messages":[{"role":"user","content":"json"}],"response_format":{"type":"json_schema","json_schema":{"name":"c","schema":{"type":"object","properties":{"name":{"type":"string","maxLength":5},"age":{"type":"integer"},"tags":{"type":"array","items":{"enum":["a","b",1,null]},"minItems":1,"maxItems":3},"ok":{"const":true}},"required":["name","age"]}}}}' '{"name":"Li' >"$serve_corpus/schema.json"
+printf '%s' '{"model":"story","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}}' >"$serve_corpus/json_object.json"
+printf '%s' '{"model":"emb","input":["a","bc"],"encoding_format":"base64"}' >"$serve_corpus/embed.json"
+printf '%s' '{"inputs":[{"name":"x","dtype":"float32","shape":[2,2],"data":[[1,2],[3,4.5]]},{"name":"y","dtype":"int64","shape":[3],"data":[1,-2,3]}]}' >"$serve_corpus/infer.json"
+echo "== fuzzing the serve request parsers for ${secs}s"
+ASAN_OPTIONS=detect_leaks=0 ./build-fuzz/bin/fuzz_serve_request "$serve_corpus" -max_total_time="$secs" \
+  -rss_limit_mb=2048 -max_len=4096 -timeout=10 -print_final_stats=1 2>&1 | tail -n 15
