@@ -1,5 +1,6 @@
 // Conv and com.edgeai FusedConv (Conv + bias + activation) on f32 NCHW, 1-D and 2-D:
 //   - depthwise (one input and one output channel per group): a direct vector kernel per plane;
+//   - few input channels (group 1): the direct kernel of conv_direct.h where it is faster;
 //   - otherwise one GEMM per (image, group): prepacked weights [M/group, C/group * kh * kw] times
 //     the input read in place (1x1, stride 1, no pads) or im2col-packed block by block;
 // bias and activation are applied in the GEMM's (or the depthwise kernel's) epilogue.
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <string>
 
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/conv_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/op_common.h"
@@ -83,6 +85,7 @@ struct ConvState final : FastState {
   bool depthwise = false;
   std::vector<AlignedFloats> wpacked;  // per group (GEMM path)
   std::vector<AlignedFloats> winograd;  // 3x3 stride 1: the 16 transformed filters (group 1)
+  ConvDirect direct;                   // few input channels (group 1): conv_direct.h
   std::vector<float> w;                // depthwise: [C][kh * kw]
   std::vector<float> bias;             // empty when none
   Activation act;
@@ -127,6 +130,7 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
     s->w.assign(wd, wd + s->m * taps);
   } else {
     const int64_t k = s->cpg * taps;
+    if (s->group == 1) s->direct = prepare_conv_direct(*s->uk, wd, s->m, s->c, s->kh, s->kw);
     for (int64_t g = 0; g < s->group; ++g) {
       s->wpacked.push_back(pack_a_once(*s->uk, wd + g * s->mpg * k, k, 1, s->mpg, k));
       if (!s->wpacked.back().ok()) return none;
@@ -216,6 +220,9 @@ Status run_conv(KernelContext& ctx) {
     return failed ? out_of_memory(scratch) : ok_status();
   }
 
+  if (s->direct.ready() && conv_direct_takes(s->direct, uk, g, n_img, scratch_cap)) {
+    return conv_direct(s->direct, uk, ctx.pool(), g, xd, n_img, bias, s->act, yd);
+  }
   if (!s->winograd.empty() && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && winograd_pays(uk, g)) {
     for (int64_t n = 0; n < n_img; ++n) {
       RETURN_IF_ERROR(winograd_conv(uk, ctx.pool(), g, s->winograd, s->m, xd + n * s->c * in_sp, bias, s->act,
