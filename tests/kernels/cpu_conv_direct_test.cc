@@ -1,6 +1,6 @@
 // The direct convolution for few input channels (kernels/cpu/conv_direct.*) against the
-// reference Conv: through the Conv / FusedConv kernel (conv.cc routes group-1 convs with
-// C_in <= 4 there where conv_direct_takes says so) on every ISA table and 1-3 threads, and the
+// reference Conv: through the Conv / FusedConv kernel (conv.cc routes group-1 convs there
+// where conv_direct_takes says so: C_in <= 4, or small planes) on every ISA table and 1-3 threads, and the
 // driver called on each table directly, so that each ISA's kernel is checked on every shape.
 #include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu_test_util.h"
@@ -56,6 +56,11 @@ const std::vector<DirectSpec>& specs() {
       {1, 4, 12, 12, 1, 3, 3, 3, 3, 1, 1, -1, -1, 1, 1, false},  // stride 3, M = 1, no bias
       {1, 2, 1, 37, 11, 1, 5, 1, 1, 0, 2},                // one row
       {1, 1, 3, 3, 5, 3, 3, 1, 1, 2, 2},                  // pads wider than the plane
+      // Small planes with more input channels.
+      {1, 16, 8, 8, 32, 3, 3, 1, 1, 1, 1},                // digits conv2
+      {1, 32, 4, 4, 32, 3, 3, 1, 1, 1, 1},                // digits conv3
+      {1, 6, 14, 14, 16, 5, 5},                           // LeNet conv2
+      {2, 7, 9, 11, 13, 3, 3, 2, 1, 1, 1},                // odd everything, batch 2
   };
   return v;
 }
@@ -145,12 +150,14 @@ TEST(CpuConvDirect, EachIsaKernelMatchesReference) {
   }
 }
 
-// More than kConvDirectMaxChannels input channels: not taken.
-TEST(CpuConvDirect, DeclinesManyChannels) {
-  std::vector<float> w(6 * 5 * 9, 0.5f);
+// More input channels: taken only with few weights and a kernel larger than 1x1.
+TEST(CpuConvDirect, DeclinesManyWeightsAndPointwise) {
   const auto& uk = kernels::cpu::ukernels_portable();
-  EXPECT_FALSE(kernels::cpu::prepare_conv_direct(uk, w.data(), 6, 5, 3, 3).ready());
-  EXPECT_TRUE(kernels::cpu::prepare_conv_direct(uk, w.data(), 6, 4, 3, 3).ready());
+  std::vector<float> w(64 * 64 * 9, 0.5f);
+  EXPECT_TRUE(kernels::cpu::prepare_conv_direct(uk, w.data(), 64, 4, 1, 1).ready());
+  EXPECT_TRUE(kernels::cpu::prepare_conv_direct(uk, w.data(), 32, 32, 3, 3).ready());
+  EXPECT_FALSE(kernels::cpu::prepare_conv_direct(uk, w.data(), 64, 64, 3, 3).ready());
+  EXPECT_FALSE(kernels::cpu::prepare_conv_direct(uk, w.data(), 8, 8, 1, 1).ready());
 }
 
 }  // namespace

@@ -41,8 +41,9 @@ ConvGeom plane_geom(const ConvGeom& g) {
 
 ConvDirect prepare_conv_direct(const UKernels& uk, const float* wd, int64_t m, int64_t c, int64_t kh, int64_t kw) {
   ConvDirect d;
-  if (c < 1 || c > kConvDirectMaxChannels || m < 1) return d;
   const int64_t k = c * kh * kw;
+  if (c < 1 || m < 1) return d;
+  if (c > kConvDirectMaxChannels && (k * m > kConvDirectMaxWeights || kh * kw == 1)) return d;
   d.w.resize(static_cast<size_t>(k * m));
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < k; ++j) d.w[j * m + i] = wd[i * k + j];
@@ -56,7 +57,8 @@ ConvDirect prepare_conv_direct(const UKernels& uk, const float* wd, int64_t m, i
 }
 
 bool conv_direct_takes(const ConvDirect& d, const UKernels& uk, const ConvGeom& g, int64_t n_img, int64_t cap) {
-  if (d.m > 16 && g.oh * g.ow > 1024) return false;
+  const int64_t out_sp = g.oh * g.ow;
+  if (d.c > kConvDirectMaxChannels ? out_sp > kConvDirectSmallPlane : d.m > 16 && out_sp > 1024) return false;
   int64_t wq, hq, psize;
   uk.phase_geometry(plane_geom(g), &wq, &hq, &psize);
   return n_img * g.c * g.sh * g.sw * psize + tail_slack(uk, wq) <= cap;

@@ -1,7 +1,8 @@
 // Direct convolution for convs with few input channels (C_in <= kConvDirectMaxChannels, group 1):
 // LeNet's 1 -> 6 5x5, the digits CNN's 1 -> 16 3x3, the 3 -> 32 3x3 stride-2 stems of
-// mobilenet_v2 / efficientnet_b0. With so few input channels im2col + GEMM spends its time
-// packing a K = C kh kw <= 100-row matrix and in tile edges; here each output vector (columns of
+// mobilenet_v2 / efficientnet_b0; and for small planes (below). With so few input channels
+// im2col + GEMM spends its time packing a K = C kh kw <= 100-row matrix and in tile edges;
+// here each output vector (columns of
 // one output row, or of the flattened phase planes for narrow planes) is accumulated straight
 // from the input's phase planes (window_impl.h: padding and strides resolved, every tap a vector
 // load at a fixed offset) times broadcast weights, a block of output channels at a time, with
@@ -18,7 +19,13 @@
 
 namespace edgeai::kernels::cpu {
 
+// Taken for any plane with up to kConvDirectMaxChannels input channels, and for small output
+// planes (<= kConvDirectSmallPlane positions: the digits CNN's 8x8 and 4x4, LeNet's 10x10) with
+// more channels when the weights are few (<= kConvDirectMaxWeights floats) and the kernel is not
+// 1x1: there im2col + GEMM spends more time packing and in tile edges than multiplying.
 inline constexpr int64_t kConvDirectMaxChannels = 4;
+inline constexpr int64_t kConvDirectSmallPlane = 128;
+inline constexpr int64_t kConvDirectMaxWeights = 32768;
 
 // One call of an ISA's direct kernel: output rows [r0, r1) of one image, all channels.
 struct ConvDirectArgs {
@@ -57,7 +64,7 @@ struct ConvDirect {
 };
 
 // The direct path for a conv with weights wd [m][c][kh][kw] (group 1), on the ISA of `uk`; an
-// empty state when it does not take it (more input channels).
+// empty state when it takes no plane of it (more channels and weights than above, or 1x1).
 ConvDirect prepare_conv_direct(const UKernels& uk, const float* wd, int64_t m, int64_t c, int64_t kh, int64_t kw);
 
 // Whether the direct path takes this run: it is faster than im2col + GEMM with few output
