@@ -39,6 +39,8 @@ TEST(CpuConv, MatchesReference) {
       {1, 130, 7, 7, 70, 3, 3, 1, 1, 1, 1},                 // deep K (several K blocks)
       {1, 600, 5, 5, 20, 3, 3, 1, 1, 1, 1},                 // K = 5400 (many K blocks)
       {1, 7, 1, 63, 5, 1, 5, 1, 1, 0, 2},                   // one row, wide
+      {1, 400, 7, 7, 70, 1, 1},                             // 7x7 pointwise: n = 49, lone column, K blocks
+      {1, 16, 7, 14, 9, 1, 1},                              // n = 98: two tiles + a lone column (avx512)
   };
   uint32_t seed = 1;
   for (const auto& s : specs) {
@@ -151,7 +153,8 @@ TEST(CpuConv, FusedActivationsMatchReference) {
   for (const ConvSpec& s : {ConvSpec{1, 8, 9, 9, 13, 3, 3, 1, 1, 1, 1},
                             ConvSpec{1, 6, 9, 9, 6, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 6},
                             ConvSpec{1, 3, 40, 41, 3, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 3},  // stride 2, rows
-                            ConvSpec{1, 40, 6, 7, 24, 1, 1}}) {
+                            ConvSpec{1, 40, 6, 7, 24, 1, 1},
+                            ConvSpec{1, 40, 7, 7, 24, 1, 1}}) {  // n = 49: the lone column's epilogue
     for (const Act& a : acts) {
       SCOPED_TRACE("activation " + a.name + " group " + std::to_string(s.group));
       OpCase fused = conv_case(s, 21, "FusedConv", "com.edgeai");

@@ -17,17 +17,40 @@ struct GemmImpl {
   using F = typename V::F;
   static constexpr int L = V::kLanes;
   static constexpr int kNR = kNV * L;
+  // col_tail's independent accumulator sets over k for NC columns (so that few columns are not
+  // bound by the multiply-add latency); kXSets for tile's extra column.
+  static constexpr int col_sets(int nc) {
+    return nc * (kMR / V::Half::kLanes) >= 4 ? 1 : 4 / (nc * (kMR / V::Half::kLanes));
+  }
+  static constexpr int kXSets = col_sets(1);
 
   // One tile of MR rows and NV vectors of columns (the last partial when kTail; `nr` columns in
   // all). a: A panel (stride kMR per k); b: B panel (ldb per k).
-  template <int MR, int NV, bool kTail>
-  static void tile(const GemmBlock& blk, const float* a, const float* b, float* c, int64_t i0, int64_t j0, int nr) {
+  //
+  // kX: the tile also computes one extra column, read at bx (ldb apart per k, like b): the lone
+  // column past the last full tile (n = 49 on 7x7 planes) costs a few Half-width multiply-adds
+  // per k here instead of a pass of its own over the whole depth (col_tail<1>, 12% of such a
+  // GEMM). Its sums are formed exactly as col_tail<1> forms them (XS sets over k mod XS, added
+  // in order), so a column's result does not depend on which of the two computed it.
+  template <int MR, int NV, bool kTail, bool kX = false>
+  static void tile(const GemmBlock& blk, const float* a, const float* b, float* c, int64_t i0, int64_t j0, int nr,
+                   const float* bx = nullptr) {
+    using H = typename V::Half;
+    constexpr int XH = kX ? kMR / H::kLanes : 1;
     F acc[MR * NV];
+    typename H::F accx[kXSets][1][XH];
 #pragma GCC unroll 32
     for (int i = 0; i < MR * NV; ++i) acc[i] = V::zero();
+    if constexpr (kX) {
+#pragma GCC unroll 4
+      for (int s = 0; s < kXSets; ++s) {
+#pragma GCC unroll 4
+        for (int r = 0; r < XH; ++r) accx[s][0][r] = H::zero();
+      }
+    }
     const typename V::Mask m = V::mask(kTail ? nr - (NV - 1) * L : L);
     const int64_t ldb = blk.ldb;
-    for (int64_t k = 0; k < blk.kc; ++k) {
+    auto step = [&](int s) __attribute__((always_inline)) {
       F bv[NV];
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) bv[j] = (kTail && j == NV - 1) ? V::load(b + j * L, m) : V::load(b + j * L);
@@ -37,8 +60,27 @@ struct GemmImpl {
 #pragma GCC unroll 4
         for (int j = 0; j < NV; ++j) acc[i * NV + j] = V::fmadd(av, bv[j], acc[i * NV + j]);
       }
+      if constexpr (kX) {
+        const typename H::F xv = H::set1(*bx);
+#pragma GCC unroll 4
+        for (int r = 0; r < XH; ++r) accx[s][0][r] = H::fmadd(H::load(a + r * H::kLanes), xv, accx[s][0][r]);
+        bx += ldb;
+      }
       a += kMR;
       b += ldb;
+    };
+    int64_t k = 0;
+    if constexpr (kX) {
+      for (; k + kXSets <= blk.kc; k += kXSets) {
+#pragma GCC unroll 4
+        for (int s = 0; s < kXSets; ++s) step(s);
+      }
+    }
+    for (; k < blk.kc; ++k) step(0);
+    if constexpr (kX) {
+      float t[kMR];
+      sum_sets<1, XH, kXSets>(accx, t);
+      col_epilogue<1>(blk, t, c + nr, i0, j0 + nr, MR);
     }
     // The epilogue works on a copy of one row at a time, so that `acc` never escapes and stays
     // in registers.
@@ -100,9 +142,7 @@ struct GemmImpl {
     using H = typename V::Half;
     constexpr int HL = H::kLanes, NH = kMR / HL;
     static_assert(kMR % HL == 0, "Half lanes divide the tile rows");
-    // S independent sets of accumulators over k (mod S) so that few columns are not bound by
-    // the multiply-add latency.
-    constexpr int S = NC * NH >= 4 ? 1 : 4 / (NC * NH);
+    constexpr int S = col_sets(NC);
     typename H::F acc[S][NC][NH];
 #pragma GCC unroll 4
     for (int s = 0; s < S; ++s) {
@@ -132,8 +172,16 @@ struct GemmImpl {
       for (int s = 0; s < S; ++s) step(s);
     }
     for (; k < blk.kc; ++k) step(0);
-    // Column j's sums for the kMR rows at t[j * kMR ...] (the S sets added in order).
     float t[NC * kMR];
+    sum_sets<NC, NH, S>(acc, t);
+    col_epilogue<NC>(blk, t, c, i0, j0, mr);
+  }
+
+  // Column j's sums for the kMR rows into t[j * kMR ...]: the S sets added in order.
+  template <int NC, int NH, int S, class HF>
+  static void sum_sets(const HF (&acc)[S][NC][NH], float* t) {
+    using H = typename V::Half;
+    constexpr int HL = H::kLanes;
     float part[S * HL];
 #pragma GCC unroll 4
     for (int j = 0; j < NC; ++j) {
@@ -148,8 +196,13 @@ struct GemmImpl {
         }
       }
     }
-    // Epilogue down each column: the rows' values gathered into vectors (one activation per
-    // L rows, not per row), then scattered back to C.
+  }
+
+  // Epilogue of NC columns of mr rows whose sums are t[j * kMR + r], down each column: the rows'
+  // values gathered into vectors (one activation per L rows, not per row), then scattered back
+  // to C (c: the first column's top row).
+  template <int NC>
+  static void col_epilogue(const GemmBlock& blk, const float* t, float* c, int64_t i0, int64_t j0, int mr) {
     for (int j = 0; j < NC; ++j) {
       for (int r0 = 0; r0 < mr; r0 += L) {
         const int nrow = mr - r0 < L ? mr - r0 : L;
@@ -199,6 +252,10 @@ struct GemmImpl {
     for (int64_t j0 = 0, q = 0; j0 < blk.nc; j0 += kNR, ++q) {
       const int nr = static_cast<int>(blk.nc - j0 < kNR ? blk.nc - j0 : kNR);
       const float* b = blk.b + q * blk.b_panel_stride;
+      if (nr == kNR && blk.nc - j0 == kNR + 1) {  // a lone column left: with this tile
+        tile<MR, kNV, false, true>(blk, a, b, c + j0, i0, j0, nr, blk.b + (q + 1) * blk.b_panel_stride);
+        break;
+      }
       if (nr == kNR) tile<MR, kNV, false>(blk, a, b, c + j0, i0, j0, nr);
       else if (nr <= 4 && nr < L) dispatch_col_tail(blk, a, b, c + j0, i0, j0, nr, MR);
       else dispatch_nv<MR, kNV>(blk, a, b, c + j0, i0, j0, nr);
