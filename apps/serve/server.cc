@@ -315,12 +315,15 @@ void Server::generate(const httplib::Request& req, httplib::Response& res, bool 
           if (reason == "stop" || reason == "length") {
             ok = write(completion_chunk(gr, id, created, "", reason, first));
             if (ok && gr.include_usage) ok = write(usage_chunk(gr, id, created, {(int64_t)job->prompt.size(), ntok}));
+            if (ok) {
+              std::string d = sse_done();
+              ok = sink.write(d.data(), d.size());
+            }
           } else {
+            // The 200 went out with the first event: the error is an event of its own, an
+            // OpenAI error body ({"error": {...}}, which the openai clients raise), and no
+            // [DONE] follows it, so a client that waits for [DONE] does not take it for a success.
             ok = write(error_body(result_error(*job)));
-          }
-          if (ok) {
-            std::string d = sse_done();
-            ok = sink.write(d.data(), d.size());
           }
           metrics->latency(std::chrono::duration<double>(Clock::now() - t0).count());
           if (ok) sink.done();
@@ -332,7 +335,8 @@ void Server::generate(const httplib::Request& req, httplib::Response& res, bool 
 
   // Not streamed: wait here up to a second, so that short requests get their status code; then
   // answer 200 and keep the connection checked by writing JSON whitespace every second while
-  // generating (a client that went away makes the write fail, which frees the slot).
+  // generating (a client that went away makes the write fail, which frees the slot). An error
+  // after that point ends the reply without its last chunk (see below).
   auto finish_body = [job, gr, id, created, result_error](int* status) {
     std::lock_guard<std::mutex> lk(job->mu);
     if (job->finish_reason == "stop" || job->finish_reason == "length") {
@@ -382,6 +386,10 @@ void Server::generate(const httplib::Request& req, httplib::Response& res, bool 
         std::string s = finish_body(&status).dump(-1, ' ', false, json::error_handler_t::replace);
         metrics->latency(std::chrono::duration<double>(Clock::now() - t0).count());
         if (!sink.write(s.data(), s.size())) return false;
+        // A late error (timeout, shutdown, failed step) after the 200 went out: the error body
+        // is written, but the reply is cut off before its last chunk, so that no client takes a
+        // complete 200 for a success (a streamed reply sends the error as an SSE event instead).
+        if (status != 200) return false;
         sink.done();
         return true;
       },

@@ -303,6 +303,66 @@ async function main() {
     q.proc.kill('SIGKILL');
   }
 
+  // A late error, after the 200 went out, must not look like a success. A server with one slot,
+  // a 4096-token context and a grace of 1 s is stopped while long requests queue: non-streamed
+  // ones that waited past a second (200 and whitespace sent) and the streamed ones (200 with the
+  // stream) are cancelled when the grace ends. Non-streamed replies are read with fetch (the
+  // openai client also raises on a 200 whose body is an error object; other clients need not):
+  // each must be a non-200 status, a 200 whose body has a finish_reason, or a broken reply;
+  // streamed ones, through the openai client, must end with a finish_reason or raise.
+  const g = await startServer(['serve', '--model', `story=${args.llm}`, '--port', '0', '--threads', '1', '--parallel', '1',
+    '--ctx', '4096', '--max-queue', '64', '--shutdown-grace', '1']);
+  try {
+    const gbase = `http://127.0.0.1:${g.port}`;
+    const gc = new OpenAI({ apiKey: 'none', baseURL: `${gbase}/v1`, timeout: 30000, maxRetries: 0 });
+    const plain = Array.from({ length: 20 }, async () => {
+      let r;
+      try {
+        r = await fetch(`${gbase}/v1/completions`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(30000),
+          body: JSON.stringify({ model: 'story', prompt: 'Once', max_tokens: 3000 }),
+        });
+      } catch (e) {
+        return 'error';
+      }
+      let text;
+      try {
+        text = await r.text();
+      } catch (e) {
+        return r.status === 200 ? 'cut' : 'error';  // the reply broke off
+      }
+      if (r.status !== 200) return 'error';
+      let j = null;
+      try {
+        j = JSON.parse(text);
+      } catch (e) {
+        return 'cut';
+      }
+      return j?.choices?.[0]?.finish_reason ? 'ok' : `200 without choices: ${text.trim().slice(0, 80)}`;
+    });
+    await new Promise((res) => setTimeout(res, 300));  // the streams queue behind them
+    const streamed = Array.from({ length: 4 }, async () => {
+      try {
+        const st = await gc.completions.create({ model: 'story', prompt: 'Once', max_tokens: 3000, stream: true });
+        let fin = null;
+        for await (const c of st) fin = c.choices?.[0]?.finish_reason ?? fin;
+        return fin ? 'ok' : 'stream ended without finish_reason';
+      } catch (e) {
+        return 'error';
+      }
+    });
+    await new Promise((res) => setTimeout(res, 2200));
+    g.proc.kill('SIGTERM');
+    const p = await withTimeout(Promise.all(plain), 30000, 'non-streamed replies after SIGTERM');
+    const st = await withTimeout(Promise.all(streamed), 30000, 'streamed replies after SIGTERM');
+    check(p.every((o) => o === 'ok' || o === 'error' || o === 'cut') && p.includes('cut'),
+      'a late error of a non-streamed reply (after its 200) cuts the reply off', JSON.stringify(p));
+    check(st.every((o) => o === 'ok' || o === 'error') && st.includes('error'),
+      'a late error of a streamed reply is an SSE error event the client raises', JSON.stringify(st));
+  } finally {
+    g.proc.kill('SIGKILL');
+  }
+
   // SIGTERM while a stream runs: the stream ends properly and the server exits 0.
   const last = await client.completions.create({ model: 'story', prompt: 'Once', max_tokens: 300, stream: true });
   const exited = new Promise((res) => server.on('exit', (code, sig) => res({ code, sig })));
