@@ -1,7 +1,9 @@
 // Load test of `edgeai serve`: N concurrent clients send completions for D seconds against the
 // given language model, once per --parallel value, after --warmup seconds of the same load (RSS
 // grows for about a minute while the HTTP threads' stacks and malloc arenas are first touched);
-// prints requests, failures, generated tokens/s, the server's VmRSS (sampled every second: after
+// prints requests, failures, generated tokens/s, the CPU seconds the server and this client used
+// in the measured window (and tokens per server CPU second, which the machine's other load moves
+// less than tokens/s), the server's VmRSS (sampled every second: after
 // warm-up, max, end, every 10 s), the ratio of tokens/s
 // to the first --parallel value, and the time to first streamed token against the time of a
 // prompt-processing pass plus one token.
@@ -20,6 +22,17 @@ if (!opt.cli || !opt.model) {
 }
 const prompts = ['Once upon a time', 'The little dog', 'Lily and Tom went to the park', 'One day, a big bird',
   'There was a girl who liked to play with her ball', 'The sun was shining'];
+
+// CPU seconds (user + system) the process has used so far, from /proc/PID/stat.
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');  // fields from the 3rd (state) on
+    return (Number(rest[11]) + Number(rest[12])) / 100;  // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
 
 function rssMiB(pid) {
   try {
@@ -79,9 +92,13 @@ async function load(base, pid, seconds, record) {
   const rss = [];
   const sampler = setInterval(() => rss.push(rssMiB(pid)), 1000);
   const t0 = Date.now();
+  const cpu0 = cpuSeconds(pid), own0 = process.cpuUsage();
   await Promise.all(Array.from({ length: Number(opt.clients) }, client));
   clearInterval(sampler);
   stats.seconds = (Date.now() - t0) / 1000;
+  stats.server_cpu_s = cpuSeconds(pid) - cpu0;
+  const own = process.cpuUsage(own0);
+  stats.client_cpu_s = (own.user + own.system) / 1e6;
   stats.rss = rss;
   return stats;
 }
@@ -129,6 +146,8 @@ for (const p of opt.parallel.split(',').map(Number)) {
     const line = {
       parallel: p, clients: Number(opt.clients), seconds: Number(s.seconds.toFixed(1)), requests: s.requests, failures: s.failures,
       tokens: s.tokens, tokens_per_s: Number(tps.toFixed(1)), requests_per_s: Number((s.requests / s.seconds).toFixed(1)),
+      server_cpu_s: Number(s.server_cpu_s.toFixed(1)), tokens_per_server_cpu_s: Number((s.tokens / s.server_cpu_s).toFixed(1)),
+      client_cpu_s: Number(s.client_cpu_s.toFixed(1)),
       rss_mib_after_warmup: Number(warm[0]?.toFixed(1)), rss_mib_max: Number(Math.max(...warm).toFixed(1)),
       rss_mib_end: Number(s.rss[s.rss.length - 1]?.toFixed(1)),
       rss_mib_every_10s: s.rss.filter((_, i) => i % 10 === 9).map((v) => Number(v.toFixed(1))),
