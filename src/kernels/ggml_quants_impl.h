@@ -136,6 +136,20 @@ using TileFn = void (*)(int64_t k, const void* w, const Acts& acts, int nt, floa
 using TileRowsFn = void (*)(int64_t k, const void* w, int64_t w_stride, const Acts& acts, int nt, float* y,
                             int64_t y_stride);
 
+// Packed prompt kernels. PackRowsFn rewrites `packed_rows[type]` consecutive weight rows (row i at
+// w + i * w_stride) into `dst` in the ISA's own layout (packed_block_bytes[type] bytes per 32-block
+// of the group, all k/32 blocks); TilePackedFn computes such a group against a tile of tokens,
+// group row i's results at y + i + t * y_stride. The layout lets each vector lane hold one row, so
+// a block's f32 scaling is one multiply-add for all the group's rows; the price is the packing,
+// repaid only when many token tiles pass over the packed rows, so ggml_matmul packs only for at
+// least kPackMinTokens tokens. Results are those of the single-row kernel up to f32 rounding (the
+// per-block terms are added in another order); which rows form a group depends on the row index
+// only, so the output still does not depend on the thread count.
+using PackRowsFn = void (*)(int64_t k, const void* w, int64_t w_stride, uint8_t* dst);
+using TilePackedFn = void (*)(int64_t k, const uint8_t* packed, const Acts& acts, int nt, float* y,
+                              int64_t y_stride);
+inline constexpr int64_t kPackMinTokens = 2 * kMaxTileTokens;
+
 struct KernelTable {
   const char* isa;
   TileFn tile[32];      // by GGML type number; null where this ISA has no kernel (the reference runs)
@@ -143,6 +157,10 @@ struct KernelTable {
   int8_t lanes[32];     // accumulator lanes per block over which its bias / minimum term is split
   TileRowsFn tile_rows[32] = {};  // optional multi-row kernels (prompts), null where there is none
   int8_t rows[32] = {};           // how many rows each tile_rows kernel takes
+  PackRowsFn pack_rows[32] = {};      // optional packed prompt kernels (see PackRowsFn)
+  TilePackedFn tile_packed[32] = {};
+  int8_t packed_rows[32] = {};           // rows per packed group
+  int16_t packed_block_bytes[32] = {};   // bytes of a packed group per 32-block
 };
 const KernelTable& ref_kernels();
 #if defined(__x86_64__) || defined(_M_X64)

@@ -535,6 +535,64 @@ TEST(GgmlMatmul, MultiRowKernelsMatchSingleRowBitForBit) {
   if (checked == 0) GTEST_SKIP() << "no multi-row kernels for this CPU";
 }
 
+// Packed prompt kernels (long prompts: ggml_matmul packs groups of rows per row block). Oracle: the
+// reference kernel, within f32 rounding on random and hostile weights, and exactly where every
+// scale is 1 (integer results); odd block counts (partial 4-block activation groups), rows that
+// leave a tail for the single-row kernel, token counts that leave a partial tile, 1-3 threads
+// giving the same bits.
+TEST(GgmlMatmul, PackedKernelsMatchReference) {
+  int checked = 0;
+  ThreadPool one(1), two(2), three(3);
+  for (const KernelTable* kt : isa_tables()) {
+    for (uint32_t type = 0; type < 32; ++type) {
+      if (!kt->pack_rows[type]) continue;
+      ASSERT_TRUE(kt->tile_packed[type] && kt->tile[type]) << kt->isa << " " << tname(type);
+      const int64_t nr = kt->packed_rows[type];
+      const int64_t rows = 2 * nr + 3;
+      for (int64_t k : {32, 64, 96, 128, 160, 224, 416}) {
+        for (int mode = 0; mode < 3; ++mode) {  // random, hostile, hostile with scales 1
+          auto w = make_weights(type, rows, k, (uint32_t)(k * 13 + mode), mode > 0);
+          const int64_t rb = ggml_row_bytes(type, k);
+          std::vector<float> x = random_floats(33 * k, (uint32_t)k + 17);
+          if (mode == 2) {
+            const uint16_t one_h = float_to_half(1.0f);
+            for (int64_t i = 0; i < rows * rb; i += ggml_type_info(type)->block_bytes) std::memcpy(&w[i], &one_h, 2);
+            std::mt19937 rng((uint32_t)k);
+            for (int64_t i = 0; i < 33 * k; ++i) x[i] = (float)((int)(rng() % 255) - 127);
+            for (int64_t b = 0; b < 33 * k / 32; ++b) x[b * 32] = 127.0f;  // every block's scale 1
+          }
+          for (int64_t nt : {kPackMinTokens, kPackMinTokens + 1, int64_t{27}, int64_t{33}}) {
+            std::vector<float> y_ref(nt * rows), y(nt * rows), y2(nt * rows), y3(nt * rows);
+            ASSERT_TRUE(matmul_with(ref_kernels(), one, type, w.data(), rows, k, x.data(), nt, y_ref.data()).ok());
+            ASSERT_TRUE(matmul_with(*kt, one, type, w.data(), rows, k, x.data(), nt, y.data()).ok());
+            ASSERT_TRUE(matmul_with(*kt, two, type, w.data(), rows, k, x.data(), nt, y2.data()).ok());
+            ASSERT_TRUE(matmul_with(*kt, three, type, w.data(), rows, k, x.data(), nt, y3.data()).ok());
+            EXPECT_EQ(std::memcmp(y.data(), y2.data(), y.size() * 4), 0) << kt->isa << " " << tname(type);
+            EXPECT_EQ(std::memcmp(y.data(), y3.data(), y.size() * 4), 0) << kt->isa << " " << tname(type);
+            for (int64_t t = 0; t < nt; ++t) {
+              for (int64_t r = 0; r < rows; ++r) {
+                const float got = y[t * rows + r], want = y_ref[t * rows + r];
+                if (mode == 2) {
+                  ASSERT_EQ(want, std::round(want));
+                  ASSERT_EQ(got, want) << kt->isa << " " << tname(type) << " k=" << k << " nt=" << nt << " t=" << t
+                                       << " r=" << r;
+                } else {
+                  const double mag = abs_dot(type, w.data() + r * rb, x.data() + t * k, k);
+                  ASSERT_NEAR(got, want, 2e-5 * mag + 1e-6) << kt->isa << " " << tname(type) << " k=" << k
+                                                            << " mode=" << mode << " nt=" << nt << " t=" << t
+                                                            << " r=" << r;
+                }
+              }
+            }
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "no packed kernels for this CPU";
+}
+
 TEST(GgmlMatmul, SameResultForAnyThreadCount) {
   CpuFeatures cpu = detect_cpu_features();
   ThreadPool one(1), two(2), three(3);

@@ -5,11 +5,15 @@
 // kMaxTileTokens tokens, calls the ISA's tile kernel on each row: the kernel unpacks a weight block
 // once for all the tokens of the tile; where the ISA has a multi-row kernel for the type (prompts),
 // it takes several rows at once so that each token's activations are loaded once for all of them.
-// With one token (generation) every weight byte is read once, in order. ggml_matmul_many does the
+// With one token (generation) every weight byte is read once, in order. For long prompts (at least
+// kPackMinTokens tokens) an ISA may pack each row block into its own layout first (the per-thread
+// scratch stays in L2) and run its packed kernel over it. Threads take chunks of row groups from a
+// shared counter. ggml_matmul_many does the
 // same for several matrices on one input (Q/K/V, gate/up): activations quantized once per weight
 // type, and one split of all their row groups (of the multi-row kernel's width, so no thread gets a
 // split group) over the pool.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -46,6 +50,11 @@ struct FreeAligned {
 constexpr int64_t kRowBlockBytes = 192 * 1024;
 // Multiply-adds below which a chunk is not worth waking another thread for.
 constexpr int64_t kMinChunkWork = 1 << 18;
+// Chunks per thread a product is cut into at most (fewer where a chunk would be under
+// kMinChunkWork): enough that a thread held up for a while leaves little for the others to wait on.
+constexpr int64_t kChunksPerThread = 8;
+// Bytes of packed weight groups per row block (the packed layout of q4_0 takes twice its bytes).
+constexpr int64_t kPackedBlockBytes = 256 * 1024;
 
 }  // namespace
 
@@ -63,7 +72,10 @@ Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const
   struct Plan {
     TileFn tile;
     TileRowsFn tile_rows;
+    PackRowsFn pack = nullptr;  // with tile_packed: groups of nr rows packed per row block first
+    TilePackedFn tile_packed = nullptr;
     int64_t nr, row_bytes, unit0, slab;  // slab: index of the operand whose activations it reads
+    int64_t group_bytes = 0, row_block = 0;  // packed: bytes of a packed group; rows per row block
     ActLayout layout;
   };
   std::vector<Plan> plans(ops.size());
@@ -86,6 +98,15 @@ Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const
     p.tile_rows = multi ? kt.tile_rows[op.wtype] : nullptr;
     p.nr = multi ? kt.rows[op.wtype] : 1;
     p.row_bytes = ggml_row_bytes(op.wtype, k);
+    p.row_block = std::max<int64_t>(p.nr, kRowBlockBytes / p.row_bytes / p.nr * p.nr);
+    if (kt.tile[op.wtype] && kt.pack_rows[op.wtype] && n_tokens >= kPackMinTokens && op.rows >= kt.packed_rows[op.wtype]) {
+      p.pack = kt.pack_rows[op.wtype];
+      p.tile_packed = kt.tile_packed[op.wtype];
+      p.tile_rows = nullptr;
+      p.nr = kt.packed_rows[op.wtype];
+      p.group_bytes = kt.packed_block_bytes[op.wtype] * (k / info->block_size);
+      p.row_block = std::max<int64_t>(1, kPackedBlockBytes / p.group_bytes) * p.nr;
+    }
     p.layout = act_layout_for(kt, op.wtype, k);
     p.unit0 = units;
     units += (op.rows + p.nr - 1) / p.nr;
@@ -127,14 +148,30 @@ Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const
     }
   }
 
-  // One split of all operands' row groups over the threads: contiguous, equal counts of groups
-  // (same work per group for operands of one type), so projections that share an input (Q, K, V)
-  // are one hand-off and a small one (K, V) does not run on a thread of its own.
-  int64_t max_nr = 1;
-  for (const Plan& p : plans) max_nr = std::max(max_nr, p.nr);
-  const int64_t grain_rows = kMinChunkWork / (k * std::min<int64_t>(n_tokens, kMaxTileTokens));
-  const int64_t grain = std::max<int64_t>(1, grain_rows / max_nr);
-  pool.parallel_for(units, grain, [&](int64_t u0, int64_t u1) {
+  // All operands' row groups (units) go out in chunks that the threads take in turn from a shared
+  // counter, so that a thread that the OS holds back (a shared machine) or that meets slower memory
+  // leaves its share to the others instead of keeping them waiting at the end. Projections that
+  // share an input (Q, K, V) are one hand-off, and a small one (K, V) does not run on a thread of
+  // its own. A chunk is one row block (prompts: the weights that stay in L2 while every token tile
+  // passes over them) or, for a single token, at least kMinChunkWork multiply-adds; then smaller,
+  // so that each thread gets several. Which thread computes a row does not change its bits.
+  int64_t max_nr = 1, min_block_units = units;
+  size_t pack_bytes = 0;  // per thread, for the packed groups of one row block
+  for (const Plan& p : plans) {
+    max_nr = std::max(max_nr, p.nr);
+    min_block_units = std::min(min_block_units, p.row_block / p.nr);
+    if (p.pack) pack_bytes = std::max<size_t>(pack_bytes, (size_t)(p.row_block / p.nr * p.group_bytes));
+  }
+  const int64_t tile_tokens = std::min<int64_t>(n_tokens, kMaxTileTokens);
+  const int64_t grain = std::max<int64_t>(1, kMinChunkWork / (k * tile_tokens) / max_nr);
+  const int threads = pool.num_threads();
+  int64_t chunk = std::max<int64_t>(1, (units + kChunksPerThread * threads - 1) / (kChunksPerThread * threads));
+  if (n_tokens > 1) chunk = std::min(chunk, std::max<int64_t>(1, min_block_units));
+  chunk = std::max(chunk, grain);
+  const int64_t n_chunks = (units + chunk - 1) / chunk;
+  const int slots = static_cast<int>(std::min<int64_t>(threads, n_chunks));
+  std::vector<std::unique_ptr<uint8_t[], FreeAligned>> packed(pack_bytes ? slots : 0);
+  auto run_units = [&](int slot, int64_t u0, int64_t u1) {
     for (size_t i = 0; i < ops.size(); ++i) {
       const Plan& p = plans[i];
       const MatmulOperand& op = ops[i];
@@ -142,21 +179,41 @@ Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const
       const int64_t r1 = std::min<int64_t>((u1 - p.unit0) * p.nr, op.rows);
       if (r0 >= r1) continue;
       const uint8_t* wb = static_cast<const uint8_t*>(op.w);
-      const int64_t row_block = std::max<int64_t>(p.nr, kRowBlockBytes / p.row_bytes / p.nr * p.nr);
-      for (int64_t rb = r0; rb < r1; rb += row_block) {
-        const int64_t rb_end = std::min(r1, rb + row_block);
+      for (int64_t rb = r0; rb < r1; rb += p.row_block) {
+        const int64_t rb_end = std::min(r1, rb + p.row_block);
+        const int64_t groups = p.pack ? (rb_end - rb) / p.nr : 0;
+        if (groups > 0) {
+          if (!packed[slot]) {  // allocated by the thread that uses it
+            packed[slot].reset(static_cast<uint8_t*>(::operator new[](pack_bytes, std::align_val_t(64))));
+          }
+          for (int64_t g = 0; g < groups; ++g)
+            p.pack(k, wb + (rb + g * p.nr) * p.row_bytes, p.row_bytes, packed[slot].get() + g * p.group_bytes);
+        }
         for (int64_t t0 = 0; t0 < n_tokens; t0 += kMaxTileTokens) {
           const int nt = static_cast<int>(std::min<int64_t>(kMaxTileTokens, n_tokens - t0));
           Acts a = acts[i];
           a.base = acts[i].base + t0 * acts[i].stride;
           float* yt = op.y + t0 * op.rows;
           int64_t r = rb;
+          for (int64_t g = 0; g < groups; ++g, r += p.nr)
+            p.tile_packed(k, packed[slot].get() + g * p.group_bytes, a, nt, yt + r, op.rows);
           if (p.tile_rows && nt > 1) {  // a single token gains nothing: each row is read once anyway
             for (; r + p.nr <= rb_end; r += p.nr) p.tile_rows(k, wb + r * p.row_bytes, p.row_bytes, a, nt, yt + r, op.rows);
           }
           for (; r < rb_end; ++r) p.tile(k, wb + r * p.row_bytes, a, nt, yt + r, op.rows);
         }
       }
+    }
+  };
+  if (slots <= 1) {
+    run_units(0, 0, units);
+    return ok_status();
+  }
+  std::atomic<int64_t> next{0};
+  pool.parallel_for(slots, 1, [&](int64_t slot, int64_t) {
+    for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < n_chunks;
+         c = next.fetch_add(1, std::memory_order_relaxed)) {
+      run_units(static_cast<int>(slot), c * chunk, std::min(units, (c + 1) * chunk));
     }
   });
   return ok_status();

@@ -10,7 +10,8 @@
 // (bias lanes prepared with the activations). k-quants multiply with vpmaddubsw and apply their
 // sub-block scales with vpdpwssd. q4_0, q8_0 and f16 also have multi-row kernels (kRowsQ, kRowsF
 // rows x up to 8 tokens; pp tok/s of a 5632 x 2048 ggml_matmul_bench product at 1 thread, loaded
-// machine: q4_0 +15%, q8_0 +11%, f16 +37%).
+// machine: q4_0 +15%, q8_0 +11%, f16 +37%). Long prompts use packed q4_0 / q8_0 kernels instead
+// (16 rows a group, one row per lane; see "Packed q4_0 / q8_0").
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_* idiom.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -283,6 +284,93 @@ void q8_0_rows_n(int64_t k, const uint8_t* w, int64_t ws, const Acts& a, float* 
 }
 template <int NT> void q8_0_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { q8_0_rows_n<1, NT>(k, w, 0, a, y, ys); }
 
+// ---- Packed q4_0 / q8_0 (prompts) -----------------------------------------------------------------
+// A group of 16 rows per block: their 16 f16 scales (32 bytes), then 8 vectors W_j (64 bytes each)
+// whose lane r holds row r's values 4j..4j+3 as unsigned bytes (q4_0: the nibbles 0..15; q8_0:
+// q + 128). Each token's block is then 8 vpdpbusd of W_j by its dword j broadcast, leaving row r's
+// integer dot product in lane r, and one convert, multiply and multiply-add scale all 16 rows (the
+// unpacked multi-row kernels spend those three on one row's 4 blocks). The weights' offset comes
+// from the bias lanes (4 per block in this table's activations: their sum, 4 x bias, is the whole
+// -off * block sum).
+constexpr int kPackRows = 16;
+constexpr int kPackBlockBytes = 32 + 8 * 64;
+
+template <bool kQ8>
+void pack_rows_q32(int64_t k, const void* w, int64_t ws, uint8_t* dst) {
+  constexpr int kB = kQ8 ? 34 : 18;
+  const int64_t nb = k / 32;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* out = dst + b * kPackBlockBytes;
+    for (int r = 0; r < kPackRows; ++r) {
+      const uint8_t* blk = static_cast<const uint8_t*>(w) + r * ws + b * kB;
+      __builtin_memcpy(out + 2 * r, blk, 2);
+      alignas(16) uint8_t v[32];
+      const __m128i flip = _mm_set1_epi8((char)0x80);
+      if constexpr (kQ8) {
+        _mm_store_si128(reinterpret_cast<__m128i*>(v), _mm_xor_si128(flip, _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2))));
+        _mm_store_si128(reinterpret_cast<__m128i*>(v + 16),
+                        _mm_xor_si128(flip, _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 18))));
+      } else {
+        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+        const __m128i m4 = _mm_set1_epi8(0x0F);
+        _mm_store_si128(reinterpret_cast<__m128i*>(v), _mm_and_si128(raw, m4));
+        _mm_store_si128(reinterpret_cast<__m128i*>(v + 16), _mm_and_si128(_mm_srli_epi16(raw, 4), m4));
+      }
+      for (int j = 0; j < 8; ++j) __builtin_memcpy(out + 32 + 64 * j + 4 * r, v + 4 * j, 4);
+    }
+  }
+}
+
+// Blocks [b0, b1) of a packed group against NT tokens; dword j of a block's activations is kStep
+// bytes after dword j - 1 (16 in a kInter4 group of four blocks, 4 in natural order).
+template <int NT, int kStep>
+inline void packed_blocks(const uint8_t* pw, const ActLayout& L, const TokenPtrs<NT>& tp, int64_t nb, int64_t b0,
+                          int64_t b1, __m512 (&acc)[NT]) {
+  for (int64_t b = b0; b < b1; ++b) {
+    const uint8_t* blk = pw + b * kPackBlockBytes;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+    __m512i wv[8];
+    for (int j = 0; j < 8; ++j) wv[j] = _mm512_loadu_si512(blk + 32 + 64 * j);
+    const int64_t pos = act_pos(L.order, nb, b, 0);
+    for (int t = 0; t < NT; ++t) {
+      const uint8_t* xq = reinterpret_cast<const uint8_t*>(tp.qs(t, L)) + pos;
+      __m512i s = _mm512_slli_epi32(_mm512_set1_epi32(tp.bias(t, L)[b]), 2);
+      for (int j = 0; j < 8; ++j) {
+        int32_t xd;
+        __builtin_memcpy(&xd, xq + kStep * j, 4);
+        s = _mm512_dpbusd_epi32(s, wv[j], _mm512_set1_epi32(xd));
+      }
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(tp.d(t, L)[b])), acc[t]);
+    }
+  }
+}
+
+template <int NT>
+void q32_packed_n(int64_t k, const uint8_t* pw, const Acts& a, float* y, int64_t ys) {
+  const ActLayout& L = *a.layout;
+  const TokenPtrs<NT> tp(a);
+  const int64_t nb = k / 32;
+  __m512 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  const int64_t full = L.order == ActOrder::kNatural ? 0 : nb / 4 * 4;  // blocks in kInter4 groups
+  packed_blocks<NT, 16>(pw, L, tp, nb, 0, full, acc);
+  packed_blocks<NT, 4>(pw, L, tp, nb, full, nb, acc);
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ys, acc[t]);
+}
+
+void q32_packed(int64_t k, const uint8_t* pw, const Acts& a, int nt, float* y, int64_t ys) {
+  switch (nt) {
+    case 1: q32_packed_n<1>(k, pw, a, y, ys); break;
+    case 2: q32_packed_n<2>(k, pw, a, y, ys); break;
+    case 3: q32_packed_n<3>(k, pw, a, y, ys); break;
+    case 4: q32_packed_n<4>(k, pw, a, y, ys); break;
+    case 5: q32_packed_n<5>(k, pw, a, y, ys); break;
+    case 6: q32_packed_n<6>(k, pw, a, y, ys); break;
+    case 7: q32_packed_n<7>(k, pw, a, y, ys); break;
+    default: q32_packed_n<8>(k, pw, a, y, ys); break;
+  }
+}
+
 // ---- Float weights ----------------------------------------------------------------------------------------
 
 enum class FW { kF32, kF16, kBF16 };
@@ -516,6 +604,11 @@ constexpr KernelTable kTable = [] {
   t.tile_rows[8] = q8_0_rows;
   t.rows[1] = kRowsF;
   t.rows[2] = t.rows[8] = kRowsQ;
+  t.pack_rows[2] = pack_rows_q32<false>;
+  t.pack_rows[8] = pack_rows_q32<true>;
+  t.tile_packed[2] = t.tile_packed[8] = q32_packed;
+  t.packed_rows[2] = t.packed_rows[8] = kPackRows;
+  t.packed_block_bytes[2] = t.packed_block_bytes[8] = kPackBlockBytes;
   return t;
 }();
 
