@@ -101,13 +101,22 @@ struct ConvDirectImpl {
       q += run;
     }
   }
+  // The last block takes the r <= NV vectors left in one pass (not one vector at a time: a pass
+  // of one vector loads as much as it multiplies).
+  template <int MB, int R>
+  static void flat_rest(const ConvDirectArgs& a, int64_t m0, int64_t f, int64_t f_end, int r) {
+    if constexpr (R > 0) {
+      if (r == R) flat_block<MB, R>(a, m0, f, f_end);
+      else flat_rest<MB, R - 1>(a, m0, f, f_end, r);
+    }
+  }
   template <int MB>
   static void flat(const ConvDirectArgs& a, int64_t m0) {
     constexpr int NV = nv_for(MB);
     const int64_t f_end = (a.r1 - 1) * a.wq + a.ow;
     int64_t f = a.r0 * a.wq;
     for (; f + NV * L <= f_end; f += NV * L) flat_block<MB, NV>(a, m0, f, f_end);
-    for (; f < f_end; f += L) flat_block<MB, 1>(a, m0, f, f_end);
+    if (f < f_end) flat_rest<MB, NV>(a, m0, f, f_end, static_cast<int>((f_end - f + L - 1) / L));
   }
 
   // Channels in blocks of kMaxMB, then 4, 2, 1: fn.template operator()<MB>(m0).
