@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/ukernels.h"
 #include "kernels/ggml_quants.h"
 
 namespace edgeai::llm {
@@ -19,11 +20,6 @@ void rms_norm(const float* x, const float* w, float* out, int64_t n, float eps) 
 }
 
 inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
-
-inline float gelu_tanh(float x) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
-}
 
 }  // namespace
 
@@ -178,12 +174,13 @@ Status ForwardPass::layers(std::span<const int32_t> tokens, std::span<const int6
       });
     } else {
       RETURN_IF_ERROR(matmul_many({{L.ffn_gate, gate_.data()}, {L.ffn_up, up_.data()}}, xn.data(), n));
+      // gate = act(gate) in place, then up *= gate, with the CPU's vector kernels (exp and tanh
+      // vectorized, a few ulp from libm's).
+      const kernels::cpu::UKernels& uk = kernels::cpu::ukernels_for(env_.cpu);
+      const kernels::cpu::Activation act{h.ffn_gelu ? kernels::cpu::ActKind::kGeluTanh : kernels::cpu::ActKind::kSiLU};
       pool.parallel_for(n * F, kGrain, [&](int64_t b, int64_t e) {
-        if (h.ffn_gelu) {
-          for (int64_t i = b; i < e; ++i) up_[i] *= gelu_tanh(gate_[i]);
-        } else {
-          for (int64_t i = b; i < e; ++i) up_[i] *= silu(gate_[i]);
-        }
+        uk.activation(gate_.data() + b, gate_.data() + b, e - b, act);
+        uk.binary(kernels::cpu::kBinMul, up_.data() + b, 1, gate_.data() + b, 1, up_.data() + b, e - b);
       });
     }
     RETURN_IF_ERROR(matmul(L.ffn_down, up_.data(), n, proj_.data()));
