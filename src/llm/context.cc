@@ -140,7 +140,7 @@ void Context::store_kv(int64_t il, int64_t n, int64_t pos) {
 }
 
 // Per KV head g: the scores of all its queries (the batch's tokens x the heads of the group)
-// against positions [0, pos + n) come from one kernels::ggml_matmul over the cached keys (rows
+// against positions [0, p] of its chunk's last token p come from one kernels::ggml_matmul over the cached keys (rows
 // of head_dim_k values, f32 or f16, threaded inside), in chunks of query rows that fit the score
 // buffer; then, threaded over query rows: scale, soft-cap, causal / sliding-window mask, softmax
 // in f32 (vectorized exp, ~2e-7 relative) and the weighted sum of the cached values (a GEMM of the
@@ -155,9 +155,12 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
   const bool f16 = kv_type_ == KvType::kF16;
   const uint32_t kv_ggml = f16 ? (uint32_t)GgmlType::kF16 : (uint32_t)GgmlType::kF32;
   const int64_t n_kv = pos + n;
-  // Query rows come per token in groups (the heads sharing KV head g); chunks of whole tokens.
+  // Query rows come per token in groups (the heads sharing KV head g); chunks of whole tokens, at
+  // most kChunkTokens so that a chunk's scores stop at its last token's position (causal: the keys
+  // after it are never computed).
+  constexpr int64_t kChunkTokens = 64;
   const int64_t tokens_per_chunk =
-      std::max<int64_t>(1, std::min<int64_t>(n, (int64_t)scores_.size() / (n_kv * group)));
+      std::max<int64_t>(1, std::min({n, kChunkTokens, (int64_t)scores_.size() / (n_kv * group)}));
 
   const kernels::cpu::UKernels& uk = kernels::cpu::ukernels_for(env_.cpu);
   std::atomic<bool> failed{false};  // a GEMM packing buffer could not be allocated
@@ -177,7 +180,8 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
         const float* q = fwd_.q.data() + t * h.n_embd_q() + hh * hdk;
         std::copy(q, q + hdk, qrows_.data() + r * hdk);
       }
-      RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, kv_ggml, kmat, n_kv, hdk, qrows_.data(), rows,
+      const int64_t kv_len = pos + t0 + nt;  // keys the chunk's last token sees; score rows this long
+      RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, kv_ggml, kmat, kv_len, hdk, qrows_.data(), rows,
                                            scores_.data()));
       // A work item is one token's heads hl0 .. hl0 + hpi - 1 of the group: whole groups when
       // there are enough tokens to go round the threads (each value row then serves every head
@@ -190,7 +194,7 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
         const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
         const int64_t len = p - lo + 1;
         for (int64_t hl = hl0; hl < hl0 + hpi; ++hl) {
-          float* sc = scores_.data() + (tl * group + hl) * n_kv + lo;
+          float* sc = scores_.data() + (tl * group + hl) * kv_len + lo;
           if (cap > 0) {
             for (int64_t j = 0; j < len; ++j) sc[j] = cap * std::tanh(sc[j] * scale / cap);
           } else {
@@ -198,14 +202,14 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
           }
           uk.softmax(sc, sc, 1, len, false);
         }
-        // The heads' outputs (hpi rows of hdv, contiguous) = probabilities (hpi x len, rows n_kv
+        // The heads' outputs (hpi rows of hdv, contiguous) = probabilities (hpi x len, rows kv_len
         // apart) x value rows lo .. p, as one small GEMM on this thread (values read in place).
         kernels::cpu::GemmArgs ga;
         ga.m = hpi;
         ga.n = hdv;
         ga.k = len;
-        ga.a = scores_.data() + (tl * group + hl0) * n_kv + lo;
-        ga.a_rs = n_kv;
+        ga.a = scores_.data() + (tl * group + hl0) * kv_len + lo;
+        ga.a_rs = kv_len;
         ga.a_cs = 1;
         ga.b_kind = kernels::cpu::GemmArgs::BKind::kRowMajor;
         ga.b = vals + lo * hdv;
@@ -217,7 +221,7 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
       };
       const int64_t items = nt * per_token;
       // Waking the pool costs microseconds: small work (tiny models, short contexts) runs here.
-      const bool small = rows * n_kv * (hdk + hdv) < (int64_t{1} << 16);
+      const bool small = rows * kv_len * (hdk + hdv) < (int64_t{1} << 16);
       const int64_t slots = small ? 1 : std::min<int64_t>(n_slots_, items);
       if (slots <= 1) {
         for (int64_t it = 0; it < items; ++it) run_item(it);
