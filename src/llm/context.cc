@@ -140,8 +140,9 @@ void Context::store_kv(int64_t il, int64_t n, int64_t pos) {
 }
 
 // Per KV head g: the scores of all its queries (the batch's tokens x the heads of the group)
-// against positions [0, p] of its chunk's last token p come from one kernels::ggml_matmul over the cached keys (rows
-// of head_dim_k values, f32 or f16, threaded inside), in chunks of query rows that fit the score
+// against positions [0, p] of its chunk's last token p come from one product over the cached keys
+// (f32 cache: a GEMM of the query rows by the keys transposed; f16: kernels::ggml_matmul with
+// the keys as weight rows; both threaded inside), in chunks of query rows that fit the score
 // buffer; then, threaded over query rows: scale, soft-cap, causal / sliding-window mask, softmax
 // in f32 (vectorized exp, ~2e-7 relative) and the weighted sum of the cached values (a GEMM of the
 // group's probability rows by the value rows; f32 rounding in another order than a plain sum).
@@ -181,8 +182,25 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
         std::copy(q, q + hdk, qrows_.data() + r * hdk);
       }
       const int64_t kv_len = pos + t0 + nt;  // keys the chunk's last token sees; score rows this long
-      RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, kv_ggml, kmat, kv_len, hdk, qrows_.data(), rows,
-                                           scores_.data()));
+      if (f16) {
+        RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, kv_ggml, kmat, kv_len, hdk, qrows_.data(), rows,
+                                             scores_.data()));
+      } else {  // f32 keys: the query rows x the keys transposed, as one GEMM read in place
+        kernels::cpu::GemmArgs qk;
+        qk.m = rows;
+        qk.n = kv_len;
+        qk.k = hdk;
+        qk.a = qrows_.data();
+        qk.a_rs = hdk;
+        qk.a_cs = 1;
+        qk.b_kind = kernels::cpu::GemmArgs::BKind::kStrided;
+        qk.b = k_f32_.data() + kbase;
+        qk.b_rs = 1;
+        qk.b_cs = hdk;
+        qk.c = scores_.data();
+        qk.ldc = kv_len;
+        RETURN_IF_ERROR(kernels::cpu::gemm(uk, env_.pool.get(), qk));
+      }
       // A work item is one token's heads hl0 .. hl0 + hpi - 1 of the group: whole groups when
       // there are enough tokens to go round the threads (each value row then serves every head
       // of the group while it is in cache), single heads otherwise (generation).
