@@ -71,9 +71,15 @@ Status conv_direct(const ConvDirect& d, const UKernels& uk, ThreadPool& pool, co
   uk.phase_geometry(pg, &wq, &hq, &psize);
   const int64_t stride = g.sh * g.sw * psize, nplanes = n_img * d.c, in_sp = g.h * g.w;
   const int64_t slack = tail_slack(uk, wq);
-  AlignedFloats planes(nplanes * stride + slack);
-  if (!planes.ok()) return out_of_memory(nplanes * stride + slack);
-  float* pd = planes.data();
+  // Small models' planes (up to 16 KiB: LeNet's, the digits CNN's) on the stack, not the heap.
+  alignas(64) float local[4096];
+  AlignedFloats heap;
+  float* pd = local;
+  if (nplanes * stride + slack > 4096) {
+    heap = AlignedFloats(nplanes * stride + slack);
+    if (!heap.ok()) return out_of_memory(nplanes * stride + slack);
+    pd = heap.data();
+  }
   std::memset(pd + nplanes * stride, 0, sizeof(float) * static_cast<size_t>(slack));
   const int64_t taps = d.kh * d.kw;
   int64_t tap_off_small[64];
@@ -113,7 +119,9 @@ Status conv_direct(const ConvDirect& d, const UKernels& uk, ThreadPool& pool, co
   if (!split) {
     uk.phase_planes(pg, x, nplanes, pd, stride);
   } else {
-    pool.parallel_for(nplanes, 1, [&](int64_t b, int64_t e) { uk.phase_planes(pg, x + b * in_sp, e - b, pd + b * stride, stride); });
+    pool.parallel_for(nplanes, 1, [&](int64_t b, int64_t e) {
+      uk.phase_planes(pg, x + b * in_sp, e - b, pd + b * stride, stride);
+    });
   }
   auto body = [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e;) {

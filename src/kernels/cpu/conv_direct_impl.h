@@ -12,6 +12,7 @@
 
 #include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/simd_math.h"
+#include "kernels/cpu/window_impl.h"
 
 namespace edgeai::kernels::cpu {
 
@@ -92,11 +93,9 @@ struct ConvDirectImpl {
       if (run > n - q) run = n - q;
       if (ox < a.ow) {
         const int64_t cnt = run < a.ow - ox ? run : a.ow - ox;
-        for (int i = 0; i < MB; ++i) {
-          const float* src = buf + i * NV * L + q;
-          float* dst = a.y + (m0 + i) * plane + oy * a.ow + ox;
-          for (int64_t e = 0; e < cnt; ++e) dst[e] = src[e];
-        }
+        // In vectors (a call to memmove costs more at these lengths).
+        float* dst = a.y + m0 * plane + oy * a.ow + ox;
+        for (int i = 0; i < MB; ++i) WindowImpl<V>::copy(buf + i * NV * L + q, dst + i * plane, cnt);
       }
       q += run;
     }
