@@ -93,12 +93,41 @@ TEST(Int8QConv, MatchesReferenceBitExact) {
       {1, 7, 14, 14, 7, 3, 3, 1, 1, 2, 2, 2, 2, 7, true, false, true},  // depthwise dilated, i8 out
       {1, 9, 8, 8, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, false, 1e-7f},  // multipliers >> 1: saturation
       {1, 9, 8, 8, 9, 3, 3, 1, 1, 1, 1, 1, 1, 9, true, true, false, 1e-7f},   // the same, depthwise
+      // Depthwise rows wider than one vector (column tails, the masked row loads at both edges),
+      // row strides unlike column strides, windows of 2 and 3 loads, pads past the plane.
+      {1, 6, 21, 70, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6},       // 70 columns: 4 vectors + 6
+      {1, 5, 19, 57, 5, 3, 3, 2, 2, 1, 1, 1, 1, 5},       // stride 2, 29 columns out
+      {1, 4, 23, 37, 4, 5, 5, 2, 2, 2, 2, 1, 1, 4},       // 5x5 stride 2
+      {1, 4, 9, 21, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4},        // stride 1 x 2
+      {1, 4, 21, 9, 4, 3, 3, 2, 1, 0, 0, 1, 1, 4},        // stride 2 x 1, no pads
+      {1, 3, 16, 17, 3, 7, 7, 3, 3, 3, 3, 1, 1, 3},       // stride 3 (other kernel path)
+      {1, 3, 6, 5, 3, 9, 9, 1, 1, 4, 4, 1, 1, 3},         // 9x9: three loads per kernel row
+      {1, 3, 4, 4, 3, 3, 3, 1, 1, 3, 3, 1, 1, 3},         // pads past the kernel: rows of padding only
+      {1, 2, 7, 7, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2, true, true, false, 3e-5f},  // mostly saturated
   };
   uint32_t seed = 5;
   for (const auto& s : specs) {
     SCOPED_TRACE("qconv c=" + std::to_string(s.c) + " m=" + std::to_string(s.m) + " k=" + std::to_string(s.kh) +
                  " s=" + std::to_string(s.sh) + " g=" + std::to_string(s.group));
     expect_matches_reference(qconv_case(s, seed += 7), 0.0, 0.0);
+  }
+}
+
+// Pads that differ per side (begin / end, rows / columns) on the depthwise and GEMM paths.
+TEST(Int8QConv, AsymmetricPadsBitExact) {
+  const std::vector<std::vector<int64_t>> pads = {{0, 1, 1, 0}, {1, 0, 0, 1}, {2, 0, 0, 2}, {0, 2, 1, 1}};
+  uint32_t seed = 90;
+  for (const auto& p : pads) {
+    for (int64_t group : {1, 12}) {
+      for (int64_t st : {1, 2}) {
+        const QSpec s{1, 12, 11, 35, 12, 3, 3, st, st, 0, 0, 1, 1, group};
+        OpCase c = qconv_case(s, seed += 3);
+        c.attr_ints("pads", p);
+        SCOPED_TRACE("pads " + std::to_string(p[0]) + std::to_string(p[1]) + std::to_string(p[2]) + std::to_string(p[3]) +
+                     " g=" + std::to_string(group) + " s=" + std::to_string(st));
+        expect_matches_reference(c, 0.0, 0.0);
+      }
+    }
   }
 }
 

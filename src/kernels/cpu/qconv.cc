@@ -1,8 +1,7 @@
 // QLinearConv (u8 activations, s8 weights with zero points of 0, int32 bias) on NCHW 2-D inputs,
 // bit-exact with the reference kernel (src/kernels/reference/quant.cc):
-//   - depthwise (one input and one output channel per group): each plane padded with the input
-//     zero point and split into stride phases, then a direct kernel (qgemm.h QDwArgs) whose sums
-//     of products of bytes are exact even in floats; then requantized;
+//   - depthwise (one input and one output channel per group): a direct kernel (qgemm.h QDwArgs)
+//     that reads each plane in place, positions outside it counting as the input zero point;
 //   - otherwise one integer GEMM (qgemm.h) per (image, group): weights prepacked at preparation,
 //     the input read in place (1x1, stride 1, no pads) or through an im2col copy (padding holds
 //     the input zero point, so it adds nothing), packed 16 columns at a time.
@@ -34,8 +33,8 @@ struct QConvState final : FastState {
   int32_t zx = 0, zy = 0, qmin = 0, qmax = 255;
   DType y_type = DType::kU8;
   std::vector<std::vector<int8_t>> wpacked;  // per group (GEMM path)
-  std::vector<float> wf;                      // depthwise: [C][kh * kw]
-  std::vector<int32_t> corr;                  // [M]: bias - zx * sum(w) (GEMM), bias (depthwise)
+  std::vector<int8_t> wdw;                    // depthwise: [C][kh * kw]
+  std::vector<int32_t> corr;                  // [M]: bias - zx * sum(w)
   std::vector<double> mult;                   // [M]: x_scale * w_scale / y_scale
   bool mult_below_one = true;
 };
@@ -146,10 +145,7 @@ Result<std::unique_ptr<KernelState>> prepare_qlinear_conv(PrepareContext& ctx) {
     s->corr[i] = static_cast<int32_t>(corr);
   }
   if (s->depthwise) {
-    // Float sums must stay exact; one stride for both axes (the phase planes).
-    if (taps * 255 * 128 >= (int64_t(1) << 24) || s->stride[0] != s->stride[1]) return none;
-    s->wf.resize(s->m * taps);
-    for (int64_t i = 0; i < s->m * taps; ++i) s->wf[i] = static_cast<float>(wd[i]);
+    s->wdw.assign(wd, wd + s->m * taps);
   } else {
     for (int64_t g = 0; g < s->group; ++g) {
       s->wpacked.emplace_back(static_cast<size_t>(qgemm_a_bytes(s->mpg, k)));
@@ -231,26 +227,6 @@ void im2col_u8(const QConvState& s, const ConvGeom& g, const uint8_t* x, uint8_t
   }
 }
 
-// The stride phases of one zero-point-padded plane (see QDwArgs): phase (py, px) at
-// out + (py * s + px) * hq * wq, hq rows of wq bytes.
-void phase_planes_u8(const ConvGeom& g, const uint8_t* x, uint8_t zx, int64_t hq, int64_t wq, uint8_t* out) {
-  const int64_t s = g.sh;
-  for (int64_t py = 0; py < s; ++py) {
-    for (int64_t px = 0; px < s; ++px) {
-      uint8_t* plane = out + (py * s + px) * hq * wq;
-      for (int64_t r = 0; r < hq; ++r) {
-        uint8_t* row = plane + r * wq;
-        const int64_t iy = r * s + py - g.ph;
-        if (iy < 0 || iy >= g.h) {
-          std::memset(row, zx, static_cast<size_t>(wq));
-          continue;
-        }
-        gather_row(x + iy * g.w, g.w, px - g.pw, s, wq, zx, row);
-      }
-    }
-  }
-}
-
 }  // namespace
 
 Status run_qlinear_conv(KernelContext& ctx) {
@@ -288,35 +264,26 @@ Status run_qlinear_conv(KernelContext& ctx) {
   const int64_t scratch_cap = 8 * (x.numel() + y->numel()) + (int64_t(1) << 24);
 
   if (s->depthwise) {
-    // Per channel: the zero-point-padded input split into stride phases, then the direct kernel.
-    const int64_t st = g.sh;
-    const int64_t hq = g.oh + (g.kh - 1) * g.dh / st + 1, wq = g.ow + (g.kw - 1) * g.dw / st + 1;
-    const int64_t psize = hq * wq, scratch = st * st * psize;
-    if (scratch > scratch_cap) return s->fall_back(ctx);
     const int64_t planes = n_img * s->c;
-    std::atomic<bool> failed{false};
     auto body = [&](int64_t b, int64_t e) {
-      AlignedFloats buf((scratch + 3) / 4);
-      if (!buf.ok()) {
-        failed = true;
-        return;
-      }
-      uint8_t* ph = reinterpret_cast<uint8_t*>(buf.data());
       for (int64_t p = b; p < e; ++p) {
         const int64_t ch = p % s->c;
-        phase_planes_u8(g, xd + p * in_sp, static_cast<uint8_t>(s->zx), hq, wq, ph);
         QDwArgs a;
-        a.x = ph;
-        a.wq = wq;
-        a.psize = psize;
-        a.s = st;
-        a.w = s->wf.data() + ch * g.kh * g.kw;
+        a.x = xd + p * in_sp;
+        a.h = g.h;
+        a.w = g.w;
+        a.pt = g.ph;
+        a.pl = g.pw;
+        a.wt = s->wdw.data() + ch * g.kh * g.kw;
         a.kh = g.kh;
         a.kw = g.kw;
+        a.sh = g.sh;
+        a.sw = g.sw;
         a.dh = g.dh;
         a.dw = g.dw;
         a.oh = g.oh;
         a.ow = g.ow;
+        a.zx = s->zx;
         a.corr = s->corr[ch];
         a.mult = s->mult[ch];
         a.mult_below_one = s->mult[ch] < 1.0;
@@ -329,7 +296,7 @@ Status run_qlinear_conv(KernelContext& ctx) {
     };
     if (planes * out_sp * g.kh * g.kw < (int64_t(1) << 17)) body(0, planes);
     else pool.parallel_for(planes, 1, body);
-    return failed ? out_of_memory(scratch / 4) : ok_status();
+    return ok_status();
   }
 
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&

@@ -35,17 +35,16 @@ struct QGemmBlock {
   bool mult_below_one = false;  // every mult[i] < 1: |acc * mult| < 2^31, no clamp before rounding
 };
 
-// Depthwise int8 convolution of one channel over its padded phase planes: phase (py, px) of the
-// zero-point-padded input (padded(r, c) = x(r - pad_top, c - pad_left), zx outside) holds
-// padded(r * s + py, c * s + px) at x + (py * s + px) * psize + r * wq + c. Output (oy, ox) sums tap
-// (ky, kx) at padded(oy * s + ky * dh, ox * s + kx * dw), times w[ky * kw + kx] (exact integers as
-// floats); then requantized as the GEMM (corr = bias - zx * sum(w)).
+// Depthwise int8 convolution of one channel, read straight from its h x w plane: output (oy, ox)
+// sums tap (ky, kx) at padded(oy * sh + ky * dh, ox * sw + kx * dw) times w[ky * kw + kx], where
+// padded(r, c) = x[(r - pt) * w + (c - pl)] inside the plane and zx outside (the zero point adds
+// nothing once corr = bias - zx * sum(w) is added); then requantized as the GEMM.
 struct QDwArgs {
   const uint8_t* x = nullptr;
-  int64_t wq = 0, psize = 0, s = 1;
-  const float* w = nullptr;
-  int64_t kh = 1, kw = 1, dh = 1, dw = 1, oh = 0, ow = 0;
-  int32_t corr = 0, zy = 0, qmin = 0, qmax = 255;
+  int64_t h = 0, w = 0, pt = 0, pl = 0;
+  const int8_t* wt = nullptr;  // [kh * kw]
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, oh = 0, ow = 0;
+  int32_t zx = 0, corr = 0, zy = 0, qmin = 0, qmax = 255;
   double mult = 1.0;
   bool mult_below_one = false;  // as QGemmBlock's
   uint8_t* y = nullptr;  // [oh][ow]
@@ -65,11 +64,6 @@ struct QGemmKernels {
   void (*gemm)(const QGemmBlock& blk);
   // Packs rows [0, k) (row r at src + r * ld, columns [0, n)) into B's layout with kq quads.
   void (*pack_b)(const uint8_t* src, int64_t ld, int64_t k, int64_t n, int64_t kq, uint8_t* dst);
-  // y[i] = float(x[i] - zx) (the depthwise path computes exact integer sums in floats).
-  void (*u8_to_f32)(const uint8_t* x, int64_t n, int32_t zx, float* y);
-  // y[i] = requant(int32(acc[i])) as above, acc holding exact integers.
-  void (*requant_f32)(const float* acc, int64_t n, int32_t corr, double mult, int32_t zy, int32_t qmin,
-                      int32_t qmax, uint8_t* y);
   // QuantizeLinear per tensor, as the reference: y = saturate(round_half_even(x / scale) + zp) to
   // [qmin, qmax], NaN -> zp (bytes; signed outputs are their two's complement bytes).
   void (*quantize)(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y);

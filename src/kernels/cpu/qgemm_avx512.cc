@@ -105,24 +105,6 @@ void pack_b_avx512(const uint8_t* src, int64_t ld, int64_t k, int64_t n, int64_t
   qgemm_portable().pack_b(src, ld, k, n, kq, dst);
 }
 
-void u8_to_f32_avx512(const uint8_t* x, int64_t n, int32_t zx, float* y) {
-  const __m512 z = _mm512_set1_ps(static_cast<float>(zx));
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail_mask(n - i);
-    const __m512i v = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, x + i));
-    _mm512_mask_storeu_ps(y + i, m, _mm512_sub_ps(_mm512_cvtepi32_ps(v), z));
-  }
-}
-
-void requant_f32_avx512(const float* acc, int64_t n, int32_t corr, double mult, int32_t zy, int32_t qmin,
-                        int32_t qmax, uint8_t* y) {
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail_mask(n - i);
-    const __m512i v = _mm512_cvttps_epi32(_mm512_maskz_loadu_ps(m, acc + i));
-    _mm_mask_storeu_epi8(y + i, m, requant16(v, corr, mult, zy, qmin, qmax));
-  }
-}
-
 void quantize_avx512(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y) {
   const __m512 s = _mm512_set1_ps(scale), lo = _mm512_set1_ps(-1e6f), hi = _mm512_set1_ps(1e6f);
   const __m512i z = _mm512_set1_epi32(zp), qlo = _mm512_set1_epi32(qmin), qhi = _mm512_set1_epi32(qmax);
@@ -149,81 +131,93 @@ void dequantize_avx512(const uint8_t* x, int64_t n, bool is_signed, int32_t zp, 
   }
 }
 
-// 16 outputs of a row at a time: each tap's 16 bytes widened to floats and multiplied-added
-// (exact: the sums stay below 2^24).
-template <bool kClamp>
-void dwconv_avx512_impl(const QDwArgs& a) {
-  const int64_t taps = a.kh * a.kw;
-  int64_t off[64];
-  __m512 wv[64];
-  const bool small = taps <= 64;
-  if (small) {
-    for (int64_t ky = 0; ky < a.kh; ++ky) {
-      for (int64_t kx = 0; kx < a.kw; ++kx) {
-        const int64_t ty = ky * a.dh, tx = kx * a.dw, t = ky * a.kw + kx;
-        off[t] = ((ty % a.s) * a.s + tx % a.s) * a.psize + (ty / a.s) * a.wq + tx / a.s;
-        wv[t] = _mm512_set1_ps(a.w[t]);
+// Depthwise, dilation 1, column stride kSw (1 or 2): 16 outputs of a row are 16 int32 lanes, and
+// vpdpbusd adds 4 taps of a kernel row at once. Lane j needs the 4 input bytes from column
+// ox * kSw + j * kSw + 4t (taps 4t .. 4t + 3, weights past kw are 0): one masked load of the row
+// (columns outside the plane load as zx), then vpermd gives 128-bit lane L the 16 bytes from dword
+// L * kSw and vpshufb picks each output's 4 bytes from them.
+template <int kSw>
+inline __m512i dw_windows(__m512i v) {
+  const __m512i idx = kSw == 1 ? _mm512_setr_epi32(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6)
+                               : _mm512_setr_epi32(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9);
+  const __m512i pat = kSw == 1 ? _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6))
+                               : _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9));
+  return _mm512_shuffle_epi8(_mm512_permutexvar_epi32(idx, v), pat);
+}
+
+inline __mmask64 byte_range_mask(int64_t lo, int64_t hi) {  // bits [lo, hi) of 64, 0 <= lo < hi <= 64
+  const __mmask64 below_hi = hi >= 64 ? ~__mmask64(0) : (__mmask64(1) << hi) - 1;
+  return below_hi & ~((__mmask64(1) << lo) - 1);
+}
+
+constexpr int kDwMaxWords = 32;  // kh * ceil(kw / 4) weight words
+
+// Output rows [oy0, oy0 + R): each input row's windows are built once and serve every output row
+// whose window holds it (ky = r - j * sh).
+template <int R, int kSw, bool kClamp>
+void dw_rows(const QDwArgs& a, int64_t oy0, const int32_t* wq, int nwin) {
+  constexpr int kNeed = 15 * kSw + 4;  // bytes one window load covers
+  const __m512i zxv = _mm512_set1_epi8(static_cast<char>(a.zx));
+  const int64_t rows_in = (R - 1) * a.sh + a.kh, iy0 = oy0 * a.sh - a.pt;
+  for (int64_t ox = 0; ox < a.ow; ox += 16) {
+    __m512i acc[R];
+#pragma GCC unroll 4
+    for (int j = 0; j < R; ++j) acc[j] = _mm512_setzero_si512();
+    for (int t = 0; t < nwin; ++t) {
+      const int64_t c0 = ox * kSw - a.pl + 4 * t;
+      const int64_t lo = std::max<int64_t>(0, -c0), hi = std::min<int64_t>(kNeed, a.w - c0);
+      const __mmask64 m = hi > lo ? byte_range_mask(lo, hi) : 0;
+      for (int64_t r = 0; r < rows_in; ++r) {
+        const int64_t iy = iy0 + r;
+        const __m512i v = (iy >= 0 && iy < a.h && m) ? dw_windows<kSw>(_mm512_mask_loadu_epi8(zxv, m, a.x + iy * a.w + c0))
+                                                     : zxv;
+#pragma GCC unroll 4
+        for (int j = 0; j < R; ++j) {
+          const int64_t ky = r - j * a.sh;
+          if (ky >= 0 && ky < a.kh) acc[j] = dpbusd(acc[j], v, _mm512_set1_epi32(wq[ky * nwin + t]));
+        }
       }
     }
-  }
-  int64_t oy0 = 0;
-  if (small && a.s == 1 && a.dh == 1 && a.dw == 1) {
-    // Four output rows at a time: each input row is widened once per column offset and serves
-    // every output row whose window holds it.
-    constexpr int kRows = 4;
-    for (; oy0 + kRows <= a.oh; oy0 += kRows) {
-      for (int64_t ox = 0; ox < a.ow; ox += 16) {
-        const __mmask16 m = tail_mask(a.ow - ox);
-        __m512 acc[kRows];
+    const __mmask16 sm = tail_mask(a.ow - ox);
 #pragma GCC unroll 4
-        for (int j = 0; j < kRows; ++j) acc[j] = _mm512_setzero_ps();
-        for (int64_t r = 0; r < a.kh + kRows - 1; ++r) {
-          const uint8_t* row = a.x + (oy0 + r) * a.wq + ox;
-          for (int64_t kx = 0; kx < a.kw; ++kx) {
-            const __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, row + kx)));
-#pragma GCC unroll 4
-            for (int j = 0; j < kRows; ++j) {
-              const int64_t ky = r - j;
-              if (ky >= 0 && ky < a.kh) acc[j] = _mm512_fmadd_ps(v, wv[ky * a.kw + kx], acc[j]);
-            }
-          }
-        }
-#pragma GCC unroll 4
-        for (int j = 0; j < kRows; ++j) {
-          _mm_mask_storeu_epi8(a.y + (oy0 + j) * a.ow + ox, m,
-                               requant16<kClamp>(_mm512_cvttps_epi32(acc[j]), a.corr, a.mult, a.zy, a.qmin, a.qmax));
-        }
-      }
-    }
-  }
-  for (int64_t oy = oy0; oy < a.oh; ++oy) {
-    for (int64_t ox = 0; ox < a.ow; ox += 16) {
-      const __mmask16 m = tail_mask(a.ow - ox);
-      const uint8_t* base = a.x + oy * a.wq + ox;
-      __m512 acc = _mm512_setzero_ps();
-      for (int64_t t = 0; t < taps; ++t) {
-        int64_t o;
-        __m512 w;
-        if (small) {
-          o = off[t];
-          w = wv[t];
-        } else {
-          const int64_t ty = (t / a.kw) * a.dh, tx = (t % a.kw) * a.dw;
-          o = ((ty % a.s) * a.s + tx % a.s) * a.psize + (ty / a.s) * a.wq + tx / a.s;
-          w = _mm512_set1_ps(a.w[t]);
-        }
-        const __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, base + o)));
-        acc = _mm512_fmadd_ps(v, w, acc);
-      }
-      _mm_mask_storeu_epi8(a.y + oy * a.ow + ox, m,
-                           requant16<kClamp>(_mm512_cvttps_epi32(acc), a.corr, a.mult, a.zy, a.qmin, a.qmax));
+    for (int j = 0; j < R; ++j) {
+      _mm_mask_storeu_epi8(a.y + (oy0 + j) * a.ow + ox, sm, requant16<kClamp>(acc[j], a.corr, a.mult, a.zy, a.qmin, a.qmax));
     }
   }
 }
 
+template <int kSw, bool kClamp>
+void dwconv_direct(const QDwArgs& a, const int32_t* wq, int nwin) {
+  int64_t oy = 0;
+  for (; oy + 4 <= a.oh; oy += 4) dw_rows<4, kSw, kClamp>(a, oy, wq, nwin);
+  for (; oy < a.oh; ++oy) dw_rows<1, kSw, kClamp>(a, oy, wq, nwin);
+}
+
 void dwconv_avx512(const QDwArgs& a) {
-  if (a.mult_below_one) dwconv_avx512_impl<false>(a);
-  else dwconv_avx512_impl<true>(a);
+  const int nwin = static_cast<int>((a.kw + 3) / 4);
+  if (a.dh != 1 || a.dw != 1 || (a.sw != 1 && a.sw != 2) || a.kh * nwin > kDwMaxWords) {
+    qgemm_portable().dwconv(a);
+    return;
+  }
+  int32_t wq[kDwMaxWords];
+  for (int64_t ky = 0; ky < a.kh; ++ky) {
+    for (int t = 0; t < nwin; ++t) {
+      uint32_t word = 0;
+      for (int b = 0; b < 4; ++b) {
+        const int64_t kx = 4 * t + b;
+        const uint8_t v = kx < a.kw ? static_cast<uint8_t>(a.wt[ky * a.kw + kx]) : 0;
+        word |= uint32_t(v) << (8 * b);
+      }
+      wq[ky * nwin + t] = static_cast<int32_t>(word);
+    }
+  }
+  if (a.sw == 1) {
+    if (a.mult_below_one) dwconv_direct<1, false>(a, wq, nwin);
+    else dwconv_direct<1, true>(a, wq, nwin);
+  } else {
+    if (a.mult_below_one) dwconv_direct<2, false>(a, wq, nwin);
+    else dwconv_direct<2, true>(a, wq, nwin);
+  }
 }
 
 // 64 bytes at a time: the table as 16 rows of 16 bytes; vpshufb looks up the low nibble in each
@@ -283,9 +277,9 @@ void add_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs& p
 }  // namespace
 
 const QGemmKernels& qgemm_avx512vnni() {
-  static const QGemmKernels k{"avx512vnni",       &gemm_avx512vnni,  &pack_b_avx512,     &u8_to_f32_avx512,
-                              &requant_f32_avx512, &quantize_avx512, &dequantize_avx512, &dwconv_avx512,
-                              &lut_u8_avx512,     &lut_f32_avx512,    &add_avx512};
+  static const QGemmKernels k{"avx512vnni",    &gemm_avx512vnni,   &pack_b_avx512,
+                              &quantize_avx512, &dequantize_avx512, &dwconv_avx512,
+                              &lut_u8_avx512,  &lut_f32_avx512,   &add_avx512};
   return k;
 }
 

@@ -88,15 +88,6 @@ void pack_b_portable(const uint8_t* src, int64_t ld, int64_t k, int64_t n, int64
   }
 }
 
-void u8_to_f32_portable(const uint8_t* x, int64_t n, int32_t zx, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - zx);
-}
-
-void requant_f32_portable(const float* acc, int64_t n, int32_t corr, double mult, int32_t zy, int32_t qmin,
-                          int32_t qmax, uint8_t* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = qgemm_requant(static_cast<int32_t>(acc[i]), corr, mult, zy, qmin, qmax);
-}
-
 void quantize_portable(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i] / scale;
@@ -121,10 +112,11 @@ void dwconv_portable(const QDwArgs& a) {
     for (int64_t ox = 0; ox < a.ow; ++ox) {
       int32_t acc = 0;
       for (int64_t ky = 0; ky < a.kh; ++ky) {
-        const int64_t ty = ky * a.dh, py = ty % a.s, ry = oy + ty / a.s;
+        const int64_t iy = oy * a.sh - a.pt + ky * a.dh;
         for (int64_t kx = 0; kx < a.kw; ++kx) {
-          const int64_t tx = kx * a.dw, px = tx % a.s, rx = ox + tx / a.s;
-          acc += a.x[(py * a.s + px) * a.psize + ry * a.wq + rx] * static_cast<int32_t>(a.w[ky * a.kw + kx]);
+          const int64_t ix = ox * a.sw - a.pl + kx * a.dw;
+          const int32_t v = (iy >= 0 && iy < a.h && ix >= 0 && ix < a.w) ? a.x[iy * a.w + ix] : a.zx;
+          acc += v * a.wt[ky * a.kw + kx];
         }
       }
       a.y[oy * a.ow + ox] = qgemm_requant(acc, a.corr, a.mult, a.zy, a.qmin, a.qmax);
@@ -157,9 +149,9 @@ void add_portable(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs&
 }  // namespace
 
 const QGemmKernels& qgemm_portable() {
-  static const QGemmKernels k{"portable",         &gemm_portable,       &pack_b_portable,   &u8_to_f32_portable,
-                              &requant_f32_portable, &quantize_portable, &dequantize_portable, &dwconv_portable,
-                              &lut_u8_portable,   &lut_f32_portable,  &add_portable};
+  static const QGemmKernels k{"portable",        &gemm_portable,   &pack_b_portable,
+                              &quantize_portable, &dequantize_portable, &dwconv_portable,
+                              &lut_u8_portable,  &lut_f32_portable, &add_portable};
   return k;
 }
 
