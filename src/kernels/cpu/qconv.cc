@@ -35,7 +35,7 @@ struct QConvState final : FastState {
   std::vector<std::vector<int8_t>> wpacked;  // per group (GEMM path)
   std::vector<int8_t> wdw;                    // depthwise: [C][kh * kw]
   std::vector<int32_t> corr;                  // [M]: bias - zx * sum(w)
-  std::vector<double> mult;                   // [M]: x_scale * w_scale / y_scale
+  std::vector<float> mult;                    // [M]: x_scale * w_scale / y_scale (qgemm.h)
   bool mult_below_one = true;
 };
 
@@ -134,8 +134,9 @@ Result<std::unique_ptr<KernelState>> prepare_qlinear_conv(PrepareContext& ctx) {
   for (int64_t i = 0; i < s->m; ++i) {
     const float swi = ws->data<float>()[ws->numel() == 1 ? 0 : i];
     if (!std::isfinite(swi) || swi <= 0.f) return none;
-    s->mult[i] = static_cast<double>(sx) * swi / sy;  // as the reference computes it
-    s->mult_below_one = s->mult_below_one && s->mult[i] < 1.0;
+    s->mult[i] = static_cast<float>(static_cast<double>(sx) * swi / sy);  // as the reference computes it
+    if (!std::isfinite(s->mult[i])) return none;
+    s->mult_below_one = s->mult_below_one && s->mult[i] < 1.f;
     int64_t wsum = 0;
     for (int64_t kk = 0; kk < k; ++kk) wsum += wd[i * k + kk];
     const int64_t b = bias ? bias[i] : 0;
@@ -286,7 +287,7 @@ Status run_qlinear_conv(KernelContext& ctx) {
         a.zx = s->zx;
         a.corr = s->corr[ch];
         a.mult = s->mult[ch];
-        a.mult_below_one = s->mult[ch] < 1.0;
+        a.mult_below_one = s->mult[ch] < 1.f;
         a.zy = s->zy;
         a.qmin = s->qmin;
         a.qmax = s->qmax;

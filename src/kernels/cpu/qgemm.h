@@ -10,7 +10,9 @@
 //     [(q * 16 + c) * 4 .. + 4). Depth past K is zero (any value: A is zero there); columns past N
 //     are zero.
 // Requantization, per row i, exactly as the reference QLinearConv (src/kernels/reference/quant.cc):
-//   y = saturate(round_half_even(double(acc + corr[i]) * mult[i]) + zy) to [qmin, qmax]
+//   y = saturate(round_half_even(float(acc + corr[i]) * mult[i]) + zy) to [qmin, qmax]
+// with the float multiplier mult[i] = float(double(x_scale) * w_scale[i] / y_scale) and one float
+// rounding of the product
 // where acc = sum_k x * w (int32, exact: callers bound K so that it cannot overflow) and corr[i]
 // folds the bias and the zero-point term (bias[i] - zx * sum_k w[i][k]). Portable header.
 #pragma once
@@ -30,7 +32,7 @@ struct QGemmBlock {
   uint8_t* y = nullptr;          // y[i * ldy + j]
   int64_t ldy = 0;
   const int32_t* corr = nullptr;  // [m]
-  const double* mult = nullptr;   // [m]
+  const float* mult = nullptr;    // [m]
   int32_t zy = 0, qmin = 0, qmax = 255;
   bool mult_below_one = false;  // every mult[i] < 1: |acc * mult| < 2^31, no clamp before rounding
 };
@@ -45,7 +47,7 @@ struct QDwArgs {
   const int8_t* wt = nullptr;  // [kh * kw]
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, oh = 0, ow = 0;
   int32_t zx = 0, corr = 0, zy = 0, qmin = 0, qmax = 255;
-  double mult = 1.0;
+  float mult = 1.f;
   bool mult_below_one = false;  // as QGemmBlock's
   uint8_t* y = nullptr;  // [oh][ow]
 };
@@ -88,6 +90,6 @@ int64_t qgemm_a_bytes(int64_t m, int64_t k);
 void qgemm_pack_a(const int8_t* w, int64_t m, int64_t k, int8_t* dst);
 
 // Requantizes one value exactly as the block epilogue does.
-uint8_t qgemm_requant(int32_t acc, int32_t corr, double mult, int32_t zy, int32_t qmin, int32_t qmax);
+uint8_t qgemm_requant(int32_t acc, int32_t corr, float mult, int32_t zy, int32_t qmin, int32_t qmax);
 
 }  // namespace edgeai::kernels::cpu

@@ -1,6 +1,6 @@
 // The AVX-512 VNNI int8 GEMM (qgemm.h): vpdpbusd multiplies 4 u8 activations by 4 s8 weights and
 // adds into an int32 lane. Register tile: 8 weight rows (broadcast) x 3 vectors of 16 columns = 24
-// accumulators; the requantization (double, round half to even, saturation) runs in registers.
+// accumulators; the requantization (float, round half to even, saturation) runs in registers.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -13,19 +13,10 @@ namespace {
 // 16 requantized values (see qgemm.h) as bytes. kClamp: clamp the scaled values to +-1e9 before
 // rounding (needed only where a multiplier is 1 or more: beyond int32 the conversion is undefined).
 template <bool kClamp = true>
-inline __m128i requant16(__m512i acc, int32_t corr, double mult, int32_t zy, int32_t qmin, int32_t qmax) {
-  const __m512i t = _mm512_add_epi32(acc, _mm512_set1_epi32(corr));
-  const __m512d m = _mm512_set1_pd(mult);
-  __m512d lo = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(t)), m);
-  __m512d hi = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(t, 1)), m);
-  if (kClamp) {
-    const __m512d lo_lim = _mm512_set1_pd(-1e9), hi_lim = _mm512_set1_pd(1e9);
-    lo = _mm512_min_pd(_mm512_max_pd(lo, lo_lim), hi_lim);
-    hi = _mm512_min_pd(_mm512_max_pd(hi, lo_lim), hi_lim);
-  }
-  const __m256i l = _mm512_cvt_roundpd_epi32(lo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m256i h = _mm512_cvt_roundpd_epi32(hi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512i r = _mm512_inserti64x4(_mm512_castsi256_si512(l), h, 1);
+inline __m128i requant16(__m512i acc, int32_t corr, float mult, int32_t zy, int32_t qmin, int32_t qmax) {
+  __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, _mm512_set1_epi32(corr))), _mm512_set1_ps(mult));
+  if (kClamp) v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-1e9f)), _mm512_set1_ps(1e9f));
+  __m512i r = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   r = _mm512_add_epi32(r, _mm512_set1_epi32(zy));
   r = _mm512_min_epi32(_mm512_max_epi32(r, _mm512_set1_epi32(qmin)), _mm512_set1_epi32(qmax));
   return _mm512_cvtepi32_epi8(r);

@@ -27,9 +27,9 @@ void qgemm_pack_a(const int8_t* w, int64_t m, int64_t k, int8_t* dst) {
   }
 }
 
-uint8_t qgemm_requant(int32_t acc, int32_t corr, double mult, int32_t zy, int32_t qmin, int32_t qmax) {
-  double v = static_cast<double>(acc + corr) * mult;
-  v = std::min(std::max(v, -1e9), 1e9);  // beyond the range saturates anyway
+uint8_t qgemm_requant(int32_t acc, int32_t corr, float mult, int32_t zy, int32_t qmin, int32_t qmax) {
+  float v = static_cast<float>(acc + corr) * mult;
+  v = std::min(std::max(v, -1e9f), 1e9f);  // beyond the range saturates anyway
   const int64_t r = static_cast<int64_t>(std::nearbyint(v)) + zy;  // round half to even
   return static_cast<uint8_t>(static_cast<int32_t>(std::clamp<int64_t>(r, qmin, qmax)));
 }

@@ -607,11 +607,14 @@ Status qlinear_conv(KernelContext& ctx) {
     Q* out = y->data<Q>();
     for (int64_t n = 0; n < g.N; ++n) {
       for (int64_t m = 0; m < g.M; ++m) {
-        const double mult = static_cast<double>(sx[0]) * sw[m] / sy[0];
+        // The multiplier and the product in float (one rounding each), as the fast kernels'
+        // vector epilogues compute them; then rounded half to even.
+        const float mult = static_cast<float>(static_cast<double>(sx[0]) * sw[m] / sy[0]);
         const int64_t base = (n * g.M + m) * g.out_size;
         for (int64_t o = 0; o < g.out_size; ++o) {
           const int64_t v = acc[base + o] + (bias ? bias[m] : 0);
-          out[base + o] = saturate_q<Q>(round_half_even(static_cast<double>(v) * mult), zy);
+          const float scaled = static_cast<float>(v) * mult;
+          out[base + o] = saturate_q<Q>(round_half_even(static_cast<double>(scaled)), zy);
         }
       }
     }
