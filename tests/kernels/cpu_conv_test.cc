@@ -74,6 +74,14 @@ TEST(CpuConv, DepthwiseMatchesReference) {
       {1, 2, 45, 97, 2, 5, 5, 2, 2, 1, 1, 2, 2, 1, 1, 2},       // 5x5, asymmetric pads, ow 48
       {1, 2, 20, 300, 2, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 2},    // ow 150: 64 + 64 + 22
       {1, 2, 33, 35, 2, 5, 5, 2, 2, 0, 0, -1, -1, 1, 1, 2},     // 5x5 no pad, odd width
+      // Channel blocks (<= 256 outputs) by output rows (channel_rows): a block and a partial
+      // one, rows of 14 (the last group of 4 overlaps), rows narrower than a group.
+      {1, 20, 14, 14, 20, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 20},
+      {1, 18, 7, 7, 18, 5, 5, 1, 1, 2, 2, -1, -1, 1, 1, 18},
+      {1, 17, 27, 28, 17, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 17},
+      {1, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 3},
+      {1, 18, 28, 29, 18, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 18},   // larger planes in blocks (avx512)
+      {1, 17, 57, 55, 17, 5, 5, 2, 2, 2, 2, -1, -1, 1, 1, 17},
   };
   uint32_t seed = 100;
   for (const auto& s : specs) {
