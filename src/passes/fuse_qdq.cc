@@ -21,8 +21,8 @@
 // is the same, bit for bit. A chain from one DQ whose float result goes on to float ops (SiLU read
 // by a pool and a squeeze-excitation Mul) becomes QLut with a table of 256 floats, the same values.
 //
-// DequantizeLinear(a: u8), DequantizeLinear(b: u8) -> Add -> QuantizeLinear becomes com.edgeai
-// QLinearAdd (the same float steps per element, so the same bytes). DQ(a), DQ(b) -> Concat -> Q
+// DequantizeLinear(a: u8), DequantizeLinear(b: u8) -> Add [-> Relu] -> QuantizeLinear becomes
+// com.edgeai QLinearAdd [relu = 1] (the same float steps per element, so the same bytes). DQ(a), DQ(b) -> Concat -> Q
 // becomes a Concat of bytes, each input through its requantization table (none when the scales
 // and zero points match).
 //
@@ -266,14 +266,24 @@ int finish_rewrites(ir::Graph& g, const std::vector<bool>& removed, int count) {
   return count;
 }
 
-// Rewrites DQ(a), DQ(b) -> Add -> Q (a residual connection) into com.edgeai QLinearAdd, which
-// computes the same float steps per element without the float tensors; returns the count.
+// Rewrites DQ(a), DQ(b) -> Add [-> Relu] -> Q (a residual connection) into com.edgeai QLinearAdd
+// [relu = 1], which computes the same float steps per element without the float tensors; returns
+// the count.
 int fuse_add(ir::Graph& g) {
   GraphIndex idx(g);
   std::vector<bool> removed(g.nodes.size(), false);
   int count = 0;
   for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
-    const int ai = quantized_op(g, idx, removed, qi, "Add");
+    int ai = quantized_op(g, idx, removed, qi, "Add");
+    const int ri = ai < 0 ? quantized_op(g, idx, removed, qi, "Relu") : -1;
+    if (ri >= 0) {  // Add -> Relu, the Relu the Add's only reader
+      const std::string& v = g.nodes[ri].inputs[0];
+      const int p = g.nodes[ri].inputs.size() == 1 ? idx.producer(v) : -1;
+      if (p >= 0 && !removed[p] && idx.sole_consumer(v) == ri && !idx.is_pinned(v) && g.nodes[p].domain.empty() &&
+          g.nodes[p].op_type == "Add" && g.nodes[p].outputs.size() == 1) {
+        ai = p;
+      }
+    }
     if (ai < 0 || g.nodes[ai].inputs.size() != 2) continue;
     const ir::Node& q = g.nodes[qi];
     ir::Node& add = g.nodes[ai];
@@ -288,6 +298,14 @@ int fuse_add(ir::Graph& g) {
     add.domain = kEdgeaiDomain;
     add.inputs = std::move(inputs);
     add.outputs = {q.outputs[0]};
+    if (ri >= 0) {
+      ir::Attribute relu;
+      relu.name = "relu";
+      relu.type = ir::AttrType::kInt;
+      relu.i = 1;
+      add.attributes["relu"] = relu;
+      removed[ri] = true;
+    }
     removed[qi] = true;
     ++count;
   }

@@ -36,8 +36,12 @@ TEST(Int8QAdd, MatchesReferenceBitExact) {
   for (Shape shape : std::vector<Shape>{{1}, {15}, {16}, {17}, {2, 3, 5, 7}, {1, 24, 56, 56}, {1, 3, 150, 301}, {0, 4}}) {
     for (float sc : {0.05f, 0.0101f, 1e-4f}) {
       for (bool i8_out : {false, true}) {
-        SCOPED_TRACE(shape_str(shape) + " sc=" + std::to_string(sc) + (i8_out ? " s8" : " u8"));
-        expect_matches_reference(qadd_case(shape, shape, seed += 5, sc, i8_out), 0.0, 0.0);
+        for (bool relu : {false, true}) {
+          SCOPED_TRACE(shape_str(shape) + " sc=" + std::to_string(sc) + (i8_out ? " s8" : " u8") + (relu ? " relu" : ""));
+          OpCase c = qadd_case(shape, shape, seed += 5, sc, i8_out);
+          if (relu) c.attr_i("relu", 1);
+          expect_matches_reference(c, 0.0, 0.0);
+        }
       }
     }
   }
@@ -45,9 +49,12 @@ TEST(Int8QAdd, MatchesReferenceBitExact) {
 
 // The unfused float steps give the same bytes: QLinearAdd against DQ, DQ -> Add -> Q run by the
 // reference kernels (the graph it replaces).
+// With relu = 1 the graph it replaces is DQ, DQ -> Add -> Relu -> Q.
 TEST(Int8QAdd, EqualsDequantizeAddQuantize) {
-  for (uint32_t seed : {1u, 2u, 3u}) {
+  for (uint32_t seed : {1u, 2u, 3u, 4u, 5u, 6u}) {
+    const bool relu = seed > 3;
     OpCase c = qadd_case({1, 8, 13, 11}, {1, 8, 13, 11}, seed, 0.03f, false);
+    if (relu) c.attr_i("relu", 1);
     OpCase r = OpCase::single("DequantizeLinear");  // placeholder replaced below
     r.nodes.clear();
     r.feeds = c.feeds;
@@ -64,7 +71,8 @@ TEST(Int8QAdd, EqualsDequantizeAddQuantize) {
     node("DequantizeLinear", {name(0), name(1), name(2)}, "fa");
     node("DequantizeLinear", {name(3), name(4), name(5)}, "fb");
     node("Add", {"fa", "fb"}, "s");
-    node("QuantizeLinear", {"s", name(6), name(7)}, c.nodes[0].outputs[0]);
+    if (relu) node("Relu", {"s"}, "r");
+    node("QuantizeLinear", {relu ? "r" : "s", name(6), name(7)}, c.nodes[0].outputs[0]);
     expect_matches_reference(c, 0.0, 0.0, &r);
   }
 }

@@ -274,34 +274,41 @@ TEST(QdqFusion, FloatSiluBecomesFloatLookupTable) {
 }
 
 // A residual Add between two dequantized activations and a QuantizeLinear becomes QLinearAdd: the
-// same float steps per element, so the same bytes as the unfused graph.
+// same float steps per element, so the same bytes as the unfused graph. With a Relu between the Add
+// and the QuantizeLinear (resnet's residual blocks) it becomes QLinearAdd with relu = 1, again the
+// same bytes (an output zero point of 40 makes the Relu cut).
 TEST(QdqFusion, ResidualAddBecomesQLinearAddBitExact) {
-  GraphBuilder b;
-  b.input("x", {1, 6, 11, 13});
-  b.input("z", {1, 6, 11, 13});
-  b.output("y");
-  b.init("xs", scalar_f32(0.031f)).init("xz", u8_scalar(117)).init("zs", scalar_f32(0.017f)).init("zz", u8_scalar(3));
-  b.init("ys", scalar_f32(0.04f)).init("yz", u8_scalar(128));
-  b.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
-  b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
-  b.node("QuantizeLinear", {"z", "zs", "zz"}, {"zq"});
-  b.node("DequantizeLinear", {"zq", "zs", "zz"}, {"zd"});
-  b.node("Add", {"xd", "zd"}, {"s"});
-  b.node("QuantizeLinear", {"s", "ys", "yz"}, {"yq"});
-  b.node("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
-  const ir::Graph opt = optimized(b.g);
-  EXPECT_EQ(count_op(opt, "QLinearAdd"), 1);
-  EXPECT_EQ(count_op(opt, "Add"), 0);
-  for (int threads : {1, 2}) {
-    double max_steps = 0, exact = 0;
-    compare_steps(b.g, b.random_feeds(), 0.04f, threads, &max_steps, &exact);
-    EXPECT_EQ(max_steps, 0.0);
+  for (bool relu : {false, true}) {
+    SCOPED_TRACE(relu ? "Add -> Relu" : "Add");
+    GraphBuilder b;
+    b.input("x", {1, 6, 11, 13});
+    b.input("z", {1, 6, 11, 13});
+    b.output("y");
+    b.init("xs", scalar_f32(0.031f)).init("xz", u8_scalar(117)).init("zs", scalar_f32(0.017f)).init("zz", u8_scalar(3));
+    b.init("ys", scalar_f32(relu ? 0.011f : 0.04f)).init("yz", u8_scalar(relu ? 40 : 128));
+    b.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+    b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+    b.node("QuantizeLinear", {"z", "zs", "zz"}, {"zq"});
+    b.node("DequantizeLinear", {"zq", "zs", "zz"}, {"zd"});
+    b.node("Add", {"xd", "zd"}, {"s"});
+    if (relu) b.node("Relu", {"s"}, {"r"});
+    b.node("QuantizeLinear", {relu ? "r" : "s", "ys", "yz"}, {"yq"});
+    b.node("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
+    const ir::Graph opt = optimized(b.g);
+    EXPECT_EQ(count_op(opt, "QLinearAdd"), 1);
+    EXPECT_EQ(count_op(opt, "Add"), 0);
+    EXPECT_EQ(count_op(opt, "Relu"), 0);
+    for (int threads : {1, 2}) {
+      double max_steps = 0, exact = 0;
+      compare_steps(b.g, b.random_feeds(), relu ? 0.011f : 0.04f, threads, &max_steps, &exact);
+      EXPECT_EQ(max_steps, 0.0);
+    }
+    // The sum read by another node as well stays in float.
+    ir::Graph g = b.g;
+    g.outputs.push_back(g.outputs[0]);
+    g.outputs.back().name = "s";
+    EXPECT_EQ(count_op(optimized(g), "QLinearAdd"), 0);
   }
-  // The sum read by another node as well stays in float.
-  ir::Graph g = b.g;
-  g.outputs.push_back(g.outputs[0]);
-  g.outputs.back().name = "s";
-  EXPECT_EQ(count_op(optimized(g), "QLinearAdd"), 0);
 }
 
 // DQ(a), DQ(b) -> Concat -> Q (squeezenet's fire modules) becomes a Concat of bytes: a's through

@@ -2,6 +2,7 @@
 // u8 inputs of one shape with constant scalar scales and zero points: one pass over the bytes
 // (qgemm.h QAddArgs), the same bytes as the reference kernel. Broadcasting and other types run the
 // reference.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/op_common.h"
@@ -49,6 +50,7 @@ PrepareResult prepare_qlinear_add(PrepareContext& ctx) {
   }
   p.qmin = s->y_type == DType::kU8 ? 0 : -128;
   p.qmax = s->y_type == DType::kU8 ? 255 : 127;
+  if (ctx.attr_int("relu", 0) != 0) p.qmin = std::max(p.qmin, p.zc);  // Q(Relu(v)) = max(Q(v), zc)
   return std::unique_ptr<KernelState>(std::move(s));
 }
 

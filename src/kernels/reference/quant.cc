@@ -627,7 +627,9 @@ Status qlinear_conv(KernelContext& ctx) {
 // com.microsoft QLinearAdd; scalar scales and zero points, A and B of one 8-bit type, C of
 // C_zp's), numpy broadcasting: C = QuantizeLinear(DequantizeLinear(A) + DequantizeLinear(B)), each
 // step in float32 as those reference kernels compute it (so the fused graph gives the same bytes
-// as the unfused one). The int8 QDQ fusion makes it from DQ, DQ -> Add -> Q.
+// as the unfused one). The int8 QDQ fusion makes it from DQ, DQ -> Add -> Q. Attribute relu = 1
+// (DQ, DQ -> Add -> Relu -> Q): C = Q(Relu(DQ(A) + DQ(B))), which is max(Q(sum), C_zp) since
+// QuantizeLinear does not decrease and maps 0 to C_zp.
 Status qlinear_add(KernelContext& ctx) {
   if (ctx.num_inputs() != 8) return ctx.error("needs 8 inputs, got " + std::to_string(ctx.num_inputs()));
   for (int i = 0; i < 8; ++i) {
@@ -658,6 +660,7 @@ Status qlinear_add(KernelContext& ctx) {
   ASSIGN_OR_RETURN(Shape out_shape, broadcast_shapes(a.shape(), b.shape()));
   if (!ctx.is_output_used(0)) return ok_status();
   const DType out_type = ctx.input(7).dtype();
+  const bool relu = ctx.attr_int("relu", 0) != 0;
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, out_type, out_shape));
   return visit_q8(out_type, [&]<typename Q>() {
     Q* out = y->data<Q>();
@@ -665,7 +668,8 @@ Status qlinear_add(KernelContext& ctx) {
       volatile float fa = static_cast<float>(a.get_int(ia) - zp[0]) * scale[0];  // both products rounded:
       volatile float fb = static_cast<float>(b.get_int(ib) - zp[1]) * scale[1];  // no fused multiply-add
       const float sum = fa + fb;
-      out[i] = saturate_q<Q>(round_half_even(sum / scale[2]), zp[2]);
+      const Q q = saturate_q<Q>(round_half_even(sum / scale[2]), zp[2]);
+      out[i] = relu ? std::max(q, static_cast<Q>(zp[2])) : q;
     });
     return ok_status();
   });
