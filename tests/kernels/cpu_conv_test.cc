@@ -82,6 +82,7 @@ TEST(CpuConv, DepthwiseMatchesReference) {
       {1, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 3},
       {1, 18, 28, 29, 18, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 18},   // larger planes in blocks (avx512)
       {1, 17, 57, 55, 17, 5, 5, 2, 2, 2, 2, -1, -1, 1, 1, 17},
+      {1, 17, 101, 90, 17, 3, 3, 1, 1, 1, 1, 0, 1, 1, 1, 17},   // bands of 26 rows (26, 26, 26, 23)
   };
   uint32_t seed = 100;
   for (const auto& s : specs) {

@@ -464,14 +464,30 @@ struct WindowImpl {
   // faster than by rows (AVX-512); beyond that (112x112) the plane paths below. On AVX2 the rows
   // stay faster for stride 1 (56x56 3x3: 202 us by rows, 325 us in blocks).
   static constexpr int64_t kChannelBlockMaxFloats = int64_t(1) << 17;  // 512 KiB
+  // Planes larger still (112x112) run in bands of output rows whose scratch fits, where the
+  // rows kernel (channel_rows) runs and the row stride is 1 (32x112x112 3x3: 155 -> 146 us;
+  // stride 2 from 112x112 in bands: 175 -> 205 us, so it keeps the rows from the input).
   static bool channel_blocks(const ConvGeom& g) {
     return g.kh * g.kw <= kMaxTaps &&
            (g.oh * g.ow <= 256 || (L >= 16 && channel_block_floats(g) <= kChannelBlockMaxFloats));
   }
-  static int64_t channel_block_floats(const ConvGeom& g) {
-    const int64_t hp = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1, wp = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
-    return (hp * wp + (g.oh * g.ow + L) + g.kh * g.kw + 1) * L;
+  static bool rows_kernel(const ConvGeom& g) {
+    return g.dh == 1 && g.dw == 1 && g.ow >= U && (g.sw == 1 || g.sw == 2) &&
+           ((g.kh == 3 && g.kw == 3) || (g.kh == 5 && g.kw == 5));
   }
+  // Scratch of a block for bands of `rows` output rows: padded input rows, output, weights, bias.
+  static int64_t block_floats(const ConvGeom& g, int64_t rows) {
+    const int64_t hp = (rows - 1) * g.sh + (g.kh - 1) * g.dh + 1, wp = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+    return (hp * wp + (rows * g.ow + L) + g.kh * g.kw + 1) * L;
+  }
+  // Output rows per band: the whole plane, or halved until a band's scratch fits.
+  static int64_t band_rows(const ConvGeom& g) {
+    int64_t r = g.oh;
+    if (L < 16 || !rows_kernel(g) || g.sh != 1) return r;
+    while (r > 1 && block_floats(g, r) > kChannelBlockMaxFloats) r = (r + 1) / 2;
+    return r;
+  }
+  static int64_t channel_block_floats(const ConvGeom& g) { return block_floats(g, band_rows(g)); }
   static int64_t dw_scratch_floats(const ConvGeom& g) {
     const int64_t a = scratch_floats(g), b = channel_blocks(g) ? channel_block_floats(g) : 0;
     return a > b ? a : b;
@@ -482,28 +498,12 @@ struct WindowImpl {
     const ConvGeom& g = *a.g;
     const int64_t kh = KH ? KH : g.kh, kw = KW ? KW : g.kw;
     const int taps = static_cast<int>(kh * kw);
-    const int64_t hp = (g.oh - 1) * g.sh + (kh - 1) * g.dh + 1, wp = (g.ow - 1) * g.sw + (kw - 1) * g.dw + 1;
-    const int64_t npos = g.oh * g.ow;
-    float* t = s;                      // [hp][wp][L] padded input (padding zeroed by the caller)
-    float* o = t + hp * wp * L;        // [npos rounded up to L][L] output
-    float* wt = o + (npos + L) * L;    // [taps][L] weights
+    const int64_t R = band_rows(g);
+    const int64_t hp = (R - 1) * g.sh + (kh - 1) * g.dh + 1, wp = (g.ow - 1) * g.sw + (kw - 1) * g.dw + 1;
+    float* t = s;                      // [hp][wp][L] padded input rows of a band (pad columns zero)
+    float* o = t + hp * wp * L;        // [R * ow rounded up to L][L] output of a band
+    float* wt = o + (R * g.ow + L) * L;  // [taps][L] weights
     float* bt = wt + taps * L;         // [L] bias
-    const int64_t wcopy = g.w + g.pw <= wp ? g.w : wp - g.pw;  // input columns the window reads
-    for (int64_t iy = 0; iy < g.h && iy + g.ph < hp; ++iy) {
-      float* tr = t + ((iy + g.ph) * wp + g.pw) * L;
-      for (int64_t ix0 = 0; ix0 < wcopy; ix0 += L) {
-        const int n = static_cast<int>(wcopy - ix0 < L ? wcopy - ix0 : L);
-        const typename V::Mask m = V::mask(n);
-        F blk[L];
-        for (int j = 0; j < L; ++j) blk[j] = j < nc ? V::load(a.x + ((cb + j) * g.h + iy) * g.w + ix0, m) : V::zero();
-        V::transpose(blk);
-        // Unrolled with a test per vector: a loop to n becomes a memcpy of the stack copy.
-#pragma GCC unroll 16
-        for (int k = 0; k < L; ++k) {
-          if (k < n) V::store(tr + (ix0 + k) * L, blk[k]);
-        }
-      }
-    }
     for (int tp = 0; tp < taps; ++tp) {
       for (int j = 0; j < L; ++j) wt[tp * L + j] = j < nc ? a.w[(cb + j) * taps + tp] : 0.0f;
     }
@@ -519,15 +519,69 @@ struct WindowImpl {
     const bool clamp = a.act.kind == ActKind::kRelu || a.act.kind == ActKind::kClip;
     const F lo = V::set1(a.act.kind == ActKind::kClip ? a.act.alpha : 0.0f);
     const F hi = V::set1(a.act.kind == ActKind::kClip ? a.act.beta : __builtin_inff());
-    bool done = false;
-    if constexpr (KH * KW != 0) {
-      if (g.dh == 1 && g.dw == 1 && g.ow >= U && (g.sw == 1 || g.sw == 2)) {
-        if (g.sw == 1) channel_rows<KH, KW, 1>(g, t, wp, wv, bv, clamp, lo, hi, o);
-        else channel_rows<KH, KW, 2>(g, t, wp, wv, bv, clamp, lo, hi, o);
-        done = true;
+    for (int64_t oy0 = 0; oy0 < g.oh; oy0 += R) {
+      ConvGeom gb = g;  // the band
+      gb.oh = g.oh - oy0 < R ? g.oh - oy0 : R;
+      fill_block_rows(a, cb, nc, oy0 * g.sh - g.ph, (gb.oh - 1) * g.sh + (kh - 1) * g.dh + 1, wp, t);
+      bool done = false;
+      if constexpr (KH * KW != 0) {
+        if (rows_kernel(g)) {
+          if (g.sw == 1) channel_rows<KH, KW, 1>(gb, t, wp, wv, bv, clamp, lo, hi, o);
+          else channel_rows<KH, KW, 2>(gb, t, wp, wv, bv, clamp, lo, hi, o);
+          done = true;
+        }
+      }
+      if (!done) channel_taps<KH, KW>(gb, t, wp, off, taps, wv, bv, clamp, lo, hi, o);
+      const int64_t npos = gb.oh * g.ow;
+      if (!clamp && a.act.kind != ActKind::kNone) activate(o, npos * L, a.act);
+      float* y = a.y + oy0 * g.ow;
+      const int64_t plane = g.oh * g.ow;
+      for (int64_t p0 = 0; p0 < npos; p0 += L) {
+        const int n = static_cast<int>(npos - p0 < L ? npos - p0 : L);
+        F blk[L];
+        for (int k = 0; k < L; ++k) blk[k] = V::load(o + (p0 + k) * L);
+        V::transpose(blk);
+        const typename V::Mask m = V::mask(n);
+        for (int j = 0; j < nc; ++j) V::store(y + (cb + j) * plane + p0, blk[j], m);
       }
     }
-    for (int64_t q = 0; q < npos && !done; q += U) {
+  }
+
+  // Padded rows [0, rows) of a band (input rows iy0 + r; rows outside the input zeroed) of
+  // channels [cb, cb + nc), transposed into t (pitch wp positions of L channels). Pad columns are
+  // never written (zeroed once by the caller).
+  static void fill_block_rows(const DwConvArgs& a, int64_t cb, int nc, int64_t iy0, int64_t rows, int64_t wp,
+                              float* t) {
+    const ConvGeom& g = *a.g;
+    const int64_t wcopy = g.w + g.pw <= wp ? g.w : wp - g.pw;  // input columns the window reads
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t iy = iy0 + r;
+      float* tr = t + (r * wp + g.pw) * L;
+      if (iy < 0 || iy >= g.h) {
+        for (int64_t i = 0; i < wcopy; ++i) V::store(tr + i * L, V::zero());
+        continue;
+      }
+      for (int64_t ix0 = 0; ix0 < wcopy; ix0 += L) {
+        const int n = static_cast<int>(wcopy - ix0 < L ? wcopy - ix0 : L);
+        const typename V::Mask m = V::mask(n);
+        F blk[L];
+        for (int j = 0; j < L; ++j) blk[j] = j < nc ? V::load(a.x + ((cb + j) * g.h + iy) * g.w + ix0, m) : V::zero();
+        V::transpose(blk);
+        // Unrolled with a test per vector: a loop to n becomes a memcpy of the stack copy.
+#pragma GCC unroll 16
+        for (int k = 0; k < L; ++k) {
+          if (k < n) V::store(tr + (ix0 + k) * L, blk[k]);
+        }
+      }
+    }
+  }
+
+  // The generic multiply-adds of a band (any dilation and stride; taps from the offset table).
+  template <int KH, int KW>
+  static void channel_taps(const ConvGeom& g, const float* t, int64_t wp, const int64_t* off, int taps, const F* wv,
+                           F bv, bool clamp, F lo, F hi, float* o) {
+    const int64_t npos = g.oh * g.ow;
+    for (int64_t q = 0; q < npos; q += U) {
       const float* base[U];
       F acc[U];
 #pragma GCC unroll 4
@@ -546,15 +600,6 @@ struct WindowImpl {
         if (clamp) v = V::min(hi, V::max(lo, v));
         V::store(o + (q + u) * L, v);
       }
-    }
-    if (!clamp && a.act.kind != ActKind::kNone) activate(o, npos * L, a.act);
-    for (int64_t p0 = 0; p0 < npos; p0 += L) {
-      const int n = static_cast<int>(npos - p0 < L ? npos - p0 : L);
-      F blk[L];
-      for (int k = 0; k < L; ++k) blk[k] = V::load(o + (p0 + k) * L);
-      V::transpose(blk);
-      const typename V::Mask m = V::mask(n);
-      for (int j = 0; j < nc; ++j) V::store(a.y + (cb + j) * npos + p0, blk[j], m);
     }
   }
 
