@@ -26,6 +26,10 @@
 // becomes a Concat of bytes, each input through its requantization table (none when the scales
 // and zero points match).
 //
+// DQ(x: u8) -> MaxPool -> Q becomes com.edgeai QMaxPool on the bytes, x through the table of
+// Q(DQ(byte)) first where that is not the identity: the max commutes with the non-decreasing
+// Q(DQ(.)), so the bytes are the unfused graph's.
+//
 // Then every DequantizeLinear left with constant inputs (weights and biases of ops that stay in
 // float, such as a classifier Gemm) is folded into a float initializer: the same values the
 // reference kernel would compute on every run, once. (fold_constants keeps DequantizeLinear so
@@ -312,6 +316,13 @@ int fuse_add(ir::Graph& g) {
   return finish_rewrites(g, removed, count);
 }
 
+// Whether a byte table of output type `qtype` maps every u8 byte to itself.
+bool identity_table(const Tensor& table, DType qtype) {
+  bool identity = qtype == DType::kU8;
+  for (int b = 0; b < 256 && identity; ++b) identity = table.data<uint8_t>()[b] == b;
+  return identity;
+}
+
 // Rewrites DQ(a), DQ(b), ... -> Concat -> Q into Concat on the 8-bit values: each input goes
 // through the byte table of Q(DQ_i(byte)) first (a QLut in place of its DequantizeLinear), or as it
 // is where that table is the identity (equal scales and zero points). Copying commutes with the
@@ -347,9 +358,7 @@ int fuse_concat(ir::Graph& g) {
     std::vector<std::string> inputs;
     for (size_t i = 0; i < dqs.size(); ++i) {
       ir::Node& d = g.nodes[dqs[i]];
-      bool identity = qtype == DType::kU8;
-      for (int b = 0; b < 256 && identity; ++b) identity = tables[i].data<uint8_t>()[b] == b;
-      if (identity) {
+      if (identity_table(tables[i], qtype)) {
         inputs.push_back(d.inputs[0]);
         removed[dqs[i]] = true;
         continue;
@@ -362,6 +371,68 @@ int fuse_concat(ir::Graph& g) {
     ir::Node& c = g.nodes[ci];
     c.inputs = std::move(inputs);
     c.outputs = {q.outputs[0]};
+    removed[qi] = true;
+    ++count;
+  }
+  return finish_rewrites(g, removed, count);
+}
+
+// Rewrites DQ(x) -> MaxPool -> Q into com.edgeai QMaxPool(x), or QMaxPool(QLut(x, table)) where
+// the table of Q(DQ(byte)) is not the identity; returns the count.
+int fuse_max_pool(ir::Graph& g) {
+  GraphIndex idx(g);
+  NodeEvaluator eval;
+  std::vector<bool> removed(g.nodes.size(), false);
+  int count = 0;
+  for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
+    const int pi = quantized_op(g, idx, removed, qi, "MaxPool");
+    if (pi < 0 || g.nodes[pi].inputs.size() != 1) continue;
+    const std::string& in = g.nodes[pi].inputs[0];
+    const int ci = producer_op(g, idx, in, "Concat");
+    bool of_dqs = ci >= 0 && idx.sole_consumer(in) == pi && !idx.is_pinned(in);
+    for (size_t k = 0; of_dqs && k < g.nodes[ci].inputs.size(); ++k) {
+      of_dqs = activation_dq(g, idx, g.nodes[ci].inputs[k]) >= 0;  // finite values
+    }
+    if (of_dqs) {
+      // Concat -> MaxPool -> Q (squeezenet) becomes Concat -> Q -> QMaxPool (Q commutes with the
+      // max as well), for fuse_concat to take DQ... -> Concat -> Q; the nodes trade places so that
+      // the order stays topological.
+      ir::Node q = g.nodes[qi];
+      ir::Node pool = g.nodes[pi];
+      const std::string t = in + "_q";
+      pool.op_type = "QMaxPool";
+      pool.domain = kEdgeaiDomain;
+      pool.inputs = {t};
+      pool.outputs = q.outputs;
+      q.inputs[0] = in;
+      q.outputs = {t};
+      g.nodes[pi] = std::move(q);
+      g.nodes[qi] = std::move(pool);
+      ++count;
+      continue;
+    }
+    const int d = activation_dq(g, idx, in);
+    if (d < 0 || removed[d] || idx.sole_consumer(in) != pi || idx.is_pinned(in)) continue;
+    const ir::Node& q = g.nodes[qi];
+    const DType qtype = idx.constant(q.inputs[2])->dtype();
+    ir::Node requant = q;
+    requant.inputs[0] = in;
+    const Tensor table = chain_table(g, idx, eval, d, {}, &requant, requant.outputs[0]);
+    if (!table.defined() || table.numel() != 256 || table.dtype() != qtype) continue;
+    ir::Node& dq = g.nodes[d];
+    std::string x = dq.inputs[0];
+    if (identity_table(table, qtype)) {
+      removed[d] = true;
+    } else {
+      const std::string y = in + "_requant";
+      dq = lut_node(g, idx, (dq.name.empty() ? in : dq.name) + "_requant", x, y, table);
+      x = y;
+    }
+    ir::Node& pool = g.nodes[pi];
+    pool.op_type = "QMaxPool";
+    pool.domain = kEdgeaiDomain;
+    pool.inputs = {x};
+    pool.outputs = {q.outputs[0]};
     removed[qi] = true;
     ++count;
   }
@@ -488,6 +559,7 @@ Result<int> fuse_qdq(ir::Graph& g) {
   }
   if (count) erase_nodes(g, removed);
   count += fuse_add(g);
+  count += fuse_max_pool(g);
   count += fuse_concat(g);
   count += fuse_lut(g);
   count += fuse_lut_float(g);

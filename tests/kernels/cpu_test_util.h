@@ -22,6 +22,14 @@
 
 namespace edgeai::testing {
 
+// Random bytes (any values) as a tensor of an 8-bit dtype.
+inline Tensor random_bytes(DType dtype, Shape shape, uint32_t seed) {
+  Tensor t = Tensor::create(dtype, std::move(shape)).value();
+  std::mt19937 rng(seed);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<uint8_t>()[i] = static_cast<uint8_t>(rng());
+  return t;
+}
+
 inline Tensor random_tensor(Shape shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   Tensor t = Tensor::create(DType::kF32, std::move(shape)).value();
   std::mt19937 rng(seed);

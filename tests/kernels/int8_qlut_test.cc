@@ -7,13 +7,6 @@
 namespace edgeai::testing {
 namespace {
 
-Tensor random_bytes(DType dtype, Shape shape, uint32_t seed) {
-  Tensor t = Tensor::create(dtype, std::move(shape)).value();
-  std::mt19937 rng(seed);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<uint8_t>()[i] = static_cast<uint8_t>(rng());
-  return t;
-}
-
 Tensor table_of(DType dtype, uint32_t seed) {
   if (dtype != DType::kF32) return random_bytes(dtype, {256}, seed);
   Tensor t = random_tensor({256}, seed, -3.f, 3.f);

@@ -338,6 +338,47 @@ TEST(QdqFusion, ConcatOfBytesBitExact) {
   }
 }
 
+// DQ -> MaxPool -> Q becomes QMaxPool on the bytes (resnet's stem pool), through a requantization
+// table first where the scales differ; DQ, DQ -> Concat -> MaxPool -> Q (squeezenet's pools) becomes
+// a Concat of bytes and QMaxPool. Bit-exact: the max commutes with the non-decreasing Q(DQ(.)).
+TEST(QdqFusion, MaxPoolOfBytesBitExact) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE(variant);
+    const bool concat = variant == 2, same_scale = variant == 0;
+    GraphBuilder b;
+    b.input("x", {1, 3, 13, 12});
+    if (concat) b.input("z", {1, 2, 13, 12});
+    b.output("y");
+    b.init("xs", scalar_f32(0.031f)).init("xz", u8_scalar(117));
+    b.init("ys", scalar_f32(same_scale ? 0.031f : 0.02f)).init("yz", u8_scalar(same_scale ? 117 : 60));
+    b.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+    b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+    std::string pool_in = "xd";
+    if (concat) {
+      b.node("QuantizeLinear", {"z", "ys", "yz"}, {"zq"});
+      b.node("DequantizeLinear", {"zq", "ys", "yz"}, {"zd"});
+      GraphBuilder::set_int(b.node("Concat", {"xd", "zd"}, {"c"}), "axis", 1);
+      pool_in = "c";
+    }
+    auto& pool = b.node("MaxPool", {pool_in}, {"p"});
+    GraphBuilder::set_ints(pool, "kernel_shape", {3, 3});
+    GraphBuilder::set_ints(pool, "strides", {2, 2});
+    if (concat) GraphBuilder::set_int(pool, "ceil_mode", 1);
+    else GraphBuilder::set_ints(pool, "pads", {1, 1, 1, 1});
+    b.node("QuantizeLinear", {"p", "ys", "yz"}, {"yq"});
+    b.node("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
+    const ir::Graph opt = optimized(b.g);
+    EXPECT_EQ(count_op(opt, "QMaxPool"), 1);
+    EXPECT_EQ(count_op(opt, "MaxPool"), 0);
+    EXPECT_EQ(count_op(opt, "QLut"), same_scale ? 0 : 1);
+    for (int threads : {1, 2}) {
+      double max_steps = 0, exact = 0;
+      compare_steps(b.g, b.random_feeds(), same_scale ? 0.031f : 0.02f, threads, &max_steps, &exact);
+      EXPECT_EQ(max_steps, 0.0);
+    }
+  }
+}
+
 // A small real model: the digits CNN quantized by ../shared/bench/int8/quantize_qdq.py (4 Conv +
 // Gemm, per-channel weights). Fused int8 logits against the unfused reference QDQ run.
 TEST(QdqFusion, DigitsCnnMatchesUnfusedReference) {

@@ -70,6 +70,7 @@ std::span<const KernelEntry> cpu_kernels() {
       entry<run_dequantize_linear, prepare_dequantize_linear>("", "DequantizeLinear"),
       entry<run_qlut, prepare_qlut>("com.edgeai", "QLut"),
       entry<run_qlinear_add, prepare_qlinear_add>("com.edgeai", "QLinearAdd"),
+      entry<run_qmax_pool, prepare_qmax_pool>("com.edgeai", "QMaxPool"),
   };
   return kTable;
 }

@@ -52,6 +52,10 @@ Status run_qlut(KernelContext& ctx);
 PrepareResult prepare_qlinear_add(PrepareContext& ctx);
 Status run_qlinear_add(KernelContext& ctx);
 
+// qpool.cc: com.edgeai QMaxPool (u8, 2-D).
+PrepareResult prepare_qmax_pool(PrepareContext& ctx);
+Status run_qmax_pool(KernelContext& ctx);
+
 // qdq.cc: QuantizeLinear, DequantizeLinear per tensor.
 PrepareResult prepare_quantize_linear(PrepareContext& ctx);
 Status run_quantize_linear(KernelContext& ctx);

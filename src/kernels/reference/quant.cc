@@ -1,6 +1,6 @@
 // Reference kernels for linear quantization: QuantizeLinear, DequantizeLinear (per-tensor and,
 // from opset 13, per-axis), DynamicQuantizeLinear, MatMulInteger, ConvInteger, QLinearMatMul,
-// QLinearConv and com.edgeai QLinearAdd. Integer products accumulate exactly (int64, stored as int32 as the spec says);
+// QLinearConv and com.edgeai QLinearAdd, QMaxPool. Integer products accumulate exactly (int64, stored as int32 as the spec says);
 // requantization rounds half to even and saturates to the output type.
 #include <algorithm>
 #include <cmath>
@@ -11,6 +11,7 @@
 
 #include "kernels/reference/dispatch.h"
 #include "kernels/reference/elementwise_common.h"
+#include "kernels/reference/nn_internal.h"
 #include "kernels/reference/registry.h"
 
 namespace edgeai::kernels::ref {
@@ -675,6 +676,18 @@ Status qlinear_add(KernelContext& ctx) {
   });
 }
 
+// ---- com.edgeai QMaxPool ----
+// ONNX MaxPool (its attributes, one output) on 8-bit values, the reference MaxPool's kernel. The
+// int8 QDQ fusion makes it from DQ -> MaxPool -> Q: the max commutes with the non-decreasing
+// Q(DQ(.)), so the bytes (after the requantization table where the scales differ) are the unfused
+// graph's; the op of its own is there so that the fast byte kernel (kernels/cpu/qpool.cc) can run it.
+Status qmax_pool(KernelContext& ctx) {
+  if (ctx.num_inputs() != 1 || !ctx.has_input(0)) return ctx.error("needs 1 input");
+  if (ctx.num_outputs() != 1) return ctx.error("has 1 output, got " + std::to_string(ctx.num_outputs()));
+  if (!is_q8(ctx.input(0).dtype())) return ctx.error("X must be uint8 or int8, got " + dt(ctx.input(0).dtype()));
+  return nn::max_pool(ctx);
+}
+
 }  // namespace
 
 std::span<const KernelEntry> quant_kernels() {
@@ -687,6 +700,7 @@ std::span<const KernelEntry> quant_kernels() {
       {"", "ConvInteger", conv_integer},
       {"", "QLinearConv", qlinear_conv},
       {"com.edgeai", "QLinearAdd", qlinear_add},
+      {"com.edgeai", "QMaxPool", qmax_pool},
   };
   return kTable;
 }
