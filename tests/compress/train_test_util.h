@@ -89,11 +89,13 @@ inline ir::Graph make_graph(std::vector<ir::Node> nodes, std::vector<std::pair<s
 }
 
 // Checks the gradient of loss = sum(y * R) with respect to each listed initializer against
-// central differences. Returns the largest error relative to max(1, |numeric|).
+// central differences (forward passes on the optimized kernels, or with fast_kernels false on the
+// reference kernels). Returns the largest error relative to max(1, |numeric|).
 inline void expect_gradients_match(ir::Graph g, const std::vector<std::string>& params, double eps = 1e-3,
-                                   double tol = 1e-2, int max_checks = 60) {
+                                   double tol = 1e-2, int max_checks = 60, bool fast_kernels = true) {
   TrainableOptions o;
   o.params = params;
+  o.fast_kernels = fast_kernels;
   auto t = Trainable::create(std::move(g), o);
   ASSERT_TRUE(t.ok()) << t.status().message();
   Trainable& m = **t;

@@ -15,6 +15,8 @@ bool diff_input(const GradEntry* e, size_t i) { return e && i < 32 && ((e->diff_
 Result<std::unique_ptr<Trainable>> Trainable::create(ir::Graph graph, const TrainableOptions& options) {
   std::unique_ptr<Trainable> t(new Trainable());
   t->env_ = Env::create(std::max(1, options.threads));
+  if (options.cpu) t->env_->cpu = *options.cpu;
+  t->fast_kernels_ = options.fast_kernels;
   // Own, writable copies of the initializers (imported ones may be read-only mappings).
   for (auto& [name, tensor] : graph.initializers) tensor = tensor.clone();
   t->graph_ = std::move(graph);
@@ -217,7 +219,21 @@ Status Trainable::forward_node(size_t idx, bool training) {
     values_[n.outputs[0]] = y;
     return ok_status();
   }
-  ASSIGN_OR_RETURN(std::vector<kernels::Value> outs, eval_.run(graph_, n, inputs));
+  // The optimized kernel's state (packed weights) is built from this pass's initializer values,
+  // never kept across passes: the optimizer and pruning masks change them in place in between.
+  passes::PreparedKernel k;
+  if (fast_kernels_) {
+    std::vector<bool> constant(n.inputs.size(), false);
+    for (size_t i = 0; i < n.inputs.size(); ++i) constant[i] = !n.inputs[i].empty() && !values_.count(n.inputs[i]);
+    ASSIGN_OR_RETURN(k, eval_.prepare_fast(graph_, n, inputs, constant, env_->cpu));
+  }
+  std::vector<kernels::Value> outs;
+  if (k.fn) {
+    ++fast_nodes_;
+    ASSIGN_OR_RETURN(outs, eval_.run_prepared(graph_, n, k, inputs, *env_->pool, env_->cpu));
+  } else {
+    ASSIGN_OR_RETURN(outs, eval_.run(graph_, n, inputs));
+  }
   for (size_t i = 0; i < n.outputs.size() && i < outs.size(); ++i) {
     if (n.outputs[i].empty() || !outs[i].is_tensor()) continue;
     values_[n.outputs[i]] = outs[i].tensor;
@@ -227,6 +243,7 @@ Status Trainable::forward_node(size_t idx, bool training) {
 
 Result<Tensor> Trainable::forward(const Tensor& x, bool training) {
   values_.clear();
+  fast_nodes_ = 0;
   if (x.dtype() != DType::kF32) return invalid_argument("input '" + input_name_ + "' must be f32");
   values_[input_name_] = x;
   for (size_t idx : order_) RETURN_IF_ERROR(forward_node(idx, training));

@@ -1,11 +1,13 @@
 // Reverse-mode automatic differentiation over an ir::Graph. The forward pass runs each node with
-// the reference kernel (passes::NodeEvaluator), except BatchNormalization in training mode (batch
-// statistics, running averages updated) and the fake quantizer of QAT; it keeps every value (the
-// tape). The backward pass walks the nodes in reverse with the rules of grad_ops.h and sums the
+// the optimized CPU kernel where one takes the node (passes::NodeEvaluator::prepare_fast, prepared
+// again in every forward pass because the weights change between them), else with the reference
+// kernel; BatchNormalization in training mode (batch statistics, running averages updated) and
+// the fake quantizer of QAT run here. It keeps every value (the tape). The backward pass walks the nodes in reverse with the rules of grad_ops.h and sums the
 // gradients of the trainable initializers.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -24,7 +26,12 @@ struct TrainableOptions {
   // Initializers to train; empty: every f32 initializer that reaches the output through a
   // differentiable input (weights, biases, BatchNormalization scale and bias).
   std::vector<std::string> params;
-  int threads = 1;  // for the backward GEMMs
+  int threads = 1;  // for the forward kernels and the backward GEMMs
+  // Forward nodes on the optimized CPU kernels where one takes the node; false: every node on the
+  // reference kernel (the numerical spec).
+  bool fast_kernels = true;
+  // The CPU features kernels are picked for; empty: this CPU's (tests force the ISA paths).
+  std::optional<CpuFeatures> cpu;
 };
 
 class Trainable {
@@ -61,6 +68,9 @@ class Trainable {
     return it == values_.end() ? nullptr : &it->second;
   }
 
+  // How many nodes of the last forward pass ran on an optimized CPU kernel.
+  int fast_node_count() const { return fast_nodes_; }
+
   const CpuFeatures& cpu() const { return env_->cpu; }
   ThreadPool* pool() { return env_->pool.get(); }
 
@@ -71,6 +81,8 @@ class Trainable {
   ir::Graph graph_;
   std::unique_ptr<Env> env_;
   passes::NodeEvaluator eval_;
+  bool fast_kernels_ = true;
+  int fast_nodes_ = 0;
   std::string input_name_, output_name_;
   std::vector<int64_t> input_shape_;
   std::vector<size_t> order_;
