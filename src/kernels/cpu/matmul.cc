@@ -7,6 +7,7 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/op_common.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/sparse_gemm.h"
 
 namespace edgeai::kernels::cpu {
 namespace {
@@ -18,12 +19,14 @@ struct GemmState final : FastState {
   std::vector<float> bias;  // beta * C; empty when none
   int64_t bias_m = 1, bias_n = 1;
   Activation act;
+  SparseChoice sparse;  // mostly-zero B (pruned) with a bias per column or none: sparse_gemm.h
 };
 
 struct MatMulState final : FastState {
   bool b_const = false;
   int64_t k = 0, n = 0;
   AlignedFloats b;
+  SparseChoice sparse;
 };
 
 }  // namespace
@@ -60,6 +63,9 @@ PrepareResult prepare_gemm(PrepareContext& ctx) {
   const float* bd = b->data<float>();
   s->b = tb ? pack_b_once(*s->uk, bd, 1, s->k, s->k, s->n, alpha) : pack_b_once(*s->uk, bd, s->n, 1, s->k, s->n, alpha);
   if (!s->b.ok()) return none;
+  if (s->bias.empty() || (s->bias_m == 1 && s->bias_n == s->n)) {
+    s->sparse = prepare_sparse(*s->uk, bd, tb ? s->k : 1, tb ? 1 : s->n, s->n, s->k, alpha);
+  }
   return std::unique_ptr<KernelState>(std::move(s));
 }
 
@@ -71,6 +77,11 @@ Status run_gemm(KernelContext& ctx) {
   if (k != s->k || (s->bias_m != 1 && s->bias_m != m)) return s->fall_back(ctx);
   if (!ctx.is_output_used(0)) return ok_status();
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, Shape{m, s->n}));
+  if (s->sparse.ready()) {
+    return sparse_matmul(*s->uk, s->sparse, &ctx.pool(),
+                         {a.data<float>(), s->trans_a, m, s->bias.empty() ? nullptr : s->bias.data(), s->act,
+                          y->data<float>()});
+  }
   GemmArgs g;
   g.m = m;
   g.n = s->n;
@@ -104,6 +115,7 @@ PrepareResult prepare_matmul(PrepareContext& ctx) {
     s->n = b->dim(1);
     s->b = pack_b_once(*s->uk, b->data<float>(), s->n, 1, s->k, s->n);
     if (!s->b.ok()) return none;
+    s->sparse = prepare_sparse(*s->uk, b->data<float>(), 1, s->n, s->n, s->k);
   }
   return std::unique_ptr<KernelState>(std::move(s));
 }
@@ -119,6 +131,9 @@ Status matmul_const_b(KernelContext& ctx, const MatMulState& s) {
   else out = Shape{s.n};
   if (!ctx.is_output_used(0)) return ok_status();
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, out));
+  if (s.sparse.ready()) {
+    return sparse_matmul(*s.uk, s.sparse, &ctx.pool(), {a.data<float>(), false, a.numel() / s.k, nullptr, {}, y->data<float>()});
+  }
   GemmArgs g;
   g.m = s.k == 0 ? (a.rank() >= 2 ? shape_numel(Shape(a.shape().begin(), a.shape().end() - 1)) : 1)
                  : a.numel() / s.k;

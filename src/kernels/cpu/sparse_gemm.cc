@@ -1,0 +1,135 @@
+// Sparse-weight GEMM (sparse_gemm.h): CSR packing, the ISA's kernel chosen with the micro-kernel
+// table, the portable instantiation, and the driver (row split over the pool, activation).
+#include "kernels/cpu/sparse_gemm.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/simd_portable.h"
+#include "kernels/cpu/sparse_gemm_impl.h"
+
+namespace edgeai::kernels::cpu {
+namespace {
+
+struct GatherPortable {
+  static VecPortable::F gather(const float* b, const int32_t* idx) {
+    return VecPortable::F{b[idx[0]], b[idx[1]], b[idx[2]], b[idx[3]]};
+  }
+};
+
+// Below this many multiply-adds the rows run on the calling thread (the pool's hand-off costs
+// about a microsecond).
+constexpr int64_t kMinParallelMacs = int64_t(1) << 19;
+
+}  // namespace
+
+void f32_sparse_gemm_portable(const SparseGemmArgs& a) { SparseGemmImpl<VecPortable, GatherPortable>::run(a); }
+
+SparseGemmFn sparse_gemm_kernel_for(const UKernels& uk) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (&uk == &ukernels_avx512()) return &f32_sparse_gemm_avx512;
+  if (&uk == &ukernels_avx2()) return &f32_sparse_gemm_avx2;
+#endif
+#if defined(__aarch64__)
+  if (&uk == &ukernels_neon()) return &f32_sparse_gemm_neon;
+#endif
+  return &f32_sparse_gemm_portable;
+}
+
+double zero_fraction(const float* w, int64_t rs, int64_t cs, int64_t rows, int64_t cols) {
+  if (rows <= 0 || cols <= 0) return 0.0;
+  int64_t zeros = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = 0; k < cols; ++k) zeros += w[r * rs + k * cs] == 0.0f;
+  }
+  return static_cast<double>(zeros) / static_cast<double>(rows * cols);
+}
+
+SparseWeights sparse_pack(const float* w, int64_t rs, int64_t cs, int64_t rows, int64_t cols, float scale) {
+  SparseWeights s;
+  if (rows <= 0 || cols < 0 || cols > std::numeric_limits<int32_t>::max()) return s;
+  s.rows = rows;
+  s.cols = cols;
+  s.row_ptr.reserve(static_cast<size_t>(rows + 1));
+  s.row_ptr.push_back(0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = 0; k < cols; ++k) {
+      const float v = w[r * rs + k * cs];
+      if (v == 0.0f) continue;
+      s.col.push_back(static_cast<int32_t>(k));
+      s.val.push_back(v * scale);
+    }
+    s.row_ptr.push_back(s.nnz());
+  }
+  return s;
+}
+
+void sparse_gemm(const UKernels& uk, SparseGemmFn fn, ThreadPool* pool, const SparseGemmArgs& a) {
+  const int64_t rows = a.w->rows;
+  if (rows <= 0 || a.n <= 0) return;
+  auto body = [&](int64_t r0, int64_t r1) {
+    SparseGemmArgs c = a;
+    c.r0 = r0;
+    c.r1 = r1;
+    fn(c);
+    if (a.act.kind == ActKind::kNone) return;
+    if (a.n == 1 && a.ldo == 1) {
+      uk.activation(a.out + r0, a.out + r0, r1 - r0, a.act);
+    } else {
+      for (int64_t r = r0; r < r1; ++r) uk.activation(a.out + r * a.ldo, a.out + r * a.ldo, a.n, a.act);
+    }
+  };
+  if (!pool || pool->num_threads() <= 1 || a.w->nnz() * a.n < kMinParallelMacs) {
+    body(0, rows);
+    return;
+  }
+  pool->parallel_for(rows, 1, body);
+}
+
+SparseChoice prepare_sparse(const UKernels& uk, const float* w, int64_t rs, int64_t cs, int64_t rows, int64_t cols,
+                            float scale) {
+  SparseChoice c;
+  if (zero_fraction(w, rs, cs, rows, cols) < kSparseMinZeroFraction) return c;
+  c.w = sparse_pack(w, rs, cs, rows, cols, scale);
+  if (c.w.rows != rows) return c;
+  c.fn = sparse_gemm_kernel_for(uk);
+  return c;
+}
+
+Status sparse_matmul(const UKernels& uk, const SparseChoice& w, ThreadPool* pool, const SparseMatMulArgs& a) {
+  const int64_t m = a.m, n = w.w.rows, k = w.w.cols;
+  if (m <= 0 || n <= 0) return ok_status();
+  SparseGemmArgs g;
+  g.w = &w.w;
+  g.bias = a.bias;
+  g.act = a.act;
+  if (m == 1) {  // y^T = W^T x^T: the rows of W^T times the vector x, written in place
+    g.b = a.x;
+    g.ldb = 1;
+    g.n = 1;
+    g.out = a.y;
+    g.ldo = 1;
+    sparse_gemm(uk, w.fn, pool, g);
+    return ok_status();
+  }
+  AlignedFloats xt(a.trans_x ? 0 : k * m), yt(n * m);
+  if (!xt.ok() || !yt.ok()) return out_of_memory(k * m + n * m);
+  if (!a.trans_x) {
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t kk = 0; kk < k; ++kk) xt.data()[kk * m + i] = a.x[i * k + kk];
+    }
+  }
+  g.b = a.trans_x ? a.x : xt.data();
+  g.ldb = m;
+  g.n = m;
+  g.out = yt.data();
+  g.ldo = m;
+  sparse_gemm(uk, w.fn, pool, g);
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) a.y[i * n + j] = yt.data()[j * m + i];
+  }
+  return ok_status();
+}
+
+}  // namespace edgeai::kernels::cpu

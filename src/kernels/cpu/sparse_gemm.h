@@ -1,0 +1,98 @@
+// Sparse-weight GEMM: out = act(W B + bias) where W (R x K) is a constant weight with most of its
+// entries zero (edgeai prune --method magnitude / 2:4), stored once at preparation in CSR form
+// (per row: the nonzero values and their column indices) so that the zeros are skipped. B
+// (K x N) is dense and row-major; the kernel runs over N in vectors (a few registers of
+// accumulators per row of W, one broadcast weight times one row of B per nonzero) and, for N = 1
+// (a matrix times a vector: Gemm / MatMul with batch 1), over each row's nonzeros with gathers.
+// Rows of W are split over the thread pool; each output sums its nonzeros in the same order
+// whatever the split, so results do not depend on the thread count. Portable header: no
+// intrinsics.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "edgeai/status.h"
+#include "kernels/cpu/activation.h"
+#include "kernels/cpu/ukernels.h"
+
+namespace edgeai::kernels::cpu {
+
+// The fraction of zeros from which the sparse kernel is used instead of the packed dense GEMM
+// (measured on this machine, see sparse_gemm.cc).
+inline constexpr double kSparseMinZeroFraction = 0.7;
+
+// W in CSR form: row r's nonzeros are val[row_ptr[r] .. row_ptr[r + 1]) at columns col[...].
+struct SparseWeights {
+  int64_t rows = 0, cols = 0;
+  std::vector<int64_t> row_ptr;  // rows + 1
+  std::vector<int32_t> col;
+  std::vector<float> val;
+
+  int64_t nnz() const { return static_cast<int64_t>(val.size()); }
+};
+
+// The zero fraction of W (element (r, k) at w[r * rs + k * cs]); 0 for an empty matrix.
+double zero_fraction(const float* w, int64_t rs, int64_t cs, int64_t rows, int64_t cols);
+
+// W (element (r, k) at w[r * rs + k * cs]) times `scale` in CSR form. Empty (rows == 0) when
+// cols does not fit an int32 index.
+SparseWeights sparse_pack(const float* w, int64_t rs, int64_t cs, int64_t rows, int64_t cols, float scale = 1.0f);
+
+// One call of an ISA's kernel: rows [r0, r1) of out.
+struct SparseGemmArgs {
+  const SparseWeights* w = nullptr;
+  const float* b = nullptr;  // (k, j) at b[k * ldb + j]
+  int64_t ldb = 0;
+  int64_t n = 0;             // columns of B and out
+  float* out = nullptr;      // (r, j) at out[r * ldo + j]
+  int64_t ldo = 0;
+  const float* bias = nullptr;  // bias[r] per row of W; null when none
+  Activation act;
+  int64_t r0 = 0, r1 = 0;
+};
+using SparseGemmFn = void (*)(const SparseGemmArgs& a);
+
+void f32_sparse_gemm_portable(const SparseGemmArgs& a);
+#if defined(__x86_64__) || defined(_M_X64)
+void f32_sparse_gemm_avx2(const SparseGemmArgs& a);
+void f32_sparse_gemm_avx512(const SparseGemmArgs& a);
+#endif
+#if defined(__aarch64__)
+void f32_sparse_gemm_neon(const SparseGemmArgs& a);
+#endif
+
+// The kernel of the same ISA as the table (tests force a table by clearing CPU features).
+SparseGemmFn sparse_gemm_kernel_for(const UKernels& uk);
+
+// out = act(W B + bias) for all rows of W with the kernel fn, on the pool's threads (pool may be
+// null); the activation is uk's elementwise one, applied to each finished row.
+void sparse_gemm(const UKernels& uk, SparseGemmFn fn, ThreadPool* pool, const SparseGemmArgs& a);
+
+// A weight's sparse form when its zero fraction is at least kSparseMinZeroFraction (else empty):
+// what Gemm / MatMul / Conv prepare with their constant weights.
+struct SparseChoice {
+  SparseGemmFn fn = nullptr;
+  SparseWeights w;
+
+  bool ready() const { return fn != nullptr; }
+};
+SparseChoice prepare_sparse(const UKernels& uk, const float* w, int64_t rs, int64_t cs, int64_t rows, int64_t cols,
+                            float scale = 1.0f);
+
+// Y (m x n, row-major) = act(X W + bias) for Gemm / MatMul with a constant weight W (k x n),
+// whose transpose (n x k) is `w` (prepare_sparse). X is m x k row-major, or k x m row-major
+// when trans_x. bias[j] per output column (null when none). Batch 1 runs the sparse matrix
+// times the vector in place; more rows go through transposed scratch copies.
+struct SparseMatMulArgs {
+  const float* x = nullptr;
+  bool trans_x = false;
+  int64_t m = 0;
+  const float* bias = nullptr;
+  Activation act;
+  float* y = nullptr;
+};
+Status sparse_matmul(const UKernels& uk, const SparseChoice& w, ThreadPool* pool, const SparseMatMulArgs& a);
+
+}  // namespace edgeai::kernels::cpu
