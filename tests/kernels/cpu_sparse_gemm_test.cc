@@ -123,11 +123,14 @@ TEST(CpuSparseGemm, VectorWithStride) {
   }
 }
 
-// Sparse form only from kSparseMinZeroFraction zeros on; the CSR of a transposed view.
+// Sparse form only from the threshold on; the CSR of a transposed view.
 TEST(CpuSparseGemm, PrepareChoosesBySparsity) {
   const UKernels& uk = ukernels_portable();
   const std::vector<float> dense = sparse_matrix(16, 32, 0.5, 9);
   EXPECT_FALSE(prepare_sparse(uk, dense.data(), 32, 1, 16, 32).ready());
+  const std::vector<float> w80 = sparse_matrix(16, 32, 0.8, 11);
+  EXPECT_FALSE(prepare_sparse(uk, w80.data(), 32, 1, 16, 32).ready());
+  EXPECT_TRUE(prepare_sparse(uk, w80.data(), 32, 1, 16, 32, 1.0f, 0.7).ready());
   const std::vector<float> w = sparse_matrix(16, 32, 0.95, 10);
   const SparseChoice c = prepare_sparse(uk, w.data(), 1, 32, 32, 16, 2.0f);  // the transpose, scaled
   ASSERT_TRUE(c.ready());
@@ -165,7 +168,7 @@ TEST(CpuSparseGemm, GemmWithPrunedWeightsMatchesReference) {
         const int64_t k = 67, n = 23;
         OpCase c = OpCase::single("Gemm");
         c.input(random_tensor({m, k}, 11));
-        c.constant(pruned_tensor(tb ? Shape{n, k} : Shape{k, n}, 0.85, 12));
+        c.constant(pruned_tensor(tb ? Shape{n, k} : Shape{k, n}, 0.95, 12));
         if (bias == 1) c.constant(random_tensor({n}, 13));
         if (bias == 2) c.constant(random_tensor({1, n}, 14));
         c.attr_i("transB", tb);
@@ -180,7 +183,7 @@ TEST(CpuSparseGemm, GemmWithPrunedWeightsMatchesReference) {
 TEST(CpuSparseGemm, GemmTransAAndFusedActivationMatchReference) {
   OpCase c = OpCase::single("Gemm");
   c.input(random_tensor({40, 6}, 21));  // A^T: K x M
-  c.constant(pruned_tensor({40, 33}, 0.9, 22));
+  c.constant(pruned_tensor({40, 33}, 0.95, 22));
   c.constant(random_tensor({33}, 23));
   c.attr_i("transA", 1);
   expect_matches_reference(c, 1e-5, 1e-5);
@@ -188,12 +191,12 @@ TEST(CpuSparseGemm, GemmTransAAndFusedActivationMatchReference) {
   for (int64_t m : {1, 3}) {
     OpCase f = OpCase::single("FusedGemm", "com.edgeai");
     f.input(random_tensor({m, 50}, 24));
-    f.constant(pruned_tensor({50, 20}, 0.8, 25));
+    f.constant(pruned_tensor({50, 20}, 0.95, 25));
     f.constant(random_tensor({20}, 26));
     f.attr_s("activation", "Relu");
     OpCase r = OpCase::single("Gemm");
     r.input(random_tensor({m, 50}, 24));
-    r.constant(pruned_tensor({50, 20}, 0.8, 25));
+    r.constant(pruned_tensor({50, 20}, 0.95, 25));
     r.constant(random_tensor({20}, 26));
     r.node().outputs = {"g"};
     r.nodes.push_back(node("Relu", {"g"}, "out"));
@@ -206,18 +209,18 @@ TEST(CpuSparseGemm, MatMulWithPrunedWeightsMatchesReference) {
     SCOPED_TRACE(shape_str(a));
     OpCase c = OpCase::single("MatMul");
     c.input(random_tensor(a, 31));
-    c.constant(pruned_tensor({96, 37}, 0.75, 32));
+    c.constant(pruned_tensor({96, 37}, 0.95, 32));
     expect_matches_reference(c, 1e-5, 1e-5);
   }
 }
 
-// A pruned MLP (Gemm -> Relu -> Gemm, 90% of the weights zero, batch 1 and 4) through the session
+// A pruned MLP (Gemm -> Relu -> Gemm, 95% of the weights zero, batch 1 and 4) through the session
 // against the reference kernels.
 TEST(CpuSparseGemm, PrunedMlpMatchesReference) {
   for (int64_t batch : {1, 4}) {
     OpCase c = OpCase::single("Gemm");
     c.input(random_tensor({batch, 784}, 41));
-    c.constant(pruned_tensor({128, 784}, 0.9, 42));
+    c.constant(pruned_tensor({128, 784}, 0.95, 42));
     c.constant(random_tensor({128}, 43));
     c.attr_i("transB", 1);
     c.node().outputs = {"h"};
@@ -225,7 +228,7 @@ TEST(CpuSparseGemm, PrunedMlpMatchesReference) {
     ir::Node fc = node("Gemm", {"hr", "w2", "b2"}, "out");
     fc.attributes["transB"] = c.node().attributes["transB"];
     c.nodes.push_back(fc);
-    c.constants.push_back({"w2", pruned_tensor({10, 128}, 0.9, 44)});
+    c.constants.push_back({"w2", pruned_tensor({10, 128}, 0.95, 44)});
     c.constants.push_back({"b2", random_tensor({10}, 45)});
     expect_matches_reference(c, 1e-5, 1e-5);
   }

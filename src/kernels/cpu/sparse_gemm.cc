@@ -88,9 +88,9 @@ void sparse_gemm(const UKernels& uk, SparseGemmFn fn, ThreadPool* pool, const Sp
 }
 
 SparseChoice prepare_sparse(const UKernels& uk, const float* w, int64_t rs, int64_t cs, int64_t rows, int64_t cols,
-                            float scale) {
+                            float scale, double min_zeros) {
   SparseChoice c;
-  if (zero_fraction(w, rs, cs, rows, cols) < kSparseMinZeroFraction) return c;
+  if (zero_fraction(w, rs, cs, rows, cols) < min_zeros) return c;
   c.w = sparse_pack(w, rs, cs, rows, cols, scale);
   if (c.w.rows != rows) return c;
   c.fn = sparse_gemm_kernel_for(uk);

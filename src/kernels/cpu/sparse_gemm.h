@@ -19,9 +19,19 @@
 
 namespace edgeai::kernels::cpu {
 
-// The fraction of zeros from which the sparse kernel is used instead of the packed dense GEMM
-// (measured on this machine, see sparse_gemm.cc).
-inline constexpr double kSparseMinZeroFraction = 0.7;
+// The fraction of zeros from which the sparse kernel is used instead of the packed dense GEMM.
+// Measured on a 2-core AMD EPYC (AVX-512), 1 thread, 7 alternating rounds, min (load 9-12):
+// - Gemm / MatMul (their batch, the sparse kernel's N, is known only at run time and is 1 for
+//   most edge models): the matrix-vector product gathers its inputs and the dense kernel streams
+//   whole weight rows, so sparse pays only from 90% zeros: 784x512 at 80% zeros 32.1 us sparse
+//   vs 21.3 dense (0.66x), at 90% 17.8 vs 21.3 (1.20x); 512x256 0.61x / 1.08x; 512x64 0.91x /
+//   1.57x; batch 8, 784x512: 0.73x at 80%, 1.52x at 90%. (Four scalar accumulators instead of
+//   gathers ran 1.6x slower still.)
+// - Wide N (a conv's output plane: W is Cout x Cin kh kw times the im2col matrix) vectorizes over
+//   N with one broadcast weight per nonzero: 32x144 by 64 columns 1.28x at 50% zeros, 2.06x at
+//   70%; 64x576 by 196 0.67x at 50%, 1.11x at 70%, 1.70x at 80%.
+inline constexpr double kSparseMinZeroFractionGemm = 0.9;
+inline constexpr double kSparseMinZeroFractionWide = 0.7;
 
 // W in CSR form: row r's nonzeros are val[row_ptr[r] .. row_ptr[r + 1]) at columns col[...].
 struct SparseWeights {
@@ -70,8 +80,8 @@ SparseGemmFn sparse_gemm_kernel_for(const UKernels& uk);
 // null); the activation is uk's elementwise one, applied to each finished row.
 void sparse_gemm(const UKernels& uk, SparseGemmFn fn, ThreadPool* pool, const SparseGemmArgs& a);
 
-// A weight's sparse form when its zero fraction is at least kSparseMinZeroFraction (else empty):
-// what Gemm / MatMul / Conv prepare with their constant weights.
+// A weight's sparse form when its zero fraction is at least min_zeros (else empty): what Gemm /
+// MatMul / Conv prepare with their constant weights.
 struct SparseChoice {
   SparseGemmFn fn = nullptr;
   SparseWeights w;
@@ -79,7 +89,7 @@ struct SparseChoice {
   bool ready() const { return fn != nullptr; }
 };
 SparseChoice prepare_sparse(const UKernels& uk, const float* w, int64_t rs, int64_t cs, int64_t rows, int64_t cols,
-                            float scale = 1.0f);
+                            float scale = 1.0f, double min_zeros = kSparseMinZeroFractionGemm);
 
 // Y (m x n, row-major) = act(X W + bias) for Gemm / MatMul with a constant weight W (k x n),
 // whose transpose (n x k) is `w` (prepare_sparse). X is m x k row-major, or k x m row-major
