@@ -204,10 +204,14 @@ void im2col_u8(const QConvState& s, const ConvGeom& g, const uint8_t* x, uint8_t
             const int64_t src0 = (y0 + oy_off) * g.w + d, len = (y1 - y0) * g.ow;
             const int64_t lo = std::max<int64_t>(0, -src0), hi = std::min<int64_t>(len, g.h * g.w - src0);
             std::memcpy(row + y0 * g.ow + lo, xc + src0 + lo, static_cast<size_t>(hi - lo));
+            // The edge columns: one byte per row for 3x3 kernels (a store, not a memset call).
+            const uint8_t zx = static_cast<uint8_t>(s.zx);
             for (int64_t oy = y0; oy < y1; ++oy) {
               uint8_t* r = row + oy * g.ow;
-              if (d < 0) std::memset(r, s.zx, static_cast<size_t>(-d));
-              if (d > 0) std::memset(r + g.ow - d, s.zx, static_cast<size_t>(d));
+              if (d == -1) r[0] = zx;
+              else if (d == 1) r[g.ow - 1] = zx;
+              else if (d < 0) std::memset(r, zx, static_cast<size_t>(-d));
+              else if (d > 0) std::memset(r + g.ow - d, zx, static_cast<size_t>(d));
             }
             if (lo > 0) std::memset(row + y0 * g.ow, s.zx, static_cast<size_t>(lo));
             if (hi < len) std::memset(row + y0 * g.ow + hi, s.zx, static_cast<size_t>(len - hi));
