@@ -547,6 +547,21 @@ struct WindowImpl {
     }
   }
 
+  // Zeroes what fill_block_rows never writes: the pad columns of every padded row (they stay
+  // zero for every block and band) and the output's tail (read, not stored, by the last
+  // transpose). Not the whole scratch: 416 KiB for a 56x56 plane, 8% of its time.
+  static void zero_block_pads(const ConvGeom& g, float* s) {
+    const int64_t R = band_rows(g);
+    const int64_t hp = (R - 1) * g.sh + (g.kh - 1) * g.dh + 1, wp = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+    const int64_t wcopy = g.w + g.pw <= wp ? g.w : wp - g.pw;
+    const int64_t left = g.pw < wp ? g.pw : wp, right = wcopy > 0 ? left + wcopy : left;
+    for (int64_t r = 0; r < hp; ++r) {
+      fill(s + r * wp * L, left * L, 0.0f);
+      fill(s + (r * wp + right) * L, (wp - right) * L, 0.0f);
+    }
+    fill(s + (hp * wp + R * g.ow) * L, L * L, 0.0f);
+  }
+
   // Padded rows [0, rows) of a band (input rows iy0 + r; rows outside the input zeroed) of
   // channels [cb, cb + nc), transposed into t (pitch wp positions of L channels). Pad columns are
   // never written (zeroed once by the caller).
@@ -646,7 +661,7 @@ struct WindowImpl {
   static void dwconv(const DwConvArgs& a) {
     const ConvGeom& g = *a.g;
     if (channel_blocks(g)) {
-      fill(a.scratch, channel_block_floats(g), 0.0f);  // the padding stays zero; o's tail finite
+      zero_block_pads(g, a.scratch);
       for (int64_t cb = a.c0; cb < a.c1; cb += L) {
         const int nc = static_cast<int>(a.c1 - cb < L ? a.c1 - cb : L);
         if (g.kh == 3 && g.kw == 3) dw_channels<3, 3>(a, cb, nc, a.scratch);
