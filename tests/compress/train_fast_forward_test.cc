@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "compress/train/data.h"
+#include "compress/train/fake_quant.h"
 #include "compress/train/loss.h"
 #include "compress/train/optimizer.h"
 #include "compress/train_test_util.h"
@@ -84,7 +85,8 @@ double rel_diff(const Tensor& a, const Tensor& b) {
 
 // For each ISA table and 1-2 threads: one pass on both paths, a large SGD step on the fast
 // model's gradients, the new weights copied into the reference model, and a second pass on both.
-void check_model(const ir::Graph& g, const Tensor& x, const std::vector<int64_t>& labels, int min_fast_nodes) {
+void check_model(const ir::Graph& g, const Tensor& x, const std::vector<int64_t>& labels, int min_fast_nodes,
+                 float lr = 0.5f) {
   for (const CpuFeatures& cpu : edgeai::testing::isa_variants()) {
     for (int threads : {1, 2}) {
       const std::string what = std::string(kernels::cpu::ukernels_for(cpu).name) + ", " + std::to_string(threads) + " threads";
@@ -105,7 +107,7 @@ void check_model(const ir::Graph& g, const Tensor& x, const std::vector<int64_t>
       oo.kind = OptimizerKind::kSgd;
       oo.momentum = 0;
       Optimizer opt(oo);
-      ASSERT_TRUE(opt.step((*fast)->params(), (*fast)->grads(), 0.5f).ok());
+      ASSERT_TRUE(opt.step((*fast)->params(), (*fast)->grads(), lr).ok());
       for (size_t i = 0; i < (*ref)->params().size(); ++i) {
         const Tensor& src = (*fast)->params()[i];
         std::copy_n(src.data<float>(), src.numel(), (*ref)->params()[i].data<float>());
@@ -119,19 +121,51 @@ void check_model(const ir::Graph& g, const Tensor& x, const std::vector<int64_t>
   }
 }
 
+// 37 training images (an odd batch: partial tiles) and their labels.
+void digits_batch(Tensor* x, std::vector<int64_t>* labels) {
+  auto d = load_npy_pair(kDigits + "train_images.npy", kDigits + "train_labels.npy");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  std::vector<int64_t> idx;
+  for (int64_t i = 0; i < 37; ++i) {
+    idx.push_back(i * 7);
+    labels->push_back(d->y[i * 7]);
+  }
+  auto g = gather_rows(d->x, idx);
+  ASSERT_TRUE(g.ok());
+  *x = *g;
+}
+
+int fast_nodes(const ir::Graph& g, const Tensor& x) {
+  auto t = Trainable::create(g);
+  EXPECT_TRUE(t.ok());
+  if (!t.ok()) return -1;
+  EXPECT_TRUE((*t)->forward(x, true).ok());
+  return (*t)->fast_node_count();
+}
+
 TEST(TrainFastForward, DigitsCnnMatchesReference) {
   auto m = formats::load_onnx(kDigits + "digits_cnn.onnx");
   ASSERT_TRUE(m.ok()) << m.status().message();
-  auto d = load_npy_pair(kDigits + "train_images.npy", kDigits + "train_labels.npy");
-  ASSERT_TRUE(d.ok()) << d.status().message();
-  std::vector<int64_t> idx, labels;
-  for (int64_t i = 0; i < 37; ++i) {  // an odd batch: partial tiles
-    idx.push_back(i * 7);
-    labels.push_back(d->y[i * 7]);
-  }
-  auto x = gather_rows(d->x, idx);
-  ASSERT_TRUE(x.ok());
-  check_model(*m->graph, *x, labels, 3);  // at least the convolutions
+  Tensor x;
+  std::vector<int64_t> labels;
+  digits_batch(&x, &labels);
+  check_model(*m->graph, x, labels, 5);  // at least the 3 Conv and 2 Gemm
+}
+
+// QAT's fake-quantized weights are computed in the pass but do not depend on the feed: the Conv
+// and Gemm nodes behind them still take the optimized kernels, packed from this pass's values.
+TEST(TrainFastForward, QatWeightsOnDigitsCnnMatchReference) {
+  auto m = formats::load_onnx(kDigits + "digits_cnn.onnx");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  auto q = insert_fake_quant(*m->graph, {});  // weights only: activations stay float
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  ASSERT_EQ(q->weights.size(), 5u);
+  Tensor x;
+  std::vector<int64_t> labels;
+  digits_batch(&x, &labels);
+  const int plain = fast_nodes(*m->graph, x);
+  EXPECT_GE(plain, 5);
+  check_model(q->graph, x, labels, plain, 5.0f);  // a step that crosses the weights' int8 steps
 }
 
 // Gemm (transB, bias) -> Relu -> MatMul -> Add -> Tanh -> Gemm -> Sigmoid -> Gemm, odd sizes.

@@ -36,6 +36,18 @@ Result<std::unique_ptr<Trainable>> Trainable::create(ir::Graph graph, const Trai
   for (const auto& [name, _] : g.initializers) outer.push_back(name);
   ASSIGN_OR_RETURN(t->order_, ir::topological_order(g, outer));
 
+  // Values computed from the feed input; the others (initializers, fake-quantized weights) are
+  // constant within a forward pass, so an optimized kernel may pack them.
+  t->from_feed_.insert(t->input_name_);
+  for (size_t idx : t->order_) {
+    const ir::Node& n = g.nodes[idx];
+    bool fed = false;
+    for (const auto& i : n.inputs) fed = fed || (!i.empty() && t->from_feed_.count(i));
+    for (const auto& o : n.outputs) {
+      if (fed && !o.empty()) t->from_feed_.insert(o);
+    }
+  }
+
   // Values the output depends on.
   std::unordered_set<std::string> needed{t->output_name_};
   for (auto it = t->order_.rbegin(); it != t->order_.rend(); ++it) {
@@ -219,12 +231,13 @@ Status Trainable::forward_node(size_t idx, bool training) {
     values_[n.outputs[0]] = y;
     return ok_status();
   }
-  // The optimized kernel's state (packed weights) is built from this pass's initializer values,
-  // never kept across passes: the optimizer and pruning masks change them in place in between.
+  // The optimized kernel's state (packed weights) is built from this pass's values of the inputs
+  // that do not depend on the feed, never kept across passes: the optimizer and pruning masks
+  // change the weights in place in between.
   passes::PreparedKernel k;
   if (fast_kernels_) {
     std::vector<bool> constant(n.inputs.size(), false);
-    for (size_t i = 0; i < n.inputs.size(); ++i) constant[i] = !n.inputs[i].empty() && !values_.count(n.inputs[i]);
+    for (size_t i = 0; i < n.inputs.size(); ++i) constant[i] = !n.inputs[i].empty() && !from_feed_.count(n.inputs[i]);
     ASSIGN_OR_RETURN(k, eval_.prepare_fast(graph_, n, inputs, constant, env_->cpu));
   }
   std::vector<kernels::Value> outs;

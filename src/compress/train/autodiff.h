@@ -2,8 +2,9 @@
 // the optimized CPU kernel where one takes the node (passes::NodeEvaluator::prepare_fast, prepared
 // again in every forward pass because the weights change between them), else with the reference
 // kernel; BatchNormalization in training mode (batch statistics, running averages updated) and
-// the fake quantizer of QAT run here. It keeps every value (the tape). The backward pass walks the nodes in reverse with the rules of grad_ops.h and sums the
-// gradients of the trainable initializers.
+// the fake quantizer of QAT run here. It keeps every value (the tape). The backward pass walks
+// the nodes in reverse with the rules of grad_ops.h and sums the gradients of the trainable
+// initializers.
 #pragma once
 
 #include <memory>
@@ -90,6 +91,7 @@ class Trainable {
   std::vector<Tensor> params_, grads_;
   std::unordered_map<std::string, size_t> param_index_;
   std::unordered_set<std::string> requires_grad_;
+  std::unordered_set<std::string> from_feed_;  // values that depend on the feed input
   std::unordered_map<std::string, Tensor> values_;  // the tape
   std::vector<NodeAux> aux_;
 };
