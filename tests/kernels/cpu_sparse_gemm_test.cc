@@ -236,3 +236,49 @@ TEST(CpuSparseGemm, PrunedMlpMatchesReference) {
 
 }  // namespace
 }  // namespace edgeai::testing
+
+namespace edgeai::testing {
+namespace {
+
+using namespace kernels::cpu;
+
+struct SparseConvSpec {
+  int64_t n, c, h, w, m, kh, kw, s, p;
+  double zeros;
+};
+
+// Conv / FusedConv with pruned weights (group 1, im2col from the phase planes or a pointwise conv
+// read in place; 70% zeros or more take the sparse kernel) against the reference Conv, every ISA
+// and 1-3 threads: the digits CNN's pruned 16 -> 32 3x3 on 8x8 and 32 -> 32 on 4x4, odd planes
+// and channel counts, stride 2, pads, 1x1, rows of zeros, batch 2.
+TEST(CpuSparseConv, PrunedConvMatchesReference) {
+  const std::vector<SparseConvSpec> specs = {
+      {1, 16, 8, 8, 32, 3, 3, 1, 1, 0.85}, {1, 32, 4, 4, 32, 3, 3, 1, 1, 0.95},   {2, 7, 11, 9, 13, 3, 3, 2, 1, 0.95},
+      {1, 24, 5, 7, 17, 1, 1, 1, 0, 0.97}, {1, 9, 13, 13, 5, 5, 5, 1, 2, 1.0},   {1, 12, 10, 10, 33, 3, 3, 1, 0, 0.95},
+      {1, 20, 30, 30, 8, 3, 3, 1, 1, 0.9}};
+  uint32_t seed = 700;
+  for (const auto& sp : specs) {
+    for (const std::string act : {"", "Relu"}) {
+      SCOPED_TRACE(std::to_string(sp.c) + "->" + std::to_string(sp.m) + " " + std::to_string(sp.h) + "x" +
+                   std::to_string(sp.w) + " k" + std::to_string(sp.kh) + " " + act);
+      OpCase c = act.empty() ? OpCase::single("Conv") : OpCase::single("FusedConv", "com.edgeai");
+      c.input(random_tensor({sp.n, sp.c, sp.h, sp.w}, seed += 3));
+      c.constant(pruned_tensor({sp.m, sp.c, sp.kh, sp.kw}, sp.zeros, seed + 1));
+      c.constant(random_tensor({sp.m}, seed + 2));
+      c.attr_ints("strides", {sp.s, sp.s});
+      c.attr_ints("pads", {sp.p, sp.p, sp.p, sp.p});
+      if (!act.empty()) c.attr_s("activation", act);
+      const int64_t oh = (sp.h + 2 * sp.p - sp.kh) / sp.s + 1, ow = (sp.w + 2 * sp.p - sp.kw) / sp.s + 1;
+      const ConvGeom g{sp.c, sp.h, sp.w, oh, ow, sp.kh, sp.kw, sp.s, sp.s, 1, 1, sp.p, sp.p};
+      const int64_t k = sp.c * sp.kh * sp.kw;
+      const UKernels& uk = ukernels_portable();
+      const SparseChoice w = prepare_sparse(uk, c.constants[0].second.data<float>(), k, 1, sp.m, k, 1.0f,
+                                            kSparseMinZeroFractionWide);
+      ASSERT_TRUE(w.ready() && sparse_conv_takes(uk, w, g, int64_t(1) << 24));  // the case is the sparse path's
+      expect_matches_reference(c, 1e-5, 1e-5);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace edgeai::testing

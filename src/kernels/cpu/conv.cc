@@ -14,6 +14,7 @@
 #include "kernels/cpu/conv_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/op_common.h"
+#include "kernels/cpu/sparse_gemm.h"
 
 namespace edgeai::kernels::cpu {
 namespace {
@@ -86,6 +87,7 @@ struct ConvState final : FastState {
   std::vector<AlignedFloats> wpacked;  // per group (GEMM path)
   std::vector<AlignedFloats> winograd;  // 3x3 stride 1: the 16 transformed filters (group 1)
   ConvDirect direct;                   // few input channels (group 1): conv_direct.h
+  SparseChoice sparse;                 // mostly-zero (pruned) weights, group 1: sparse_gemm.h
   std::vector<float> w;                // depthwise: [C][kh * kw]
   std::vector<float> bias;             // empty when none
   Activation act;
@@ -131,6 +133,7 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
   } else {
     const int64_t k = s->cpg * taps;
     if (s->group == 1) s->direct = prepare_conv_direct(*s->uk, wd, s->m, s->c, s->kh, s->kw);
+    if (s->group == 1) s->sparse = prepare_sparse(*s->uk, wd, k, 1, s->m, k, 1.0f, kSparseMinZeroFractionWide);
     for (int64_t g = 0; g < s->group; ++g) {
       s->wpacked.push_back(pack_a_once(*s->uk, wd + g * s->mpg * k, k, 1, s->mpg, k));
       if (!s->wpacked.back().ok()) return none;
@@ -220,6 +223,9 @@ Status run_conv(KernelContext& ctx) {
     return failed ? out_of_memory(scratch) : ok_status();
   }
 
+  if (s->sparse.ready() && sparse_conv_takes(uk, s->sparse, g, scratch_cap)) {
+    return sparse_conv(uk, s->sparse, &ctx.pool(), g, xd, n_img, bias, s->act, yd);
+  }
   if (s->direct.ready() && conv_direct_takes(s->direct, uk, g, n_img, scratch_cap)) {
     return conv_direct(s->direct, uk, ctx.pool(), g, xd, n_img, bias, s->act, yd);
   }

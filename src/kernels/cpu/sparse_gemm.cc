@@ -90,7 +90,8 @@ void sparse_gemm(const UKernels& uk, SparseGemmFn fn, ThreadPool* pool, const Sp
 SparseChoice prepare_sparse(const UKernels& uk, const float* w, int64_t rs, int64_t cs, int64_t rows, int64_t cols,
                             float scale, double min_zeros) {
   SparseChoice c;
-  if (zero_fraction(w, rs, cs, rows, cols) < min_zeros) return c;
+  c.zeros = zero_fraction(w, rs, cs, rows, cols);
+  if (c.zeros < min_zeros) return c;
   c.w = sparse_pack(w, rs, cs, rows, cols, scale);
   if (c.w.rows != rows) return c;
   c.fn = sparse_gemm_kernel_for(uk);
@@ -128,6 +129,81 @@ Status sparse_matmul(const UKernels& uk, const SparseChoice& w, ThreadPool* pool
   sparse_gemm(uk, w.fn, pool, g);
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) a.y[i * n + j] = yt.data()[j * m + i];
+  }
+  return ok_status();
+}
+
+namespace {
+
+bool pointwise(const ConvGeom& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.oh == g.h && g.ow == g.w;
+}
+
+ConvGeom one_plane(const ConvGeom& g) {
+  ConvGeom pg = g;
+  pg.c = 1;
+  return pg;
+}
+
+// Floats of one image's phase planes (all channels) and of its im2col matrix.
+void conv_scratch(const UKernels& uk, const ConvGeom& g, int64_t* plane_stride, int64_t* planes, int64_t* cols) {
+  int64_t wq, hq, psize;
+  uk.phase_geometry(one_plane(g), &wq, &hq, &psize);
+  *plane_stride = g.sh * g.sw * psize;
+  *planes = g.c * *plane_stride;
+  *cols = g.c * g.kh * g.kw * g.oh * g.ow;
+}
+
+}  // namespace
+
+bool sparse_conv_takes(const UKernels& uk, const SparseChoice& w, const ConvGeom& g, int64_t cap) {
+  const int64_t out_sp = g.oh * g.ow;
+  if (w.zeros < (out_sp >= 128 ? kSparseMinZeroFractionWide : out_sp >= 64 ? 0.8 : 0.9)) return false;
+  if (pointwise(g)) return true;
+  int64_t stride, planes, cols;
+  conv_scratch(uk, g, &stride, &planes, &cols);
+  return planes + cols <= cap;
+}
+
+Status sparse_conv(const UKernels& uk, const SparseChoice& w, ThreadPool* pool, const ConvGeom& g, const float* x,
+                   int64_t n_img, const float* bias, const Activation& act, float* y) {
+  const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow, taps = g.kh * g.kw;
+  SparseGemmArgs a;
+  a.w = &w.w;
+  a.n = out_sp;
+  a.ldo = out_sp;
+  a.bias = bias;
+  a.act = act;
+  if (pointwise(g)) {
+    for (int64_t i = 0; i < n_img; ++i) {
+      a.b = x + i * g.c * in_sp;
+      a.ldb = in_sp;
+      a.out = y + i * w.w.rows * out_sp;
+      sparse_gemm(uk, w.fn, pool, a);
+    }
+    return ok_status();
+  }
+  int64_t stride, nplanes, ncols;
+  conv_scratch(uk, g, &stride, &nplanes, &ncols);
+  AlignedFloats planes(nplanes), cols(ncols);
+  if (!planes.ok() || !cols.ok()) return out_of_memory(nplanes + ncols);
+  std::vector<int64_t> tap_off(static_cast<size_t>(taps));
+  const ConvGeom pg = one_plane(g);
+  uk.phase_tap_offsets(pg, tap_off.data());
+  int64_t wq, hq, psize;
+  uk.phase_geometry(pg, &wq, &hq, &psize);
+  for (int64_t i = 0; i < n_img; ++i) {
+    uk.phase_planes(pg, x + i * g.c * in_sp, g.c, planes.data(), stride);
+    // Row (c, t) of the im2col matrix: output row oy of it is a run of ow floats of the planes.
+    for (int64_t k = 0; k < g.c * taps; ++k) {
+      const float* src = planes.data() + (k / taps) * stride + tap_off[k % taps];
+      float* dst = cols.data() + k * out_sp;
+      for (int64_t oy = 0; oy < g.oh; ++oy) std::copy_n(src + oy * wq, g.ow, dst + oy * g.ow);
+    }
+    a.b = cols.data();
+    a.ldb = out_sp;
+    a.out = y + i * w.w.rows * out_sp;
+    sparse_gemm(uk, w.fn, pool, a);
   }
   return ok_status();
 }

@@ -74,9 +74,21 @@ struct SparseGemmImpl {
       int64_t j = 0;
       const typename V::Mask full = V::mask(L);
       for (; j + kU * L <= a.n; j += kU * L) row_block<kU, false>(val, col, nnz, a.b + j, a.ldb, bias, out + j, full);
-      for (; j + L <= a.n; j += L) row_block<1, false>(val, col, nnz, a.b + j, a.ldb, bias, out + j, full);
-      if (j < a.n) {
-        row_block<1, true>(val, col, nnz, a.b + j, a.ldb, bias, out + j, V::mask(static_cast<int>(a.n - j)));
+      // The last 1-4 vectors in one pass over the nonzeros.
+      const int64_t rest = a.n - j;
+      if (rest == 0) continue;
+      const int nv = static_cast<int>((rest + L - 1) / L);
+      const bool tail = rest % L != 0;
+      const typename V::Mask m = tail ? V::mask(static_cast<int>(rest % L)) : full;
+      const float* b = a.b + j;
+      switch (nv * 2 + tail) {
+        case 2: row_block<1, false>(val, col, nnz, b, a.ldb, bias, out + j, m); break;
+        case 3: row_block<1, true>(val, col, nnz, b, a.ldb, bias, out + j, m); break;
+        case 4: row_block<2, false>(val, col, nnz, b, a.ldb, bias, out + j, m); break;
+        case 5: row_block<2, true>(val, col, nnz, b, a.ldb, bias, out + j, m); break;
+        case 6: row_block<3, false>(val, col, nnz, b, a.ldb, bias, out + j, m); break;
+        case 7: row_block<3, true>(val, col, nnz, b, a.ldb, bias, out + j, m); break;
+        default: row_block<4, true>(val, col, nnz, b, a.ldb, bias, out + j, m); break;
       }
     }
   }
