@@ -61,11 +61,12 @@ PrepareResult prepare_gemm(PrepareContext& ctx) {
     return none;
   }
   const float* bd = b->data<float>();
-  s->b = tb ? pack_b_once(*s->uk, bd, 1, s->k, s->k, s->n, alpha) : pack_b_once(*s->uk, bd, s->n, 1, s->k, s->n, alpha);
-  if (!s->b.ok()) return none;
   if (s->bias.empty() || (s->bias_m == 1 && s->bias_n == s->n)) {
     s->sparse = prepare_sparse(*s->uk, bd, tb ? s->k : 1, tb ? 1 : s->n, s->n, s->k, alpha);
   }
+  if (s->sparse.ready()) return std::unique_ptr<KernelState>(std::move(s));  // no dense copy
+  s->b = tb ? pack_b_once(*s->uk, bd, 1, s->k, s->k, s->n, alpha) : pack_b_once(*s->uk, bd, s->n, 1, s->k, s->n, alpha);
+  if (!s->b.ok()) return none;
   return std::unique_ptr<KernelState>(std::move(s));
 }
 
@@ -113,9 +114,9 @@ PrepareResult prepare_matmul(PrepareContext& ctx) {
     s->b_const = true;
     s->k = b->dim(0);
     s->n = b->dim(1);
-    s->b = pack_b_once(*s->uk, b->data<float>(), s->n, 1, s->k, s->n);
-    if (!s->b.ok()) return none;
     s->sparse = prepare_sparse(*s->uk, b->data<float>(), 1, s->n, s->n, s->k);
+    if (!s->sparse.ready()) s->b = pack_b_once(*s->uk, b->data<float>(), s->n, 1, s->k, s->n);
+    if (!s->sparse.ready() && !s->b.ok()) return none;
   }
   return std::unique_ptr<KernelState>(std::move(s));
 }
