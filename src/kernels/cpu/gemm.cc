@@ -27,8 +27,9 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 constexpr int64_t kKcMax = 384;                 // depth of one block (<= the im2col packer's 1024)
 constexpr int64_t kBBlockBytes = 384 * 1024;   // a packed B block (KC x NC) stays in L2
 // Smaller products run on one thread: handing work to the pool's spinning workers costs about a
-// microsecond, a tenth of what 1 MFLOP takes on one core.
-constexpr int64_t kMinParallelFlops = 1 << 20;
+// microsecond, about a fifth of what 0.5 MFLOP takes on one core. At 1 << 20 the MLP's 784x512
+// layer at batch 1 (0.8 MFLOP) stayed on one thread and 2 threads were no faster than 1.
+constexpr int64_t kMinParallelFlops = 1 << 19;
 
 // Depth blocking: K split into equal blocks of at most kKcMax.
 int64_t block_kc(int64_t k) {
