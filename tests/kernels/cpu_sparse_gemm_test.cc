@@ -84,7 +84,7 @@ TEST(CpuSparseGemm, EachIsaKernelMatchesDenseProduct) {
             a.ldo = s.n;
             a.bias = with_bias ? bias.data<float>() : nullptr;
             a.act = act;
-            sparse_gemm(uk, sparse_gemm_kernel_for(uk), &pool, a);
+            sparse_gemm(uk, uk.sparse_gemm, &pool, a);
             for (size_t i = 0; i < out.size(); ++i) {
               ASSERT_NEAR(out[i], want[i], 1e-5 * maxabs + 1e-5 * std::fabs(want[i]) + 1e-30)
                   << uk.name << ", " << threads << " threads, element " << i;
@@ -113,7 +113,7 @@ TEST(CpuSparseGemm, VectorWithStride) {
     a.n = 1;
     a.out = out.data();
     a.ldo = 2;
-    sparse_gemm(uk, sparse_gemm_kernel_for(uk), nullptr, a);
+    sparse_gemm(uk, uk.sparse_gemm, nullptr, a);
     for (int64_t i = 0; i < 5; ++i) {
       double acc = 0;
       for (int64_t k = 0; k < 9; ++k) acc += double(w[i * 9 + k]) * b.data<float>()[k * 4 + 1];

@@ -15,18 +15,6 @@ void f32_conv_direct_portable(const ConvDirectArgs& a) { ConvDirectImpl<VecPorta
 
 namespace {
 
-// The kernel of the same ISA as the table (tests force a table by clearing CPU features).
-ConvDirectFn kernel_for(const UKernels& uk) {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (&uk == &ukernels_avx512()) return &f32_conv_direct_avx512;
-  if (&uk == &ukernels_avx2()) return &f32_conv_direct_avx2;
-#endif
-#if defined(__aarch64__)
-  if (&uk == &ukernels_neon()) return &f32_conv_direct_neon;
-#endif
-  return &f32_conv_direct_portable;
-}
-
 // Reads past the last position of a block: up to 6 vectors of 16 lanes plus a pitch row.
 int64_t tail_slack(const UKernels& uk, int64_t wq) { return 8 * int64_t(uk.lanes) + wq; }
 
@@ -52,7 +40,7 @@ ConvDirect prepare_conv_direct(const UKernels& uk, const float* wd, int64_t m, i
   d.c = c;
   d.kh = kh;
   d.kw = kw;
-  d.fn = kernel_for(uk);
+  d.fn = uk.conv_direct;
   return d;
 }
 

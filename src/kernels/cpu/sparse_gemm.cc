@@ -26,17 +26,6 @@ constexpr int64_t kMinParallelMacs = int64_t(1) << 19;
 
 void f32_sparse_gemm_portable(const SparseGemmArgs& a) { SparseGemmImpl<VecPortable, GatherPortable>::run(a); }
 
-SparseGemmFn sparse_gemm_kernel_for(const UKernels& uk) {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (&uk == &ukernels_avx512()) return &f32_sparse_gemm_avx512;
-  if (&uk == &ukernels_avx2()) return &f32_sparse_gemm_avx2;
-#endif
-#if defined(__aarch64__)
-  if (&uk == &ukernels_neon()) return &f32_sparse_gemm_neon;
-#endif
-  return &f32_sparse_gemm_portable;
-}
-
 double zero_fraction(const float* w, int64_t rs, int64_t cs, int64_t rows, int64_t cols) {
   if (rows <= 0 || cols <= 0) return 0.0;
   int64_t zeros = 0;
@@ -94,7 +83,7 @@ SparseChoice prepare_sparse(const UKernels& uk, const float* w, int64_t rs, int6
   if (c.zeros < min_zeros) return c;
   c.w = sparse_pack(w, rs, cs, rows, cols, scale);
   if (c.w.rows != rows) return c;
-  c.fn = sparse_gemm_kernel_for(uk);
+  c.fn = uk.sparse_gemm;
   return c;
 }
 

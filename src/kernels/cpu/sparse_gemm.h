@@ -77,9 +77,6 @@ void f32_sparse_gemm_avx512(const SparseGemmArgs& a);
 void f32_sparse_gemm_neon(const SparseGemmArgs& a);
 #endif
 
-// The kernel of the same ISA as the table (tests force a table by clearing CPU features).
-SparseGemmFn sparse_gemm_kernel_for(const UKernels& uk);
-
 // out = act(W B + bias) for all rows of W with the kernel fn, on the pool's threads (pool may be
 // null); the activation is uk's elementwise one, applied to each finished row.
 void sparse_gemm(const UKernels& uk, SparseGemmFn fn, ThreadPool* pool, const SparseGemmArgs& a);

@@ -11,6 +11,9 @@
 
 namespace edgeai::kernels::cpu {
 
+struct ConvDirectArgs;   // conv_direct.h
+struct SparseGemmArgs;   // sparse_gemm.h
+
 // One block of C = A * B, run as MR x NR register tiles.
 //   A: packed in panels of MR rows, panel p at a + p * a_panel_stride, element (i, k) of a
 //      panel at [k * MR + i] (rows past the matrix are zero).
@@ -146,6 +149,11 @@ struct UKernels {
   int64_t (*pool_scratch_floats)(const ConvGeom& g);
   // y[p] = mean over plane p (n values).
   void (*global_avg)(const float* x, float* y, int64_t planes, int64_t n);
+
+  // The direct convolution for few input channels (conv_direct.h) and the sparse-weight GEMM
+  // (sparse_gemm.h) of this ISA.
+  void (*conv_direct)(const ConvDirectArgs& a);
+  void (*sparse_gemm)(const SparseGemmArgs& a);
 };
 
 enum BinaryOp { kBinAdd = 0, kBinSub = 1, kBinMul = 2, kBinDiv = 3, kBinMax = 4, kBinMin = 5 };

@@ -5,7 +5,7 @@
 namespace edgeai::kernels::cpu {
 
 const UKernels& ukernels_avx2() {
-  static const UKernels k = make_ukernels<VecAvx2, 4, 3>("avx2");
+  static const UKernels k = make_ukernels<VecAvx2, 4, 3>("avx2", &f32_conv_direct_avx2, &f32_sparse_gemm_avx2);
   return k;
 }
 

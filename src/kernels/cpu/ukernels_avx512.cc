@@ -5,7 +5,7 @@
 namespace edgeai::kernels::cpu {
 
 const UKernels& ukernels_avx512() {
-  static const UKernels k = make_ukernels<VecAvx512, 8, 3>("avx512");
+  static const UKernels k = make_ukernels<VecAvx512, 8, 3>("avx512", &f32_conv_direct_avx512, &f32_sparse_gemm_avx512);
   return k;
 }
 

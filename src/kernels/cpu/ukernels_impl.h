@@ -2,16 +2,21 @@
 // Included only by the ukernels_<isa>.cc files, each compiled with its ISA's flags.
 #pragma once
 
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/eltwise_impl.h"
 #include "kernels/cpu/gemm_impl.h"
+#include "kernels/cpu/sparse_gemm.h"
 #include "kernels/cpu/ukernels.h"
 #include "kernels/cpu/window_impl.h"
 #include "kernels/cpu/winograd_impl.h"
 
 namespace edgeai::kernels::cpu {
 
+// conv_direct and sparse_gemm are compiled in their own files (conv_direct_<isa>.cc,
+// sparse_gemm_<isa>.cc); the table names the ones of its ISA.
 template <class V, int kMR, int kNV>
-UKernels make_ukernels(const char* name) {
+UKernels make_ukernels(const char* name, void (*conv_direct)(const ConvDirectArgs&),
+                       void (*sparse_gemm)(const SparseGemmArgs&)) {
   using G = GemmImpl<V, kMR, kNV>;
   using W = WindowImpl<V>;
   using E = EltwiseImpl<V>;
@@ -41,6 +46,8 @@ UKernels make_ukernels(const char* name) {
   k.softmax = &E::softmax;
   k.layer_norm = &E::layer_norm;
   k.global_avg = &E::global_avg;
+  k.conv_direct = conv_direct;
+  k.sparse_gemm = sparse_gemm;
   return k;
 }
 

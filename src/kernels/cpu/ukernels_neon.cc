@@ -5,7 +5,7 @@
 namespace edgeai::kernels::cpu {
 
 const UKernels& ukernels_neon() {
-  static const UKernels k = make_ukernels<VecNeon, 8, 3>("neon");
+  static const UKernels k = make_ukernels<VecNeon, 8, 3>("neon", &f32_conv_direct_neon, &f32_sparse_gemm_neon);
   return k;
 }
 

@@ -6,7 +6,7 @@
 namespace edgeai::kernels::cpu {
 
 const UKernels& ukernels_portable() {
-  static const UKernels k = make_ukernels<VecPortable, 4, 2>("portable");
+  static const UKernels k = make_ukernels<VecPortable, 4, 2>("portable", &f32_conv_direct_portable, &f32_sparse_gemm_portable);
   return k;
 }
 
