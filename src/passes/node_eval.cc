@@ -73,16 +73,10 @@ class EvalContext final : public NodeAttrs<kernels::KernelContext> {
     return i >= 0 && i < num_outputs() && !n_.outputs[i].empty();
   }
   Result<Tensor*> allocate_output(int i, DType dtype, const Shape& shape) override {
-    if (!is_output_used(i)) return internal_error("output " + std::to_string(i) + " is not used");
-    ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, shape));
-    outputs_[i] = kernels::Value::of(std::move(t));
-    return &outputs_[i].tensor;
+    return allocate(i, dtype, shape, true);
   }
   Result<Tensor*> allocate_output_uninitialized(int i, DType dtype, const Shape& shape) override {
-    if (!is_output_used(i)) return internal_error("output " + std::to_string(i) + " is not used");
-    ASSIGN_OR_RETURN(Tensor t, Tensor::create_uninitialized(dtype, shape));
-    outputs_[i] = kernels::Value::of(std::move(t));
-    return &outputs_[i].tensor;
+    return allocate(i, dtype, shape, false);
   }
   void set_output(int i, Tensor t) override {
     if (is_output_used(i)) outputs_[i] = kernels::Value::of(std::move(t));
@@ -94,6 +88,13 @@ class EvalContext final : public NodeAttrs<kernels::KernelContext> {
   const kernels::KernelState* state() const override { return state_; }
 
  private:
+  Result<Tensor*> allocate(int i, DType dtype, const Shape& shape, bool zeroed) {
+    if (!is_output_used(i)) return internal_error("output " + std::to_string(i) + " is not used");
+    ASSIGN_OR_RETURN(Tensor t, zeroed ? Tensor::create(dtype, shape) : Tensor::create_uninitialized(dtype, shape));
+    outputs_[i] = kernels::Value::of(std::move(t));
+    return &outputs_[i].tensor;
+  }
+
   const std::vector<kernels::Value>& inputs_;
   std::vector<kernels::Value>& outputs_;
   ThreadPool& pool_;
