@@ -19,17 +19,9 @@ namespace {
 
 constexpr int64_t kScoreFloats = int64_t{1} << 20;
 
-// Scores sc[lo..p] (q.k) to softmax weights in place: scale and soft-cap, then the CPU's vector
-// softmax (f32, vectorized exp ~2e-7 relative, as Context's attention since 4fa1853).
+// Scores sc[lo..p] (q.k) to softmax weights in place (attention_softmax, as Context's).
 void soften(const kernels::cpu::UKernels& uk, float* sc, int64_t lo, int64_t p, float scale, float cap) {
-  float* s = sc + lo;
-  const int64_t len = p - lo + 1;
-  if (cap > 0) {
-    for (int64_t j = 0; j < len; ++j) s[j] = cap * std::tanh(s[j] * scale / cap);
-  } else {
-    for (int64_t j = 0; j < len; ++j) s[j] *= scale;
-  }
-  uk.softmax(s, s, 1, len, false);
+  attention_softmax(uk, sc + lo, p - lo + 1, scale, cap);
 }
 
 // One query row's attention from its raw scores sc[lo..p]: softmax, then o = the weighted sum

@@ -213,12 +213,7 @@ Status Context::attention(int64_t il, int64_t n, int64_t pos) {
         const int64_t len = p - lo + 1;
         for (int64_t hl = hl0; hl < hl0 + hpi; ++hl) {
           float* sc = scores_.data() + (tl * group + hl) * kv_len + lo;
-          if (cap > 0) {
-            for (int64_t j = 0; j < len; ++j) sc[j] = cap * std::tanh(sc[j] * scale / cap);
-          } else {
-            for (int64_t j = 0; j < len; ++j) sc[j] *= scale;
-          }
-          uk.softmax(sc, sc, 1, len, false);
+          attention_softmax(uk, sc, len, scale, cap);
         }
         // The heads' outputs (hpi rows of hdv, contiguous) = probabilities (hpi x len, rows kv_len
         // apart) x value rows lo .. p, as one small GEMM on this thread (values read in place).

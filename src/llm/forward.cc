@@ -8,6 +8,15 @@
 
 namespace edgeai::llm {
 
+void attention_softmax(const kernels::cpu::UKernels& uk, float* sc, int64_t len, float scale, float cap) {
+  if (cap > 0) {
+    for (int64_t j = 0; j < len; ++j) sc[j] = cap * std::tanh(sc[j] * scale / cap);
+  } else {
+    for (int64_t j = 0; j < len; ++j) sc[j] *= scale;
+  }
+  uk.softmax(sc, sc, 1, len, false);
+}
+
 namespace {
 
 // out = x / rms(x) * w over one row of n values (the sum of squares in double, as llama.cpp's

@@ -17,7 +17,16 @@
 #include "edgeai/status.h"
 #include "llm/model.h"
 
+namespace edgeai::kernels::cpu {
+struct UKernels;
+}
+
 namespace edgeai::llm {
+
+// Attention scores sc[0, len) (q.k) to softmax weights in place: times scale, soft-capped when
+// cap > 0 (cap * tanh(s / cap)), then the CPU's vector softmax in f32. Context and BatchContext
+// both use it.
+void attention_softmax(const kernels::cpu::UKernels& uk, float* sc, int64_t len, float scale, float cap);
 
 class ForwardPass {
  public:
