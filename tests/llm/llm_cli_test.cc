@@ -205,7 +205,7 @@ TEST(LlmCli, BadInputGivesClearErrors) {
   }
   expect_error(run("generate " + notgguf + " --prompt hi"), "not a GGUF file");
   expect_error(run("bench " + notgguf), "GGUF");
-  expect_error(run("generate " + testing::temp_dir() + "/missing.gguf"), "cannot open");
+  expect_error(run("generate " + testing::temp_dir() + "/no_such_model.gguf"), "cannot open");
   testing::TinySpec s;
   s.arch = "mamba";
   expect_error(run("generate " + testing::write_tiny_model(s, "mamba.gguf")), "unknown architecture 'mamba'");

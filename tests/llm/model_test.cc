@@ -378,7 +378,7 @@ TEST(LlmModel, LoadErrorsNameTheProblem) {
 
   TinySpec missing;
   missing.drop_tensors = {"blk.1.attn_k.weight"};
-  EXPECT_NE(load_error(missing, "missing.gguf").find("missing tensor 'blk.1.attn_k.weight'"), std::string::npos);
+  EXPECT_NE(load_error(missing, "missing_tensor.gguf").find("missing tensor 'blk.1.attn_k.weight'"), std::string::npos);
 
   TinySpec shape;
   shape.override_tensor = "blk.0.ffn_down.weight";
