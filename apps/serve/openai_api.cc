@@ -47,7 +47,9 @@ std::optional<ApiError> text_content(const json& c, std::string* out, const std:
   if (!c.is_array()) return bad_request("message content must be a string or an array of text parts", param);
   out->clear();
   for (const json& part : c) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
+    const bool text_part = part.is_object() && part.contains("type") && part["type"].is_string() &&
+                           part["type"].get<std::string>() == "text" && part.contains("text") && part["text"].is_string();
+    if (!text_part) {
       return bad_request("only text content parts are supported", param);
     }
     *out += part["text"].get<std::string>();
@@ -130,8 +132,15 @@ std::optional<ApiError> parse_gen_request(const json& b, bool chat, GenRequest* 
     if (!b["stream"].is_boolean()) return bad_request("'stream' must be a boolean", "stream");
     out->stream = b["stream"].get<bool>();
   }
-  if (b.contains("stream_options") && b["stream_options"].is_object()) {
-    out->include_usage = b["stream_options"].value("include_usage", false);
+  if (b.contains("stream_options") && !b["stream_options"].is_null()) {
+    const json& so = b["stream_options"];
+    if (!so.is_object()) return bad_request("'stream_options' must be an object", "stream_options");
+    if (so.contains("include_usage") && !so["include_usage"].is_null()) {
+      if (!so["include_usage"].is_boolean()) {
+        return bad_request("'stream_options.include_usage' must be a boolean", "stream_options.include_usage");
+      }
+      out->include_usage = so["include_usage"].get<bool>();
+    }
   }
   if (b.contains("logprobs") && b["logprobs"].is_boolean() && b["logprobs"].get<bool>()) {
     return bad_request("'logprobs' is not supported", "logprobs");

@@ -73,6 +73,10 @@ TEST(ServeApi, RefusesBadRequestsNamingTheField) {
       {[](json& b) { b["messages"][0].erase("role"); }, "messages[0]"},
       {[](json& b) { b["messages"][0]["content"] = json::array({{{"type", "image_url"}}}); }, "messages[0].content"},
       {[](json& b) { b["messages"][0]["content"] = 5; }, "messages[0].content"},
+      // Wrong value types inside objects (found by fuzz_serve_request: they threw from json::value()).
+      {[](json& b) { b["messages"][0]["content"] = json::array({{{"type", 1}, {"text", "x"}}}); }, "messages[0].content"},
+      {[](json& b) { b["stream_options"] = {{"include_usage", 1}}; }, "stream_options.include_usage"},
+      {[](json& b) { b["stream_options"] = "usage"; }, "stream_options"},
       {[](json& b) { b["max_tokens"] = 0; }, "max_tokens"},
       {[](json& b) { b["max_tokens"] = -3; }, "max_tokens"},
       {[](json& b) { b["max_tokens"] = 1.5; }, "max_tokens"},
