@@ -74,10 +74,10 @@ class BadInput : public ::testing::Test {
                    " --output-dir " + path("out"));
   }
   static void expect_error(const CmdResult& r, const std::string& needle) {
-    EXPECT_FALSE(r.signaled) << r.output;
-    EXPECT_NE(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find("edgeai: error:"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.output;
+    EXPECT_FALSE(r.signaled) << r.all;
+    EXPECT_NE(r.exit_code, 0) << r.all;
+    EXPECT_NE(r.all.find("edgeai: error:"), std::string::npos) << r.all;
+    EXPECT_NE(r.all.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.all;
   }
 
   fs::path dir_;
@@ -87,7 +87,7 @@ TEST_F(BadInput, ValidModelRuns) {
   write_model(gather_model(), "m.onnx");
   write_inputs({3, -1});
   CmdResult r = run_model("m.onnx");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.all;
   auto y = edgeai::formats::load_npy(path("out/Y.npy"));
   ASSERT_TRUE(y.ok()) << y.status().message();
   EXPECT_EQ(y->shape(), (edgeai::Shape{2, 3}));

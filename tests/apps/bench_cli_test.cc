@@ -2,7 +2,6 @@
 // human report, --profile's time per op type, --input files, and clear errors. The fixture is the
 // bundled digits CNN (models/digits).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,44 +9,19 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/tensor_io/npy.h"
+#include "cli_test_util.h"
 
 namespace edgeai {
 namespace {
 
-struct Cmd {
-  int code = -1;
-  bool signaled = false;
-  std::string out;  // stdout
-  std::string all;  // stdout + stderr
-};
-
-Cmd run(const std::string& args) {
-  Cmd r;
-  std::string err = (std::filesystem::temp_directory_path() / ("edgeai_bench_" + std::to_string(::getpid()) + ".err")).string();
-  std::string cmd = std::string(EDGEAI_CLI) + " " + args + " 2> " + err;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.signaled = WIFSIGNALED(st);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  FILE* e = std::fopen(err.c_str(), "r");
-  if (e) {
-    while ((n = fread(buf, 1, sizeof buf, e)) > 0) r.all.append(buf, n);
-    std::fclose(e);
-  }
-  r.all = r.out + r.all;
-  std::filesystem::remove(err);
-  return r;
-}
+using edgeai::testing::CmdResult;
+using edgeai::testing::run_cli;
 
 const std::string kDigits = std::string(EDGEAI_SOURCE_DIR) + "/models/digits/digits_cnn.onnx";
 
 TEST(BenchCli, JsonReport) {
-  Cmd r = run("bench " + kDigits + " --threads 2 --iterations 7 --warmup 2 --json --profile");
-  ASSERT_EQ(r.code, 0) << r.all;
+  CmdResult r = run_cli("bench " + kDigits + " --threads 2 --iterations 7 --warmup 2 --json --profile");
+  ASSERT_EQ(r.exit_code, 0) << r.all;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["threads"].get<int>(), 2);
@@ -86,17 +60,17 @@ TEST(BenchCli, HumanReportAndInputFile) {
   ASSERT_TRUE(images.ok());
   std::string in = (std::filesystem::temp_directory_path() / ("edgeai_bench_in_" + std::to_string(::getpid()) + ".npy")).string();
   ASSERT_TRUE(formats::save_npy(in, *images).ok());
-  Cmd r = run("bench " + kDigits + " -t 1 -k 3 -w 0 --input image=" + in);
+  CmdResult r = run_cli("bench " + kDigits + " -t 1 -k 3 -w 0 --input image=" + in);
   std::filesystem::remove(in);
-  ASSERT_EQ(r.code, 0) << r.all;
+  ASSERT_EQ(r.exit_code, 0) << r.all;
   for (const char* s : {"latency", "median", "p90", "throughput", "peak RSS", "load"}) {
     EXPECT_NE(r.out.find(s), std::string::npos) << s << " in " << r.out;
   }
 }
 
 TEST(BenchCli, PassesOffAndReferenceKernels) {
-  Cmd r = run("bench " + kDigits + " -t 1 -k 2 -w 0 --json --no-optimize --reference");
-  ASSERT_EQ(r.code, 0) << r.all;
+  CmdResult r = run_cli("bench " + kDigits + " -t 1 -k 2 -w 0 --json --no-optimize --reference");
+  ASSERT_EQ(r.exit_code, 0) << r.all;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j["optimize"].get<bool>());
   EXPECT_TRUE(j["reference_only"].get<bool>());
@@ -104,16 +78,16 @@ TEST(BenchCli, PassesOffAndReferenceKernels) {
 }
 
 TEST(BenchCli, ClearErrors) {
-  auto expect_error = [](const Cmd& c, const std::string& what) {
+  auto expect_error = [](const CmdResult& c, const std::string& what) {
     EXPECT_FALSE(c.signaled) << c.all;
-    EXPECT_NE(c.code, 0) << c.all;
+    EXPECT_NE(c.exit_code, 0) << c.all;
     EXPECT_NE(c.all.find("edgeai: error:"), std::string::npos) << c.all;
     EXPECT_NE(c.all.find(what), std::string::npos) << "expected '" << what << "' in: " << c.all;
   };
-  expect_error(run("bench /nonexistent/model.onnx"), "model.onnx");
-  expect_error(run("bench " + kDigits + " --iterations 0"), "--iterations");
-  expect_error(run("bench " + kDigits + " --input image"), "NAME=FILE");
-  expect_error(run("bench " + kDigits + " --input nope=/nonexistent.npy"), "nonexistent");
+  expect_error(run_cli("bench /nonexistent/model.onnx"), "model.onnx");
+  expect_error(run_cli("bench " + kDigits + " --iterations 0"), "--iterations");
+  expect_error(run_cli("bench " + kDigits + " --input image"), "NAME=FILE");
+  expect_error(run_cli("bench " + kDigits + " --input nope=/nonexistent.npy"), "nonexistent");
 }
 
 }  // namespace

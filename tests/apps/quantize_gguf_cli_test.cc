@@ -3,7 +3,6 @@
 // against llama.cpp in tests/kernels/ggml_quants_test.cc) and llama.cpp's tensor-type rules (norms
 // and 1-D tensors kept, output.weight q6_K, k-quant fallbacks for rows not a multiple of 256).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,32 +16,18 @@
 #include "core/ggml_type.h"
 #include "formats/gguf/gguf.h"
 #include "kernels/ggml_quants.h"
+#include "cli_test_util.h"
 
 namespace edgeai {
 namespace {
+
+using edgeai::testing::CmdResult;
+using edgeai::testing::run_cli;
 
 using formats::GgufFile;
 using formats::GgufWriter;
 
 constexpr uint32_t T(GgmlType t) { return static_cast<uint32_t>(t); }
-
-struct CliResult {
-  int code;
-  std::string out;
-};
-
-CliResult run_cli(const std::string& args) {
-  std::string cmd = std::string(EDGEAI_CLI) + " " + args + " 2>&1";
-  CliResult r{-1, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
 
 class QuantizeGguf : public ::testing::Test {
  protected:
@@ -112,10 +97,10 @@ class QuantizeGguf : public ::testing::Test {
 };
 
 TEST_F(QuantizeGguf, Q4_0FollowsLlamaCppTypeRules) {
-  CliResult r = run_cli("quantize " + path("in.gguf") + " " + path("q4_0.gguf") + " --type q4_0 --threads 2");
-  ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("blk.0.attn_q.weight"), std::string::npos) << r.out;  // a progress line per tensor
-  EXPECT_NE(r.out.find("smaller"), std::string::npos) << r.out;
+  CmdResult r = run_cli("quantize " + path("in.gguf") + " " + path("q4_0.gguf") + " --type q4_0 --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.all;
+  EXPECT_NE(r.all.find("blk.0.attn_q.weight"), std::string::npos) << r.all;  // a progress line per tensor
+  EXPECT_NE(r.all.find("smaller"), std::string::npos) << r.all;
   auto f = GgufFile::open(path("q4_0.gguf"));
   ASSERT_TRUE(f.ok()) << f.status().message();
   expect_tensor(**f, "token_embd.weight", T(GgmlType::kQ4_0));
@@ -133,7 +118,7 @@ TEST_F(QuantizeGguf, Q4_0FollowsLlamaCppTypeRules) {
 }
 
 TEST_F(QuantizeGguf, KQuantFallbacksAndPure) {
-  ASSERT_EQ(run_cli("quantize " + path("in.gguf") + " " + path("q4k.gguf") + " --type q4_k").code, 0);
+  ASSERT_EQ(run_cli("quantize " + path("in.gguf") + " " + path("q4k.gguf") + " --type q4_k").exit_code, 0);
   auto f = GgufFile::open(path("q4k.gguf"));
   ASSERT_TRUE(f.ok());
   expect_tensor(**f, "token_embd.weight", T(GgmlType::kQ5_0));  // rows of 64: llama.cpp's q4_K fallback
@@ -141,18 +126,18 @@ TEST_F(QuantizeGguf, KQuantFallbacksAndPure) {
   expect_tensor(**f, "output.weight", T(GgmlType::kQ6_K));
   EXPECT_EQ((*f)->get_int("general.file_type", -1), 14);  // LLAMA_FTYPE_MOSTLY_Q4_K_S
 
-  ASSERT_EQ(run_cli("quantize " + path("in.gguf") + " " + path("pure.gguf") + " --type q5_0 --pure").code, 0);
+  ASSERT_EQ(run_cli("quantize " + path("in.gguf") + " " + path("pure.gguf") + " --type q5_0 --pure").exit_code, 0);
   auto p = GgufFile::open(path("pure.gguf"));
   ASSERT_TRUE(p.ok());
   expect_tensor(**p, "output.weight", T(GgmlType::kQ5_0));
 
-  ASSERT_EQ(run_cli("quantize " + path("in.gguf") + " " + path("q8.gguf") + " --type q8_0").code, 0);
+  ASSERT_EQ(run_cli("quantize " + path("in.gguf") + " " + path("q8.gguf") + " --type q8_0").exit_code, 0);
   auto q8 = GgufFile::open(path("q8.gguf"));
   ASSERT_TRUE(q8.ok());
   expect_tensor(**q8, "output.weight", T(GgmlType::kQ8_0));  // llama.cpp keeps q8_0 for the output
 
   // Re-quantizing a quantized file reads its blocks back.
-  ASSERT_EQ(run_cli("quantize " + path("q8.gguf") + " " + path("q8_f16.gguf") + " --type f16").code, 0);
+  ASSERT_EQ(run_cli("quantize " + path("q8.gguf") + " " + path("q8_f16.gguf") + " --type f16").exit_code, 0);
   auto h = GgufFile::open(path("q8_f16.gguf"));
   ASSERT_TRUE(h.ok());
   EXPECT_EQ((*h)->tensor("blk.0.attn_q.weight")->type, T(GgmlType::kF16));
@@ -160,16 +145,16 @@ TEST_F(QuantizeGguf, KQuantFallbacksAndPure) {
 }
 
 TEST_F(QuantizeGguf, BadInputFails) {
-  CliResult r = run_cli("quantize " + path("missing.gguf") + " " + path("o.gguf") + " --type q4_0");
-  EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.out.find("missing.gguf"), std::string::npos) << r.out;
-  EXPECT_NE(run_cli("quantize " + path("in.gguf") + " " + path("o.gguf") + " --type q3_x").code, 0);
-  EXPECT_NE(run_cli("quantize " + path("in.gguf") + " " + path("o.gguf")).code, 0);  // --type required
+  CmdResult r = run_cli("quantize " + path("missing.gguf") + " " + path("o.gguf") + " --type q4_0");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.all.find("missing.gguf"), std::string::npos) << r.all;
+  EXPECT_NE(run_cli("quantize " + path("in.gguf") + " " + path("o.gguf") + " --type q3_x").exit_code, 0);
+  EXPECT_NE(run_cli("quantize " + path("in.gguf") + " " + path("o.gguf")).exit_code, 0);  // --type required
   r = run_cli("quantize " + path("in.gguf") + " " + path("in.gguf") + " --type q4_0");
-  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.exit_code, 0);
   r = run_cli("quantize " + path("model.onnx") + " " + path("o.onnx") + " --type q4_0");
-  EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.out.find("GGUF"), std::string::npos) << r.out;
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.all.find("GGUF"), std::string::npos) << r.all;
   // A truncated GGUF is an error naming the file, never a crash.
   {
     FILE* in = std::fopen(path("in.gguf").c_str(), "rb");
@@ -182,8 +167,8 @@ TEST_F(QuantizeGguf, BadInputFails) {
     std::fclose(out);
   }
   r = run_cli("quantize " + path("trunc.gguf") + " " + path("o.gguf") + " --type q4_0");
-  EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.out.find("trunc.gguf"), std::string::npos) << r.out;
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.all.find("trunc.gguf"), std::string::npos) << r.all;
   EXPECT_FALSE(std::filesystem::exists(path("o.gguf")));
 }
 

@@ -2,13 +2,13 @@
 // come out again without a trace; `edgeai qat` on the digits CNN recovers at least half of what
 // static PTQ loses, or matches fp32 within 0.2 points when PTQ loses less (issue 8's oracle).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "cli_test_util.h"
 #include "compress/train/fake_quant.h"
 #include "compress/train/data.h"
 #include "compress/train/trainer.h"
@@ -51,16 +51,12 @@ TEST(QatGraph, InsertAndStrip) {
 
 TEST(QatCli, DigitsRecoversPtqLoss) {
   const std::string out = std::filesystem::temp_directory_path() / ("edgeai_qat_" + std::to_string(::getpid()) + ".onnx");
-  const std::string cmd = std::string(EDGEAI_CLI) + " qat " + kDigits + "digits_cnn.onnx " + out + " --data " + kDigits +
-                          "train_images.npy --labels " + kDigits + "train_labels.npy --eval-data " + kDigits +
-                          "test_images.npy --eval-labels " + kDigits + "test_labels.npy --steps 40 --json 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
-  ASSERT_EQ(pclose(p), 0) << text;
+  const testing::CmdResult r = testing::run_cli(
+      "qat " + kDigits + "digits_cnn.onnx " + out + " --data " + kDigits + "train_images.npy --labels " + kDigits +
+      "train_labels.npy --eval-data " + kDigits + "test_images.npy --eval-labels " + kDigits +
+      "test_labels.npy --steps 40 --json");
+  const std::string& text = r.out;
+  ASSERT_EQ(r.exit_code, 0) << r.all;
   std::filesystem::remove(out);
   auto j = nlohmann::json::parse(text);
   const double fp32 = j["accuracy_fp32"], ptq = j["accuracy_ptq"], qat = j["accuracy_qat"];

@@ -33,26 +33,26 @@ class QuantCli : public ::testing::Test {
   // Expects a clean failure whose message contains `want`.
   void expect_error(const std::string& args, const std::string& want) {
     CmdResult r = run_cli(args);
-    EXPECT_FALSE(r.signaled) << args << "\n" << r.output;
-    EXPECT_NE(r.exit_code, 0) << args << "\n" << r.output;
-    EXPECT_NE(r.output.find(want), std::string::npos) << args << "\nwanted: " << want << "\ngot: " << r.output;
+    EXPECT_FALSE(r.signaled) << args << "\n" << r.all;
+    EXPECT_NE(r.exit_code, 0) << args << "\n" << r.all;
+    EXPECT_NE(r.all.find(want), std::string::npos) << args << "\nwanted: " << want << "\ngot: " << r.all;
   }
   fs::path dir_;
 };
 
 TEST_F(QuantCli, StaticDigitsJsonSummaryAndEval) {
   const std::string model = kDigits + "digits_cnn.onnx", out = path("int8.onnx");
-  CmdResult q = run_cli("quantize " + model + " " + out + " --calibration " + kDigits + "train_images.npy --max-samples 200 --json", false);
-  ASSERT_EQ(q.exit_code, 0) << q.output;
-  auto j = nlohmann::json::parse(q.output);
+  CmdResult q = run_cli("quantize " + model + " " + out + " --calibration " + kDigits + "train_images.npy --max-samples 200 --json");
+  ASSERT_EQ(q.exit_code, 0) << q.all;
+  auto j = nlohmann::json::parse(q.out);
   EXPECT_EQ(j["mode"], "static");
   EXPECT_EQ(j["quantized"].size(), 5u);
   EXPECT_EQ(j["calibration_samples"], 200);
   EXPECT_LE(j["size_ratio"].get<double>(), 0.30);
   CmdResult e = run_cli("eval " + out + " --reference " + model + " --data " + kDigits + "test_images.npy --labels " +
-                        kDigits + "test_labels.npy --per-layer --json", false);
-  ASSERT_EQ(e.exit_code, 0) << e.output;
-  auto ej = nlohmann::json::parse(e.output);
+                        kDigits + "test_labels.npy --per-layer --json");
+  ASSERT_EQ(e.exit_code, 0) << e.all;
+  auto ej = nlohmann::json::parse(e.out);
   EXPECT_GE(ej["agreement"].get<double>(), 0.99);
   EXPECT_NEAR(ej["reference_accuracy"].get<double>(), 358.0 / 360, 1e-9) << "PyTorch's 99.44%";
   EXPECT_LE(ej["reference_accuracy"].get<double>() - ej["accuracy"].get<double>(), 0.005);
@@ -64,14 +64,14 @@ TEST_F(QuantCli, StaticDigitsJsonSummaryAndEval) {
     for (int64_t k = 0; k < x.numel(); ++k) x.data<float>()[k] = static_cast<float>((k * (i + 1)) % 17) / 16;
     ASSERT_TRUE(edgeai::formats::save_npy(path("calib/s" + std::to_string(i) + ".npy"), x).ok());
   }
-  CmdResult f = run_cli("quantize " + model + " " + out + " --calibration " + path("calib") + " --method mse --json", false);
-  ASSERT_EQ(f.exit_code, 0) << f.output;
-  EXPECT_EQ(nlohmann::json::parse(f.output)["calibration_samples"], 3);
+  CmdResult f = run_cli("quantize " + model + " " + out + " --calibration " + path("calib") + " --method mse --json");
+  ASSERT_EQ(f.exit_code, 0) << f.all;
+  EXPECT_EQ(nlohmann::json::parse(f.out)["calibration_samples"], 3);
   // Text summary names what was quantized and the size.
   CmdResult t = run_cli("quantize " + model + " " + out + " --calibration-random 4 --exclude Gemm");
-  ASSERT_EQ(t.exit_code, 0) << t.output;
-  EXPECT_NE(t.output.find("Conv x3"), std::string::npos) << t.output;
-  EXPECT_NE(t.output.find("excluded"), std::string::npos) << t.output;
+  ASSERT_EQ(t.exit_code, 0) << t.all;
+  EXPECT_NE(t.all.find("Conv x3"), std::string::npos) << t.all;
+  EXPECT_NE(t.all.find("excluded"), std::string::npos) << t.all;
 }
 
 TEST_F(QuantCli, AccuracyTargetKeepsLayersInFloat) {
@@ -80,18 +80,18 @@ TEST_F(QuantCli, AccuracyTargetKeepsLayersInFloat) {
   // in float are named.
   const std::string model = kDigits + "digits_cnn.onnx", out = path("int8.onnx");
   CmdResult q = run_cli("quantize " + model + " " + out + " --calibration-random 3 --min-agreement 1.0 --eval-data " +
-                        kDigits + "test_images.npy --json", false);
-  ASSERT_EQ(q.exit_code, 0) << q.output;
-  auto j = nlohmann::json::parse(q.output);
+                        kDigits + "test_images.npy --json");
+  ASSERT_EQ(q.exit_code, 0) << q.all;
+  auto j = nlohmann::json::parse(q.out);
   EXPECT_EQ(j["agreement"].get<double>(), 1.0);
   EXPECT_GE(j["kept_for_accuracy"].size(), 1u);
   EXPECT_EQ(j["quantized"].size() + j["kept_for_accuracy"].size(), 5u);
-  EXPECT_NE(j["float"][0]["reason"].get<std::string>().find("accuracy"), std::string::npos) << q.output;
+  EXPECT_NE(j["float"][0]["reason"].get<std::string>().find("accuracy"), std::string::npos) << q.all;
   // --max-accuracy-drop 0 against the labels (oracle: the labels; fp32 gets 358 of 360).
   CmdResult d = run_cli("quantize " + model + " " + out + " --calibration-random 3 --max-accuracy-drop 0 --eval-data " +
-                        kDigits + "test_images.npy --labels " + kDigits + "test_labels.npy --json", false);
-  ASSERT_EQ(d.exit_code, 0) << d.output;
-  auto dj = nlohmann::json::parse(d.output);
+                        kDigits + "test_images.npy --labels " + kDigits + "test_labels.npy --json");
+  ASSERT_EQ(d.exit_code, 0) << d.all;
+  auto dj = nlohmann::json::parse(d.out);
   EXPECT_GE(dj["accuracy"].get<double>(), dj["reference_accuracy"].get<double>());
 }
 

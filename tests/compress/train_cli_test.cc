@@ -41,9 +41,9 @@ class TrainCli : public ::testing::Test {
   std::string path(const std::string& f) const { return (dir_ / f).string(); }
   void expect_error(const std::string& args, const std::string& needle) {
     CmdResult r = run_cli(args);
-    EXPECT_FALSE(r.signaled) << r.output;
-    EXPECT_NE(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.output;
+    EXPECT_FALSE(r.signaled) << r.all;
+    EXPECT_NE(r.exit_code, 0) << r.all;
+    EXPECT_NE(r.all.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.all;
   }
   fs::path dir_;
 };
@@ -105,13 +105,12 @@ constexpr double kMaxLoss = 0.005;
 #endif
 TEST_F(TrainCli, PruneMagnitude50) {
   CmdResult r = run_cli("prune " + kDigits + "digits_cnn.onnx " + path("p.onnx") + " --target-sparsity 0.5 --steps " +
-                            std::to_string(kPruneSteps) + " --reps 5 --json " + kData,
-                        false);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto j = nlohmann::json::parse(r.output);
+                            std::to_string(kPruneSteps) + " --reps 5 --json " + kData);
+  ASSERT_EQ(r.exit_code, 0) << r.all;
+  auto j = nlohmann::json::parse(r.out);
   EXPECT_NEAR(j["weight_sparsity"].get<double>(), 0.5, 0.001);
   EXPECT_NEAR(j["accuracy_before"].get<double>(), 358.0 / 360, 1e-9);
-  EXPECT_GE(j["accuracy_after"].get<double>(), j["accuracy_before"].get<double>() - kMaxLoss) << r.output;
+  EXPECT_GE(j["accuracy_after"].get<double>(), j["accuracy_before"].get<double>() - kMaxLoss) << r.all;
   EXPECT_TRUE(fs::exists(path("p.onnx")));
 }
 

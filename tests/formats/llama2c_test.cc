@@ -3,7 +3,6 @@
 // published stories260K hyper-parameters (dim 64, hidden 172, 5 layers, 8 heads, 4 KV heads,
 // vocab 512, seq_len 512); the token rules of llama.cpp's convert-llama2c-to-ggml.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,8 +17,12 @@
 #include "core/ggml_type.h"
 #include "formats/gguf/gguf.h"
 #include "formats/llama2c/llama2c.h"
+#include "cli_test_util.h"
 
 namespace {
+
+using edgeai::testing::CmdResult;
+using edgeai::testing::run_cli;
 
 using edgeai::formats::GgufFile;
 namespace fs = std::filesystem;
@@ -321,30 +324,13 @@ TEST(Llama2cConvert, BadInputNamesTheFile) {
 
 // ---- Through the edgeai command ----
 
-struct Cmd {
-  int code = -1;
-  std::string out;
-};
-
-Cmd run_cli(const std::string& args) {
-  Cmd r;
-  FILE* p = popen((std::string(EDGEAI_CLI) + " " + args + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
 TEST(Llama2cCli, ConvertThenInfo) {
   const std::string out = (temp_dir() / "cli.gguf").string();
-  Cmd c = run_cli("convert " + kSlm + "stories260K.bin --tokenizer " + kSlm + "tok512.bin " + out + " --type f16");
-  ASSERT_EQ(c.code, 0) << c.out;
-  EXPECT_NE(c.out.find("wrote " + out), std::string::npos) << c.out;
-  Cmd j = run_cli("info " + out + " --json");
-  ASSERT_EQ(j.code, 0) << j.out;
+  CmdResult c = run_cli("convert " + kSlm + "stories260K.bin --tokenizer " + kSlm + "tok512.bin " + out + " --type f16");
+  ASSERT_EQ(c.exit_code, 0) << c.all;
+  EXPECT_NE(c.all.find("wrote " + out), std::string::npos) << c.all;
+  CmdResult j = run_cli("info " + out + " --json");
+  ASSERT_EQ(j.exit_code, 0) << j.all;
   auto info = nlohmann::json::parse(j.out);
   EXPECT_EQ(info["architecture"], "llama");
   EXPECT_EQ(info["parameters"], 512 * 64 + 64 + 5 * (64 * 64 * 2 + 64 * 32 * 2 + 64 * 2 + 3 * 64 * 172));
@@ -358,27 +344,27 @@ TEST(Llama2cCli, ConvertThenInfo) {
   EXPECT_EQ(info["tokenizer"]["model"], "llama");
   EXPECT_EQ(info["tokenizer"]["vocab_size"], 512);
   EXPECT_EQ(info["file_bytes"], fs::file_size(out));
-  Cmd text = run_cli("info " + out);
-  ASSERT_EQ(text.code, 0) << text.out;
-  EXPECT_NE(text.out.find("architecture: llama"), std::string::npos) << text.out;
-  Cmd vocab = run_cli("info " + kSlm + "tokenizers/ggml-vocab-gpt-2.gguf --json");
-  ASSERT_EQ(vocab.code, 0) << vocab.out;
+  CmdResult text = run_cli("info " + out);
+  ASSERT_EQ(text.exit_code, 0) << text.all;
+  EXPECT_NE(text.all.find("architecture: llama"), std::string::npos) << text.all;
+  CmdResult vocab = run_cli("info " + kSlm + "tokenizers/ggml-vocab-gpt-2.gguf --json");
+  ASSERT_EQ(vocab.exit_code, 0) << vocab.all;
   EXPECT_EQ(nlohmann::json::parse(vocab.out)["tokenizer"]["vocab_size"], 50257);
 }
 
 TEST(Llama2cCli, ClearErrors) {
   const std::string out = (temp_dir() / "cli_bad.gguf").string();
-  Cmd missing = run_cli("convert " + kSlm + "stories260K.bin --tokenizer /nonexistent/tok.bin " + out);
-  EXPECT_EQ(missing.code, 1);
-  EXPECT_NE(missing.out.find("edgeai: error: /nonexistent/tok.bin: no such file"), std::string::npos) << missing.out;
-  Cmd wrong = run_cli("convert " + kSlm + "tok512.bin --tokenizer " + kSlm + "tok512.bin " + out);
-  EXPECT_EQ(wrong.code, 1);
-  EXPECT_NE(wrong.out.find("tok512.bin: llama2.c header"), std::string::npos) << wrong.out;
-  Cmd type = run_cli("convert " + kSlm + "stories260K.bin --tokenizer " + kSlm + "tok512.bin " + out + " --type q4_0");
-  EXPECT_NE(type.code, 0);
-  Cmd info = run_cli("info " + kSlm + "tok512.bin.gguf");
-  EXPECT_EQ(info.code, 1);
-  EXPECT_NE(info.out.find("no such file"), std::string::npos) << info.out;
+  CmdResult missing = run_cli("convert " + kSlm + "stories260K.bin --tokenizer /nonexistent/tok.bin " + out);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.all.find("edgeai: error: /nonexistent/tok.bin: no such file"), std::string::npos) << missing.all;
+  CmdResult wrong = run_cli("convert " + kSlm + "tok512.bin --tokenizer " + kSlm + "tok512.bin " + out);
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.all.find("tok512.bin: llama2.c header"), std::string::npos) << wrong.all;
+  CmdResult type = run_cli("convert " + kSlm + "stories260K.bin --tokenizer " + kSlm + "tok512.bin " + out + " --type q4_0");
+  EXPECT_NE(type.exit_code, 0);
+  CmdResult info = run_cli("info " + kSlm + "tok512.bin.gguf");
+  EXPECT_EQ(info.exit_code, 1);
+  EXPECT_NE(info.all.find("no such file"), std::string::npos) << info.all;
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 // bench. Oracles: the NumPy reference (greedy ids, perplexity), and the error contract (one
 // message naming the problem, non-zero exit, no crash).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -10,37 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "llm_test_util.h"
+#include "cli_test_util.h"
 
 namespace edgeai::llm {
 namespace {
 
-struct Cmd {
-  int code = -1;
-  bool signaled = false;
-  std::string out;  // stdout
-  std::string all;  // stdout + stderr
-};
-
-Cmd run(const std::string& args, const std::string& stdin_text = "") {
-  Cmd r;
-  std::string dir = testing::temp_dir();
-  std::string in = dir + "/stdin.txt", err = dir + "/stderr.txt";
-  {
-    std::ofstream f(in, std::ios::binary);
-    f << stdin_text;
-  }
-  std::string cmd = std::string(EDGEAI_CLI) + " " + args + " < " + in + " 2> " + err;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.signaled = WIFSIGNALED(st);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.all = r.out + testing::read_text(err);
-  return r;
-}
+using edgeai::testing::CmdResult;
+using edgeai::testing::run_cli;
 
 nlohmann::json last_json_line(const std::string& s) {
   size_t end = s.find_last_not_of("\n");
@@ -51,8 +26,8 @@ nlohmann::json last_json_line(const std::string& s) {
 
 TEST(LlmCli, GenerateGreedyJsonMatchesReference) {
   EDGEAI_REQUIRE_STORIES();
-  Cmd r = run("generate " + testing::stories_gguf() + " --temp 0 -n 200 --ignore-eos --json");
-  ASSERT_EQ(r.code, 0) << r.all;
+  CmdResult r = run_cli("generate " + testing::stories_gguf() + " --temp 0 -n 200 --ignore-eos --json");
+  ASSERT_EQ(r.exit_code, 0) << r.all;
   auto j = last_json_line(r.out);
   ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["tokens"].get<std::vector<int32_t>>(), testing::reference()["greedy"]["tokens"].get<std::vector<int32_t>>());
@@ -64,22 +39,22 @@ TEST(LlmCli, GenerateGreedyJsonMatchesReference) {
 TEST(LlmCli, GenerateStreamsTextAndHonoursPromptAndSeed) {
   EDGEAI_REQUIRE_STORIES();
   const std::string m = testing::stories_gguf();
-  Cmd r = run("generate " + m + " --temp 0 -n 12");
-  ASSERT_EQ(r.code, 0) << r.all;
+  CmdResult r = run_cli("generate " + m + " --temp 0 -n 12");
+  ASSERT_EQ(r.exit_code, 0) << r.all;
   EXPECT_EQ(r.out.rfind("Once upon a time, there was a little girl", 0), 0u) << r.out;
-  Cmd p = run("generate " + m + " --prompt \"Once upon a time, there was a dog\" --temp 0 -n 8 --json");
-  ASSERT_EQ(p.code, 0) << p.all;
+  CmdResult p = run_cli("generate " + m + " --prompt \"Once upon a time, there was a dog\" --temp 0 -n 8 --json");
+  ASSERT_EQ(p.exit_code, 0) << p.all;
   auto j = last_json_line(p.out);
   EXPECT_EQ(j["generated_tokens"].get<int>(), 8);
   EXPECT_GT(j["prompt_tokens"].get<int>(), 5);
-  Cmd a = run("generate " + m + " --temp 1 --seed 5 -n 30 --json");
-  Cmd b = run("generate " + m + " --temp 1 --seed 5 -n 30 --json");
-  Cmd c = run("generate " + m + " --temp 1 --seed 6 -n 30 --json");
-  ASSERT_EQ(a.code, 0) << a.all;
+  CmdResult a = run_cli("generate " + m + " --temp 1 --seed 5 -n 30 --json");
+  CmdResult b = run_cli("generate " + m + " --temp 1 --seed 5 -n 30 --json");
+  CmdResult c = run_cli("generate " + m + " --temp 1 --seed 6 -n 30 --json");
+  ASSERT_EQ(a.exit_code, 0) << a.all;
   EXPECT_EQ(last_json_line(a.out)["tokens"], last_json_line(b.out)["tokens"]);
   EXPECT_NE(last_json_line(a.out)["tokens"], last_json_line(c.out)["tokens"]);
-  Cmd s = run("generate " + m + " --temp 0 -n 100 --stop Lily --json");
-  ASSERT_EQ(s.code, 0) << s.all;
+  CmdResult s = run_cli("generate " + m + " --temp 0 -n 100 --stop Lily --json");
+  ASSERT_EQ(s.exit_code, 0) << s.all;
   auto js = last_json_line(s.out);
   EXPECT_EQ(js["text"].get<std::string>(), "Once upon a time, there was a little girl named ");
   EXPECT_EQ(js["stop_reason"].get<std::string>(), "stop");
@@ -88,18 +63,18 @@ TEST(LlmCli, GenerateStreamsTextAndHonoursPromptAndSeed) {
 TEST(LlmCli, DryRunAndMaxMemory) {
   EDGEAI_REQUIRE_STORIES();
   const std::string m = testing::stories_gguf();
-  Cmd d = run("generate " + m + " --dry-run --ctx 256");
-  ASSERT_EQ(d.code, 0) << d.all;
+  CmdResult d = run_cli("generate " + m + " --dry-run --ctx 256");
+  ASSERT_EQ(d.exit_code, 0) << d.all;
   EXPECT_NE(d.out.find("memory estimate"), std::string::npos) << d.out;
   EXPECT_NE(d.out.find("KV cache"), std::string::npos) << d.out;
-  Cmd dj = run("generate " + m + " --dry-run --ctx 256 --json");
+  CmdResult dj = run_cli("generate " + m + " --dry-run --ctx 256 --json");
   auto j = last_json_line(dj.out);
   EXPECT_EQ(j["kv_cache_bytes"].get<int64_t>(), 5 * 256 * 64 * 4);
-  Cmd refuse = run("generate " + m + " --prompt hi --max-memory 1M");
-  EXPECT_EQ(refuse.code, 1);
+  CmdResult refuse = run_cli("generate " + m + " --prompt hi --max-memory 1M");
+  EXPECT_EQ(refuse.exit_code, 1);
   EXPECT_NE(refuse.all.find("--max-memory"), std::string::npos) << refuse.all;
-  Cmd fits = run("generate " + m + " --prompt hi -n 2 --max-memory 100M");
-  EXPECT_EQ(fits.code, 0) << fits.all;
+  CmdResult fits = run_cli("generate " + m + " --prompt hi -n 2 --max-memory 100M");
+  EXPECT_EQ(fits.exit_code, 0) << fits.all;
 }
 
 TEST(LlmCli, PerplexityJsonMatchesReference) {
@@ -110,17 +85,17 @@ TEST(LlmCli, PerplexityJsonMatchesReference) {
     std::ofstream f(text, std::ios::binary);
     f << testing::perplexity_text();
   }
-  Cmd r = run("perplexity " + testing::stories_gguf() + " --file " + text + " --ctx " +
+  CmdResult r = run_cli("perplexity " + testing::stories_gguf() + " --file " + text + " --ctx " +
               std::to_string(ref["n_ctx"].get<int>()) + " --chunks " + std::to_string(ref["n_chunks"].get<int>()) +
               " --json");
-  ASSERT_EQ(r.code, 0) << r.all;
+  ASSERT_EQ(r.exit_code, 0) << r.all;
   auto j = last_json_line(r.out);
   const double want = ref["perplexity"].get<double>();
   EXPECT_NEAR(j["perplexity"].get<double>(), want, 0.005 * want);
   EXPECT_EQ(j["tokens_scored"].get<int64_t>(), ref["tokens_scored"].get<int64_t>());
   EXPECT_GT(j["tokens"].get<int64_t>(), 0);
-  Cmd plain = run("perplexity " + testing::stories_gguf() + " --file " + text + " --ctx 128 --chunks 2");
-  ASSERT_EQ(plain.code, 0) << plain.all;
+  CmdResult plain = run_cli("perplexity " + testing::stories_gguf() + " --file " + text + " --ctx 128 --chunks 2");
+  ASSERT_EQ(plain.exit_code, 0) << plain.all;
   EXPECT_NE(plain.out.find("perplexity: "), std::string::npos) << plain.out;
 }
 
@@ -136,16 +111,16 @@ TEST(LlmCli, QuantizedPerplexityStaysNearF32) {
     f << testing::perplexity_text();
   }
   auto ppl = [&](const std::string& model) {
-    Cmd r = run("perplexity " + model + " --file " + text + " --ctx 256 --chunks 8 --json");
-    EXPECT_EQ(r.code, 0) << r.all;
+    CmdResult r = run_cli("perplexity " + model + " --file " + text + " --ctx 256 --chunks 8 --json");
+    EXPECT_EQ(r.exit_code, 0) << r.all;
     return last_json_line(r.out).value("perplexity", -1.0);
   };
   const double f32 = ppl(testing::stories_gguf());
   ASSERT_GT(f32, 1.0);
   for (auto [type, bound] : {std::pair<const char*, double>{"q8_0", 0.01}, {"q4_0", 0.08}}) {
     const std::string out = dir + "/stories_" + type + ".gguf";
-    Cmd q = run("quantize " + testing::stories_gguf() + " " + out + " --type " + type);
-    ASSERT_EQ(q.code, 0) << q.all;
+    CmdResult q = run_cli("quantize " + testing::stories_gguf() + " " + out + " --type " + type);
+    ASSERT_EQ(q.exit_code, 0) << q.all;
     const double p = ppl(out);
     EXPECT_LE(std::abs(p - f32) / f32, bound) << type << ": perplexity " << p << " vs F32 " << f32;
     EXPECT_NE(p, f32) << type << ": the quantized file should compute with quantized weights";
@@ -154,9 +129,9 @@ TEST(LlmCli, QuantizedPerplexityStaysNearF32) {
 
 TEST(LlmCli, ChatKeepsTheConversationInTheCache) {
   EDGEAI_REQUIRE_STORIES();
-  Cmd r = run("chat " + testing::stories_gguf() + " --system \"You tell stories.\" --temp 0 -n 16 -v",
+  CmdResult r = run_cli("chat " + testing::stories_gguf() + " --system \"You tell stories.\" --temp 0 -n 16 -v",
               "Tell me a story.\nAnd another one.\n");
-  ASSERT_EQ(r.code, 0) << r.all;
+  ASSERT_EQ(r.exit_code, 0) << r.all;
   // Two answers, and the second turn reused the first turn's tokens from the cache.
   EXPECT_NE(r.all.find("[turn 1: 0 cached"), std::string::npos) << r.all;
   size_t t2 = r.all.find("[turn 2: ");
@@ -166,17 +141,17 @@ TEST(LlmCli, ChatKeepsTheConversationInTheCache) {
 
 TEST(LlmCli, ChatForgetsOldTurnsWhenTheContextIsFull) {
   EDGEAI_REQUIRE_STORIES();
-  Cmd r = run("chat " + testing::stories_gguf() + " --ctx 96 --temp 0 -n 16 -v",
+  CmdResult r = run_cli("chat " + testing::stories_gguf() + " --ctx 96 --temp 0 -n 16 -v",
               "Tell me a story.\nAnd another one.\nOne more, please.\nThe last one.\n");
-  ASSERT_EQ(r.code, 0) << r.all;
+  ASSERT_EQ(r.exit_code, 0) << r.all;
   EXPECT_NE(r.all.find("[context full: dropped the oldest turn]"), std::string::npos) << r.all;
   EXPECT_NE(r.all.find("[turn 4: "), std::string::npos) << r.all;
 }
 
 TEST(LlmCli, BenchJson) {
   EDGEAI_REQUIRE_STORIES();
-  Cmd r = run("bench " + testing::stories_gguf() + " -p 64 -n 16 --reps 2 --threads 1 --json");
-  ASSERT_EQ(r.code, 0) << r.all;
+  CmdResult r = run_cli("bench " + testing::stories_gguf() + " -p 64 -n 16 --reps 2 --threads 1 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.all;
   auto j = last_json_line(r.out);
   EXPECT_EQ(j["threads"].get<int>(), 1);
   EXPECT_GT(j["prompt_tokens_per_s"].get<double>(), 0);
@@ -186,36 +161,36 @@ TEST(LlmCli, BenchJson) {
 TEST(LlmCli, BadInputGivesClearErrors) {
   EDGEAI_REQUIRE_STORIES();
   const std::string m = testing::stories_gguf();
-  auto expect_error = [](const Cmd& c, const std::string& what) {
+  auto expect_error = [](const CmdResult& c, const std::string& what) {
     EXPECT_FALSE(c.signaled) << c.all;
-    EXPECT_NE(c.code, 0) << c.all;
+    EXPECT_NE(c.exit_code, 0) << c.all;
     EXPECT_NE(c.all.find(what), std::string::npos) << "expected '" << what << "' in: " << c.all;
   };
   std::string long_prompt;
   for (int i = 0; i < 40; ++i) long_prompt += "Once upon a time ";
-  expect_error(run("generate " + m + " --ctx 32 --prompt \"" + long_prompt + "\""), "longer than the context");
-  expect_error(run("generate " + m + " -n 0"), "-n must be positive");
-  expect_error(run("generate " + m + " --top-p 0"), "top-p");
-  expect_error(run("generate " + m + " --max-memory lots"), "--max-memory");
-  expect_error(run("generate " + m + " --ctx 100000000 --prompt hi"), "more than this machine's");
+  expect_error(run_cli("generate " + m + " --ctx 32 --prompt \"" + long_prompt + "\""), "longer than the context");
+  expect_error(run_cli("generate " + m + " -n 0"), "-n must be positive");
+  expect_error(run_cli("generate " + m + " --top-p 0"), "top-p");
+  expect_error(run_cli("generate " + m + " --max-memory lots"), "--max-memory");
+  expect_error(run_cli("generate " + m + " --ctx 100000000 --prompt hi"), "more than this machine's");
   std::string notgguf = testing::temp_dir() + "/model.onnx";
   {
     std::ofstream f(notgguf, std::ios::binary);
     f << "not a model at all";
   }
-  expect_error(run("generate " + notgguf + " --prompt hi"), "not a GGUF file");
-  expect_error(run("bench " + notgguf), "GGUF");
-  expect_error(run("generate " + testing::temp_dir() + "/no_such_model.gguf"), "cannot open");
+  expect_error(run_cli("generate " + notgguf + " --prompt hi"), "not a GGUF file");
+  expect_error(run_cli("bench " + notgguf), "GGUF");
+  expect_error(run_cli("generate " + testing::temp_dir() + "/no_such_model.gguf"), "cannot open");
   testing::TinySpec s;
   s.arch = "mamba";
-  expect_error(run("generate " + testing::write_tiny_model(s, "mamba.gguf")), "unknown architecture 'mamba'");
+  expect_error(run_cli("generate " + testing::write_tiny_model(s, "mamba.gguf")), "unknown architecture 'mamba'");
   std::string tiny_text = testing::temp_dir() + "/tiny.txt";
   {
     std::ofstream f(tiny_text);
     f << "Once upon a time.";
   }
-  expect_error(run("perplexity " + m + " --file " + tiny_text), "at least");
-  expect_error(run("perplexity " + m + " --file " + testing::temp_dir() + "/nope.txt"), "cannot open");
+  expect_error(run_cli("perplexity " + m + " --file " + tiny_text), "at least");
+  expect_error(run_cli("perplexity " + m + " --file " + testing::temp_dir() + "/nope.txt"), "cannot open");
 }
 
 }  // namespace
