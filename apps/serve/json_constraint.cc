@@ -346,6 +346,8 @@ bool JsonMatcher::feed(unsigned char c) {
         }
         if (next >= 0) {
           if (is_digit(c) && ++f.count > kMaxDigits) return fail();
+          // '.', 'e' and a sign need a digit after them: refuse them once no digit is left.
+          if ((next == 3 || next == 5 || next == 6) && f.count >= kMaxDigits) return fail();
           f.num = (uint8_t)next;
           return true;
         }

@@ -350,6 +350,31 @@ TEST(ServeJsonSchema, ShortestCompletionFinishesEveryPrefix) {
   EXPECT_EQ(fresh.shortest_completion(), R"({"age":0,"name":"","tags":[""]})");
 }
 
+// A number may have at most 24 digits: at that cap '.', 'e' and an exponent sign (each needing a
+// digit after it) are refused too, so a number never reaches a state that nothing can complete
+// (found by fuzz_serve_request).
+TEST(ServeJsonSchema, NumberAtTheDigitCapStaysCompletable) {
+  auto s = compile(json{{"type", "object"}});
+  const std::string digits(24, '8');
+  for (const std::string tail : {".", "e", "E"}) {
+    JsonMatcher m(s);
+    ASSERT_TRUE(m.feed(R"({"x":)" + digits));
+    JsonMatcher next = m;
+    EXPECT_FALSE(next.feed(tail)) << tail;
+    EXPECT_FALSE(JsonMatcher(m).feed("8"));
+    const std::string done = R"({"x":)" + digits + m.shortest_completion();
+    EXPECT_TRUE(accepts(s, done)) << done;
+    EXPECT_NO_THROW((void)json::parse(done)) << done;
+  }
+  JsonMatcher e(s);
+  ASSERT_TRUE(e.feed(R"({"x":1)" + std::string(22, '0') + "e"));  // 23 digits, then 'e'
+  ASSERT_TRUE(e.feed("-"));
+  EXPECT_FALSE(JsonMatcher(e).feed("12"));  // the exponent gets the one digit left
+  const std::string done = R"({"x":1)" + std::string(22, '0') + "e-" + e.shortest_completion();
+  EXPECT_TRUE(accepts(s, done)) << done;
+  EXPECT_NO_THROW((void)json::parse(done)) << done;
+}
+
 // An independent check of documents against the schema subset (nlohmann parses them).
 bool valid(const json& s, const json& v) {
   if (s.contains("enum")) {
