@@ -113,6 +113,29 @@ TEST(Int8QConv, MatchesReferenceBitExact) {
   }
 }
 
+// Planes large enough for the threaded GEMM paths (qconv.cc): column chunks packed per task (N
+// not a multiple of 16 and chunk edges inside output rows), a chunk packed once and its weight rows
+// split over the threads (one and two chunks), B packed straight from the input (3x3, 7x7,
+// dilated) or through im2col rows of the chunk (stride 2), batch and groups.
+TEST(Int8QConv, LargePlanesThreadSplitsBitExact) {
+  const std::vector<QSpec> specs = {
+      {1, 64, 40, 37, 16, 3, 3, 1, 1, 1, 1},               // 1480 columns: two chunks, direct pack
+      {1, 64, 60, 75, 16, 3, 3, 2, 2, 1, 1},               // stride 2: im2col rows per chunk
+      {1, 128, 25, 25, 24, 3, 3, 1, 1, 1, 1},              // 625 columns, K = 1152: rows split, two chunks
+      {1, 64, 7, 7, 40, 3, 3, 1, 1, 1, 1},                 // 49 columns: rows split, one chunk
+      {1, 5, 20, 23, 9, 7, 7, 1, 1, 3, 3},                 // 7x7 stride 1: 49 taps packed directly
+      {1, 24, 30, 31, 16, 3, 3, 1, 1, 2, 2, 2, 2},         // dilation 2, direct
+      {2, 32, 20, 20, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2},      // batch 2, 2 groups
+      {1, 48, 33, 35, 20, 1, 1},                           // pointwise, 1155 columns
+  };
+  uint32_t seed = 300;
+  for (const auto& s : specs) {
+    SCOPED_TRACE("qconv c=" + std::to_string(s.c) + " h=" + std::to_string(s.h) + " w=" + std::to_string(s.w) +
+                 " m=" + std::to_string(s.m) + " k=" + std::to_string(s.kh) + " s=" + std::to_string(s.sh));
+    expect_matches_reference(qconv_case(s, seed += 11), 0.0, 0.0);
+  }
+}
+
 // Pads that differ per side (begin / end, rows / columns) on the depthwise and GEMM paths.
 TEST(Int8QConv, AsymmetricPadsBitExact) {
   const std::vector<std::vector<int64_t>> pads = {{0, 1, 1, 0}, {1, 0, 0, 1}, {2, 0, 0, 2}, {0, 2, 1, 1}};

@@ -183,49 +183,21 @@ void gather_row(const uint8_t* xr, int64_t w, int64_t x0, int64_t s, int64_t n, 
   std::memset(out + hi, zx, static_cast<size_t>(n - hi));
 }
 
-// Rows (c, ky, kx) x output positions of one image's group, as bytes; padding holds zx.
-void im2col_u8(const QConvState& s, const ConvGeom& g, const uint8_t* x, uint8_t* out) {
-  const int64_t n = g.oh * g.ow;
+// Rows (c, ky, kx) of columns [j0, j0 + n) (output positions) of one image's group, row r at
+// out + r * n, as bytes; padding holds zx.
+void im2col_cols(const QConvState& s, const ConvGeom& g, const uint8_t* x, int64_t j0, int64_t n, uint8_t* out) {
+  const uint8_t zx = static_cast<uint8_t>(s.zx);
+  const int64_t j1 = j0 + n;
   for (int64_t c = 0; c < s.cpg; ++c) {
     const uint8_t* xc = x + c * g.h * g.w;
     for (int64_t ky = 0; ky < g.kh; ++ky) {
       for (int64_t kx = 0; kx < g.kw; ++kx) {
         uint8_t* row = out + ((c * g.kh + ky) * g.kw + kx) * n;
-        const int64_t d = kx * g.dw - g.pw;  // column shift
-        if (g.sh == 1 && g.sw == 1 && g.ow == g.w && d > -g.w && d < g.w) {
-          // Output rows [y0, y1) read input rows y0 + ky * dh - ph ...: one copy of the run of
-          // rows shifted by d, then the d columns at each row's edge that fall in the padding.
-          const int64_t oy_off = ky * g.dh - g.ph;
-          const int64_t y0 = std::clamp<int64_t>(-oy_off, 0, g.oh), y1 = std::clamp<int64_t>(g.h - oy_off, y0, g.oh);
-          std::memset(row, s.zx, static_cast<size_t>(y0 * g.ow));
-          std::memset(row + y1 * g.ow, s.zx, static_cast<size_t>((g.oh - y1) * g.ow));
-          if (y1 > y0) {
-            // out[oy][ox] = x[oy + oy_off][ox + d]: flat offset (oy + oy_off) * w + d, clipped to the plane.
-            const int64_t src0 = (y0 + oy_off) * g.w + d, len = (y1 - y0) * g.ow;
-            const int64_t lo = std::max<int64_t>(0, -src0), hi = std::min<int64_t>(len, g.h * g.w - src0);
-            std::memcpy(row + y0 * g.ow + lo, xc + src0 + lo, static_cast<size_t>(hi - lo));
-            // The edge columns: one byte per row for 3x3 kernels (a store, not a memset call).
-            const uint8_t zx = static_cast<uint8_t>(s.zx);
-            for (int64_t oy = y0; oy < y1; ++oy) {
-              uint8_t* r = row + oy * g.ow;
-              if (d == -1) r[0] = zx;
-              else if (d == 1) r[g.ow - 1] = zx;
-              else if (d < 0) std::memset(r, zx, static_cast<size_t>(-d));
-              else if (d > 0) std::memset(r + g.ow - d, zx, static_cast<size_t>(d));
-            }
-            if (lo > 0) std::memset(row + y0 * g.ow, s.zx, static_cast<size_t>(lo));
-            if (hi < len) std::memset(row + y0 * g.ow + hi, s.zx, static_cast<size_t>(len - hi));
-          }
-          continue;
-        }
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
-          uint8_t* r = row + oy * g.ow;
+        for (int64_t oy = j0 / g.ow; oy * g.ow < j1; ++oy) {  // the part of each output row in [j0, j1)
+          const int64_t a = std::max(j0, oy * g.ow), b = std::min(j1, (oy + 1) * g.ow);
           const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
-          if (iy < 0 || iy >= g.h) {
-            std::memset(r, s.zx, static_cast<size_t>(g.ow));
-            continue;
-          }
-          gather_row(xc + iy * g.w, g.w, kx * g.dw - g.pw, g.sw, g.ow, static_cast<uint8_t>(s.zx), r);
+          if (iy < 0 || iy >= g.h) std::memset(row + a - j0, zx, static_cast<size_t>(b - a));
+          else gather_row(xc + iy * g.w, g.w, (a - oy * g.ow) * g.sw + kx * g.dw - g.pw, g.sw, b - a, zx, row + a - j0);
         }
       }
     }
@@ -266,7 +238,6 @@ Status run_qlinear_conv(KernelContext& ctx) {
   uint8_t* yd = y->data<uint8_t>();
   const QGemmKernels& qk = *s->qk;
   ThreadPool& pool = ctx.pool();
-  const int64_t scratch_cap = 8 * (x.numel() + y->numel()) + (int64_t(1) << 24);
 
   if (s->depthwise) {
     const int64_t planes = n_img * s->c;
@@ -306,76 +277,130 @@ Status run_qlinear_conv(KernelContext& ctx) {
 
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
                          g.oh == g.h && g.ow == g.w;
-  const int64_t k = s->cpg * g.kh * g.kw, kq = (k + 3) / 4;
-  // Columns per packed chunk: a multiple of 48 whose packed bytes stay near 256 KB.
-  const int64_t nc = std::clamp<int64_t>((int64_t(256) << 10) / (kq * 4 * 48), 1, 8) * 48;
-  const int64_t chunks = (out_sp + nc - 1) / nc;
-  const int64_t products = n_img * s->group;
-  const int threads = pool.num_threads();
-  const int64_t panels = (s->mpg + kQMR - 1) / kQMR;
-  const int64_t msplit = (products * chunks >= 2 * threads) ? 1 : std::min<int64_t>(threads, panels);
-  // im2col of every (image, group) first (bytes), when the input is not read in place.
-  AlignedFloats cols;
-  if (!pointwise) {
-    const int64_t bytes = products * k * out_sp;
-    if (bytes > scratch_cap) return s->fall_back(ctx);
-    cols = AlignedFloats((bytes + 3) / 4);
-    if (!cols.ok()) return out_of_memory((bytes + 3) / 4);
-    uint8_t* cd = reinterpret_cast<uint8_t*>(cols.data());
-    auto body = [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const int64_t n = i / s->group, gi = i % s->group;
-        im2col_u8(*s, g, xd + (n * s->c + gi * s->cpg) * in_sp, cd + i * k * out_sp);
-      }
-    };
-    if (products * k * out_sp < (int64_t(1) << 18)) body(0, products);
-    else pool.parallel_for(products, 1, body);
+  const int64_t k = s->cpg * g.kh * g.kw, kq = (k + 3) / 4, taps = g.kh * g.kw;
+  // Stride 1 with the output plane the input plane: B packed straight from the input, no im2col.
+  const bool direct = !pointwise && qk.pack_b_conv && g.sh == 1 && g.sw == 1 && g.oh == g.h && g.ow == g.w &&
+                      taps <= kQPackMaxTaps;
+  int32_t dys[kQPackMaxTaps], dxs[kQPackMaxTaps];
+  if (direct) {
+    for (int64_t t = 0; t < taps; ++t) {
+      dys[t] = static_cast<int32_t>((t / g.kw) * g.dh - g.ph);
+      dxs[t] = static_cast<int32_t>((t % g.kw) * g.dw - g.pw);
+    }
   }
-  const uint8_t* colsd = reinterpret_cast<const uint8_t*>(cols.data());
-  const int64_t tasks = products * chunks * msplit;
-  const int64_t pack_bytes = kq * 4 * nc;
+  const bool via_cols = !pointwise && !direct;  // im2col rows of the chunk, then pack_b
+  const int64_t block_bytes = kq * 64, blocks = (out_sp + 15) / 16;
+  // Packed chunks of at most ~512 KB (half an L2), whole 48-column units (the widest tile).
+  const int64_t unit_blocks = 3, units = (blocks + unit_blocks - 1) / unit_blocks;
+  const int64_t chunk_units = std::max<int64_t>(1, (int64_t(512) << 10) / (block_bytes * unit_blocks));
+  const int64_t products = n_img * s->group;
+  const int64_t panels = (s->mpg + kQMR - 1) / kQMR;
+  const int threads = (products * s->mpg * k * out_sp < (int64_t(1) << 20)) ? 1 : pool.num_threads();
+
+  // Columns [j0, j0 + ncols) of product (image, group) i into dst; colbuf: k * ncols bytes when via_cols.
+  auto pack = [&](int64_t i, int64_t j0, int64_t ncols, uint8_t* dst, uint8_t* colbuf) {
+    const int64_t n = i / s->group, gi = i % s->group;
+    const uint8_t* xg = xd + (n * s->c + gi * s->cpg) * in_sp;
+    if (pointwise) {
+      qk.pack_b(xg + j0, out_sp, k, ncols, kq, dst);
+    } else if (direct) {
+      QPackConvArgs p;
+      p.x = xg;
+      p.h = g.h;
+      p.w = g.w;
+      p.k = k;
+      p.kq = kq;
+      p.j0 = j0;
+      p.n = ncols;
+      p.taps = static_cast<int>(taps);
+      p.dy = dys;
+      p.dx = dxs;
+      p.zx = static_cast<uint8_t>(s->zx);
+      qk.pack_b_conv(p, dst);
+    } else {
+      im2col_cols(*s, g, xg, j0, ncols, colbuf);
+      qk.pack_b(colbuf, ncols, k, ncols, kq, dst);
+    }
+  };
+  // Rows of panels [p0, p1) of product i times the packed columns [j0, j0 + ncols).
+  auto gemm = [&](int64_t i, int64_t j0, int64_t ncols, int64_t p0, int64_t p1, const uint8_t* packed) {
+    const int64_t n = i / s->group, gi = i % s->group;
+    QGemmBlock blk;
+    blk.m = std::min(s->mpg, p1 * kQMR) - p0 * kQMR;
+    blk.n = ncols;
+    blk.kq = kq;
+    blk.a = s->wpacked[gi].data() + p0 * kq * kQMR * 4;
+    blk.b = packed;
+    blk.y = yd + (n * s->m + gi * s->mpg + p0 * kQMR) * out_sp + j0;
+    blk.ldy = out_sp;
+    blk.corr = s->corr.data() + gi * s->mpg + p0 * kQMR;
+    blk.mult = s->mult.data() + gi * s->mpg + p0 * kQMR;
+    blk.zy = s->zy;
+    blk.qmin = s->qmin;
+    blk.qmax = s->qmax;
+    blk.mult_below_one = s->mult_below_one;
+    qk.gemm(blk);
+  };
+  auto alloc = [](int64_t bytes) { return AlignedFloats((bytes + 3) / 4); };
+  auto bytes_of = [](AlignedFloats& f) { return reinterpret_cast<uint8_t*>(f.data()); };
+
+  if (threads > 1 && products < threads && units < 8 * int64_t(threads) && panels >= threads) {
+    // Few columns per thread: each chunk is packed once, its blocks split over the threads, then
+    // every thread multiplies its share of the weight rows by the whole chunk.
+    const int64_t chunk_blocks = std::min(blocks, chunk_units * unit_blocks);
+    AlignedFloats shared = alloc(chunk_blocks * block_bytes);
+    if (!shared.ok()) return out_of_memory(shared.size());
+    uint8_t* packed = bytes_of(shared);
+    std::atomic<bool> failed{false};
+    for (int64_t i = 0; i < products; ++i) {
+      for (int64_t jb0 = 0; jb0 < blocks; jb0 += chunk_blocks) {
+        const int64_t nblk = std::min(chunk_blocks, blocks - jb0), j0 = jb0 * 16;
+        const int64_t ncols = std::min(nblk * 16, out_sp - j0);
+        pool.parallel_for(nblk, 1, [&](int64_t b, int64_t e) {
+          const int64_t c0 = b * 16, nc = std::min(e * 16, ncols) - c0;
+          AlignedFloats colbuf = alloc(via_cols ? k * nc : 0);
+          if (!colbuf.ok()) {
+            failed = true;
+            return;
+          }
+          pack(i, j0 + c0, nc, packed + b * block_bytes, bytes_of(colbuf));
+        });
+        if (failed) return out_of_memory(k * ncols / 4);
+        pool.parallel_for(threads, 1, [&](int64_t b, int64_t e) {
+          for (int64_t t = b; t < e; ++t) {
+            const int64_t p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
+            if (p1 > p0) gemm(i, j0, ncols, p0, p1, packed);
+          }
+        });
+      }
+    }
+    return ok_status();
+  }
+
+  // Otherwise tasks of (product, chunk of columns), each packed by the thread that multiplies it;
+  // chunks as even as whole units allow, their count a multiple of the threads where it can be.
+  int64_t chunks = std::min(units, (units + chunk_units - 1) / chunk_units);
+  while (threads > 1 && (products * chunks) % threads != 0 && chunks < units) ++chunks;
+  const int64_t max_cols = (units + chunks - 1) / chunks * unit_blocks * 16;
   std::atomic<bool> failed{false};
   auto body = [&](int64_t b, int64_t e) {
-    AlignedFloats buf((pack_bytes + 3) / 4);
-    if (!buf.ok()) {
+    AlignedFloats buf = alloc(max_cols / 16 * block_bytes), colbuf = alloc(via_cols ? k * max_cols : 0);
+    if (!buf.ok() || !colbuf.ok()) {
       failed = true;
       return;
     }
-    uint8_t* packed = reinterpret_cast<uint8_t*>(buf.data());
-    int64_t packed_for = -1;
     for (int64_t t = b; t < e; ++t) {
-      const int64_t part = t % msplit, pc = t / msplit;  // (product, chunk)
-      const int64_t i = pc / chunks, ch = pc % chunks;
-      const int64_t n = i / s->group, gi = i % s->group;
-      const int64_t j0 = ch * nc, ncols = std::min(nc, out_sp - j0);
-      if (packed_for != pc) {
-        const uint8_t* src = pointwise ? xd + (n * s->c + gi * s->cpg) * in_sp + j0 : colsd + i * k * out_sp + j0;
-        qk.pack_b(src, out_sp, k, ncols, kq, packed);
-        packed_for = pc;
-      }
-      const int64_t p0 = panels * part / msplit, p1 = panels * (part + 1) / msplit;
-      if (p0 == p1) continue;
-      QGemmBlock blk;
-      blk.m = std::min(s->mpg, p1 * kQMR) - p0 * kQMR;
-      blk.n = ncols;
-      blk.kq = kq;
-      blk.a = s->wpacked[gi].data() + p0 * kq * kQMR * 4;
-      blk.b = packed;
-      blk.y = yd + (n * s->m + gi * s->mpg + p0 * kQMR) * out_sp + j0;
-      blk.ldy = out_sp;
-      blk.corr = s->corr.data() + gi * s->mpg + p0 * kQMR;
-      blk.mult = s->mult.data() + gi * s->mpg + p0 * kQMR;
-      blk.zy = s->zy;
-      blk.qmin = s->qmin;
-      blk.qmax = s->qmax;
-      blk.mult_below_one = s->mult_below_one;
-      qk.gemm(blk);
+      const int64_t i = t / chunks, ch = t % chunks;
+      const int64_t j0 = units * ch / chunks * unit_blocks * 16;
+      const int64_t ncols = std::min(units * (ch + 1) / chunks * unit_blocks * 16, out_sp) - j0;
+      pack(i, j0, ncols, bytes_of(buf), bytes_of(colbuf));
+      gemm(i, j0, ncols, 0, panels, bytes_of(buf));
     }
   };
-  const int64_t work = products * s->mpg * k * out_sp;
-  if (work < (int64_t(1) << 20) || threads <= 1) body(0, tasks);
+  const int64_t tasks = products * chunks;
+  if (threads <= 1) body(0, tasks);
   else pool.parallel_for(tasks, 1, body);
-  return failed ? out_of_memory(pack_bytes / 4) : ok_status();
+  return failed ? out_of_memory(max_cols / 16 * block_bytes / 4) : ok_status();
 }
 
 }  // namespace edgeai::kernels::cpu

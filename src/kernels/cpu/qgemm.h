@@ -60,6 +60,21 @@ struct QAddArgs {
   int32_t za = 0, zb = 0, zc = 0, qmin = 0, qmax = 255;
 };
 
+// Columns [j0, j0 + n) of the im2col matrix of a convolution with stride 1 whose output plane is
+// its input plane (h x w, so column j = oy * w + ox), packed straight from the input into B's layout
+// (blocks of 16 columns from dst; j0 need not be a multiple of 16). Row r is channel r / taps at tap
+// r % taps, which reads x[c * h * w + j + dy[t] * w + dx[t]] where (oy + dy[t], ox + dx[t]) lies in
+// the plane and zx elsewhere (padding).
+inline constexpr int kQPackMaxTaps = 64;
+struct QPackConvArgs {
+  const uint8_t* x = nullptr;  // the group's first channel
+  int64_t h = 0, w = 0, k = 0, kq = 0, j0 = 0, n = 0;
+  int taps = 1;                 // <= kQPackMaxTaps
+  const int32_t* dy = nullptr;  // [taps]
+  const int32_t* dx = nullptr;  // [taps]
+  uint8_t zx = 0;
+};
+
 struct QGemmKernels {
   const char* name;
   // Runs a whole block (every panel of rows, every block of columns).
@@ -76,6 +91,8 @@ struct QGemmKernels {
   void (*lut_u8)(const uint8_t* x, int64_t n, const uint8_t* table, uint8_t* y);
   void (*lut_f32)(const uint8_t* x, int64_t n, const float* table, float* y);
   void (*add)(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs& p, uint8_t* y);
+  // QPackConvArgs into dst; null where the table has none (callers then write im2col rows and pack_b them).
+  void (*pack_b_conv)(const QPackConvArgs& p, uint8_t* dst);
 };
 
 const QGemmKernels& qgemm_portable();

@@ -96,6 +96,70 @@ void pack_b_avx512(const uint8_t* src, int64_t ld, int64_t k, int64_t n, int64_t
   qgemm_portable().pack_b(src, ld, k, n, kq, dst);
 }
 
+// Four 16-byte rows (one per depth step of a quad) as one block quad: column c's 4 bytes at 4 * c.
+inline void store_quad(uint8_t* d, __m128i r0, __m128i r1, __m128i r2, __m128i r3) {
+  const __m128i a = _mm_unpacklo_epi8(r0, r1), b = _mm_unpackhi_epi8(r0, r1);
+  const __m128i c = _mm_unpacklo_epi8(r2, r3), e = _mm_unpackhi_epi8(r2, r3);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm_unpacklo_epi16(a, c));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 16), _mm_unpackhi_epi16(a, c));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 32), _mm_unpacklo_epi16(b, e));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 48), _mm_unpackhi_epi16(b, e));
+}
+
+// Per block of 16 columns: one lane mask per tap (which columns read inside the plane), then every
+// row is one masked 16-byte load from the input (padding lanes take zx; lanes past n take 0).
+// Masked-off lanes are not read, so a row's load may start before or end past its plane.
+void pack_b_conv_avx512(const QPackConvArgs& p, uint8_t* dst) {
+  const int64_t plane = p.h * p.w, blocks = (p.n + 15) / 16, full_quads = p.k / 4;
+  int64_t off[kQPackMaxTaps];
+  __mmask16 masks[kQPackMaxTaps];
+  for (int t = 0; t < p.taps; ++t) off[t] = int64_t(p.dy[t]) * p.w + p.dx[t];
+  const __m128i zxv = _mm_set1_epi8(static_cast<char>(p.zx));
+  const __m512i hv = _mm512_set1_epi32(static_cast<int32_t>(p.h)), wv = _mm512_set1_epi32(static_cast<int32_t>(p.w));
+  alignas(64) int32_t oy[16], ox[16];
+  for (int64_t jb = 0; jb < blocks; ++jb) {
+    const int64_t j = p.j0 + jb * 16;
+    const __mmask16 colm = tail_mask(p.n - jb * 16);
+    int64_t y = j / p.w, x = j % p.w;
+    for (int l = 0; l < 16; ++l) {
+      oy[l] = static_cast<int32_t>(y);
+      ox[l] = static_cast<int32_t>(x);
+      if (++x == p.w) {
+        x = 0;
+        ++y;
+      }
+    }
+    const __m512i oyv = _mm512_load_si512(oy), oxv = _mm512_load_si512(ox);
+    for (int t = 0; t < p.taps; ++t) {  // unsigned compares: 0 <= oy + dy < h and 0 <= ox + dx < w
+      const __mmask16 in_rows = _mm512_mask_cmplt_epu32_mask(colm, _mm512_add_epi32(oyv, _mm512_set1_epi32(p.dy[t])), hv);
+      masks[t] = _mm512_mask_cmplt_epu32_mask(in_rows, _mm512_add_epi32(oxv, _mm512_set1_epi32(p.dx[t])), wv);
+    }
+    const __m128i fill = _mm_maskz_mov_epi8(colm, zxv);
+    uint8_t* d = dst + jb * p.kq * 64;
+    const uint8_t* xj = p.x + j;
+    int64_t c = 0;
+    int t = 0;
+    auto row = [&]() {
+      const __m128i v = _mm_mask_loadu_epi8(fill, masks[t], xj + c * plane + off[t]);
+      if (++t == p.taps) {
+        t = 0;
+        ++c;
+      }
+      return v;
+    };
+    int64_t q = 0;
+    for (; q < full_quads; ++q) {
+      const __m128i r0 = row(), r1 = row(), r2 = row(), r3 = row();
+      store_quad(d + q * 64, r0, r1, r2, r3);
+    }
+    if (q < p.kq) {  // the last quad's rows past k are zero
+      __m128i r[4];
+      for (int i = 0; i < 4; ++i) r[i] = 4 * q + i < p.k ? row() : _mm_setzero_si128();
+      store_quad(d + q * 64, r[0], r[1], r[2], r[3]);
+    }
+  }
+}
+
 void quantize_avx512(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y) {
   const __m512 s = _mm512_set1_ps(scale), lo = _mm512_set1_ps(-1e6f), hi = _mm512_set1_ps(1e6f);
   const __m512i z = _mm512_set1_epi32(zp), qlo = _mm512_set1_epi32(qmin), qhi = _mm512_set1_epi32(qmax);
@@ -270,7 +334,8 @@ void add_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs& p
 const QGemmKernels& qgemm_avx512vnni() {
   static const QGemmKernels k{"avx512vnni",    &gemm_avx512vnni,   &pack_b_avx512,
                               &quantize_avx512, &dequantize_avx512, &dwconv_avx512,
-                              &lut_u8_avx512,  &lut_f32_avx512,   &add_avx512};
+                              &lut_u8_avx512,  &lut_f32_avx512,   &add_avx512,
+                              &pack_b_conv_avx512};
   return k;
 }
 

@@ -151,7 +151,8 @@ void add_portable(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs&
 const QGemmKernels& qgemm_portable() {
   static const QGemmKernels k{"portable",        &gemm_portable,   &pack_b_portable,
                               &quantize_portable, &dequantize_portable, &dwconv_portable,
-                              &lut_u8_portable,  &lut_f32_portable, &add_portable};
+                              &lut_u8_portable,  &lut_f32_portable, &add_portable,
+                              nullptr};
   return k;
 }
 
