@@ -1,7 +1,7 @@
 // Rows that belong to different sequences through the transformer (llm/forward.h has the
 // layers): the projections and the FFN run once over all rows (kernels::ggml_matmul), RoPE uses
-// each row's own position, K/V go to the row's slot, and attention runs per run of consecutive
-// rows of one slot over that slot's cache only.
+// each row's own position, K/V go to the row's slot, and each row attends over its own slot's
+// cache only (the CPU's attention kernel, per row and KV head).
 #include "llm/batch.h"
 
 #include <algorithm>
@@ -17,65 +17,9 @@ namespace edgeai::llm {
 
 namespace {
 
-constexpr int64_t kScoreFloats = int64_t{1} << 20;
-
-// Scores sc[lo..p] (q.k) to softmax weights in place (attention_softmax, as Context's).
-void soften(const kernels::cpu::UKernels& uk, float* sc, int64_t lo, int64_t p, float scale, float cap) {
-  attention_softmax(uk, sc + lo, p - lo + 1, scale, cap);
-}
-
-// One query row's attention from its raw scores sc[lo..p]: softmax, then o = the weighted sum
-// of the value rows.
-void attend(const kernels::cpu::UKernels& uk, float* sc, int64_t lo, int64_t p, float scale, float cap,
-            const float* vals, int64_t hdv, float* o) {
-  soften(uk, sc, lo, p, scale, cap);
-  std::fill(o, o + hdv, 0.0f);
-  for (int64_t j = lo; j <= p; ++j) {
-    const float w = sc[j];
-    const float* vr = vals + j * hdv;
-    for (int64_t d = 0; d < hdv; ++d) o[d] += w * vr[d];
-  }
-}
-
-// Decode attention of one query row over positions [lo, p] when the head size is the
-// compile-time HD for keys and values: the dot products and the weighted sum are fixed-length
-// loops the compiler vectorizes (the llm code is built for baseline x86-64, so SSE2), with the
-// dot product summed pairwise (the order differs from the scalar loop in rounding only).
-template <int HD>
-void attend_fixed(const kernels::cpu::UKernels& uk, const float* q, const float* kmat, float* sc, int64_t lo,
-                  int64_t p, float scale, float cap, const float* vals, float* o) {
-  for (int64_t j = lo; j <= p; ++j) {
-    const float* kr = kmat + j * HD;
-    float t[HD];
-    for (int d = 0; d < HD; ++d) t[d] = q[d] * kr[d];
-    for (int w = HD / 2; w >= 1; w /= 2)
-      for (int d = 0; d < w; ++d) t[d] += t[d + w];
-    sc[j] = t[0];
-  }
-  soften(uk, sc, lo, p, scale, cap);
-  float acc[HD] = {};
-  for (int64_t j = lo; j <= p; ++j) {
-    const float w = sc[j];
-    const float* vr = vals + j * HD;
-    for (int d = 0; d < HD; ++d) acc[d] += w * vr[d];
-  }
-  for (int d = 0; d < HD; ++d) o[d] = acc[d];
-}
-
-using AttendFixed = void (*)(const kernels::cpu::UKernels&, const float*, const float*, float*, int64_t, int64_t,
-                             float, float, const float*, float*);
-
-AttendFixed attend_fixed_for(int64_t hdk, int64_t hdv) {
-  if (hdk != hdv) return nullptr;
-  switch (hdk) {
-    case 8: return attend_fixed<8>;
-    case 16: return attend_fixed<16>;
-    case 32: return attend_fixed<32>;
-    case 64: return attend_fixed<64>;
-    case 128: return attend_fixed<128>;
-    default: return nullptr;
-  }
-}
+// Multiply-adds of one layer's attention below which the rows' items stay on the calling thread
+// (a hand-off to the pool costs about as much as this much work).
+constexpr int64_t kMinThreadedAttention = int64_t{1} << 16;
 
 }  // namespace
 
@@ -101,8 +45,7 @@ Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, E
     c->k_.assign((size_t)(opts.n_slots * h.n_layer * n_ctx * h.n_embd_k()), 0.0f);
     c->v_.assign((size_t)(opts.n_slots * h.n_layer * n_ctx * h.n_embd_v()), 0.0f);
     c->fwd_.allocate(n_ctx, nb);
-    c->scores_.resize((size_t)std::max<int64_t>(h.n_head / h.n_head_kv * n_ctx, kScoreFloats));
-    c->qrows_.resize((size_t)(nb * h.n_embd_q()));
+    c->scores_.resize((size_t)(c->n_threads_ * (h.n_head / h.n_head_kv) * n_ctx));
     c->logits_.resize((size_t)(nb * h.n_vocab));
   } catch (const std::bad_alloc&) {
     return out_of_range("not enough memory for " + std::to_string(opts.n_slots) + " sequences of " +
@@ -197,121 +140,53 @@ Status BatchContext::embed(int32_t slot, std::span<const int32_t> tokens, std::v
   return ok_status();
 }
 
-// Per run of consecutive rows of one slot (positions p0 .. p0 + n - 1), per KV head g: the scores
-// of the run's query rows against the slot's positions [0, p0 + n) from one ggml_matmul over the
-// cached keys (as Context::attention does), then per query row: scale, soft-cap, causal /
-// sliding-window mask, softmax in f32 and the weighted sum of the cached values.
-Status BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
+// Per row and KV head (an item): the row's query heads of that KV head against its slot's cached
+// positions [lo, pos] (causal; a sliding window raises lo) in one call of the CPU's attention
+// kernel, which reads the keys transposed ([dim][position] per KV head, as forward() stores
+// them). Decode rows and prompt rows alike; the items go over the pool only when there is
+// enough work to pay for the hand-off, each pool slot with its own scores scratch.
+void BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
   const Hparams& h = model_.hparams();
   const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v, nkv = h.n_head_kv;
   const int64_t group = h.n_head / nkv;
   const int64_t window = h.layer_uses_window(il) ? h.sliding_window : 0;
-  const float scale = h.attn_scale;
-  const float cap = h.attn_softcap;
   const int64_t n = (int64_t)rows.size();
-  const size_t slot_k = (size_t)(h.n_layer * nkv * n_ctx_ * hdk);
+  const size_t slot_k = (size_t)(h.n_layer * nkv * hdk * n_ctx_);
   const size_t slot_v = (size_t)(h.n_layer * nkv * n_ctx_ * hdv);
-  // Decode rows (a run of one row of its slot) over a short cache: plain dot products (a kernel
-  // call per layer and KV head would cost more than the arithmetic), all rows and KV heads of the
-  // batch threaded together, so N sequences keep the threads busy where one sequence cannot.
-  std::vector<int64_t>& singles = singles_;
-  singles.clear();
-  for (int64_t r = 0; r < n; ++r) {
-    const bool joined_prev = r > 0 && rows[r - 1].slot == rows[r].slot && rows[r].pos == rows[r - 1].pos + 1;
-    const bool joined_next = r + 1 < n && rows[r + 1].slot == rows[r].slot && rows[r + 1].pos == rows[r].pos + 1;
-    if (!joined_prev && !joined_next && (rows[r].pos + 1) * group * hdk < (int64_t{1} << 15)) singles.push_back(r);
-  }
-  const int64_t per_item = group * n_ctx_;
-  const AttendFixed fixed = attend_fixed_for(hdk, hdv);
   const kernels::cpu::UKernels& uk = kernels::cpu::ukernels_for(env_.cpu);
-  auto decode_item = [&](int64_t item, float* sc_base) {
-    const int64_t r = singles[(size_t)(item / nkv)], g = item % nkv;
-    const int64_t p = rows[r].pos, n_kv = p + 1, slot = rows[r].slot;
-    const float* kmat = k_.data() + slot * slot_k + (size_t)(il * nkv + g) * n_ctx_ * hdk;
-    const float* vals = v_.data() + slot * slot_v + (size_t)(il * nkv + g) * n_ctx_ * hdv;
-    const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
-    for (int64_t hl = 0; hl < group; ++hl) {
-      const float* q = fwd_.q.data() + r * h.n_embd_q() + (g * group + hl) * hdk;
-      float* sc = sc_base + hl * n_kv;
-      float* o = fwd_.att.data() + r * h.n_head * hdv + (g * group + hl) * hdv;
-      if (fixed) {
-        fixed(uk, q, kmat, sc, lo, p, scale, cap, vals, o);
-        continue;
-      }
-      for (int64_t j = lo; j <= p; ++j) {
-        const float* kr = kmat + j * hdk;
-        float acc = 0.0f;
-        for (int64_t d = 0; d < hdk; ++d) acc += q[d] * kr[d];
-        sc[j] = acc;
-      }
-      attend(uk, sc, lo, p, scale, cap, vals, hdv, o);
-    }
+  auto lo_of = [&](int64_t p) { return window > 0 ? std::max<int64_t>(0, p - window + 1) : 0; };
+  auto run_item = [&](int64_t item, float* sc) {
+    const int64_t r = item / nkv, g = item % nkv;
+    const int64_t p = rows[r].pos, slot = rows[r].slot;
+    kernels::cpu::AttentionArgs a;
+    a.q = fwd_.q.data() + r * h.n_embd_q() + g * group * hdk;
+    a.n_q = group;
+    a.hd_k = hdk;
+    a.hd_v = hdv;
+    a.kt = k_.data() + slot * slot_k + (size_t)(il * nkv + g) * hdk * n_ctx_;
+    a.ld_kt = n_ctx_;
+    a.v = v_.data() + slot * slot_v + (size_t)(il * nkv + g) * n_ctx_ * hdv;
+    a.lo = lo_of(p);
+    a.hi = p + 1;
+    a.scale = h.attn_scale;
+    a.cap = h.attn_softcap;
+    a.scores = sc;
+    a.out = fwd_.att.data() + r * h.n_head * hdv + g * group * hdv;
+    uk.attention(a);
   };
-  const int64_t n_items = (int64_t)singles.size() * nkv;
-  const int64_t wave = std::max<int64_t>(1, (int64_t)scores_.size() / per_item);
-  for (int64_t w0 = 0; w0 < n_items; w0 += wave) {
-    const int64_t w1 = std::min(n_items, w0 + wave);
-    if (n_threads_ > 1 && w1 - w0 > 1) {
-      env_.pool->parallel_for(w1 - w0, 1, [&](int64_t b, int64_t e) {
-        for (int64_t it = b; it < e; ++it) decode_item(w0 + it, scores_.data() + it * per_item);
-      });
-    } else {
-      for (int64_t it = w0; it < w1; ++it) decode_item(it, scores_.data() + (it - w0) * per_item);
-    }
+  const int64_t items = n * nkv;
+  int64_t work = 0;
+  for (const BatchRow& r : rows) work += (r.pos + 1 - lo_of(r.pos)) * nkv * group * (hdk + hdv);
+  const int64_t slots = work < kMinThreadedAttention ? 1 : std::min<int64_t>(n_threads_, items);
+  if (slots <= 1) {
+    for (int64_t it = 0; it < items; ++it) run_item(it, scores_.data());
+    return;
   }
-  size_t next_single = 0;
-  int64_t a = 0;
-  while (a < n) {
-    if (next_single < singles.size() && singles[next_single] == a) {
-      ++next_single;
-      ++a;
-      continue;
-    }
-    int64_t b = a + 1;
-    while (b < n && rows[b].slot == rows[a].slot && rows[b].pos == rows[b - 1].pos + 1) ++b;
-    const int32_t slot = rows[a].slot;
-    const int64_t pos = rows[a].pos;
-    const int64_t nrun = b - a;
-    const int64_t n_kv = pos + nrun;
-    const int64_t tokens_per_chunk =
-        std::max<int64_t>(1, std::min<int64_t>(nrun, (int64_t)scores_.size() / (n_kv * group)));
-    for (int64_t g = 0; g < nkv; ++g) {
-      const float* kmat = k_.data() + slot * slot_k + (size_t)(il * nkv + g) * n_ctx_ * hdk;
-      const float* vals = v_.data() + slot * slot_v + (size_t)(il * nkv + g) * n_ctx_ * hdv;
-      for (int64_t t0 = 0; t0 < nrun; t0 += tokens_per_chunk) {
-        const int64_t nt = std::min(tokens_per_chunk, nrun - t0);
-        const int64_t qn = nt * group;
-        for (int64_t r = 0; r < qn; ++r) {
-          const int64_t t = a + t0 + r / group, hh = g * group + r % group;
-          const float* q = fwd_.q.data() + t * h.n_embd_q() + hh * hdk;
-          std::copy(q, q + hdk, qrows_.data() + r * hdk);
-        }
-        RETURN_IF_ERROR(kernels::ggml_matmul(env_.cpu, *env_.pool, (uint32_t)GgmlType::kF32, kmat, n_kv, hdk,
-                                             qrows_.data(), qn, scores_.data()));
-
-        auto run_item = [&](int64_t item) {
-          const int64_t tl = item / group, hl = item % group;
-          const int64_t t = a + t0 + tl, p = pos + t0 + tl;
-          const int64_t lo = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
-          attend(uk, scores_.data() + (tl * group + hl) * n_kv, lo, p, scale, cap, vals, hdv,
-                 fwd_.att.data() + t * h.n_head * hdv + (g * group + hl) * hdv);
-        };
-        const int64_t items = qn;
-        const bool small = qn * n_kv * (hdk + hdv) < (int64_t{1} << 16);
-        const int64_t slots = small ? 1 : std::min<int64_t>(n_threads_, items);
-        if (slots <= 1) {
-          for (int64_t it = 0; it < items; ++it) run_item(it);
-        } else {
-          env_.pool->parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
-            for (int64_t sl = s0; sl < s1; ++sl)
-              for (int64_t it = sl; it < items; it += slots) run_item(it);
-          });
-        }
-      }
-    }
-    a = b;
-  }
-  return ok_status();
+  const size_t per_slot = scores_.size() / (size_t)n_threads_;
+  env_.pool->parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
+    for (int64_t sl = s0; sl < s1; ++sl)
+      for (int64_t it = sl; it < items; it += slots) run_item(it, scores_.data() + sl * per_slot);
+  });
 }
 
 Status BatchContext::forward(std::span<const BatchRow> rows, bool hidden_only) {
@@ -330,16 +205,19 @@ Status BatchContext::forward(std::span<const BatchRow> rows, bool hidden_only) {
   const size_t slot_k = (size_t)(h.n_layer * nkv * n_ctx_ * hdk);
   const size_t slot_v = (size_t)(h.n_layer * nkv * n_ctx_ * hdv);
   RETURN_IF_ERROR(fwd_.layers(tokens, positions, [&](int64_t il) {
-    for (int64_t t = 0; t < n; ++t) {  // K/V to each row's slot, [layer][kv head][position][dim]
+    // K/V to each row's slot: K [layer][kv head][dim][position], V [layer][kv head][position][dim].
+    for (int64_t t = 0; t < n; ++t) {
       const int64_t s = rows[t].slot, p = rows[t].pos;
       for (int64_t g = 0; g < nkv; ++g) {
         const float* ks = fwd_.k.data() + t * nk + g * hdk;
         const float* vs = fwd_.v.data() + t * nv + g * hdv;
-        std::copy(ks, ks + hdk, k_.begin() + s * slot_k + ((size_t)(il * nkv + g) * n_ctx_ + p) * hdk);
+        float* kt = k_.data() + s * slot_k + (size_t)(il * nkv + g) * hdk * n_ctx_ + p;
+        for (int64_t d = 0; d < hdk; ++d) kt[d * n_ctx_] = ks[d];
         std::copy(vs, vs + hdv, v_.begin() + s * slot_v + ((size_t)(il * nkv + g) * n_ctx_ + p) * hdv);
       }
     }
-    return attention(il, rows);
+    attention(il, rows);
+    return ok_status();
   }));
   std::vector<int64_t>& keep = keep_;  // rows whose final hidden state is needed
   keep.clear();

@@ -59,7 +59,7 @@ class BatchContext {
  private:
   BatchContext(const Model& model, Env& env) : model_(model), env_(env), fwd_(model, env) {}
   Status forward(std::span<const BatchRow> rows, bool hidden_only);
-  Status attention(int64_t il, std::span<const BatchRow> rows);
+  void attention(int64_t il, std::span<const BatchRow> rows);
 
   const Model& model_;
   Env& env_;
@@ -67,10 +67,11 @@ class BatchContext {
   int64_t n_batch_ = 0;
   int n_threads_ = 1;
   std::vector<int64_t> n_past_;
-  // Per slot, per layer and KV head: n_ctx rows of head_dim_k (K) and head_dim_v (V) values.
+  // Per slot, per layer and KV head: K transposed (head_dim_k rows of n_ctx positions) and V
+  // (n_ctx rows of head_dim_v values).
   std::vector<float> k_, v_;
   ForwardPass fwd_;  // the layers and their scratch (n_batch rows)
-  std::vector<float> scores_, qrows_;  // attention scratch
+  std::vector<float> scores_;  // attention scores, one n_ctx row per query head of a group per thread
   std::vector<int64_t> singles_, positions_, keep_;  // per-eval scratch, kept to avoid allocating per step
   std::vector<int32_t> tokens_;
   std::vector<float> logits_;

@@ -103,9 +103,9 @@ TEST(ServeBatch, BatchedGreedyEqualsSingleSequence) {
   EXPECT_GE(exact, 3) << "at most one of the four sequences may meet a near-tie";
 }
 
-// Decode rows (one row of a slot in the eval) take BatchContext's own attention: a kernel
-// compiled for the head size (8, 16, 32, 64, 128, keys and values alike) or, for other sizes, the
-// generic loop; prompt rows take the ggml_matmul path. Oracle: Context, one sequence at a time,
+// Decode rows and prompt rows take the CPU's attention kernel over BatchContext's transposed
+// key cache (UKernels::attention, tested alone in tests/kernels/cpu_attention_test.cc), at head
+// sizes that fill, split or fall short of a vector. Oracle: Context, one sequence at a time,
 // fed the same tokens; every decode step's logits must agree to f32 rounding. Tiny random llama
 // models (4 heads over 2 KV heads) and gemma2 ones (attention soft-cap, a sliding window of 8
 // on every other layer), at 1 to 3 threads and on each ISA's kernel table (the softmax is the

@@ -98,6 +98,25 @@ struct Im2colPlanes {
   const int64_t* tap_off = nullptr;  // kh * kw offsets
 };
 
+// The attention of one query row over one KV head's cache, for the n_q query heads that share
+// it: per query head h (q + h * hd_k), over the positions j in [lo, hi),
+//   s_j = (q . k_j) * scale, soft-capped to cap * tanh(s_j / cap) when cap > 0,
+//   out + h * hd_v = sum_j softmax(s)_j v_j.
+// Keys are stored transposed: dimension d of position j at kt[d * ld_kt + j]. Values are
+// row-major: v[j * hd_v + d]. scores: scratch of n_q * (hi - lo) floats.
+struct AttentionArgs {
+  const float* q = nullptr;
+  int64_t n_q = 1;
+  int64_t hd_k = 0, hd_v = 0;
+  const float* kt = nullptr;
+  int64_t ld_kt = 0;
+  const float* v = nullptr;
+  int64_t lo = 0, hi = 0;
+  float scale = 1.0f, cap = 0.0f;
+  float* scores = nullptr;
+  float* out = nullptr;
+};
+
 struct UKernels {
   const char* name;
   int lanes;   // floats per vector register
@@ -154,6 +173,9 @@ struct UKernels {
   // (sparse_gemm.h) of this ISA.
   void (*conv_direct)(const ConvDirectArgs& a);
   void (*sparse_gemm)(const SparseGemmArgs& a);
+
+  // Language-model attention (AttentionArgs).
+  void (*attention)(const AttentionArgs& a);
 };
 
 enum BinaryOp { kBinAdd = 0, kBinSub = 1, kBinMul = 2, kBinDiv = 3, kBinMax = 4, kBinMin = 5 };

@@ -2,6 +2,7 @@
 // Included only by the ukernels_<isa>.cc files, each compiled with its ISA's flags.
 #pragma once
 
+#include "kernels/cpu/attention_impl.h"
 #include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/eltwise_impl.h"
 #include "kernels/cpu/gemm_impl.h"
@@ -48,6 +49,7 @@ UKernels make_ukernels(const char* name, void (*conv_direct)(const ConvDirectArg
   k.global_avg = &E::global_avg;
   k.conv_direct = conv_direct;
   k.sparse_gemm = sparse_gemm;
+  k.attention = &AttentionImpl<V>::attention;
   return k;
 }
 

@@ -1,0 +1,143 @@
+// The attention of one query row over one KV head's cache (UKernels::attention; the argument
+// layout is in ukernels.h), written once over the vector-ops abstraction (simd_portable.h);
+// instantiated by each ISA's ukernels_<isa>.cc. Include only from those files.
+//
+// The keys are stored transposed (one row of positions per dimension), so that the scores of
+// L positions are one vector and each dimension one multiply-add into it: no horizontal sum per
+// position, whatever the head size (a head of 8 is half an AVX-512 register). The query heads
+// that share the KV head (grouped-query attention) read each key vector once. The values stay
+// row-major: the output of a head is a sum of value rows, each one multiply-add per vector.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/cpu/simd_math.h"
+#include "kernels/cpu/ukernels.h"
+
+namespace edgeai::kernels::cpu {
+
+template <class V>
+struct AttentionImpl {
+  static constexpr int L = V::kLanes;
+  using F = typename V::F;
+
+  static void attention(const AttentionArgs& a) {
+    const int64_t n = a.hi - a.lo;
+    if (n <= 0) {
+      for (int64_t i = 0; i < a.n_q * a.hd_v; ++i) a.out[i] = 0.0f;
+      return;
+    }
+    for (int64_t h0 = 0; h0 < a.n_q; h0 += 4) {
+      switch (a.n_q - h0) {
+        case 1: scores<1>(a, h0, n); break;
+        case 2: scores<2>(a, h0, n); break;
+        case 3: scores<3>(a, h0, n); break;
+        default: scores<4>(a, h0, n); break;
+      }
+    }
+    for (int64_t h = 0; h < a.n_q; ++h) {
+      float* s = a.scores + h * n;
+      if (a.cap > 0.0f) {
+        for (int64_t j = 0; j < n; ++j) s[j] = a.cap * std::tanh(s[j] * a.scale / a.cap);
+      }
+      const float inv = 1.0f / exp_rows(s, n);
+      values(a, s, n, inv, a.out + h * a.hd_v);
+    }
+  }
+
+ private:
+  // Scores of query heads [h0, h0 + NH) into a.scores + h * n: the raw dot products when a.cap > 0
+  // (the soft-cap then reads them), else times a.scale. Two vectors of positions at a time, so
+  // that 2 * NH multiply-add chains are in flight.
+  template <int NH>
+  static void scores(const AttentionArgs& a, int64_t h0, int64_t n) {
+    const float* q = a.q + h0 * a.hd_k;
+    const float* kt = a.kt + a.lo;
+    float* s = a.scores + h0 * n;
+    const F scale = V::set1(a.cap > 0.0f ? 1.0f : a.scale);
+    int64_t j = 0;
+    for (; j + 2 * L <= n; j += 2 * L) {
+      F acc[2][NH];
+      for (int b = 0; b < 2; ++b)
+        for (int h = 0; h < NH; ++h) acc[b][h] = V::zero();
+      for (int64_t d = 0; d < a.hd_k; ++d) {
+        const float* kr = kt + d * a.ld_kt + j;
+        const F k0 = V::load(kr), k1 = V::load(kr + L);
+        for (int h = 0; h < NH; ++h) {
+          const F qv = V::set1(q[h * a.hd_k + d]);
+          acc[0][h] = V::fmadd(qv, k0, acc[0][h]);
+          acc[1][h] = V::fmadd(qv, k1, acc[1][h]);
+        }
+      }
+      for (int h = 0; h < NH; ++h) {
+        V::store(s + h * n + j, V::mul(acc[0][h], scale));
+        V::store(s + h * n + j + L, V::mul(acc[1][h], scale));
+      }
+    }
+    for (; j < n; j += L) {
+      const int r = n - j < L ? static_cast<int>(n - j) : L;
+      const typename V::Mask m = V::mask(r);
+      F acc[NH];
+      for (int h = 0; h < NH; ++h) acc[h] = V::zero();
+      for (int64_t d = 0; d < a.hd_k; ++d) {
+        const F kv = V::load(kt + d * a.ld_kt + j, m);
+        for (int h = 0; h < NH; ++h) acc[h] = V::fmadd(V::set1(q[h * a.hd_k + d]), kv, acc[h]);
+      }
+      for (int h = 0; h < NH; ++h) V::store(s + h * n + j, V::mul(acc[h], scale), m);
+    }
+  }
+
+  // s[j] = exp(s[j] - max s) in place; returns their sum.
+  static float exp_rows(float* s, int64_t n) {
+    F mv = V::set1(-__builtin_inff());
+    int64_t j = 0;
+    for (; j + L <= n; j += L) mv = V::max(mv, V::load(s + j));
+    float mx = V::reduce_max(mv);
+    for (; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
+    const F mxv = V::set1(mx);
+    F sum = V::zero();
+    for (j = 0; j + L <= n; j += L) {
+      const F e = Math<V>::exp(V::sub(V::load(s + j), mxv));
+      sum = V::add(sum, e);
+      V::store(s + j, e);
+    }
+    if (j < n) {
+      const typename V::Mask m = V::mask(static_cast<int>(n - j));
+      const F e = V::keep(Math<V>::exp(V::sub(V::load(s + j, m), mxv)), m);
+      sum = V::add(sum, e);
+      V::store(s + j, e, m);
+    }
+    return V::reduce_add(sum);
+  }
+
+  // out[d] = inv * sum_j w[j] v[lo + j][d], L dimensions at a time (the last ones masked), over
+  // four interleaved streams of positions.
+  static void values(const AttentionArgs& a, const float* w, int64_t n, float inv, float* out) {
+    const int64_t hd = a.hd_v;
+    const float* v = a.v + a.lo * hd;
+    for (int64_t c = 0; c < hd; c += L) {
+      const int r = hd - c < L ? static_cast<int>(hd - c) : L;
+      const typename V::Mask m = V::mask(r);
+      F acc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
+      int64_t j = 0;
+      if (r == L) {
+        for (; j + 4 <= n; j += 4)
+          for (int u = 0; u < 4; ++u) acc[u] = V::fmadd(V::set1(w[j + u]), V::load(v + (j + u) * hd + c), acc[u]);
+        for (; j < n; ++j) acc[0] = V::fmadd(V::set1(w[j]), V::load(v + j * hd + c), acc[0]);
+      } else {
+        for (; j + 4 <= n; j += 4)
+          for (int u = 0; u < 4; ++u) acc[u] = V::fmadd(V::set1(w[j + u]), V::load(v + (j + u) * hd + c, m), acc[u]);
+        for (; j < n; ++j) acc[0] = V::fmadd(V::set1(w[j]), V::load(v + j * hd + c, m), acc[0]);
+      }
+      const F o = V::mul(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])), V::set1(inv));
+      if (r == L) {
+        V::store(out + c, o);
+      } else {
+        V::store(out + c, o, m);
+      }
+    }
+  }
+};
+
+}  // namespace edgeai::kernels::cpu
