@@ -208,7 +208,146 @@ Result<std::unique_ptr<GraphPlan>> GraphPlan::build(const ir::Graph& g, const st
   for (size_t s = 0; s < last_use.size(); ++s) {
     if (!keep[s] && last_use[s] >= 0) plan->nodes_[last_use[s]].release.push_back(static_cast<int>(s));
   }
+  plan->find_concats(keep);
   return plan;
+}
+
+// ---- Concat in place ----
+
+namespace {
+
+// Hands out one fixed region of a buffer (a Concat's output) and keeps the buffer alive.
+class RegionAllocator final : public Allocator {
+ public:
+  RegionAllocator(Tensor buffer, size_t offset) : buffer_(std::move(buffer)), offset_(offset) {}
+  void* allocate(size_t bytes) override {
+    if (offset_ + bytes > buffer_.nbytes()) return nullptr;
+    return static_cast<char*>(buffer_.raw()) + offset_;
+  }
+  void release(void*, size_t) override {}
+
+ private:
+  Tensor buffer_;
+  size_t offset_;
+};
+
+}  // namespace
+
+// Candidates: Concat nodes of the default domain with an axis, a used output and at least two
+// inputs, each a distinct slot produced by a node of this graph, read by this Concat only (not
+// by a subgraph) and not a graph output.
+void GraphPlan::find_concats(const std::vector<bool>& graph_output) {
+  const size_t n_slots = slot_names_.size();
+  std::vector<int> producers(n_slots, 0), readers(n_slots, 0);
+  for (const NodePlan& np : nodes_) {
+    for (int s : np.outputs) {
+      if (s >= 0) ++producers[s];
+    }
+    for (int s : np.inputs) {
+      if (s >= 0) ++readers[s];
+    }
+    for (const auto& [an, sub] : np.subgraphs) {
+      for (int os : sub->outer_slots_) {
+        int s = slot_of(sub->slot_names_[os]);
+        if (s >= 0) readers[s] += 2;  // never a candidate
+      }
+    }
+  }
+  concat_of_slot_.assign(n_slots, -1);
+  concat_input_of_slot_.assign(n_slots, -1);
+  concat_of_node_.assign(nodes_.size(), -1);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const NodePlan& np = nodes_[i];
+    const ir::Node& n = *np.node;
+    if (n.op_type != "Concat" || !n.domain.empty() || !n.attr("axis") || np.inputs.size() < 2 ||
+        np.outputs.size() != 1 || np.outputs[0] < 0) {
+      continue;
+    }
+    bool ok = true;
+    for (int s : np.inputs) {
+      if (s < 0 || producers[s] != 1 || readers[s] != 1 || graph_output[s] || concat_of_slot_[s] >= 0) ok = false;
+    }
+    if (!ok) continue;
+    const int c = static_cast<int>(concat_nodes_.size());
+    concat_nodes_.push_back(static_cast<int>(i));
+    concat_of_node_[i] = c;
+    for (size_t j = 0; j < np.inputs.size(); ++j) {
+      concat_of_slot_[np.inputs[j]] = c;
+      concat_input_of_slot_[np.inputs[j]] = static_cast<int>(j);
+    }
+  }
+  concat_layouts_.assign(concat_nodes_.size(), nullptr);
+}
+
+Result<Tensor> GraphPlan::concat_member(std::vector<ConcatRun>& runs, int slot, DType dtype, const Shape& shape,
+                                        bool zeroed, const std::shared_ptr<Allocator>& alloc) const {
+  if (slot < 0 || static_cast<size_t>(slot) >= concat_of_slot_.size() || concat_of_slot_[slot] < 0) return Tensor();
+  ConcatRun& r = runs[concat_of_slot_[slot]];
+  const ConcatLayout* l = r.layout.get();
+  const int j = concat_input_of_slot_[slot];
+  if (!l || !l->usable || dtype != l->dtype || shape != l->in[j]) return Tensor();
+  if (!r.buffer.defined()) {
+    ASSIGN_OR_RETURN(r.buffer, Tensor::create_uninitialized(dtype, l->out, alloc));
+  }
+  auto region = std::make_shared<RegionAllocator>(r.buffer, l->offset[j]);
+  return zeroed ? Tensor::create(dtype, shape, std::move(region)) : Tensor::create_uninitialized(dtype, shape, std::move(region));
+}
+
+// True when every input of Concat candidate c lies where the layout put it: its output is then
+// the buffer as it stands.
+bool GraphPlan::concat_in_place(std::vector<ConcatRun>& runs, int c, std::vector<Value>& slots) const {
+  const ConcatRun& r = runs[c];
+  if (!r.buffer.defined()) return false;
+  const ConcatLayout& l = *r.layout;
+  const NodePlan& np = nodes_[concat_nodes_[c]];
+  const char* base = static_cast<const char*>(r.buffer.raw());
+  for (size_t j = 0; j < np.inputs.size(); ++j) {
+    const Value& v = slots[np.inputs[j]];
+    if (!v.is_tensor() || v.tensor.dtype() != l.dtype || v.tensor.raw() != base + l.offset[j] ||
+        v.tensor.shape() != l.in[j]) {
+      return false;
+    }
+  }
+  slots[np.outputs[0]] = Value::of(r.buffer);
+  return true;
+}
+
+// After Concat candidate c ran its kernel: records the layout of this run for the next, or marks
+// the layout unusable when it matched but the inputs were not in place (a producer forwards a
+// tensor it did not allocate, for example).
+void GraphPlan::learn_concat(const ConcatRun& run, int c, const std::vector<Value>& slots) const {
+  const NodePlan& np = nodes_[concat_nodes_[c]];
+  const Value& ov = slots[np.outputs[0]];
+  auto l = std::make_shared<ConcatLayout>();
+  bool usable = ov.is_tensor() && ov.tensor.dtype() != DType::kString && ov.tensor.dtype() != DType::kUndefined;
+  if (usable) {
+    const Tensor& y = ov.tensor;
+    l->dtype = y.dtype();
+    l->out = y.shape();
+    int64_t axis = np.node->attr("axis")->i;
+    if (axis < 0) axis += y.rank();
+    usable = axis >= 0 && axis < y.rank();
+    for (int64_t d = 0; usable && d < axis; ++d) usable = y.dim(static_cast<int>(d)) == 1;
+    size_t off = 0;
+    for (size_t j = 0; usable && j < np.inputs.size(); ++j) {
+      const Value& v = slots[np.inputs[j]];
+      usable = v.is_tensor() && v.tensor.dtype() == l->dtype && off % kTensorAlignment == 0;
+      if (!usable) break;
+      l->in.push_back(v.tensor.shape());
+      l->offset.push_back(off);
+      off += v.tensor.nbytes();
+    }
+    usable = usable && off == y.nbytes();
+  }
+  const ConcatLayout* old = run.layout.get();
+  if (usable && old && old->dtype == l->dtype && old->in == l->in) {
+    if (!old->usable) return;  // known not to work for these shapes
+    usable = false;            // it matched and was not in place
+  }
+  if (!usable && old && !old->usable && old->in == l->in && old->dtype == l->dtype) return;
+  l->usable = usable;
+  std::lock_guard<std::mutex> lock(concat_mu_);
+  concat_layouts_[c] = std::move(l);
 }
 
 Result<std::vector<Value>> GraphPlan::run(std::vector<Value> inputs, const Scope* parent,
@@ -233,9 +372,22 @@ Result<std::vector<Value>> GraphPlan::run(std::vector<Value> inputs, const Scope
     slots[input_slots_[i]] = std::move(inputs[i]);
   }
 
+  std::vector<ConcatRun> concat_runs(concat_nodes_.size());
+  if (!concat_runs.empty()) {
+    std::lock_guard<std::mutex> lock(concat_mu_);
+    for (size_t c = 0; c < concat_runs.size(); ++c) concat_runs[c].layout = concat_layouts_[c];
+  }
+
   using clock = std::chrono::steady_clock;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const NodePlan& np = nodes_[i];
+    const int concat = concat_of_node_.empty() ? -1 : concat_of_node_[i];
+    if (concat >= 0 && concat_in_place(concat_runs, concat, slots)) {
+      if (opts.stats && parent == nullptr) (*opts.stats)[i].calls++;
+      for (int s : np.release) slots[s] = Value();
+      concat_runs[concat].buffer = Tensor();
+      continue;
+    }
     for (size_t k = 0; k < np.inputs.size(); ++k) {
       int s = np.inputs[k];
       if (s >= 0 && slots[s].kind == Value::Kind::kNone && !slots[s].tensor.defined()) {
@@ -250,12 +402,16 @@ Result<std::vector<Value>> GraphPlan::run(std::vector<Value> inputs, const Scope
         }
       }
     }
-    RunContext ctx(np, slots, scope, opts);
+    RunContext ctx(np, slots, scope, opts, &concat_runs);
     auto t0 = opts.stats ? clock::now() : clock::time_point{};
     Status st = np.fn(ctx);
     if (!st.ok()) {
       if (st.message().rfind("node '", 0) == 0) return st;
       return st.with_context(node_desc(*np.node) + ": ");
+    }
+    if (concat >= 0) {
+      learn_concat(concat_runs[concat], concat, slots);
+      concat_runs[concat].buffer = Tensor();
     }
     if (opts.stats && parent == nullptr) {
       auto& ns = (*opts.stats)[i];
@@ -291,6 +447,15 @@ Result<Tensor*> RunContext::allocate_output_uninitialized(int i, DType dtype, co
 
 Result<Tensor*> RunContext::allocate(int i, DType dtype, const Shape& shape, bool zeroed) {
   if (!is_output_used(i)) return internal_error("output " + std::to_string(i) + " is not used");
+  if (concat_runs_) {
+    ASSIGN_OR_RETURN(Tensor in_concat, scope_.plan->concat_member(*concat_runs_, np_.outputs[i], dtype, shape, zeroed,
+                                                                   opts_.env->arena));
+    if (in_concat.defined()) {
+      Value& v = slots_[np_.outputs[i]];
+      v = Value::of(std::move(in_concat));
+      return &v.tensor;
+    }
+  }
   ASSIGN_OR_RETURN(Tensor t, zeroed ? Tensor::create(dtype, shape, opts_.env->arena)
                                     : Tensor::create_uninitialized(dtype, shape, opts_.env->arena));
   Value& v = slots_[np_.outputs[i]];

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,25 @@ namespace edgeai::runtime {
 using kernels::Value;
 
 class GraphPlan;
+
+// Concat in place: a Concat whose inputs are all produced by nodes of the same graph and read by
+// nothing else has them written straight into its output (at their byte offsets, where the
+// dims before the axis are all 1 and each offset keeps kTensorAlignment), so the Concat itself
+// copies nothing. The layout (dtype, shapes, offsets) is learned from the previous run of the
+// plan; while it is unknown or does not match, the producers allocate as usual and the Concat
+// kernel copies.
+struct ConcatLayout {
+  DType dtype = DType::kUndefined;
+  Shape out;
+  std::vector<Shape> in;
+  std::vector<size_t> offset;  // bytes into the output, per input
+  bool usable = false;         // false: these shapes are known not to go in place
+};
+// One run's state of a Concat in place: the output buffer, once its first input is allocated.
+struct ConcatRun {
+  std::shared_ptr<const ConcatLayout> layout;
+  Tensor buffer;
+};
 
 // The values visible while a graph runs: its own slots, then its parents' (for subgraphs).
 struct Scope {
@@ -69,6 +89,12 @@ class GraphPlan {
   }
   const std::vector<NodePlan>& nodes() const { return nodes_; }
 
+  // For output slot `slot` of a node: a tensor of this dtype and shape inside the output buffer
+  // of the Concat in place it feeds (allocating that buffer from `alloc` for its first input),
+  // or an undefined tensor when the slot feeds none or the learned layout does not match.
+  Result<Tensor> concat_member(std::vector<ConcatRun>& runs, int slot, DType dtype, const Shape& shape, bool zeroed,
+                               const std::shared_ptr<Allocator>& alloc) const;
+
  private:
   const ir::Graph* graph_ = nullptr;
   std::unordered_map<std::string, int> slot_index_;
@@ -78,6 +104,16 @@ class GraphPlan {
   std::vector<std::pair<int, Tensor>> initializer_slots_;
   std::vector<int> output_slots_;
   std::vector<NodePlan> nodes_;
+  // Concat in place (see ConcatLayout): the candidate Concat nodes, by index into nodes_; per
+  // slot, the candidate it feeds (-1: none) and its input index; per node, its candidate or -1.
+  std::vector<int> concat_nodes_;
+  std::vector<int> concat_of_slot_, concat_input_of_slot_, concat_of_node_;
+  mutable std::mutex concat_mu_;
+  mutable std::vector<std::shared_ptr<const ConcatLayout>> concat_layouts_;  // learned, per candidate
+
+  void find_concats(const std::vector<bool>& graph_output);
+  bool concat_in_place(std::vector<ConcatRun>& runs, int c, std::vector<Value>& slots) const;
+  void learn_concat(const ConcatRun& run, int c, const std::vector<Value>& slots) const;
 };
 
 // Runtime-owned ops: control flow (If, Loop, Scan, SequenceMap), sequences and optionals.
@@ -86,8 +122,9 @@ std::span<const kernels::KernelEntry> control_flow_kernels();
 // The context the runtime hands to kernels. Control-flow kernels downcast to it to run subgraphs.
 class RunContext final : public kernels::KernelContext {
  public:
-  RunContext(const NodePlan& np, std::vector<Value>& slots, const Scope& scope, const RunOptions& opts)
-      : np_(np), slots_(slots), scope_(scope), opts_(opts) {}
+  RunContext(const NodePlan& np, std::vector<Value>& slots, const Scope& scope, const RunOptions& opts,
+             std::vector<ConcatRun>* concat_runs = nullptr)
+      : np_(np), slots_(slots), scope_(scope), opts_(opts), concat_runs_(concat_runs) {}
 
   int num_inputs() const override { return static_cast<int>(np_.inputs.size()); }
   bool has_input(int i) const override {
@@ -134,6 +171,7 @@ class RunContext final : public kernels::KernelContext {
   std::vector<Value>& slots_;
   const Scope& scope_;
   const RunOptions& opts_;
+  std::vector<ConcatRun>* concat_runs_;
 };
 
 }  // namespace edgeai::runtime

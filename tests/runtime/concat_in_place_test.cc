@@ -1,0 +1,170 @@
+// Concat in place (runtime/graph_plan.h): producers write straight into the Concat's output once
+// a run has shown the layout. Oracle: the same branches run as graph outputs of a graph without
+// the Concat, concatenated here. Each session runs several times (the first learns the layout,
+// later ones go in place), with changing input shapes, at 1 and 2 threads, fast and reference.
+#include "kernels/cpu_test_util.h"
+
+namespace edgeai::testing {
+namespace {
+
+ir::Node node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+  ir::Node n;
+  n.name = name;
+  n.op_type = op;
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  return n;
+}
+
+void set_int(ir::Node& n, const std::string& k, int64_t v) {
+  ir::Attribute a;
+  a.name = k;
+  a.type = ir::AttrType::kInt;
+  a.i = v;
+  n.attributes[k] = a;
+}
+
+void set_ints(ir::Node& n, const std::string& k, std::vector<int64_t> v) {
+  ir::Attribute a;
+  a.name = k;
+  a.type = ir::AttrType::kInts;
+  a.ints = std::move(v);
+  n.attributes[k] = a;
+}
+
+// A squeezenet fire module's tail: x -> Conv 1x1 -> Relu (a), x -> Conv 3x3 pad 1 (b), and a third
+// branch c picked by `third`: "relu" (Relu of x), "identity" (x forwarded by Identity: not
+// allocated by its producer), "shared" (Relu whose output also feeds an Add that is a graph
+// output: read twice, so never in place). Concat(a, b, c) on `axis` is the output "y"; with
+// `concat` false, a, b and c are the outputs instead.
+OpCase fire(int64_t c, int64_t m1, int64_t m3, int64_t axis, const std::string& third, bool concat) {
+  OpCase o;
+  o.feeds.push_back({"x", Tensor()});  // declares the input; each run feeds its own
+  o.constants.push_back({"w1", random_tensor({m1, c, 1, 1}, 11)});
+  o.constants.push_back({"b1", random_tensor({m1}, 12)});
+  o.constants.push_back({"w3", random_tensor({m3, c, 3, 3}, 13)});
+  o.constants.push_back({"b3", random_tensor({m3}, 14)});
+  o.nodes.push_back(node("conv1", "Conv", {"x", "w1", "b1"}, {"a0"}));
+  o.nodes.push_back(node("relu1", "Relu", {"a0"}, {"a"}));
+  ir::Node conv3 = node("conv3", "Conv", {"x", "w3", "b3"}, {"b"});
+  set_ints(conv3, "pads", {1, 1, 1, 1});
+  o.nodes.push_back(conv3);
+  if (third == "identity") {
+    o.nodes.push_back(node("third", "Identity", {"x"}, {"c"}));
+  } else {
+    o.nodes.push_back(node("third", "Relu", {"x"}, {"c"}));
+  }
+  if (concat) {
+    ir::Node cat = node("cat", "Concat", {"a", "b", "c"}, {"y"});
+    set_int(cat, "axis", axis);
+    o.nodes.push_back(cat);
+    o.outputs = {"y"};
+  } else {
+    o.outputs = {"a", "b", "c"};
+  }
+  if (third == "shared") {
+    o.nodes.push_back(node("add", "Add", {"c", "c"}, {"z"}));
+    o.outputs.push_back("z");
+  }
+  return o;
+}
+
+// Concatenation of `parts` on `axis` (the oracle).
+Tensor concat(const std::vector<Tensor>& parts, int64_t axis) {
+  Shape s = parts[0].shape();
+  if (axis < 0) axis += static_cast<int64_t>(s.size());
+  s[axis] = 0;
+  for (const Tensor& p : parts) s[axis] += p.dim(static_cast<int>(axis));
+  Tensor y = Tensor::create(DType::kF32, s).value();
+  int64_t outer = 1, inner_y = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= s[d];
+  for (size_t d = axis; d < s.size(); ++d) inner_y *= s[d];
+  int64_t at = 0;
+  for (const Tensor& p : parts) {
+    const int64_t inner = p.numel() / outer;
+    for (int64_t o = 0; o < outer; ++o) {
+      std::copy(p.data<float>() + o * inner, p.data<float>() + (o + 1) * inner, y.data<float>() + o * inner_y + at);
+    }
+    at += inner;
+  }
+  return y;
+}
+
+struct Runner {
+  Env env;
+  std::unique_ptr<runtime::Session> session;
+  Runner(const OpCase& c, int threads, bool reference) {
+    env.cpu = detect_cpu_features();
+    env.pool = std::make_unique<ThreadPool>(threads);
+    env.arena = std::make_shared<Arena>();
+    runtime::SessionOptions so;
+    so.optimize = false;
+    so.reference_only = reference;
+    auto s = runtime::Session::create(c.graph(), env, so);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    if (s.ok()) session = std::move(s).value();
+  }
+  std::vector<Tensor> run(const Tensor& x) {
+    auto outs = session->run({{"x", runtime::Value::of(x)}});
+    EXPECT_TRUE(outs.ok()) << outs.status().message();
+    std::vector<Tensor> r;
+    if (outs.ok()) {
+      for (auto& v : *outs) r.push_back(v.tensor);
+    }
+    return r;
+  }
+  // Whether the last profiled runs of the Concat copied nothing (its kernel did not run).
+  bool concat_in_place() const {
+    for (const auto& p : session->profile()) {
+      if (p.op_type == "Concat") return p.calls > 0 && p.total_ms == 0.0;
+    }
+    return false;
+  }
+};
+
+// Runs `shapes` in turn (each twice) through the Concat graph and the oracle's; `in_place` says
+// whether the second run of each shape must go in place.
+void check(int64_t m1, int64_t m3, int64_t axis, const std::string& third, const std::vector<Shape>& shapes,
+           bool in_place) {
+  for (bool reference : {false, true}) {
+    for (int threads = 1; threads <= 2; ++threads) {
+      const int64_t c = shapes[0][1];
+      Runner with(fire(c, m1, m3, axis, third, true), threads, reference);
+      Runner without(fire(c, m1, m3, axis, third, false), threads, reference);
+      ASSERT_TRUE(with.session && without.session);
+      uint32_t seed = 1;
+      for (const Shape& s : shapes) {
+        for (int r = 0; r < 3; ++r) {
+          const Tensor x = random_tensor(s, seed++);
+          const std::vector<Tensor> parts = without.run(x);
+          ASSERT_GE(parts.size(), 3u);
+          with.session->set_profiling(r == 2);
+          const std::vector<Tensor> got = with.run(x);
+          ASSERT_GE(got.size(), 1u);
+          const std::string what = shape_str(s) + " run " + std::to_string(r) + ", " + std::to_string(threads) +
+                                   " threads" + (reference ? ", reference" : "");
+          EXPECT_TRUE(bitwise_equal(got[0], concat({parts[0], parts[1], parts[2]}, axis))) << what;
+          if (third == "shared") EXPECT_TRUE(bitwise_equal(got[1], parts[3])) << what;
+        }
+        EXPECT_EQ(with.concat_in_place(), in_place) << shape_str(s) << ", " << threads << " threads";
+      }
+    }
+  }
+}
+
+TEST(ConcatInPlace, FireModuleWritesIntoTheConcat) {
+  // 16 x 8 x 8 floats per branch: offsets on 64-byte boundaries. The shapes change and come back.
+  check(16, 16, 1, "relu", {{1, 16, 8, 8}, {1, 16, 5, 4}, {1, 16, 8, 8}}, true);
+  check(16, 32, -3, "relu", {{1, 16, 6, 6}}, true);
+}
+
+TEST(ConcatInPlace, FallsBackToCopying) {
+  check(3, 5, 1, "relu", {{1, 4, 7, 9}}, false);        // offsets off the 64-byte alignment
+  check(16, 16, 1, "relu", {{2, 16, 8, 8}}, false);     // batch 2 on axis 1: inputs not contiguous
+  check(16, 16, 1, "identity", {{1, 16, 8, 8}}, false);  // c is x itself
+  check(16, 16, 1, "shared", {{1, 16, 8, 8}}, false);    // c is read twice
+  check(16, 16, 2, "relu", {{1, 16, 8, 8}}, false);      // axis 2 with batch 1 and 16 channels
+}
+
+}  // namespace
+}  // namespace edgeai::testing
