@@ -116,11 +116,14 @@ TEST(Int8QConv, MatchesReferenceBitExact) {
 // Planes large enough for the threaded GEMM paths (qconv.cc): column chunks packed per task (N
 // not a multiple of 16 and chunk edges inside output rows), a chunk packed once and its weight rows
 // split over the threads (one and two chunks), B packed straight from the input (3x3, 7x7,
-// dilated) or through im2col rows of the chunk (stride 2), batch and groups.
+// dilated, stride 2) or through im2col rows of the chunk (stride 3; every conv on the portable
+// table), batch and groups.
 TEST(Int8QConv, LargePlanesThreadSplitsBitExact) {
   const std::vector<QSpec> specs = {
       {1, 64, 40, 37, 16, 3, 3, 1, 1, 1, 1},               // 1480 columns: two chunks, direct pack
-      {1, 64, 60, 75, 16, 3, 3, 2, 2, 1, 1},               // stride 2: im2col rows per chunk
+      {1, 64, 60, 75, 16, 3, 3, 2, 2, 1, 1},               // stride 2: blocks across output rows
+      {1, 64, 40, 41, 16, 3, 3, 3, 3, 1, 1},               // stride 3: im2col rows per chunk
+      {1, 3, 64, 66, 16, 7, 7, 2, 2, 3, 3},                // the stem: 7x7 stride 2, 32 columns a row
       {1, 128, 25, 25, 24, 3, 3, 1, 1, 1, 1},              // 625 columns, K = 1152: rows split, two chunks
       {1, 64, 7, 7, 40, 3, 3, 1, 1, 1, 1},                 // 49 columns: rows split, one chunk
       {1, 5, 20, 23, 9, 7, 7, 1, 1, 3, 3},                 // 7x7 stride 1: 49 taps packed directly

@@ -278,9 +278,10 @@ Status run_qlinear_conv(KernelContext& ctx) {
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
                          g.oh == g.h && g.ow == g.w;
   const int64_t k = s->cpg * g.kh * g.kw, kq = (k + 3) / 4, taps = g.kh * g.kw;
-  // Stride 1 with the output plane the input plane: B packed straight from the input, no im2col.
-  const bool direct = !pointwise && qk.pack_b_conv && g.sh == 1 && g.sw == 1 && g.oh == g.h && g.ow == g.w &&
-                      taps <= kQPackMaxTaps;
+  // B packed straight from the input where the table can (no im2col rows).
+  const bool direct = !pointwise && qk.pack_b_conv && (g.sw == 1 || g.sw == 2) && taps <= kQPackMaxTaps &&
+                      g.h < (1 << 15) && g.w < (1 << 15) && g.oh * g.sh < (1 << 15) && g.ph < (1 << 15) &&
+                      g.pw < (1 << 15) && (g.kh - 1) * g.dh < (1 << 15) && (g.kw - 1) * g.dw < (1 << 15);
   int32_t dys[kQPackMaxTaps], dxs[kQPackMaxTaps];
   if (direct) {
     for (int64_t t = 0; t < taps; ++t) {
@@ -308,6 +309,9 @@ Status run_qlinear_conv(KernelContext& ctx) {
       p.x = xg;
       p.h = g.h;
       p.w = g.w;
+      p.ow = g.ow;
+      p.sh = g.sh;
+      p.sw = g.sw;
       p.k = k;
       p.kq = kq;
       p.j0 = j0;

@@ -60,15 +60,15 @@ struct QAddArgs {
   int32_t za = 0, zb = 0, zc = 0, qmin = 0, qmax = 255;
 };
 
-// Columns [j0, j0 + n) of the im2col matrix of a convolution with stride 1 whose output plane is
-// its input plane (h x w, so column j = oy * w + ox), packed straight from the input into B's layout
-// (blocks of 16 columns from dst; j0 need not be a multiple of 16). Row r is channel r / taps at tap
-// r % taps, which reads x[c * h * w + j + dy[t] * w + dx[t]] where (oy + dy[t], ox + dx[t]) lies in
-// the plane and zx elsewhere (padding).
+// Columns [j0, j0 + n) of the im2col matrix of a convolution (column j = oy * ow + ox), packed
+// straight from the input planes (h x w) into B's layout (blocks of 16 columns from dst; j0 need not
+// be a multiple of 16). Row r is channel r / taps at tap t = r % taps: it reads
+// x[c * h * w + iy * w + ix] with iy = oy * sh + dy[t], ix = ox * sw + dx[t] where that lies in the
+// plane, and zx elsewhere (padding). Column strides sw of 1 and 2; planes under 2^15 a side.
 inline constexpr int kQPackMaxTaps = 64;
 struct QPackConvArgs {
   const uint8_t* x = nullptr;  // the group's first channel
-  int64_t h = 0, w = 0, k = 0, kq = 0, j0 = 0, n = 0;
+  int64_t h = 0, w = 0, ow = 0, sh = 1, sw = 1, k = 0, kq = 0, j0 = 0, n = 0;
   int taps = 1;                 // <= kQPackMaxTaps
   const int32_t* dy = nullptr;  // [taps]
   const int32_t* dx = nullptr;  // [taps]

@@ -106,41 +106,69 @@ inline void store_quad(uint8_t* d, __m128i r0, __m128i r1, __m128i r2, __m128i r
   _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 48), _mm_unpackhi_epi16(b, e));
 }
 
-// Per block of 16 columns: one lane mask per tap (which columns read inside the plane), then every
-// row is one masked 16-byte load from the input (padding lanes take zx; lanes past n take 0).
-// Masked-off lanes are not read, so a row's load may start before or end past its plane.
-void pack_b_conv_avx512(const QPackConvArgs& p, uint8_t* dst) {
+// Bit l of m moved to bit 2l (a lane mask of 16 words as the mask of their low bytes).
+inline uint32_t even_bits(uint32_t m) {
+  m = (m | (m << 8)) & 0x00ff00ffu;
+  m = (m | (m << 4)) & 0x0f0f0f0fu;
+  m = (m | (m << 2)) & 0x33333333u;
+  return (m | (m << 1)) & 0x55555555u;
+}
+
+// Per block of 16 columns: the runs of lanes in one output row ("segments": lane l of segment s
+// reads base[s] + l * sw + the row's offset; runs whose bases agree are one segment) and one lane
+// mask per tap (which columns read inside the plane). Every row is then one masked load per
+// segment (sw 2: 32 bytes, the even ones kept by vpmovwb); padding lanes take zx, lanes past n 0.
+// Masked-off bytes are not read, so a load may start before or end past its plane.
+template <int kSw>
+void pack_b_conv_blocks(const QPackConvArgs& p, uint8_t* dst) {
+  constexpr int kMaxSegs = 17;
   const int64_t plane = p.h * p.w, blocks = (p.n + 15) / 16, full_quads = p.k / 4;
-  int64_t off[kQPackMaxTaps];
-  __mmask16 masks[kQPackMaxTaps];
+  int64_t off[kQPackMaxTaps], base[kMaxSegs];
+  uint32_t masks[kQPackMaxTaps], segm[kMaxSegs];
   for (int t = 0; t < p.taps; ++t) off[t] = int64_t(p.dy[t]) * p.w + p.dx[t];
   const __m128i zxv = _mm_set1_epi8(static_cast<char>(p.zx));
   const __m512i hv = _mm512_set1_epi32(static_cast<int32_t>(p.h)), wv = _mm512_set1_epi32(static_cast<int32_t>(p.w));
-  alignas(64) int32_t oy[16], ox[16];
+  alignas(64) int32_t iy[16], ix[16];
   for (int64_t jb = 0; jb < blocks; ++jb) {
     const int64_t j = p.j0 + jb * 16;
     const __mmask16 colm = tail_mask(p.n - jb * 16);
-    int64_t y = j / p.w, x = j % p.w;
+    int64_t oy = j / p.ow, ox = j % p.ow;
+    int nseg = 0;
     for (int l = 0; l < 16; ++l) {
-      oy[l] = static_cast<int32_t>(y);
-      ox[l] = static_cast<int32_t>(x);
-      if (++x == p.w) {
-        x = 0;
-        ++y;
+      iy[l] = static_cast<int32_t>(oy * p.sh);
+      ix[l] = static_cast<int32_t>(ox * kSw);
+      const int64_t b = iy[l] * p.w + ix[l] - int64_t(l) * kSw;
+      if (nseg == 0 || base[nseg - 1] != b) base[nseg++] = b, segm[nseg - 1] = 0;
+      segm[nseg - 1] |= 1u << l;
+      if (++ox == p.ow) {
+        ox = 0;
+        ++oy;
       }
     }
-    const __m512i oyv = _mm512_load_si512(oy), oxv = _mm512_load_si512(ox);
-    for (int t = 0; t < p.taps; ++t) {  // unsigned compares: 0 <= oy + dy < h and 0 <= ox + dx < w
-      const __mmask16 in_rows = _mm512_mask_cmplt_epu32_mask(colm, _mm512_add_epi32(oyv, _mm512_set1_epi32(p.dy[t])), hv);
-      masks[t] = _mm512_mask_cmplt_epu32_mask(in_rows, _mm512_add_epi32(oxv, _mm512_set1_epi32(p.dx[t])), wv);
+    const __m512i iyv = _mm512_load_si512(iy), ixv = _mm512_load_si512(ix);
+    for (int t = 0; t < p.taps; ++t) {  // unsigned compares: 0 <= iy + dy < h and 0 <= ix + dx < w
+      const __mmask16 in_rows = _mm512_mask_cmplt_epu32_mask(colm, _mm512_add_epi32(iyv, _mm512_set1_epi32(p.dy[t])), hv);
+      const __mmask16 m = _mm512_mask_cmplt_epu32_mask(in_rows, _mm512_add_epi32(ixv, _mm512_set1_epi32(p.dx[t])), wv);
+      masks[t] = kSw == 2 ? even_bits(m) : m;
+    }
+    if (kSw == 2) {
+      for (int sg = 0; sg < nseg; ++sg) segm[sg] = even_bits(segm[sg]);
     }
     const __m128i fill = _mm_maskz_mov_epi8(colm, zxv);
     uint8_t* d = dst + jb * p.kq * 64;
-    const uint8_t* xj = p.x + j;
     int64_t c = 0;
     int t = 0;
     auto row = [&]() {
-      const __m128i v = _mm_mask_loadu_epi8(fill, masks[t], xj + c * plane + off[t]);
+      const uint8_t* xr = p.x + c * plane + off[t];
+      __m128i v;
+      if (kSw == 1) {
+        v = nseg == 1 ? _mm_mask_loadu_epi8(fill, masks[t], xr + base[0]) : fill;
+        for (int sg = 0; nseg > 1 && sg < nseg; ++sg) v = _mm_mask_loadu_epi8(v, masks[t] & segm[sg], xr + base[sg]);
+      } else {
+        __m256i w = _mm256_cvtepu8_epi16(fill);
+        for (int sg = 0; sg < nseg; ++sg) w = _mm256_mask_loadu_epi8(w, masks[t] & segm[sg], xr + base[sg]);
+        v = _mm256_cvtepi16_epi8(w);
+      }
       if (++t == p.taps) {
         t = 0;
         ++c;
@@ -158,6 +186,11 @@ void pack_b_conv_avx512(const QPackConvArgs& p, uint8_t* dst) {
       store_quad(d + q * 64, r[0], r[1], r[2], r[3]);
     }
   }
+}
+
+void pack_b_conv_avx512(const QPackConvArgs& p, uint8_t* dst) {
+  if (p.sw == 2) pack_b_conv_blocks<2>(p, dst);
+  else pack_b_conv_blocks<1>(p, dst);
 }
 
 void quantize_avx512(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y) {
