@@ -92,8 +92,43 @@ void gemm_avx512vnni(const QGemmBlock& g) {
   }
 }
 
+// Four rows of 64 columns (one per depth step of a quad) as quad q of nb <= 4 consecutive blocks
+// (block b at d + b * bstride): the byte interleave within 128-bit lanes gives lane L the quads of
+// block L, then a 4 x 4 transpose of the lanes makes each block's 64 bytes one vector.
+inline void store_quads4(uint8_t* d, int64_t bstride, int64_t nb, __m512i r0, __m512i r1, __m512i r2, __m512i r3) {
+  const __m512i a = _mm512_unpacklo_epi8(r0, r1), b = _mm512_unpackhi_epi8(r0, r1);
+  const __m512i c = _mm512_unpacklo_epi8(r2, r3), e = _mm512_unpackhi_epi8(r2, r3);
+  const __m512i o0 = _mm512_unpacklo_epi16(a, c), o1 = _mm512_unpackhi_epi16(a, c);  // columns 0-3, 4-7 of each lane
+  const __m512i o2 = _mm512_unpacklo_epi16(b, e), o3 = _mm512_unpackhi_epi16(b, e);  // 8-11, 12-15
+  const __m512i t0 = _mm512_shuffle_i64x2(o0, o1, 0x44), t1 = _mm512_shuffle_i64x2(o2, o3, 0x44);  // lanes 0, 1
+  const __m512i t2 = _mm512_shuffle_i64x2(o0, o1, 0xee), t3 = _mm512_shuffle_i64x2(o2, o3, 0xee);  // lanes 2, 3
+  _mm512_storeu_si512(d, _mm512_shuffle_i64x2(t0, t1, 0x88));
+  if (nb > 1) _mm512_storeu_si512(d + bstride, _mm512_shuffle_i64x2(t0, t1, 0xdd));
+  if (nb > 2) _mm512_storeu_si512(d + 2 * bstride, _mm512_shuffle_i64x2(t2, t3, 0x88));
+  if (nb > 3) _mm512_storeu_si512(d + 3 * bstride, _mm512_shuffle_i64x2(t2, t3, 0xdd));
+}
+
+inline __mmask64 tail_mask64(int64_t cols) { return cols >= 64 ? ~__mmask64(0) : (__mmask64(1) << cols) - 1; }
+
+// 64 columns (4 blocks) at a time: one masked 64-byte load per row.
 void pack_b_avx512(const uint8_t* src, int64_t ld, int64_t k, int64_t n, int64_t kq, uint8_t* dst) {
-  qgemm_portable().pack_b(src, ld, k, n, kq, dst);
+  const int64_t bstride = kq * 64, full_quads = k / 4;
+  for (int64_t j = 0; j < n; j += 64) {
+    const __mmask64 m = tail_mask64(n - j);
+    const int64_t nb = std::min<int64_t>(4, (n - j + 15) / 16);
+    uint8_t* d = dst + (j / 16) * bstride;
+    const uint8_t* s = src + j;
+    int64_t q = 0;
+    for (; q < full_quads; ++q, s += 4 * ld) {
+      store_quads4(d + q * 64, bstride, nb, _mm512_maskz_loadu_epi8(m, s), _mm512_maskz_loadu_epi8(m, s + ld),
+                   _mm512_maskz_loadu_epi8(m, s + 2 * ld), _mm512_maskz_loadu_epi8(m, s + 3 * ld));
+    }
+    if (q < kq) {  // rows past k are zero
+      __m512i r[4];
+      for (int i = 0; i < 4; ++i) r[i] = 4 * q + i < k ? _mm512_maskz_loadu_epi8(m, s + i * ld) : _mm512_setzero_si512();
+      store_quads4(d + q * 64, bstride, nb, r[0], r[1], r[2], r[3]);
+    }
+  }
 }
 
 // Four 16-byte rows (one per depth step of a quad) as one block quad: column c's 4 bytes at 4 * c.
@@ -188,8 +223,68 @@ void pack_b_conv_blocks(const QPackConvArgs& p, uint8_t* dst) {
   }
 }
 
+// Stride 1 with the output width the input width (column j reads x + j + the row's offset): as
+// pack_b_conv_blocks, 64 columns at a time, one masked 64-byte load per row.
+void pack_b_conv_flat(const QPackConvArgs& p, uint8_t* dst) {
+  const int64_t plane = p.h * p.w, bstride = p.kq * 64, full_quads = p.k / 4;
+  int64_t off[kQPackMaxTaps];
+  __mmask64 masks[kQPackMaxTaps];
+  for (int t = 0; t < p.taps; ++t) off[t] = int64_t(p.dy[t]) * p.w + p.dx[t];
+  const __m512i zxv = _mm512_set1_epi8(static_cast<char>(p.zx));
+  const __m512i hv = _mm512_set1_epi32(static_cast<int32_t>(p.h)), wv = _mm512_set1_epi32(static_cast<int32_t>(p.w));
+  alignas(64) int32_t iy[64], ix[64];
+  for (int64_t j = 0; j < p.n; j += 64) {
+    const __mmask64 colm = tail_mask64(p.n - j);
+    const int64_t nb = std::min<int64_t>(4, (p.n - j + 15) / 16);
+    int64_t oy = (p.j0 + j) / p.w, ox = (p.j0 + j) % p.w;
+    for (int l = 0; l < 64; ++l) {
+      iy[l] = static_cast<int32_t>(oy);
+      ix[l] = static_cast<int32_t>(ox);
+      if (++ox == p.w) {
+        ox = 0;
+        ++oy;
+      }
+    }
+    for (int t = 0; t < p.taps; ++t) {  // unsigned compares: 0 <= iy + dy < h and 0 <= ix + dx < w
+      const __m512i dy = _mm512_set1_epi32(p.dy[t]), dx = _mm512_set1_epi32(p.dx[t]);
+      __mmask64 m = 0;
+      for (int b = 0; b < 4; ++b) {
+        const __m512i yv = _mm512_add_epi32(_mm512_load_si512(iy + 16 * b), dy);
+        const __m512i xv = _mm512_add_epi32(_mm512_load_si512(ix + 16 * b), dx);
+        const __mmask16 in = _mm512_mask_cmplt_epu32_mask(_mm512_cmplt_epu32_mask(yv, hv), xv, wv);
+        m |= __mmask64(in) << (16 * b);
+      }
+      masks[t] = m & colm;
+    }
+    const __m512i fill = _mm512_maskz_mov_epi8(colm, zxv);
+    uint8_t* d = dst + (j / 16) * bstride;
+    const uint8_t* xj = p.x + p.j0 + j;
+    int64_t c = 0;
+    int t = 0;
+    auto row = [&]() {
+      const __m512i v = _mm512_mask_loadu_epi8(fill, masks[t], xj + c * plane + off[t]);
+      if (++t == p.taps) {
+        t = 0;
+        ++c;
+      }
+      return v;
+    };
+    int64_t q = 0;
+    for (; q < full_quads; ++q) {
+      const __m512i r0 = row(), r1 = row(), r2 = row(), r3 = row();
+      store_quads4(d + q * 64, bstride, nb, r0, r1, r2, r3);
+    }
+    if (q < p.kq) {  // the last quad's rows past k are zero
+      __m512i r[4];
+      for (int i = 0; i < 4; ++i) r[i] = 4 * q + i < p.k ? row() : _mm512_setzero_si512();
+      store_quads4(d + q * 64, bstride, nb, r[0], r[1], r[2], r[3]);
+    }
+  }
+}
+
 void pack_b_conv_avx512(const QPackConvArgs& p, uint8_t* dst) {
   if (p.sw == 2) pack_b_conv_blocks<2>(p, dst);
+  else if (p.sh == 1 && p.ow == p.w) pack_b_conv_flat(p, dst);
   else pack_b_conv_blocks<1>(p, dst);
 }
 
