@@ -141,6 +141,34 @@ inline void store_quad(uint8_t* d, __m128i r0, __m128i r1, __m128i r2, __m128i r
   _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 48), _mm_unpackhi_epi16(b, e));
 }
 
+// The k rows of one group of columns in quads, as B's layout wants them: row r = 4q + i is channel
+// r / taps at tap r % taps, read by load(that channel's plane + the tap's offset, tap); rows past k
+// are zero; store(q, the quad's 4 rows).
+template <typename V, typename Load, typename Store>
+inline void pack_rows(const QPackConvArgs& p, const int64_t* off, Load&& load, Store&& store) {
+  const int64_t plane = p.h * p.w, full_quads = p.k / 4;
+  const uint8_t* xc = p.x;
+  int t = 0;
+  auto row = [&]() {
+    const V v = load(xc + off[t], t);
+    if (++t == p.taps) {
+      t = 0;
+      xc += plane;
+    }
+    return v;
+  };
+  int64_t q = 0;
+  for (; q < full_quads; ++q) {
+    const V r0 = row(), r1 = row(), r2 = row(), r3 = row();
+    store(q, r0, r1, r2, r3);
+  }
+  if (q < p.kq) {
+    V r[4];
+    for (int i = 0; i < 4; ++i) r[i] = 4 * q + i < p.k ? row() : V{};
+    store(q, r[0], r[1], r[2], r[3]);
+  }
+}
+
 // Bit l of m moved to bit 2l (a lane mask of 16 words as the mask of their low bytes).
 inline uint32_t even_bits(uint32_t m) {
   m = (m | (m << 8)) & 0x00ff00ffu;
@@ -157,7 +185,7 @@ inline uint32_t even_bits(uint32_t m) {
 template <int kSw>
 void pack_b_conv_blocks(const QPackConvArgs& p, uint8_t* dst) {
   constexpr int kMaxSegs = 17;
-  const int64_t plane = p.h * p.w, blocks = (p.n + 15) / 16, full_quads = p.k / 4;
+  const int64_t blocks = (p.n + 15) / 16;
   int64_t off[kQPackMaxTaps], base[kMaxSegs];
   uint32_t masks[kQPackMaxTaps], segm[kMaxSegs];
   for (int t = 0; t < p.taps; ++t) off[t] = int64_t(p.dy[t]) * p.w + p.dx[t];
@@ -191,42 +219,27 @@ void pack_b_conv_blocks(const QPackConvArgs& p, uint8_t* dst) {
     }
     const __m128i fill = _mm_maskz_mov_epi8(colm, zxv);
     uint8_t* d = dst + jb * p.kq * 64;
-    int64_t c = 0;
-    int t = 0;
-    auto row = [&]() {
-      const uint8_t* xr = p.x + c * plane + off[t];
-      __m128i v;
-      if (kSw == 1) {
-        v = nseg == 1 ? _mm_mask_loadu_epi8(fill, masks[t], xr + base[0]) : fill;
-        for (int sg = 0; nseg > 1 && sg < nseg; ++sg) v = _mm_mask_loadu_epi8(v, masks[t] & segm[sg], xr + base[sg]);
-      } else {
-        __m256i w = _mm256_cvtepu8_epi16(fill);
-        for (int sg = 0; sg < nseg; ++sg) w = _mm256_mask_loadu_epi8(w, masks[t] & segm[sg], xr + base[sg]);
-        v = _mm256_cvtepi16_epi8(w);
-      }
-      if (++t == p.taps) {
-        t = 0;
-        ++c;
-      }
-      return v;
-    };
-    int64_t q = 0;
-    for (; q < full_quads; ++q) {
-      const __m128i r0 = row(), r1 = row(), r2 = row(), r3 = row();
-      store_quad(d + q * 64, r0, r1, r2, r3);
-    }
-    if (q < p.kq) {  // the last quad's rows past k are zero
-      __m128i r[4];
-      for (int i = 0; i < 4; ++i) r[i] = 4 * q + i < p.k ? row() : _mm_setzero_si128();
-      store_quad(d + q * 64, r[0], r[1], r[2], r[3]);
-    }
+    pack_rows<__m128i>(
+        p, off,
+        [&](const uint8_t* xr, int t) {
+          if (kSw == 1) {
+            if (nseg == 1) return _mm_mask_loadu_epi8(fill, masks[t], xr + base[0]);
+            __m128i v = fill;
+            for (int sg = 0; sg < nseg; ++sg) v = _mm_mask_loadu_epi8(v, masks[t] & segm[sg], xr + base[sg]);
+            return v;
+          }
+          __m256i w = _mm256_cvtepu8_epi16(fill);
+          for (int sg = 0; sg < nseg; ++sg) w = _mm256_mask_loadu_epi8(w, masks[t] & segm[sg], xr + base[sg]);
+          return _mm256_cvtepi16_epi8(w);
+        },
+        [&](int64_t q, __m128i r0, __m128i r1, __m128i r2, __m128i r3) { store_quad(d + q * 64, r0, r1, r2, r3); });
   }
 }
 
 // Stride 1 with the output width the input width (column j reads x + j + the row's offset): as
 // pack_b_conv_blocks, 64 columns at a time, one masked 64-byte load per row.
 void pack_b_conv_flat(const QPackConvArgs& p, uint8_t* dst) {
-  const int64_t plane = p.h * p.w, bstride = p.kq * 64, full_quads = p.k / 4;
+  const int64_t bstride = p.kq * 64;
   int64_t off[kQPackMaxTaps];
   __mmask64 masks[kQPackMaxTaps];
   for (int t = 0; t < p.taps; ++t) off[t] = int64_t(p.dy[t]) * p.w + p.dx[t];
@@ -258,27 +271,11 @@ void pack_b_conv_flat(const QPackConvArgs& p, uint8_t* dst) {
     }
     const __m512i fill = _mm512_maskz_mov_epi8(colm, zxv);
     uint8_t* d = dst + (j / 16) * bstride;
-    const uint8_t* xj = p.x + p.j0 + j;
-    int64_t c = 0;
-    int t = 0;
-    auto row = [&]() {
-      const __m512i v = _mm512_mask_loadu_epi8(fill, masks[t], xj + c * plane + off[t]);
-      if (++t == p.taps) {
-        t = 0;
-        ++c;
-      }
-      return v;
-    };
-    int64_t q = 0;
-    for (; q < full_quads; ++q) {
-      const __m512i r0 = row(), r1 = row(), r2 = row(), r3 = row();
-      store_quads4(d + q * 64, bstride, nb, r0, r1, r2, r3);
-    }
-    if (q < p.kq) {  // the last quad's rows past k are zero
-      __m512i r[4];
-      for (int i = 0; i < 4; ++i) r[i] = 4 * q + i < p.k ? row() : _mm512_setzero_si512();
-      store_quads4(d + q * 64, bstride, nb, r[0], r[1], r[2], r[3]);
-    }
+    pack_rows<__m512i>(
+        p, off, [&](const uint8_t* xr, int t) { return _mm512_mask_loadu_epi8(fill, masks[t], xr + p.j0 + j); },
+        [&](int64_t q, __m512i r0, __m512i r1, __m512i r2, __m512i r3) {
+          store_quads4(d + q * 64, bstride, nb, r0, r1, r2, r3);
+        });
   }
 }
 
