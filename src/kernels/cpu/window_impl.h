@@ -293,48 +293,70 @@ struct WindowImpl {
     return V::kFastShift && g.sw == 2 && g.dw == 1 && ((g.kh == 3 && g.kw == 3) || (g.kh == 5 && g.kw == 5));
   }
 
+  // e[u] and o[u] (u < NA): the even and the odd columns of row xr from column c0 + 2 L u, zero
+  // outside [0, wd).
+  template <int NA>
+  __attribute__((always_inline)) static void load_s2(const float* xr, int64_t c0, int64_t wd, F* e, F* o) {
+#pragma GCC unroll 8
+    for (int u = 0; u < NA; ++u) {
+      const int64_t col = c0 + 2 * L * u;
+      F a, b;
+      if (col >= 0 && col + 2 * L <= wd) {
+        a = V::load(xr + col);
+        b = V::load(xr + col + L);
+      } else {
+        a = V::load_window(xr, col, wd);
+        b = V::load_window(xr, col + L, wd);
+      }
+      V::deinterleave2(a, b, &e[u], &o[u]);
+    }
+  }
+
+  // The loop of the column-stride-2 kernels (dw_plane_s2, max_plane_s2): for each group of NU
+  // output vectors of each output row, the accumulators start at `init`, take tap(ky, e, o, acc)
+  // for each window row ky inside the input (e, o: load_s2 of that row from the window's left
+  // edge), and go to store(acc, output row, q).
+  template <int KH, int NU, int NA, class Tap, class Store>
+  __attribute__((always_inline)) static void s2_rows(const ConvGeom& g, const float* x, F init, Tap tap,
+                                                     Store store) {
+    const int64_t h = g.h, wd = g.w, ow = g.ow;
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      const int64_t iy0 = oy * g.sh - g.ph;
+      for (int64_t q = 0; q < ow; q += NU * L) {
+        F acc[NU];
+#pragma GCC unroll 4
+        for (int u = 0; u < NU; ++u) acc[u] = init;
+        const int64_t c0 = 2 * q - g.pw;
+#pragma GCC unroll 5
+        for (int ky = 0; ky < KH; ++ky) {
+          const int64_t iy = iy0 + ky * g.dh;
+          if (iy < 0 || iy >= h) continue;
+          F e[NA], o[NA];
+          load_s2<NA>(x + iy * wd, c0, wd, e, o);
+          tap(ky, e, o, acc);
+        }
+        store(acc, oy, q);
+      }
+    }
+  }
+
   template <int KH, int KW, int NU, int kAct>
   static void dw_plane_s2(const ConvGeom& g, const float* x, const float* w, float bias, float lo_f, float hi_f,
                           float* y) {
     F wv[KH * KW];
 #pragma GCC unroll 25
     for (int t = 0; t < KH * KW; ++t) wv[t] = V::set1(w[t]);
-    const F bv = V::set1(bias), lo = V::set1(lo_f), hi = V::set1(hi_f);
+    const F lo = V::set1(lo_f), hi = V::set1(hi_f);
     constexpr int NA = NU + 1 + ((KW - 1) / 2) / L;  // shifts may pass whole vectors
-    const int64_t h = g.h, wd = g.w, ow = g.ow;
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      float* yr = y + oy * ow;
-      const int64_t iy0 = oy * g.sh - g.ph;
-      for (int64_t q = 0; q < ow; q += NU * L) {
-        F acc[NU];
-#pragma GCC unroll 4
-        for (int u = 0; u < NU; ++u) acc[u] = bv;
-        const int64_t c0 = 2 * q - g.pw;
-#pragma GCC unroll 5
-        for (int ky = 0; ky < KH; ++ky) {
-          const int64_t iy = iy0 + ky * g.dh;
-          if (iy < 0 || iy >= h) continue;
-          const float* xr = x + iy * wd;
-          F e[NA], o[NA];
-#pragma GCC unroll 8
-          for (int u = 0; u < NA; ++u) {
-            const int64_t col = c0 + 2 * L * u;
-            F a, b;
-            if (col >= 0 && col + 2 * L <= wd) {
-              a = V::load(xr + col);
-              b = V::load(xr + col + L);
-            } else {
-              a = V::load_window(xr, col, wd);
-              b = V::load_window(xr, col + L, wd);
-            }
-            V::deinterleave2(a, b, &e[u], &o[u]);
-          }
+    s2_rows<KH, NU, NA>(
+        g, x, V::set1(bias),
+        [&](int ky, const F* e, const F* o, F* acc) __attribute__((always_inline)) {
           shift_taps<KW, 2, 0, NU>(ky, 0, wv, e, acc);
           shift_taps<KW, 2, 0, NU>(ky, 1, wv, o, acc);
-        }
-        store_group<NU, kAct>(acc, yr, q, ow, lo, hi);
-      }
-    }
+        },
+        [&](F* acc, int64_t oy, int64_t q) __attribute__((always_inline)) {
+          store_group<NU, kAct>(acc, y + oy * g.ow, q, g.ow, lo, hi);
+        });
   }
 
   template <int KH, int KW, int NU>
@@ -747,8 +769,74 @@ struct WindowImpl {
     }
   }
 
+  // MaxPool with column stride 2, dilation 1 and a 2x2 or 3x3 window straight from the input
+  // rows, as dw_plane_s2 (no phase planes: their copy of the input, 4x the output, was half of a
+  // 3x3 stride-2 pool's time): each group of NU output vectors loads 2 (NU + 1) input vectors
+  // per window row and deinterleaves them; taps kx = 0, 1, 2 are e, o and e shifted by a lane.
+  // Window rows outside the input are skipped. Columns outside it load as zeros (load_window),
+  // so the outputs whose window crosses the left or right border are computed again, by taps
+  // inside the input only.
+  static bool direct_max_s2(const ConvGeom& g) {
+    return V::kFastShift && g.sw == 2 && g.dw == 1 && g.dh == 1 && g.kh == g.kw && (g.kw == 2 || g.kw == 3);
+  }
+
+  template <int K, int NU>
+  static void max_plane_s2(const ConvGeom& g, const float* x, float* y) {
+    const F ninf = V::set1(-__builtin_inff());
+    s2_rows<K, NU, NU + 1>(
+        g, x, ninf,
+        [&](int, const F* e, const F* o, F* acc) __attribute__((always_inline)) {
+#pragma GCC unroll 4
+          for (int u = 0; u < NU; ++u) {
+            acc[u] = V::max(acc[u], e[u]);
+            acc[u] = V::max(acc[u], o[u]);
+            if constexpr (K == 3) acc[u] = V::max(acc[u], V::template shift<1>(e[u], e[u + 1]));
+          }
+        },
+        [&](F* acc, int64_t oy, int64_t q) __attribute__((always_inline)) {
+          store_group<NU, 0>(acc, y + oy * g.ow, q, g.ow, ninf, ninf);
+        });
+    const int64_t h = g.h, wd = g.w, ow = g.ow;
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      float* yr = y + oy * ow;
+      const int64_t iy0 = oy * g.sh - g.ph;
+      // Windows across the left or right border: again from the taps inside the input.
+      auto edge = [&](int64_t ox) {
+        float m = -__builtin_inff();
+        for (int64_t ky = 0; ky < K; ++ky) {
+          const int64_t iy = iy0 + ky;
+          if (iy < 0 || iy >= h) continue;
+          for (int64_t kx = 0; kx < K; ++kx) {
+            const int64_t ix = 2 * ox - g.pw + kx;
+            if (ix >= 0 && ix < wd) m = x[iy * wd + ix] > m ? x[iy * wd + ix] : m;
+          }
+        }
+        yr[ox] = m;
+      };
+      for (int64_t ox = 0; ox < ow && 2 * ox - g.pw < 0; ++ox) edge(ox);
+      for (int64_t ox = ow - 1; ox >= 0 && 2 * ox - g.pw + K > wd; --ox) edge(ox);
+    }
+  }
+
+  template <int K>
+  static void max_planes_s2(const ConvGeom& g, const float* x, float* y, int64_t nplanes) {
+    const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow;
+    for (int64_t c = 0; c < nplanes; ++c) {
+      if (g.ow <= L) max_plane_s2<K, 1>(g, x + c * in_sp, y + c * out_sp);
+      else if (g.ow <= 2 * L) max_plane_s2<K, 2>(g, x + c * in_sp, y + c * out_sp);
+      else max_plane_s2<K, 4>(g, x + c * in_sp, y + c * out_sp);
+    }
+  }
+
   static void pool2d(const ConvGeom& g, const float* x, float* y, int64_t nplanes, bool is_max, bool count_pad,
                      float* scratch) {
+    if constexpr (V::kFastShift) {
+      if (is_max && direct_max_s2(g)) {
+        if (g.kw == 3) max_planes_s2<3>(g, x, y, nplanes);
+        else max_planes_s2<2>(g, x, y, nplanes);
+        return;
+      }
+    }
     const Planes p = planes(g);
     const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow;
     const int64_t taps = g.kh * g.kw;
