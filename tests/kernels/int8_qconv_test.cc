@@ -130,6 +130,10 @@ TEST(Int8QConv, LargePlanesThreadSplitsBitExact) {
       {1, 24, 30, 31, 16, 3, 3, 1, 1, 2, 2, 2, 2},         // dilation 2, direct
       {2, 32, 20, 20, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2},      // batch 2, 2 groups
       {1, 48, 33, 35, 20, 1, 1},                           // pointwise, 1155 columns
+      // 1-4 columns past the last whole block (weight rows as lanes), multipliers >> 1, int8 out.
+      {1, 40, 7, 7, 27, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, false, 1e-9f},  // 49 columns, past int32
+      {1, 40, 14, 14, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, true},        // 196 columns
+      {1, 64, 5, 7, 11, 1, 1},                                                 // 35 columns
   };
   uint32_t seed = 300;
   for (const auto& s : specs) {

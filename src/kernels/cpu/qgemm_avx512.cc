@@ -74,21 +74,80 @@ inline void tile(const QGemmBlock& g, const int8_t* a, const uint8_t* b, int64_t
   }
 }
 
+inline __m256i dpbusd(__m256i acc, __m256i b, __m256i a) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(b), "v"(a));
+  return acc;
+}
+
+// The last C (1-4) columns of one panel, its 8 weight rows as the lanes of a ymm: per quad one
+// 32-byte load of the panel and one broadcast of each column's 4 bytes (a 16-column tile would
+// multiply 16 columns for these few). Two accumulators per column (even and odd quads).
+template <int C>
+void tail_cols(const QGemmBlock& g, const int8_t* a, const uint8_t* b, int64_t i0, int rows, int64_t j0) {
+  __m256i acc[C][2];
+#pragma GCC unroll 4
+  for (int c = 0; c < C; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_si256();
+  const int32_t* bq = reinterpret_cast<const int32_t*>(b);
+  int64_t q = 0;
+  for (; q + 2 <= g.kq; q += 2) {
+    const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + q * kQMR * 4));
+    const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + (q + 1) * kQMR * 4));
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+      acc[c][0] = dpbusd(acc[c][0], _mm256_set1_epi32(bq[q * 16 + c]), a0);
+      acc[c][1] = dpbusd(acc[c][1], _mm256_set1_epi32(bq[(q + 1) * 16 + c]), a1);
+    }
+  }
+  if (q < g.kq) {
+    const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + q * kQMR * 4));
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) acc[c][0] = dpbusd(acc[c][0], _mm256_set1_epi32(bq[q * 16 + c]), a0);
+  }
+  // Requantized as requant16, each lane with its row's correction and multiplier.
+  const __mmask16 rm = static_cast<__mmask16>((1u << rows) - 1);
+  const __m512i corr = _mm512_maskz_loadu_epi32(rm, g.corr + i0);
+  const __m512 mult = _mm512_maskz_loadu_ps(rm, g.mult + i0);
+  alignas(16) uint8_t out[16];
+#pragma GCC unroll 4
+  for (int c = 0; c < C; ++c) {
+    const __m512i sum = _mm512_castsi256_si512(_mm256_add_epi32(acc[c][0], acc[c][1]));
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sum, corr)), mult);
+    if (!g.mult_below_one) v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-1e9f)), _mm512_set1_ps(1e9f));
+    __m512i r = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_add_epi32(r, _mm512_set1_epi32(g.zy));
+    r = _mm512_min_epi32(_mm512_max_epi32(r, _mm512_set1_epi32(g.qmin)), _mm512_set1_epi32(g.qmax));
+    _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(r));
+    for (int i = 0; i < rows; ++i) g.y[(i0 + i) * g.ldy + j0 + c] = out[i];
+  }
+}
+
+// Panel by panel (its weights read once, from L1 for every tile), the columns in tiles of 48, 32 or
+// 16, a last partial block of 1-4 columns through tail_cols.
 void gemm_avx512vnni(const QGemmBlock& g) {
   const int64_t panel_bytes = g.kq * kQMR * 4, bstride = g.kq * 64;
-  for (int64_t j0 = 0; j0 < g.n;) {
-    const int64_t left = g.n - j0;
-    const int nv = left > 32 ? 3 : left > 16 ? 2 : 1;
-    const int64_t cols = std::min<int64_t>(left, nv * 16);
-    const uint8_t* b = g.b + (j0 / 16) * bstride;
-    for (int64_t i0 = 0; i0 < g.m; i0 += kQMR) {
-      const int8_t* a = g.a + (i0 / kQMR) * panel_bytes;
-      const int rows = static_cast<int>(std::min<int64_t>(kQMR, g.m - i0));
+  const int64_t rem = g.n % 16, n_tiles = (rem > 0 && rem <= 4) ? g.n - rem : g.n;
+  for (int64_t i0 = 0; i0 < g.m; i0 += kQMR) {
+    const int8_t* a = g.a + (i0 / kQMR) * panel_bytes;
+    const int rows = static_cast<int>(std::min<int64_t>(kQMR, g.m - i0));
+    for (int64_t j0 = 0; j0 < n_tiles;) {
+      const int64_t left = n_tiles - j0;
+      const int nv = left > 32 ? 3 : left > 16 ? 2 : 1;
+      const int64_t cols = std::min<int64_t>(left, nv * 16);
+      const uint8_t* b = g.b + (j0 / 16) * bstride;
       if (nv == 3) tile<3>(g, a, b, i0, rows, j0, cols);
       else if (nv == 2) tile<2>(g, a, b, i0, rows, j0, cols);
       else tile<1>(g, a, b, i0, rows, j0, cols);
+      j0 += cols;
     }
-    j0 += cols;
+    if (n_tiles < g.n) {
+      const uint8_t* b = g.b + (n_tiles / 16) * bstride;
+      switch (g.n - n_tiles) {
+        case 1: tail_cols<1>(g, a, b, i0, rows, n_tiles); break;
+        case 2: tail_cols<2>(g, a, b, i0, rows, n_tiles); break;
+        case 3: tail_cols<3>(g, a, b, i0, rows, n_tiles); break;
+        default: tail_cols<4>(g, a, b, i0, rows, n_tiles); break;
+      }
+    }
   }
 }
 
