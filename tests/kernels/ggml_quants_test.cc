@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -357,7 +358,10 @@ TEST(GgmlMatmul, ReferenceMatchesDequantizedProduct) {
         double exact = 0;
         for (int64_t i = 0; i < k; ++i) exact += (double)wf[i] * x[t * k + i];
         const double mag = abs_dot(type, w.data() + r * rb, x.data() + t * k, k);
-        const double tol = act_kind(type) == ActKind::kF32 ? 1e-5 * mag : 0.02 * mag;
+        // f16 activations: each value within 2^-11 of its own size.
+        const double tol = act_kind(type) == ActKind::kF32   ? 1e-5 * mag
+                           : act_kind(type) == ActKind::kF16 ? 6e-4 * mag
+                                                             : 0.02 * mag;
         EXPECT_NEAR(y[t * rows + r], exact, tol) << tname(type) << " t=" << t << " r=" << r;
       }
     }
@@ -464,6 +468,11 @@ TEST(GgmlMatmul, EveryIsaIntegerExact) {
             for (int64_t i = 0; i < k; ++i) xf[i] = (float)((int)(rng() % 33) - 16);
             continue;
           }
+          if (layout.kind == ActKind::kF16) {
+            uint16_t* xh = reinterpret_cast<uint16_t*>(s + layout.off_qs);
+            for (int64_t i = 0; i < k; ++i) xh[i] = float_to_half((float)((int)(rng() % 33) - 16));
+            continue;
+          }
           int8_t* qs = reinterpret_cast<int8_t*>(s + layout.off_qs);
           for (int64_t i = 0; i < k; ++i) qs[i] = (int8_t)((int)(rng() % 33) - 16);
           if (t == 0) qs[0] = 127, qs[k - 1] = -127;  // the extremes a quantizer makes
@@ -491,6 +500,45 @@ TEST(GgmlMatmul, EveryIsaIntegerExact) {
       }
     }
   }
+}
+
+// f16 activations (f16 weights): an ISA's vector conversion gives float_to_half's bits (round to
+// nearest even) for every value, halfway cases, half subnormals, overflow to inf and vector tails
+// included.
+TEST(GgmlMatmul, F16ActivationsRoundAsReferenceOnEveryIsa) {
+  const uint32_t f16 = T(GgmlType::kF16);
+  std::vector<float> x = random_floats(300, 41, 3.0f);
+  std::mt19937 rng(42);
+  for (int i = 0; i < 100; ++i) {  // exact halfway points between f16 values, both parities
+    const float h = half_to_float((uint16_t)(rng() % 0x7bff));
+    const float next = half_to_float((uint16_t)(float_to_half(h) + 1));
+    x.push_back(h + (next - h) / 2);
+  }
+  for (float v : {0.0f, -0.0f, 65504.0f, 65519.0f, 65520.0f, -70000.0f, 1e-7f, 3e-8f, 2.9802322e-8f, -6.1e-5f, 5.96e-8f,
+                  1e30f, std::numeric_limits<float>::infinity(), 1e-40f}) {
+    x.push_back(v);
+  }
+  int checked = 0;
+  for (const KernelTable* kt : isa_tables()) {
+    if (!kt->to_f16) continue;
+    for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{15}, int64_t{16}, int64_t{17}, int64_t{33}, (int64_t)x.size()}) {
+      const int64_t off = (int64_t)x.size() - n;  // the tail holds the special values
+      const ActLayout l = act_layout(f16, n);
+      ASSERT_EQ(l.kind, ActKind::kF16);
+      std::vector<uint8_t> ref(l.stride);
+      quantize_acts(f16, l, x.data() + off, n, ref.data());
+      std::vector<uint16_t> ours(n, 0xdead);
+      kt->to_f16(x.data() + off, n, ours.data());
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t want;
+        std::memcpy(&want, ref.data() + l.off_qs + 2 * i, 2);
+        ASSERT_EQ(ours[i], want) << kt->isa << " n=" << n << " x=" << x[off + i];
+        ASSERT_EQ(want, float_to_half(x[off + i]));
+      }
+      ++checked;
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "no vector f16 conversion for this CPU";
 }
 
 // Multi-row kernels: each row bit for bit what the single-row kernel gives (ggml_matmul mixes the

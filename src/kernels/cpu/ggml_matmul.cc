@@ -141,7 +141,13 @@ Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const
       uint8_t* base = slabs[i].get();
       const uint32_t wtype = ops[i].wtype;
       pool.parallel_for(n_tokens, std::max<int64_t>(1, kMinChunkWork / (4 * k)), [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) quantize_acts(wtype, p.layout, x + t * k, k, base + t * p.layout.stride);
+        for (int64_t t = t0; t < t1; ++t) {
+          if (p.layout.kind == ActKind::kF16 && kt.to_f16) {
+            kt.to_f16(x + t * k, k, reinterpret_cast<uint16_t*>(base + t * p.layout.stride + p.layout.off_qs));
+          } else {
+            quantize_acts(wtype, p.layout, x + t * k, k, base + t * p.layout.stride);
+          }
+        }
       });
       acts[i].base = base;
       acts[i].stride = p.layout.stride;

@@ -137,10 +137,29 @@ inline float w_at(const uint8_t* w, int64_t i) {
   }
 }
 
+// Activations 8 at a time from element i, and one at i: f16 (kF16, the layout of f16 weights) or f32.
+template <FW kT, int NT>
+inline __m256 load_x(const TokenPtrs<NT>& tp, const ActLayout& L, int t, int64_t i) {
+  if constexpr (kT == FW::kF16) {
+    return _mm256_cvtph_ps(load128(tp.f16(t, L) + i));
+  } else {
+    return _mm256_loadu_ps(tp.f32(t) + i);
+  }
+}
+template <FW kT, int NT>
+inline float x_at(const TokenPtrs<NT>& tp, const ActLayout& L, int t, int64_t i) {
+  if constexpr (kT == FW::kF16) {
+    return h2f(tp.f16(t, L)[i]);
+  } else {
+    return tp.f32(t)[i];
+  }
+}
+
 template <FW kT, int NT>
 void float_tile(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) {
   constexpr int U = NT >= 3 ? 1 : (NT == 2 ? 2 : 4);
   const TokenPtrs<NT> tp(a);
+  const ActLayout& L = *a.layout;
   __m256 acc[U][NT];
   for (int u = 0; u < U; ++u)
     for (int t = 0; t < NT; ++t) acc[u][t] = _mm256_setzero_ps();
@@ -148,20 +167,28 @@ void float_tile(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys
   for (; i + 8 * U <= k; i += 8 * U) {
     for (int u = 0; u < U; ++u) {
       const __m256 wv = load_w<kT>(w, i + 8 * u);
-      for (int t = 0; t < NT; ++t) acc[u][t] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(tp.f32(t) + i + 8 * u), acc[u][t]);
+      for (int t = 0; t < NT; ++t) acc[u][t] = _mm256_fmadd_ps(wv, load_x<kT>(tp, L, t, i + 8 * u), acc[u][t]);
     }
   }
   for (; i + 8 <= k; i += 8) {
     const __m256 wv = load_w<kT>(w, i);
-    for (int t = 0; t < NT; ++t) acc[0][t] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(tp.f32(t) + i), acc[0][t]);
+    for (int t = 0; t < NT; ++t) acc[0][t] = _mm256_fmadd_ps(wv, load_x<kT>(tp, L, t, i), acc[0][t]);
   }
   for (int t = 0; t < NT; ++t) {
     __m256 s = acc[0][t];
     for (int u = 1; u < U; ++u) s = _mm256_add_ps(s, acc[u][t]);
     float r = hsum(s);
-    for (int64_t j = i; j < k; ++j) r += w_at<kT>(w, j) * tp.f32(t)[j];
+    for (int64_t j = i; j < k; ++j) r += w_at<kT>(w, j) * x_at<kT>(tp, L, t, j);
     y[t * ys] = r;
   }
+}
+
+// kF16 activations: F16C rounds to nearest even (imm 0), as float_to_half does, subnormals included.
+void to_f16_f16c(const float* x, int64_t n, uint16_t* out) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; ++i) out[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
 }
 
 template <int NT> void f32_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { float_tile<FW::kF32, NT>(k, w, a, y, ys); }
@@ -303,6 +330,7 @@ constexpr KernelTable kTable = [] {
   t.tile[14] = q6_K;
   t.tile[30] = bf16;
   for (int type : {2, 3, 6, 7, 8}) t.lanes[type] = 8;  // natural order, one block per register
+  t.to_f16 = to_f16_f16c;
   return t;
 }();
 

@@ -397,12 +397,31 @@ inline __m512 load_w_masked(const uint8_t* w, int64_t i, __mmask16 m) {
   }
 }
 
+// Activations 16 at a time from element i: f16 (kF16, the layout of f16 weights) or f32.
+template <FW kT, int NT>
+inline __m512 load_x(const TokenPtrs<NT>& tp, const ActLayout& L, int t, int64_t i) {
+  if constexpr (kT == FW::kF16) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(tp.f16(t, L) + i)));
+  } else {
+    return _mm512_loadu_ps(tp.f32(t) + i);
+  }
+}
+template <FW kT, int NT>
+inline __m512 load_x_masked(const TokenPtrs<NT>& tp, const ActLayout& L, int t, int64_t i, __mmask16 m) {
+  if constexpr (kT == FW::kF16) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, tp.f16(t, L) + i));
+  } else {
+    return _mm512_maskz_loadu_ps(m, tp.f32(t) + i);
+  }
+}
+
 template <FW kT, int NR, int NT>
 void float_tile(int64_t k, const uint8_t* w, int64_t ws, const Acts& a, float* y, int64_t ys) {
   // Independent accumulators: U per (row, token) so that one token still has several FMA chains in
   // flight; U depends on NT only, so that every NR sums in the same order.
   constexpr int U = NT >= 4 ? 1 : (NT >= 2 ? 2 : 4);
   const TokenPtrs<NT> tp(a);
+  const ActLayout& L = *a.layout;
   __m512 acc[U][NR][NT];
   for (int u = 0; u < U; ++u)
     for (int i = 0; i < NR; ++i)
@@ -413,7 +432,7 @@ void float_tile(int64_t k, const uint8_t* w, int64_t ws, const Acts& a, float* y
       __m512 wv[NR];
       for (int i = 0; i < NR; ++i) wv[i] = load_w<kT>(w + i * ws, e + 16 * u);
       for (int t = 0; t < NT; ++t) {
-        const __m512 xv = _mm512_loadu_ps(tp.f32(t) + e + 16 * u);
+        const __m512 xv = load_x<kT>(tp, L, t, e + 16 * u);
         for (int i = 0; i < NR; ++i) acc[u][i][t] = _mm512_fmadd_ps(wv[i], xv, acc[u][i][t]);
       }
     }
@@ -423,7 +442,7 @@ void float_tile(int64_t k, const uint8_t* w, int64_t ws, const Acts& a, float* y
     __m512 wv[NR];
     for (int i = 0; i < NR; ++i) wv[i] = load_w_masked<kT>(w + i * ws, e, m);
     for (int t = 0; t < NT; ++t) {
-      const __m512 xv = _mm512_maskz_loadu_ps(m, tp.f32(t) + e);
+      const __m512 xv = load_x_masked<kT>(tp, L, t, e, m);
       for (int i = 0; i < NR; ++i) acc[0][i][t] = _mm512_fmadd_ps(wv[i], xv, acc[0][i][t]);
     }
   }
@@ -440,6 +459,14 @@ template <int NT> void f32_n(int64_t k, const uint8_t* w, const Acts& a, float* 
 template <int NT> void f16_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { float_tile<FW::kF16, 1, NT>(k, w, 0, a, y, ys); }
 template <int NT> void bf16_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { float_tile<FW::kBF16, 1, NT>(k, w, 0, a, y, ys); }
 template <int NR, int NT> void f16_rows_n(int64_t k, const uint8_t* w, int64_t ws, const Acts& a, float* y, int64_t ys) { float_tile<FW::kF16, NR, NT>(k, w, ws, a, y, ys); }
+
+// kF16 activations: F16C rounds to nearest even (imm 0), as float_to_half does, subnormals included.
+void to_f16_f16c(const float* x, int64_t n, uint16_t* out) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; ++i) out[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+}
 
 // ---- k-quants ------------------------------------------------------------------------------------------------
 
@@ -609,6 +636,7 @@ constexpr KernelTable kTable = [] {
   t.tile_packed[2] = t.tile_packed[8] = q32_packed;
   t.packed_rows[2] = t.packed_rows[8] = kPackRows;
   t.packed_block_bytes[2] = t.packed_block_bytes[8] = kPackBlockBytes;
+  t.to_f16 = to_f16_f16c;
   return t;
 }();
 

@@ -116,9 +116,31 @@ inline float w_at(const uint8_t* w, int64_t i) {
   }
 }
 
+// Activations 8 at a time from element i, and one at i: f16 (kF16, the layout of f16 weights) or f32.
+template <FW kT, int NT>
+inline void load_x8(const TokenPtrs<NT>& tp, const ActLayout& L, int t, int64_t i, float32x4_t* lo, float32x4_t* hi) {
+  if constexpr (kT == FW::kF16) {
+    const float16x8_t h = vld1q_f16(reinterpret_cast<const float16_t*>(tp.f16(t, L) + i));
+    *lo = vcvt_f32_f16(vget_low_f16(h));
+    *hi = vcvt_high_f32_f16(h);
+  } else {
+    *lo = vld1q_f32(tp.f32(t) + i);
+    *hi = vld1q_f32(tp.f32(t) + i + 4);
+  }
+}
+template <FW kT, int NT>
+inline float x_at(const TokenPtrs<NT>& tp, const ActLayout& L, int t, int64_t i) {
+  if constexpr (kT == FW::kF16) {
+    return h2f(reinterpret_cast<const uint8_t*>(tp.f16(t, L) + i));
+  } else {
+    return tp.f32(t)[i];
+  }
+}
+
 template <FW kT, int NT>
 void float_tile(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) {
   const TokenPtrs<NT> tp(a);
+  const ActLayout& L = *a.layout;
   float32x4_t acc[2][NT];
   for (int t = 0; t < NT; ++t) acc[0][t] = acc[1][t] = vdupq_n_f32(0.0f);
   int64_t i = 0;
@@ -126,13 +148,15 @@ void float_tile(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys
     float32x4_t lo, hi;
     load8<kT>(w, i, &lo, &hi);
     for (int t = 0; t < NT; ++t) {
-      acc[0][t] = vfmaq_f32(acc[0][t], lo, vld1q_f32(tp.f32(t) + i));
-      acc[1][t] = vfmaq_f32(acc[1][t], hi, vld1q_f32(tp.f32(t) + i + 4));
+      float32x4_t xlo, xhi;
+      load_x8<kT>(tp, L, t, i, &xlo, &xhi);
+      acc[0][t] = vfmaq_f32(acc[0][t], lo, xlo);
+      acc[1][t] = vfmaq_f32(acc[1][t], hi, xhi);
     }
   }
   for (int t = 0; t < NT; ++t) {
     float r = vaddvq_f32(vaddq_f32(acc[0][t], acc[1][t]));
-    for (int64_t j = i; j < k; ++j) r += w_at<kT>(w, j) * tp.f32(t)[j];
+    for (int64_t j = i; j < k; ++j) r += w_at<kT>(w, j) * x_at<kT>(tp, L, t, j);
     y[t * ys] = r;
   }
 }

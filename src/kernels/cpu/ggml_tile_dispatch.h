@@ -58,6 +58,7 @@ struct TokenPtrs {
     return reinterpret_cast<const int16_t*>(s[t] + l.off_bsums);
   }
   const float* f32(int t) const { return reinterpret_cast<const float*>(s[t]); }
+  const uint16_t* f16(int t, const ActLayout& l) const { return reinterpret_cast<const uint16_t*>(s[t] + l.off_qs); }
 };
 
 // The 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a q4_K/q5_K block, 6 bits each.

@@ -1067,9 +1067,10 @@ float dot_float(int64_t k, const void* w, const float* x, F to_float) {
 ActKind act_kind(uint32_t wtype) {
   switch (static_cast<GgmlType>(wtype)) {
     case GgmlType::kF32:
-    case GgmlType::kF16:
     case GgmlType::kBF16:
       return ActKind::kF32;
+    case GgmlType::kF16:
+      return ActKind::kF16;
     case GgmlType::kQ4_0:
     case GgmlType::kQ4_1:
     case GgmlType::kQ5_0:
@@ -1111,6 +1112,8 @@ ActLayout act_layout(uint32_t wtype, int64_t k, ActOrder order, int lanes) {
     l.off_qs = place(k);
     l.off_d = place(nb * 4);
     l.off_bsums = place(k / 16 * 2);
+  } else if (l.kind == ActKind::kF16) {
+    place(k * 2);
   } else if (l.kind == ActKind::kF32) {
     at = k * 4;  // the row itself, no slab
   }
@@ -1164,7 +1167,10 @@ void finish_acts(uint32_t wtype, const ActLayout& l, int64_t k, uint8_t* slab) {
 }
 
 void quantize_acts(uint32_t wtype, const ActLayout& l, const float* x, int64_t k, uint8_t* slab) {
-  if (l.kind == ActKind::kQ8_32) {
+  if (l.kind == ActKind::kF16) {
+    uint16_t* h = reinterpret_cast<uint16_t*>(slab + l.off_qs);
+    for (int64_t i = 0; i < k; ++i) h[i] = to_f16(x[i]);
+  } else if (l.kind == ActKind::kQ8_32) {
     const int64_t nb = k / kQK;
     int8_t* qs = reinterpret_cast<int8_t*>(slab + l.off_qs);
     float* d = reinterpret_cast<float*>(slab + l.off_d);
@@ -1213,9 +1219,12 @@ float dot_ref(uint32_t wtype, int64_t k, const void* w, const uint8_t* act, cons
     case GgmlType::kF32:
       return dot_float(k, w, reinterpret_cast<const float*>(act),
                        [](const void* p, int64_t i) { return static_cast<const float*>(p)[i]; });
-    case GgmlType::kF16:
-      return dot_float(k, w, reinterpret_cast<const float*>(act),
-                       [](const void* p, int64_t i) { return half_to_float(static_cast<const uint16_t*>(p)[i]); });
+    case GgmlType::kF16: {  // f16 activations (kF16)
+      const uint16_t* x = reinterpret_cast<const uint16_t*>(act + l.off_qs);
+      float sum = 0;
+      for (int64_t i = 0; i < k; ++i) sum += half_to_float(static_cast<const uint16_t*>(w)[i]) * half_to_float(x[i]);
+      return sum;
+    }
     case GgmlType::kBF16:
       return dot_float(k, w, reinterpret_cast<const float*>(act),
                        [](const void* p, int64_t i) { return bf16_to_float(static_cast<const uint16_t*>(p)[i]); });
