@@ -111,32 +111,41 @@ struct AttentionImpl {
     return V::reduce_add(sum);
   }
 
-  // out[d] = inv * sum_j w[j] v[lo + j][d], L dimensions at a time (the last ones masked), over
-  // four interleaved streams of positions.
+  // out[d] = inv * sum_j w[j] v[lo + j][d], a vector of dimensions at a time: full vectors, then
+  // the narrower Half vectors where they cover the rest exactly (a head of 8 on AVX-512), else
+  // one masked vector.
   static void values(const AttentionArgs& a, const float* w, int64_t n, float inv, float* out) {
+    using H = typename V::Half;
     const int64_t hd = a.hd_v;
     const float* v = a.v + a.lo * hd;
-    for (int64_t c = 0; c < hd; c += L) {
-      const int r = hd - c < L ? static_cast<int>(hd - c) : L;
-      const typename V::Mask m = V::mask(r);
-      F acc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
-      int64_t j = 0;
-      if (r == L) {
-        for (; j + 4 <= n; j += 4)
-          for (int u = 0; u < 4; ++u) acc[u] = V::fmadd(V::set1(w[j + u]), V::load(v + (j + u) * hd + c), acc[u]);
-        for (; j < n; ++j) acc[0] = V::fmadd(V::set1(w[j]), V::load(v + j * hd + c), acc[0]);
-      } else {
-        for (; j + 4 <= n; j += 4)
-          for (int u = 0; u < 4; ++u) acc[u] = V::fmadd(V::set1(w[j + u]), V::load(v + (j + u) * hd + c, m), acc[u]);
-        for (; j < n; ++j) acc[0] = V::fmadd(V::set1(w[j]), V::load(v + j * hd + c, m), acc[0]);
-      }
-      const F o = V::mul(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])), V::set1(inv));
-      if (r == L) {
-        V::store(out + c, o);
-      } else {
-        V::store(out + c, o, m);
-      }
+    int64_t c = 0;
+    for (; c + L <= hd; c += L) value_chunk<V>(v, hd, c, w, n, inv, out);
+    if (c == hd) return;
+    if ((hd - c) % H::kLanes == 0) {
+      for (; c < hd; c += H::kLanes) value_chunk<H>(v, hd, c, w, n, inv, out);
+      return;
     }
+    const typename V::Mask m = V::mask(static_cast<int>(hd - c));
+    F acc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4)
+      for (int u = 0; u < 4; ++u) acc[u] = V::fmadd(V::set1(w[j + u]), V::load(v + (j + u) * hd + c, m), acc[u]);
+    for (; j < n; ++j) acc[0] = V::fmadd(V::set1(w[j]), V::load(v + j * hd + c, m), acc[0]);
+    V::store(out + c, V::mul(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])), V::set1(inv)), m);
+  }
+
+  // out[c, c + W::kLanes) for W = V or V::Half (which offers only zero, set1, load, store and
+  // fmadd: the sums are multiply-adds by 1), over four interleaved streams of positions.
+  template <class W>
+  static void value_chunk(const float* v, int64_t hd, int64_t c, const float* w, int64_t n, float inv, float* out) {
+    typename W::F acc[4] = {W::zero(), W::zero(), W::zero(), W::zero()};
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4)
+      for (int u = 0; u < 4; ++u) acc[u] = W::fmadd(W::set1(w[j + u]), W::load(v + (j + u) * hd + c), acc[u]);
+    for (; j < n; ++j) acc[0] = W::fmadd(W::set1(w[j]), W::load(v + j * hd + c), acc[0]);
+    const typename W::F one = W::set1(1.0f);
+    const typename W::F sum = W::fmadd(W::fmadd(acc[3], one, acc[2]), one, W::fmadd(acc[1], one, acc[0]));
+    W::store(out + c, W::fmadd(sum, W::set1(inv), W::zero()));
   }
 };
 
