@@ -20,6 +20,20 @@ namespace {
 // Multiply-adds of one layer's attention below which the rows' items stay on the calling thread
 // (a hand-off to the pool costs about as much as this much work).
 constexpr int64_t kMinThreadedAttention = int64_t{1} << 16;
+// Multiply-adds of a projection over a step's rows below which ggml_matmul keeps it on one
+// thread (twice its smallest chunk): a step whose every projection is that small gives each
+// thread whole slots' rows instead (one hand-off per step, not several per layer).
+constexpr int64_t kSplitRowsWork = int64_t{1} << 19;
+
+// The largest projection's multiply-adds per row.
+int64_t largest_projection(const Model& model) {
+  int64_t m = model.output().rows * model.output().cols;
+  for (const LayerWeights& L : model.layers()) {
+    for (const WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down})
+      m = std::max(m, w->rows * w->cols);
+  }
+  return m;
+}
 
 }  // namespace
 
@@ -38,15 +52,31 @@ Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, E
   std::unique_ptr<BatchContext> c(new BatchContext(model, env));
   c->n_ctx_ = n_ctx;
   c->n_batch_ = std::max<int64_t>(opts.n_batch, opts.n_slots);
-  c->n_threads_ = std::max(1, env.pool->num_threads());
+  c->largest_ = largest_projection(model);
+  const int threads = std::max(1, env.pool->num_threads());
   const int64_t nb = c->n_batch_;
+  const int64_t group = h.n_head / h.n_head_kv;
   try {
     c->n_past_.assign((size_t)opts.n_slots, 0);
     c->k_.assign((size_t)(opts.n_slots * h.n_layer * n_ctx * h.n_embd_k()), 0.0f);
     c->v_.assign((size_t)(opts.n_slots * h.n_layer * n_ctx * h.n_embd_v()), 0.0f);
-    c->fwd_.allocate(n_ctx, nb);
-    c->scores_.resize((size_t)(c->n_threads_ * (h.n_head / h.n_head_kv) * n_ctx));
     c->logits_.resize((size_t)(nb * h.n_vocab));
+    c->main_.env = &env;
+    c->main_.fwd = std::make_unique<ForwardPass>(model, env);
+    c->main_.fwd->allocate(n_ctx, nb);
+    c->main_.scores.resize((size_t)(threads * group * n_ctx));
+    // Split steps need two rows at least, each projection small enough for one thread.
+    if (threads > 1 && opts.n_slots > 1 && 2 * c->largest_ < kSplitRowsWork) {
+      c->lanes_.resize((size_t)std::min<int64_t>(threads, opts.n_slots));
+      for (Lane& lane : c->lanes_) {
+        lane.own_env = Env::create(1);
+        lane.own_env->cpu = env.cpu;
+        lane.env = lane.own_env.get();
+        lane.fwd = std::make_unique<ForwardPass>(model, *lane.env);
+        lane.fwd->allocate(n_ctx, nb);
+        lane.scores.resize((size_t)(group * n_ctx));
+      }
+    }
   } catch (const std::bad_alloc&) {
     return out_of_range("not enough memory for " + std::to_string(opts.n_slots) + " sequences of " +
                         std::to_string(n_ctx) + " tokens");
@@ -92,19 +122,68 @@ Status BatchContext::eval(std::span<const BatchRow> rows) {
     return out_of_range("not enough memory for the logits of " + std::to_string(want) + " rows");
   }
   n_logit_rows_ = 0;
+  std::vector<size_t>& cuts = cuts_;
   for (size_t b0 = 0; b0 < rows.size(); b0 += (size_t)n_batch_) {
     const size_t nb = std::min<size_t>((size_t)n_batch_, rows.size() - b0);
     std::span<const BatchRow> part = rows.subspan(b0, nb);
-    Status st = forward(part, false);
+    Status st = ok_status();
+    if (split(part, &cuts)) {  // piece i: rows [cuts[i], cuts[i + 1]) on lane i
+      const size_t pieces = cuts.size() - 1;
+      std::vector<Status> sts(pieces, ok_status());
+      std::vector<int64_t> first_logit(pieces, n_logit_rows_);
+      for (size_t i = 1; i < pieces; ++i) {
+        first_logit[i] = first_logit[i - 1];
+        for (size_t r = cuts[i - 1]; r < cuts[i]; ++r) first_logit[i] += part[r].logits ? 1 : 0;
+      }
+      env_.pool->parallel_for((int64_t)pieces, 1, [&](int64_t p0, int64_t p1) {
+        for (int64_t i = p0; i < p1; ++i) {
+          sts[i] = forward(lanes_[i], part.subspan(cuts[i], cuts[i + 1] - cuts[i]), false,
+                           logits_.data() + first_logit[i] * h.n_vocab);
+        }
+      });
+      for (const Status& s : sts)
+        if (!s.ok() && st.ok()) st = s;
+    } else {
+      st = forward(main_, part, false, logits_.data() + n_logit_rows_ * h.n_vocab);
+    }
     if (!st.ok()) {
       for (size_t i = 0; i < rows.size(); ++i) {  // the cache after each slot's first row is void
         if (i == 0 || rows[i].slot != rows[i - 1].slot) n_past_[rows[i].slot] = std::min(n_past_[rows[i].slot], rows[i].pos);
       }
       return st;
     }
-    for (const BatchRow& r : part) n_past_[r.slot] = r.pos + 1;
+    for (const BatchRow& r : part) {
+      n_past_[r.slot] = r.pos + 1;
+      n_logit_rows_ += r.logits ? 1 : 0;
+    }
   }
   return ok_status();
+}
+
+bool BatchContext::split(std::span<const BatchRow> rows, std::vector<size_t>* cuts) const {
+  const int64_t n = (int64_t)rows.size();
+  if (lanes_.empty() || n < 2 || n * largest_ >= kSplitRowsWork) return false;
+  // Runs of one slot's rows; a slot with two runs (rows of other slots between) stays whole.
+  std::vector<size_t> starts;
+  for (int64_t r = 0; r < n; ++r) {
+    if (r > 0 && rows[r].slot == rows[r - 1].slot) continue;
+    for (int64_t q = 0; q < r; ++q)
+      if (rows[q].slot == rows[r].slot) return false;
+    starts.push_back((size_t)r);
+  }
+  const size_t pieces = std::min(lanes_.size(), starts.size());
+  if (pieces < 2) return false;
+  // Piece i ends at the first run start at or past i + 1 pieces' share of the rows, and every
+  // piece keeps one run at least.
+  cuts->assign(1, 0);
+  size_t next = 1;
+  for (size_t i = 1; i < pieces; ++i) {
+    const size_t share = (size_t)n * i / pieces;
+    while (next < starts.size() && starts[next] < share && starts.size() - next > pieces - i) ++next;
+    cuts->push_back(starts[next++]);
+  }
+  cuts->push_back((size_t)n);
+  return true;
 }
 
 Status BatchContext::embed(int32_t slot, std::span<const int32_t> tokens, std::vector<float>* out) {
@@ -126,14 +205,14 @@ Status BatchContext::embed(int32_t slot, std::span<const int32_t> tokens, std::v
     const size_t nb = std::min<size_t>((size_t)n_batch_, tokens.size() - b0);
     rows.clear();
     for (size_t i = 0; i < nb; ++i) rows.push_back({slot, tokens[b0 + i], (int64_t)(b0 + i), false});
-    Status st = forward(rows, true);
+    Status st = forward(main_, rows, true, nullptr);
     if (!st.ok()) {
       n_past_[slot] = 0;
       return st;
     }
     n_past_[slot] = (int64_t)(b0 + nb);
     for (size_t i = 0; i < nb; ++i)
-      for (int64_t d = 0; d < E; ++d) sum[d] += fwd_.xn[i * E + d];
+      for (int64_t d = 0; d < E; ++d) sum[d] += main_.fwd->xn[i * E + d];
   }
   n_past_[slot] = 0;
   for (int64_t d = 0; d < E; ++d) (*out)[d] = (float)(sum[d] / (double)tokens.size());
@@ -145,7 +224,7 @@ Status BatchContext::embed(int32_t slot, std::span<const int32_t> tokens, std::v
 // kernel, which reads the keys transposed ([dim][position] per KV head, as forward() stores
 // them). Decode rows and prompt rows alike; the items go over the pool only when there is
 // enough work to pay for the hand-off, each pool slot with its own scores scratch.
-void BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
+void BatchContext::attention(Lane& lane, int64_t il, std::span<const BatchRow> rows) {
   const Hparams& h = model_.hparams();
   const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v, nkv = h.n_head_kv;
   const int64_t group = h.n_head / nkv;
@@ -159,7 +238,7 @@ void BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
     const int64_t r = item / nkv, g = item % nkv;
     const int64_t p = rows[r].pos, slot = rows[r].slot;
     kernels::cpu::AttentionArgs a;
-    a.q = fwd_.q.data() + r * h.n_embd_q() + g * group * hdk;
+    a.q = lane.fwd->q.data() + r * h.n_embd_q() + g * group * hdk;
     a.n_q = group;
     a.hd_k = hdk;
     a.hd_v = hdv;
@@ -171,29 +250,32 @@ void BatchContext::attention(int64_t il, std::span<const BatchRow> rows) {
     a.scale = h.attn_scale;
     a.cap = h.attn_softcap;
     a.scores = sc;
-    a.out = fwd_.att.data() + r * h.n_head * hdv + g * group * hdv;
+    a.out = lane.fwd->att.data() + r * h.n_head * hdv + g * group * hdv;
     uk.attention(a);
   };
   const int64_t items = n * nkv;
   int64_t work = 0;
   for (const BatchRow& r : rows) work += (r.pos + 1 - lo_of(r.pos)) * nkv * group * (hdk + hdv);
-  const int64_t slots = work < kMinThreadedAttention ? 1 : std::min<int64_t>(n_threads_, items);
+  ThreadPool& pool = *lane.env->pool;
+  const int threads = pool.num_threads();
+  const int64_t slots = work < kMinThreadedAttention ? 1 : std::min<int64_t>(threads, items);
   if (slots <= 1) {
-    for (int64_t it = 0; it < items; ++it) run_item(it, scores_.data());
+    for (int64_t it = 0; it < items; ++it) run_item(it, lane.scores.data());
     return;
   }
-  const size_t per_slot = scores_.size() / (size_t)n_threads_;
-  env_.pool->parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
+  const size_t per_slot = lane.scores.size() / (size_t)threads;
+  pool.parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
     for (int64_t sl = s0; sl < s1; ++sl)
-      for (int64_t it = sl; it < items; it += slots) run_item(it, scores_.data() + sl * per_slot);
+      for (int64_t it = sl; it < items; it += slots) run_item(it, lane.scores.data() + sl * per_slot);
   });
 }
 
-Status BatchContext::forward(std::span<const BatchRow> rows, bool hidden_only) {
+Status BatchContext::forward(Lane& lane, std::span<const BatchRow> rows, bool hidden_only, float* logits) {
   const Hparams& h = model_.hparams();
   const int64_t n = (int64_t)rows.size();
-  std::vector<int32_t>& tokens = tokens_;
-  std::vector<int64_t>& positions = positions_;
+  ForwardPass& fwd = *lane.fwd;
+  std::vector<int32_t>& tokens = lane.tokens;
+  std::vector<int64_t>& positions = lane.positions;
   tokens.resize((size_t)n);
   positions.resize((size_t)n);
   for (int64_t t = 0; t < n; ++t) {
@@ -204,30 +286,28 @@ Status BatchContext::forward(std::span<const BatchRow> rows, bool hidden_only) {
   const int64_t hdk = h.head_dim_k, hdv = h.head_dim_v, nkv = h.n_head_kv;
   const size_t slot_k = (size_t)(h.n_layer * nkv * n_ctx_ * hdk);
   const size_t slot_v = (size_t)(h.n_layer * nkv * n_ctx_ * hdv);
-  RETURN_IF_ERROR(fwd_.layers(tokens, positions, [&](int64_t il) {
+  RETURN_IF_ERROR(fwd.layers(tokens, positions, [&](int64_t il) {
     // K/V to each row's slot: K [layer][kv head][dim][position], V [layer][kv head][position][dim].
     for (int64_t t = 0; t < n; ++t) {
       const int64_t s = rows[t].slot, p = rows[t].pos;
       for (int64_t g = 0; g < nkv; ++g) {
-        const float* ks = fwd_.k.data() + t * nk + g * hdk;
-        const float* vs = fwd_.v.data() + t * nv + g * hdv;
+        const float* ks = fwd.k.data() + t * nk + g * hdk;
+        const float* vs = fwd.v.data() + t * nv + g * hdv;
         float* kt = k_.data() + s * slot_k + (size_t)(il * nkv + g) * hdk * n_ctx_ + p;
         for (int64_t d = 0; d < hdk; ++d) kt[d * n_ctx_] = ks[d];
         std::copy(vs, vs + hdv, v_.begin() + s * slot_v + ((size_t)(il * nkv + g) * n_ctx_ + p) * hdv);
       }
     }
-    attention(il, rows);
+    attention(lane, il, rows);
     return ok_status();
   }));
-  std::vector<int64_t>& keep = keep_;  // rows whose final hidden state is needed
+  std::vector<int64_t>& keep = lane.keep;  // rows whose final hidden state is needed
   keep.clear();
   for (int64_t t = 0; t < n; ++t)
     if (hidden_only || rows[t].logits) keep.push_back(t);
-  fwd_.final_norm(keep);
+  fwd.final_norm(keep);
   if (hidden_only || keep.empty()) return ok_status();
-  RETURN_IF_ERROR(fwd_.logits((int64_t)keep.size(), logits_.data() + n_logit_rows_ * h.n_vocab));
-  n_logit_rows_ += (int64_t)keep.size();
-  return ok_status();
+  return fwd.logits((int64_t)keep.size(), logits);
 }
 
 }  // namespace edgeai::llm

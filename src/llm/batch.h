@@ -57,23 +57,38 @@ class BatchContext {
   const Model& model() const { return model_; }
 
  private:
-  BatchContext(const Model& model, Env& env) : model_(model), env_(env), fwd_(model, env) {}
-  Status forward(std::span<const BatchRow> rows, bool hidden_only);
-  void attention(int64_t il, std::span<const BatchRow> rows);
+  // What a thread needs to run rows through the layers: the forward pass and its scratch
+  // (n_batch rows), the attention scores, per-eval index scratch, and the environment whose pool
+  // it uses.
+  struct Lane {
+    Env* env = nullptr;
+    std::unique_ptr<Env> own_env;  // split steps' lanes: a one-thread pool each
+    std::unique_ptr<ForwardPass> fwd;
+    std::vector<float> scores;  // one n_ctx row per query head of a group, per pool thread
+    std::vector<int32_t> tokens;
+    std::vector<int64_t> positions, keep;
+  };
+  BatchContext(const Model& model, Env& env) : model_(model), env_(env) {}
+  // Runs the rows on the lane; the logit rows go to `logits` in row order.
+  Status forward(Lane& lane, std::span<const BatchRow> rows, bool hidden_only, float* logits);
+  void attention(Lane& lane, int64_t il, std::span<const BatchRow> rows);
+  // Whether a step's rows go to the threads as whole slots, one lane each (a model whose every
+  // projection over the step's rows is too small for ggml_matmul to thread, and two slots at
+  // least); then lane i runs rows [cuts[i], cuts[i + 1]).
+  bool split(std::span<const BatchRow> rows, std::vector<size_t>* cuts) const;
 
   const Model& model_;
   Env& env_;
   int64_t n_ctx_ = 0;
   int64_t n_batch_ = 0;
-  int n_threads_ = 1;
+  int64_t largest_ = 0;  // the largest projection's multiply-adds per row
   std::vector<int64_t> n_past_;
   // Per slot, per layer and KV head: K transposed (head_dim_k rows of n_ctx positions) and V
   // (n_ctx rows of head_dim_v values).
   std::vector<float> k_, v_;
-  ForwardPass fwd_;  // the layers and their scratch (n_batch rows)
-  std::vector<float> scores_;  // attention scores, one n_ctx row per query head of a group per thread
-  std::vector<int64_t> singles_, positions_, keep_;  // per-eval scratch, kept to avoid allocating per step
-  std::vector<int32_t> tokens_;
+  Lane main_;                // every row of a step, on the caller's pool
+  std::vector<Lane> lanes_;  // split steps (small models only)
+  std::vector<size_t> cuts_;
   std::vector<float> logits_;
   int64_t n_logit_rows_ = 0;
 };
