@@ -144,25 +144,30 @@ void LlmEngine::finish(Slot& s, const std::string& reason, const std::string& er
   --busy_;
 }
 
-void LlmEngine::sample(Slot& s, std::span<const float> logits) {
-  Job& job = *s.job;
+int32_t LlmEngine::draw(Slot& s, std::span<const float> logits) const {
   std::span<const float> use = logits;
   if (s.matcher) {
-    mask_tokens(*s.matcher, pieces_, eog_, job.max_tokens - s.generated, &s.allowed);
+    mask_tokens(*s.matcher, pieces_, eog_, s.job->max_tokens - s.generated, &s.allowed);
     s.masked.assign(logits.begin(), logits.end());
     bool any = false;
     for (size_t i = 0; i < s.masked.size(); ++i) {
       if (i >= s.allowed.size() || !s.allowed[i]) s.masked[i] = -INFINITY;
       else any = true;
     }
-    if (!any) {
-      finish(s, "length");
-      return;
-    }
+    if (!any) return -1;
     use = s.masked;
   }
   const int32_t id = s.sampler->sample(use);
   s.sampler->accept(id);
+  return id;
+}
+
+void LlmEngine::deliver(Slot& s, int32_t id) {
+  Job& job = *s.job;
+  if (id < 0) {  // the JSON constraint allows no token
+    finish(s, "length");
+    return;
+  }
   ++s.generated;
   if (s.generated == 1) {
     const double t = seconds_since(job.submitted);
@@ -203,6 +208,7 @@ void LlmEngine::sample(Slot& s, std::span<const float> logits) {
 void LlmEngine::loop() {
   std::vector<llm::BatchRow> rows;
   std::vector<Slot*> logit_slots;
+  std::vector<int32_t> ids;
   while (true) {
     std::vector<std::shared_ptr<Job>> rejected;
     {
@@ -309,11 +315,17 @@ void LlmEngine::loop() {
         if (sp->job) finish(*sp, "error", st.message());
       continue;
     }
-    // Logit rows come in row order, which is the order of logit_slots.
+    // Logit rows come in row order, which is the order of logit_slots. The draws (each slot's
+    // own sampler and JSON mask) share out over the pool; the text goes out here in slot order.
+    ids.assign(logit_slots.size(), -1);
+    env_.pool->parallel_for((int64_t)logit_slots.size(), 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        if (logit_slots[i]->job) ids[i] = draw(*logit_slots[i], batch_->logits(i));
+    });
     for (size_t i = 0; i < logit_slots.size(); ++i) {
       Slot& s = *logit_slots[i];
       if (!s.job) continue;
-      sample(s, batch_->logits((int64_t)i));
+      deliver(s, ids[i]);
     }
   }
 }

@@ -292,6 +292,35 @@ async function main() {
   check(/edgeai_requests_total\{endpoint="\/v1\/chat\/completions",status="200"\} \d+/.test(metrics) && /edgeai_generated_tokens_total \d+/.test(metrics) &&
         /edgeai_queue_depth\{model="story"\} 0/.test(metrics) && /edgeai_time_to_first_token_seconds_count \d+/.test(metrics), '/metrics in Prometheus text');
 
+  // Sequences decoded together on two threads (each thread runs whole slots' rows; the slots'
+  // draws, JSON masks included, share out over the pool): a greedy completion decoded alongside
+  // three JSON-schema replies gives the text it gives alone, and the replies parse and validate.
+  const b = await startServer(['serve', '--model', `story=${args.llm}`, '--port', '0', '--threads', '2', '--parallel', '4']);
+  try {
+    const bc = new OpenAI({ apiKey: 'none', baseURL: `http://127.0.0.1:${b.port}/v1`, timeout: 30000, maxRetries: 0 });
+    const alone = (await bc.completions.create({ model: 'story', prompt, max_tokens: 40, temperature: 0 })).choices[0].text;
+    const [together, ...docs] = await Promise.all([
+      bc.completions.create({ model: 'story', prompt, max_tokens: 40, temperature: 0 }),
+      ...[11, 12, 13].map((seed) => bc.chat.completions.create({
+        model: 'story', messages: [{ role: 'user', content: 'Describe a child as JSON.' }], max_tokens: 120, temperature: 1, seed,
+        response_format: { type: 'json_schema', json_schema: { name: 'child', schema, strict: true } },
+      })),
+    ]);
+    check(together.choices[0].text === alone, 'a greedy completion decoded with others equals it alone', `${JSON.stringify(together.choices[0].text)} vs ${JSON.stringify(alone)}`);
+    for (const [i, r] of docs.entries()) {
+      let parsed = null;
+      try {
+        parsed = JSON.parse(r.choices[0].message.content);
+      } catch (e) {
+        parsed = null;
+      }
+      const errs = parsed === null ? ['does not parse'] : validate(schema, parsed);
+      check(errs.length === 0, `json_schema reply ${i} decoded with others parses and validates`, `${errs.join('; ')}: ${JSON.stringify(r.choices[0].message.content)}`);
+    }
+  } finally {
+    b.proc.kill('SIGKILL');
+  }
+
   // A full queue answers 503 (a second server: one slot, no queue).
   const q = await startServer(['serve', '--model', `story=${args.llm}`, '--port', '0', '--threads', '1', '--parallel', '1', '--max-queue', '0']);
   try {
