@@ -135,6 +135,11 @@ TEST(Int8QConv, LargePlanesThreadSplitsBitExact) {
       {1, 40, 7, 7, 27, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, false, 1e-9f},  // 49 columns, past int32
       {1, 40, 14, 14, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, true},        // 196 columns
       {1, 64, 5, 7, 11, 1, 1},                                                 // 35 columns
+      // Depthwise rows of at most 8 outputs: two output rows per vector.
+      {1, 320, 7, 7, 320, 3, 3, 1, 1, 1, 1, 1, 1, 320},    // 7x7, threaded
+      {1, 96, 14, 13, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96},     // stride 2 to 7x7
+      {1, 8, 9, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8},          // one column
+      {1, 8, 1, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8},          // one row: the pair's second row unused
   };
   uint32_t seed = 300;
   for (const auto& s : specs) {

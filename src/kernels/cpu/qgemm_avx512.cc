@@ -425,8 +425,64 @@ void dw_rows(const QDwArgs& a, int64_t oy0, const int32_t* wq, int nwin) {
   }
 }
 
+// Rows of at most 8 outputs (7x7 planes): two output rows per vector, row 2v in lanes 0-7 and row
+// 2v + 1 in lanes 8-15. The input rows they read, iy and iy + sh, are loaded into the low and high
+// 256 bits, and the windows of lanes 8-15 come from the high half (dword 8 on).
+template <int kSw>
+inline __m512i dw_windows_pair(__m512i v) {
+  const __m512i idx = kSw == 1 ? _mm512_setr_epi32(0, 1, 2, 3, 1, 2, 3, 4, 8, 9, 10, 11, 9, 10, 11, 12)
+                               : _mm512_setr_epi32(0, 1, 2, 3, 2, 3, 4, 5, 8, 9, 10, 11, 10, 11, 12, 13);
+  const __m512i pat = kSw == 1 ? _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6))
+                               : _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9));
+  return _mm512_shuffle_epi8(_mm512_permutexvar_epi32(idx, v), pat);
+}
+
+// Output row pairs [v0, v0 + R) (rows 2 v0 .. 2 (v0 + R) - 1, those below oh stored).
+template <int R, int kSw, bool kClamp>
+void dw_row_pairs(const QDwArgs& a, int64_t v0, const int32_t* wq, int nwin) {
+  constexpr int kNeed = 7 * kSw + 4;  // bytes one half's windows cover
+  const __m256i zxv = _mm256_set1_epi8(static_cast<char>(a.zx));
+  const int64_t vs = 2 * a.sh, rows_in = (R - 1) * vs + a.kh, iy0 = 2 * v0 * a.sh - a.pt;
+  auto load = [&](int64_t iy, __mmask32 m, int64_t c0) {
+    return (iy >= 0 && iy < a.h && m) ? _mm256_mask_loadu_epi8(zxv, m, a.x + iy * a.w + c0) : zxv;
+  };
+  __m512i acc[R];
+#pragma GCC unroll 4
+  for (int j = 0; j < R; ++j) acc[j] = _mm512_setzero_si512();
+  for (int t = 0; t < nwin; ++t) {
+    const int64_t c0 = 4 * t - a.pl;
+    const int64_t lo = std::max<int64_t>(0, -c0), hi = std::min<int64_t>(kNeed, a.w - c0);
+    const __mmask32 m = hi > lo ? static_cast<__mmask32>(byte_range_mask(lo, hi)) : 0;
+    for (int64_t r = 0; r < rows_in; ++r) {
+      const int64_t iy = iy0 + r;
+      const __m512i v = dw_windows_pair<kSw>(
+          _mm512_inserti64x4(_mm512_castsi256_si512(load(iy, m, c0)), load(iy + a.sh, m, c0), 1));
+#pragma GCC unroll 4
+      for (int j = 0; j < R; ++j) {
+        const int64_t ky = r - j * vs;
+        if (ky >= 0 && ky < a.kh) acc[j] = dpbusd(acc[j], v, _mm512_set1_epi32(wq[ky * nwin + t]));
+      }
+    }
+  }
+  const __mmask16 sm = tail_mask(a.ow);
+#pragma GCC unroll 4
+  for (int j = 0; j < R; ++j) {
+    const int64_t oy = 2 * (v0 + j);
+    const __m128i y = requant16<kClamp>(acc[j], a.corr, a.mult, a.zy, a.qmin, a.qmax);
+    _mm_mask_storeu_epi8(a.y + oy * a.ow, sm, y);
+    if (oy + 1 < a.oh) _mm_mask_storeu_epi8(a.y + (oy + 1) * a.ow, sm, _mm_srli_si128(y, 8));
+  }
+}
+
 template <int kSw, bool kClamp>
 void dwconv_direct(const QDwArgs& a, const int32_t* wq, int nwin) {
+  if (a.ow <= 8) {
+    const int64_t pairs = (a.oh + 1) / 2;
+    int64_t v = 0;
+    for (; v + 2 <= pairs; v += 2) dw_row_pairs<2, kSw, kClamp>(a, v, wq, nwin);
+    for (; v < pairs; ++v) dw_row_pairs<1, kSw, kClamp>(a, v, wq, nwin);
+    return;
+  }
   int64_t oy = 0;
   for (; oy + 4 <= a.oh; oy += 4) dw_rows<4, kSw, kClamp>(a, oy, wq, nwin);
   for (; oy < a.oh; ++oy) dw_rows<1, kSw, kClamp>(a, oy, wq, nwin);
