@@ -2,35 +2,13 @@
 // a run has shown the layout. Oracle: the same branches run as graph outputs of a graph without
 // the Concat, concatenated here. Each session runs several times (the first learns the layout,
 // later ones go in place), with changing input shapes, at 1 and 2 threads, fast and reference.
+#include "compress/quantize/graph_edit.h"
 #include "kernels/cpu_test_util.h"
 
 namespace edgeai::testing {
 namespace {
 
-ir::Node node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  ir::Node n;
-  n.name = name;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
-
-void set_int(ir::Node& n, const std::string& k, int64_t v) {
-  ir::Attribute a;
-  a.name = k;
-  a.type = ir::AttrType::kInt;
-  a.i = v;
-  n.attributes[k] = a;
-}
-
-void set_ints(ir::Node& n, const std::string& k, std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.name = k;
-  a.type = ir::AttrType::kInts;
-  a.ints = std::move(v);
-  n.attributes[k] = a;
-}
+using compress::make_node;
 
 // A squeezenet fire module's tail: x -> Conv 1x1 -> Relu (a), x -> Conv 3x3 pad 1 (b), and a third
 // branch c picked by `third`: "relu" (Relu of x), "identity" (x forwarded by Identity: not
@@ -44,26 +22,28 @@ OpCase fire(int64_t c, int64_t m1, int64_t m3, int64_t axis, const std::string& 
   o.constants.push_back({"b1", random_tensor({m1}, 12)});
   o.constants.push_back({"w3", random_tensor({m3, c, 3, 3}, 13)});
   o.constants.push_back({"b3", random_tensor({m3}, 14)});
-  o.nodes.push_back(node("conv1", "Conv", {"x", "w1", "b1"}, {"a0"}));
-  o.nodes.push_back(node("relu1", "Relu", {"a0"}, {"a"}));
-  ir::Node conv3 = node("conv3", "Conv", {"x", "w3", "b3"}, {"b"});
-  set_ints(conv3, "pads", {1, 1, 1, 1});
+  o.nodes.push_back(make_node("conv1", "Conv", {"x", "w1", "b1"}, {"a0"}));
+  o.nodes.push_back(make_node("relu1", "Relu", {"a0"}, {"a"}));
+  ir::Node conv3 = make_node("conv3", "Conv", {"x", "w3", "b3"}, {"b"});
+  conv3.attributes["pads"].name = "pads";
+  conv3.attributes["pads"].type = ir::AttrType::kInts;
+  conv3.attributes["pads"].ints = {1, 1, 1, 1};
   o.nodes.push_back(conv3);
   if (third == "identity") {
-    o.nodes.push_back(node("third", "Identity", {"x"}, {"c"}));
+    o.nodes.push_back(make_node("third", "Identity", {"x"}, {"c"}));
   } else {
-    o.nodes.push_back(node("third", "Relu", {"x"}, {"c"}));
+    o.nodes.push_back(make_node("third", "Relu", {"x"}, {"c"}));
   }
   if (concat) {
-    ir::Node cat = node("cat", "Concat", {"a", "b", "c"}, {"y"});
-    set_int(cat, "axis", axis);
+    ir::Node cat = make_node("cat", "Concat", {"a", "b", "c"}, {"y"});
+    compress::set_int_attr(cat, "axis", axis);
     o.nodes.push_back(cat);
     o.outputs = {"y"};
   } else {
     o.outputs = {"a", "b", "c"};
   }
   if (third == "shared") {
-    o.nodes.push_back(node("add", "Add", {"c", "c"}, {"z"}));
+    o.nodes.push_back(make_node("add", "Add", {"c", "c"}, {"z"}));
     o.outputs.push_back("z");
   }
   return o;
