@@ -161,6 +161,20 @@ void float_tile(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys
   }
 }
 
+// kF16 activations: FCVTN rounds to nearest even under the default FPCR (no flush to zero), as
+// float_to_half does.
+void to_f16_neon(const float* x, int64_t n, uint16_t* out) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const float16x8_t h = vcombine_f16(vcvt_f16_f32(vld1q_f32(x + i)), vcvt_f16_f32(vld1q_f32(x + i + 4)));
+    vst1q_u16(out + i, vreinterpretq_u16_f16(h));
+  }
+  for (; i < n; ++i) {
+    const float16_t h = (float16_t)x[i];
+    __builtin_memcpy(out + i, &h, 2);
+  }
+}
+
 template <int NT> void f32_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { float_tile<FW::kF32, NT>(k, w, a, y, ys); }
 template <int NT> void f16_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { float_tile<FW::kF16, NT>(k, w, a, y, ys); }
 template <int NT> void bf16_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { float_tile<FW::kBF16, NT>(k, w, a, y, ys); }
@@ -293,6 +307,7 @@ constexpr KernelTable kTable = [] {
   t.tile[13] = q5_K;
   t.tile[14] = q6_K;
   t.tile[30] = bf16;
+  t.to_f16 = to_f16_neon;
   return t;
 }();
 
