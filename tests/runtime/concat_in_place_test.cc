@@ -73,8 +73,8 @@ Tensor concat(const std::vector<Tensor>& parts, int64_t axis) {
 struct Runner {
   Env env;
   std::unique_ptr<runtime::Session> session;
-  Runner(const OpCase& c, int threads, bool reference) {
-    env.cpu = detect_cpu_features();
+  Runner(const OpCase& c, int threads, bool reference, const CpuFeatures& cpu = detect_cpu_features()) {
+    env.cpu = cpu;
     env.pool = std::make_unique<ThreadPool>(threads);
     env.arena = std::make_shared<Arena>();
     runtime::SessionOptions so;
@@ -144,6 +144,67 @@ TEST(ConcatInPlace, FallsBackToCopying) {
   check(16, 16, 1, "identity", {{1, 16, 8, 8}}, false);  // c is x itself
   check(16, 16, 1, "shared", {{1, 16, 8, 8}}, false);    // c is read twice
   check(16, 16, 2, "relu", {{1, 16, 8, 8}}, false);      // axis 2 with batch 1 and 16 channels
+}
+
+// Five kernels each write one input of a Concat whose order is the reverse of theirs: every
+// producer's region lies just before one already written, so a store past the end of its output
+// (the arena's rounding would hide it elsewhere) corrupts a neighbour and fails the comparison.
+// 16 channels of 7 x 9: odd rows and planes for the kernels' tails, regions on 64-byte
+// boundaries. Every ISA table, 1-3 threads.
+OpCase reversed_producers(bool concat) {
+  OpCase o;
+  o.feeds.push_back({"x", Tensor()});
+  o.constants.push_back({"w1", random_tensor({16, 16, 1, 1}, 21)});
+  o.constants.push_back({"w3", random_tensor({16, 16, 3, 3}, 22)});
+  o.constants.push_back({"wd", random_tensor({16, 1, 3, 3}, 23)});
+  o.constants.push_back({"bd", random_tensor({16}, 24)});
+  auto pads = [](ir::Node& n) {
+    n.attributes["pads"].name = "pads";
+    n.attributes["pads"].type = ir::AttrType::kInts;
+    n.attributes["pads"].ints = {1, 1, 1, 1};
+  };
+  o.nodes.push_back(make_node("pointwise", "Conv", {"x", "w1"}, {"p0"}));
+  o.nodes.push_back(make_node("conv3", "Conv", {"x", "w3"}, {"p1"}));
+  pads(o.nodes.back());
+  o.nodes.push_back(make_node("depthwise", "Conv", {"x", "wd", "bd"}, {"p2"}));
+  pads(o.nodes.back());
+  compress::set_int_attr(o.nodes.back(), "group", 16);
+  o.nodes.push_back(make_node("pool", "MaxPool", {"x"}, {"p3"}));
+  pads(o.nodes.back());
+  o.nodes.back().attributes["kernel_shape"] = o.nodes.back().attributes["pads"];
+  o.nodes.back().attributes["kernel_shape"].name = "kernel_shape";
+  o.nodes.back().attributes["kernel_shape"].ints = {3, 3};
+  o.nodes.push_back(make_node("sigmoid", "Sigmoid", {"x"}, {"p4"}));
+  if (concat) {
+    o.nodes.push_back(make_node("cat", "Concat", {"p4", "p3", "p2", "p1", "p0"}, {"y"}));
+    compress::set_int_attr(o.nodes.back(), "axis", 1);
+    o.outputs = {"y"};
+  } else {
+    o.outputs = {"p4", "p3", "p2", "p1", "p0"};
+  }
+  return o;
+}
+
+TEST(ConcatInPlace, ProducersStayInsideTheirRegion) {
+  for (const CpuFeatures& cpu : isa_variants()) {
+    for (int threads = 1; threads <= 3; ++threads) {
+      const std::string what = std::string(kernels::cpu::ukernels_for(cpu).name) + ", " + std::to_string(threads) +
+                               " threads";
+      Runner with(reversed_producers(true), threads, false, cpu);
+      Runner without(reversed_producers(false), threads, false, cpu);
+      ASSERT_TRUE(with.session && without.session);
+      for (int r = 0; r < 3; ++r) {
+        const Tensor x = random_tensor({1, 16, 7, 9}, 30 + r);
+        const std::vector<Tensor> parts = without.run(x);
+        ASSERT_EQ(parts.size(), 5u);
+        with.session->set_profiling(r == 2);
+        const std::vector<Tensor> got = with.run(x);
+        ASSERT_EQ(got.size(), 1u);
+        EXPECT_TRUE(bitwise_equal(got[0], concat(parts, 1))) << what << ", run " << r;
+      }
+      EXPECT_TRUE(with.concat_in_place()) << what;
+    }
+  }
 }
 
 }  // namespace
