@@ -125,6 +125,7 @@ TEST(Int8QConv, LargePlanesThreadSplitsBitExact) {
       {1, 64, 40, 41, 16, 3, 3, 3, 3, 1, 1},               // stride 3: im2col rows per chunk
       {1, 3, 64, 66, 16, 7, 7, 2, 2, 3, 3},                // the stem: 7x7 stride 2, 32 columns a row
       {1, 64, 40, 2, 16, 3, 3, 2, 2, 1, 1},                // stride 2, one output column: a run per lane
+      {1, 32, 30, 40, 16, 3, 3, 1, 1, 0, 0},               // stride 1 without pads: 38 of 40 columns
       {1, 128, 25, 25, 24, 3, 3, 1, 1, 1, 1},              // 625 columns, K = 1152: rows split, two chunks
       {1, 64, 7, 7, 40, 3, 3, 1, 1, 1, 1},                 // 49 columns: rows split, one chunk
       {1, 5, 20, 23, 9, 7, 7, 1, 1, 3, 3},                 // 7x7 stride 1: 49 taps packed directly

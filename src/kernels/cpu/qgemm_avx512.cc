@@ -251,23 +251,35 @@ void pack_b_conv_blocks(const QPackConvArgs& p, uint8_t* dst) {
   const __m128i zxv = _mm_set1_epi8(static_cast<char>(p.zx));
   const __m512i hv = _mm512_set1_epi32(static_cast<int32_t>(p.h)), wv = _mm512_set1_epi32(static_cast<int32_t>(p.w));
   alignas(64) int32_t iy[16], ix[16];
+  const __m512i lane_x = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32(kSw));
   for (int64_t jb = 0; jb < blocks; ++jb) {
     const int64_t j = p.j0 + jb * 16;
     const __mmask16 colm = tail_mask(p.n - jb * 16);
     int64_t oy = j / p.ow, ox = j % p.ow;
     int nseg = 0;
-    for (int l = 0; l < 16; ++l) {
-      iy[l] = static_cast<int32_t>(oy * p.sh);
-      ix[l] = static_cast<int32_t>(ox * kSw);
-      const int64_t b = iy[l] * p.w + ix[l] - int64_t(l) * kSw;
-      if (nseg == 0 || base[nseg - 1] != b) base[nseg++] = b, segm[nseg - 1] = 0;
-      segm[nseg - 1] |= 1u << l;
-      if (++ox == p.ow) {
-        ox = 0;
-        ++oy;
+    __m512i iyv, ixv;
+    if (ox + 16 <= p.ow) {  // the block inside one output row: one segment
+      iyv = _mm512_set1_epi32(static_cast<int32_t>(oy * p.sh));
+      ixv = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(ox * kSw)), lane_x);
+      base[0] = oy * p.sh * p.w + ox * kSw;
+      segm[0] = 0xffff;
+      nseg = 1;
+    } else {
+      for (int l = 0; l < 16; ++l) {
+        iy[l] = static_cast<int32_t>(oy * p.sh);
+        ix[l] = static_cast<int32_t>(ox * kSw);
+        const int64_t b = iy[l] * p.w + ix[l] - int64_t(l) * kSw;
+        if (nseg == 0 || base[nseg - 1] != b) base[nseg++] = b, segm[nseg - 1] = 0;
+        segm[nseg - 1] |= 1u << l;
+        if (++ox == p.ow) {
+          ox = 0;
+          ++oy;
+        }
       }
+      iyv = _mm512_load_si512(iy);
+      ixv = _mm512_load_si512(ix);
     }
-    const __m512i iyv = _mm512_load_si512(iy), ixv = _mm512_load_si512(ix);
     for (int t = 0; t < p.taps; ++t) {  // unsigned compares: 0 <= iy + dy < h and 0 <= ix + dx < w
       const __mmask16 in_rows = _mm512_mask_cmplt_epu32_mask(colm, _mm512_add_epi32(iyv, _mm512_set1_epi32(p.dy[t])), hv);
       const __mmask16 m = _mm512_mask_cmplt_epu32_mask(in_rows, _mm512_add_epi32(ixv, _mm512_set1_epi32(p.dx[t])), wv);
