@@ -507,15 +507,22 @@ void dwconv_avx512(const QDwArgs& a) {
     return;
   }
   int32_t wq[kDwMaxWords];
-  for (int64_t ky = 0; ky < a.kh; ++ky) {
-    for (int t = 0; t < nwin; ++t) {
-      uint32_t word = 0;
-      for (int b = 0; b < 4; ++b) {
-        const int64_t kx = 4 * t + b;
-        const uint8_t v = kx < a.kw ? static_cast<uint8_t>(a.wt[ky * a.kw + kx]) : 0;
-        word |= uint32_t(v) << (8 * b);
+  if (a.kh == 3 && a.kw == 3) {  // the common case, without the loops
+    for (int ky = 0; ky < 3; ++ky) {
+      const uint8_t* w = reinterpret_cast<const uint8_t*>(a.wt) + 3 * ky;
+      wq[ky] = static_cast<int32_t>(uint32_t(w[0]) | uint32_t(w[1]) << 8 | uint32_t(w[2]) << 16);
+    }
+  } else {
+    for (int64_t ky = 0; ky < a.kh; ++ky) {
+      for (int t = 0; t < nwin; ++t) {
+        uint32_t word = 0;
+        for (int b = 0; b < 4; ++b) {
+          const int64_t kx = 4 * t + b;
+          const uint8_t v = kx < a.kw ? static_cast<uint8_t>(a.wt[ky * a.kw + kx]) : 0;
+          word |= uint32_t(v) << (8 * b);
+        }
+        wq[ky * nwin + t] = static_cast<int32_t>(word);
       }
-      wq[ky * nwin + t] = static_cast<int32_t>(word);
     }
   }
   if (a.sw == 1) {
