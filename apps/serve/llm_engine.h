@@ -1,9 +1,9 @@
 // The scheduler of one language model: requests wait in a bounded queue, up to --parallel of them
 // hold a slot of an llm::BatchContext, and one thread runs the decode loop: each step is one
 // forward pass over the next token of every generating slot plus the prompt tokens of newly
-// admitted ones, then one draw per slot (masked by the JSON constraint when the request has one),
-// the slots' draws shared out over the pool. Text goes to each request's Job as it is produced; a
-// cancelled job frees its slot at the next step.
+// admitted ones, then one sample per slot (masked by the JSON constraint when the request has
+// one). Text goes to each request's Job as it is produced; a cancelled job frees its slot at the
+// next step.
 #pragma once
 
 #include <atomic>
@@ -96,7 +96,7 @@ class LlmEngine {
   void loop();
   void finish(Slot& s, const std::string& reason, const std::string& error = "");
   // The slot's next token from its logits (masked by its JSON constraint), or -1 when the
-  // constraint allows none; touches the slot only, so slots draw on several threads at once.
+  // constraint allows none; touches the slot only.
   int32_t draw(Slot& s, std::span<const float> logits) const;
   // Records the drawn token: its text to the job, or the job's end.
   void deliver(Slot& s, int32_t id);

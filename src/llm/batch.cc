@@ -5,9 +5,13 @@
 #include "llm/batch.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <functional>
 #include <new>
 #include <string>
+#include <thread>
 
 #include "core/ggml_type.h"
 #include "kernels/cpu/ukernels.h"
@@ -36,6 +40,104 @@ int64_t largest_projection(const Model& model) {
 }
 
 }  // namespace
+
+// The helper threads of split steps. The caller and the helpers claim pieces from one counter,
+// and the caller then waits only for the pieces a helper has claimed: a helper that the OS holds
+// back (a busy machine) leaves its pieces to the caller instead of stalling the step, where a
+// pool's barrier waits for every worker to check in. Idle helpers poll for a while after each
+// step (steps follow each other within microseconds while requests run), then sleep.
+class PieceRunner {
+ public:
+  explicit PieceRunner(int helpers) {
+    for (int i = 0; i < helpers; ++i) threads_.emplace_back([this] { loop(); });
+  }
+  ~PieceRunner() {
+    stop_.store(true);
+    gen_.fetch_add(1);
+    gen_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+  PieceRunner(const PieceRunner&) = delete;
+  PieceRunner& operator=(const PieceRunner&) = delete;
+
+  // fn(i) for every i in [0, pieces) (pieces < 2^16), on this thread and the helpers.
+  void run(int pieces, const std::function<void(int)>& fn) {
+    fn_ = &fn;
+    done_.store(0, std::memory_order_relaxed);
+    const uint32_t g = gen_.load(std::memory_order_relaxed) + 1;
+    state_.store(pack(g, pieces, 0), std::memory_order_release);
+    gen_.store(g);  // seq_cst, before sleepers_ is read (a helper raises it before its last look)
+    if (sleepers_.load() > 0) gen_.notify_all();
+    int mine = 0;
+    for (int i = claim(g); i >= 0; i = claim(g), ++mine) fn(i);
+    const int theirs = pieces - mine;
+    for (int spin = 0; done_.load(std::memory_order_acquire) != theirs; ++spin) {
+      if (spin < 4096) {
+        relax();
+      } else {
+        const int d = done_.load(std::memory_order_acquire);
+        if (d != theirs) done_.wait(d);
+      }
+    }
+    fn_ = nullptr;
+  }
+
+ private:
+  static uint64_t pack(uint32_t g, int pieces, int next) {
+    return (uint64_t)g << 32 | (uint64_t)pieces << 16 | (uint64_t)next;
+  }
+  static void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#endif
+  }
+  // The next unclaimed piece of step g, or -1.
+  int claim(uint32_t g) {
+    uint64_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      const int pieces = (int)((s >> 16) & 0xffff), next = (int)(s & 0xffff);
+      if ((uint32_t)(s >> 32) != g || next >= pieces) return -1;
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return next;
+    }
+  }
+  void loop() {
+    uint32_t seen = 0;
+    for (;;) {
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; gen_.load(std::memory_order_acquire) == seen; ++i) {
+        relax();
+        if ((i & 255) != 255) continue;
+        if (std::chrono::steady_clock::now() - start > std::chrono::microseconds(300)) {
+          sleepers_.fetch_add(1);
+          while (gen_.load() == seen) gen_.wait(seen);
+          sleepers_.fetch_sub(1);
+        } else {
+          std::this_thread::yield();  // more runnable threads than cores: let them run
+        }
+      }
+      seen = gen_.load(std::memory_order_acquire);
+      if (stop_.load()) return;
+      for (int i = claim(seen); i >= 0; i = claim(seen)) {
+        (*fn_)(i);
+        done_.fetch_add(1, std::memory_order_release);
+        done_.notify_one();
+      }
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  const std::function<void(int)>* fn_ = nullptr;  // the step's, published by state_
+  std::atomic<uint64_t> state_{0};                // step << 32 | pieces << 16 | next piece
+  std::atomic<uint32_t> gen_{0};                  // the step; helpers wait on it
+  std::atomic<int> done_{0};                      // pieces the helpers finished this step
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stop_{false};
+};
+
+BatchContext::BatchContext(const Model& model, Env& env) : model_(model), env_(env) {}
+BatchContext::~BatchContext() = default;
 
 Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, Env& env, const BatchOptions& opts) {
   const Hparams& h = model.hparams();
@@ -76,6 +178,7 @@ Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, E
         lane.fwd->allocate(n_ctx, nb);
         lane.scores.resize((size_t)(group * n_ctx));
       }
+      c->runner_ = std::make_unique<PieceRunner>((int)c->lanes_.size() - 1);
     }
   } catch (const std::bad_alloc&) {
     return out_of_range("not enough memory for " + std::to_string(opts.n_slots) + " sequences of " +
@@ -135,11 +238,9 @@ Status BatchContext::eval(std::span<const BatchRow> rows) {
         first_logit[i] = first_logit[i - 1];
         for (size_t r = cuts[i - 1]; r < cuts[i]; ++r) first_logit[i] += part[r].logits ? 1 : 0;
       }
-      env_.pool->parallel_for((int64_t)pieces, 1, [&](int64_t p0, int64_t p1) {
-        for (int64_t i = p0; i < p1; ++i) {
-          sts[i] = forward(lanes_[i], part.subspan(cuts[i], cuts[i + 1] - cuts[i]), false,
-                           logits_.data() + first_logit[i] * h.n_vocab);
-        }
+      runner_->run((int)pieces, [&](int i) {
+        sts[i] = forward(lanes_[i], part.subspan(cuts[i], cuts[i + 1] - cuts[i]), false,
+                         logits_.data() + first_logit[i] * h.n_vocab);
       });
       for (const Status& s : sts)
         if (!s.ok() && st.ok()) st = s;
@@ -163,7 +264,8 @@ Status BatchContext::eval(std::span<const BatchRow> rows) {
 bool BatchContext::split(std::span<const BatchRow> rows, std::vector<size_t>* cuts) const {
   const int64_t n = (int64_t)rows.size();
   if (lanes_.empty() || n < 2 || n * largest_ >= kSplitRowsWork) return false;
-  // Runs of one slot's rows; a slot with two runs (rows of other slots between) stays whole.
+  // Runs of one slot's rows; a slot whose rows are not all in one run (rows of other slots
+  // between) sends the step down the unsplit path.
   std::vector<size_t> starts;
   for (int64_t r = 0; r < n; ++r) {
     if (r > 0 && rows[r].slot == rows[r - 1].slot) continue;

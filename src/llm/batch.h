@@ -18,6 +18,8 @@
 
 namespace edgeai::llm {
 
+class PieceRunner;  // batch.cc: the helper threads of split steps
+
 struct BatchOptions {
   int64_t n_ctx = 0;    // per slot; 0: min(4096, training context)
   int64_t n_slots = 1;
@@ -34,6 +36,7 @@ struct BatchRow {
 class BatchContext {
  public:
   static Result<std::unique_ptr<BatchContext>> create(const Model& model, Env& env, const BatchOptions& opts);
+  ~BatchContext();
   BatchContext(const BatchContext&) = delete;
   BatchContext& operator=(const BatchContext&) = delete;
 
@@ -68,7 +71,7 @@ class BatchContext {
     std::vector<int32_t> tokens;
     std::vector<int64_t> positions, keep;
   };
-  BatchContext(const Model& model, Env& env) : model_(model), env_(env) {}
+  BatchContext(const Model& model, Env& env);
   // Runs the rows on the lane; the logit rows go to `logits` in row order.
   Status forward(Lane& lane, std::span<const BatchRow> rows, bool hidden_only, float* logits);
   void attention(Lane& lane, int64_t il, std::span<const BatchRow> rows);
@@ -88,6 +91,8 @@ class BatchContext {
   std::vector<float> k_, v_;
   Lane main_;                // every row of a step, on the caller's pool
   std::vector<Lane> lanes_;  // split steps (small models only)
+  std::unique_ptr<PieceRunner> runner_;  // lanes_.size() - 1 helper threads; declared after lanes_,
+                                         // so that it is stopped first
   std::vector<size_t> cuts_;
   std::vector<float> logits_;
   int64_t n_logit_rows_ = 0;

@@ -292,9 +292,9 @@ async function main() {
   check(/edgeai_requests_total\{endpoint="\/v1\/chat\/completions",status="200"\} \d+/.test(metrics) && /edgeai_generated_tokens_total \d+/.test(metrics) &&
         /edgeai_queue_depth\{model="story"\} 0/.test(metrics) && /edgeai_time_to_first_token_seconds_count \d+/.test(metrics), '/metrics in Prometheus text');
 
-  // Sequences decoded together on two threads (each thread runs whole slots' rows; the slots'
-  // draws, JSON masks included, share out over the pool): a greedy completion decoded alongside
-  // three JSON-schema replies gives the text it gives alone, and the replies parse and validate.
+  // Sequences decoded together on two threads (each thread runs whole slots' rows): a greedy
+  // completion decoded alongside three JSON-schema replies gives the text it gives alone, and the
+  // replies parse and validate.
   const b = await startServer(['serve', '--model', `story=${args.llm}`, '--port', '0', '--threads', '2', '--parallel', '4']);
   try {
     const bc = new OpenAI({ apiKey: 'none', baseURL: `http://127.0.0.1:${b.port}/v1`, timeout: 30000, maxRetries: 0 });
