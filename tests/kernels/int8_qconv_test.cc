@@ -114,8 +114,8 @@ TEST(Int8QConv, MatchesReferenceBitExact) {
 }
 
 // Planes large enough for the threaded GEMM paths (qconv.cc): column chunks packed per task (N
-// not a multiple of 16 and chunk edges inside output rows), a chunk packed once and its weight rows
-// split over the threads (one and two chunks), B packed straight from the input (3x3, 7x7,
+// not a multiple of 16 and chunk edges inside output rows), the weight rows split over the threads
+// (columns packed by each thread, or packed once per chunk: one and two chunks), B packed straight from the input (3x3, 7x7,
 // dilated, stride 2) or through im2col rows of the chunk (stride 3; every conv on the portable
 // table), batch and groups.
 TEST(Int8QConv, LargePlanesThreadSplitsBitExact) {
@@ -127,7 +127,8 @@ TEST(Int8QConv, LargePlanesThreadSplitsBitExact) {
       {1, 64, 40, 2, 16, 3, 3, 2, 2, 1, 1},                // stride 2, one output column: a run per lane
       {1, 32, 30, 40, 16, 3, 3, 1, 1, 0, 0},               // stride 1 without pads: 38 of 40 columns
       {1, 128, 25, 25, 24, 3, 3, 1, 1, 1, 1},              // 625 columns, K = 1152: rows split, two chunks
-      {1, 64, 7, 7, 40, 3, 3, 1, 1, 1, 1},                 // 49 columns: rows split, one chunk
+      {1, 64, 7, 7, 40, 3, 3, 1, 1, 1, 1},                 // 49 columns: rows split, each thread packs
+      {1, 128, 14, 14, 32, 3, 3, 1, 1, 1, 1},              // 196 columns, 240 KB packed: rows split, one chunk
       {1, 5, 20, 23, 9, 7, 7, 1, 1, 3, 3},                 // 7x7 stride 1: 49 taps packed directly
       {1, 24, 30, 31, 16, 3, 3, 1, 1, 2, 2, 2, 2},         // dilation 2, direct
       {2, 32, 20, 20, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2},      // batch 2, 2 groups

@@ -349,8 +349,25 @@ Status run_qlinear_conv(KernelContext& ctx) {
   auto bytes_of = [](AlignedFloats& f) { return reinterpret_cast<uint8_t*>(f.data()); };
 
   if (threads > 1 && products < threads && units < 8 * int64_t(threads) && panels >= threads) {
-    // Few columns per thread: each chunk is packed once, its blocks split over the threads, then
-    // every thread multiplies its share of the weight rows by the whole chunk.
+    // Few columns per thread: every thread multiplies its share of the weight rows by all columns.
+    // Up to 128 KB packed, each thread packs them itself (one hand-off, the packing repeated);
+    // else each chunk is packed once, its blocks split over the threads, before the multiplying.
+    if (products == 1 && blocks * block_bytes <= (int64_t(128) << 10)) {
+      std::atomic<bool> failed{false};
+      pool.parallel_for(threads, 1, [&](int64_t b, int64_t e) {
+        AlignedFloats buf = alloc(blocks * block_bytes), colbuf = alloc(via_cols ? k * blocks * 16 : 0);
+        if (!buf.ok() || !colbuf.ok()) {
+          failed = true;
+          return;
+        }
+        pack(0, 0, out_sp, bytes_of(buf), bytes_of(colbuf));
+        for (int64_t t = b; t < e; ++t) {
+          const int64_t p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
+          if (p1 > p0) gemm(0, 0, out_sp, p0, p1, bytes_of(buf));
+        }
+      });
+      return failed ? out_of_memory(blocks * block_bytes / 4) : ok_status();
+    }
     const int64_t chunk_blocks = std::min(blocks, chunk_units * unit_blocks);
     AlignedFloats shared = alloc(chunk_blocks * block_bytes);
     if (!shared.ok()) return out_of_memory(shared.size());
