@@ -96,7 +96,7 @@ class LlmEngine {
   void loop();
   void finish(Slot& s, const std::string& reason, const std::string& error = "");
   // The slot's next token from its logits (masked by its JSON constraint), or -1 when the
-  // constraint allows none; touches the slot only.
+  // constraint allows none; touches the slot only (slots draw on BatchContext's threads).
   int32_t draw(Slot& s, std::span<const float> logits) const;
   // Records the drawn token: its text to the job, or the job's end.
   void deliver(Slot& s, int32_t id);

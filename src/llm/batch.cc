@@ -193,7 +193,7 @@ std::span<const float> BatchContext::logits(int64_t i) const {
   return {logits_.data() + i * nv, (size_t)nv};
 }
 
-Status BatchContext::eval(std::span<const BatchRow> rows) {
+Status BatchContext::eval(std::span<const BatchRow> rows, const LogitsFn& on_logits) {
   const Hparams& h = model_.hparams();
   if (rows.empty()) return invalid_argument("batch eval: no rows");
   const int64_t slot_count = n_slots();
@@ -240,12 +240,12 @@ Status BatchContext::eval(std::span<const BatchRow> rows) {
       }
       runner_->run((int)pieces, [&](int i) {
         sts[i] = forward(lanes_[i], part.subspan(cuts[i], cuts[i + 1] - cuts[i]), false,
-                         logits_.data() + first_logit[i] * h.n_vocab);
+                         logits_.data() + first_logit[i] * h.n_vocab, first_logit[i], on_logits);
       });
       for (const Status& s : sts)
         if (!s.ok() && st.ok()) st = s;
     } else {
-      st = forward(main_, part, false, logits_.data() + n_logit_rows_ * h.n_vocab);
+      st = forward(main_, part, false, logits_.data() + n_logit_rows_ * h.n_vocab, n_logit_rows_, on_logits);
     }
     if (!st.ok()) {
       for (size_t i = 0; i < rows.size(); ++i) {  // the cache after each slot's first row is void
@@ -372,7 +372,8 @@ void BatchContext::attention(Lane& lane, int64_t il, std::span<const BatchRow> r
   });
 }
 
-Status BatchContext::forward(Lane& lane, std::span<const BatchRow> rows, bool hidden_only, float* logits) {
+Status BatchContext::forward(Lane& lane, std::span<const BatchRow> rows, bool hidden_only, float* logits,
+                             int64_t first_logit, const LogitsFn& on_logits) {
   const Hparams& h = model_.hparams();
   const int64_t n = (int64_t)rows.size();
   ForwardPass& fwd = *lane.fwd;
@@ -409,7 +410,12 @@ Status BatchContext::forward(Lane& lane, std::span<const BatchRow> rows, bool hi
     if (hidden_only || rows[t].logits) keep.push_back(t);
   fwd.final_norm(keep);
   if (hidden_only || keep.empty()) return ok_status();
-  return fwd.logits((int64_t)keep.size(), logits);
+  RETURN_IF_ERROR(fwd.logits((int64_t)keep.size(), logits));
+  if (on_logits) {
+    const int64_t nv = h.n_vocab;
+    for (size_t i = 0; i < keep.size(); ++i) on_logits(first_logit + (int64_t)i, {logits + i * nv, (size_t)nv});
+  }
+  return ok_status();
 }
 
 }  // namespace edgeai::llm

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -43,7 +44,11 @@ class BatchContext {
   // Runs the rows. Within a slot, rows must come in order with consecutive positions, the first
   // at or below the slot's n_past (lower rewinds the slot). Checks slots, token ids, positions and
   // the context bound first; on error nothing has changed.
-  Status eval(std::span<const BatchRow> rows);
+  // on_logits (optional) is called with each logit row's index and logits as soon as they are
+  // computed, on the thread that computed them: calls for different rows may run at once (a
+  // split step), so it must touch nothing that another row's call touches.
+  using LogitsFn = std::function<void(int64_t i, std::span<const float> logits)>;
+  Status eval(std::span<const BatchRow> rows, const LogitsFn& on_logits = nullptr);
   // Logits of the i-th row that asked for them in the last eval (n_vocab values).
   std::span<const float> logits(int64_t i) const;
   int64_t n_logit_rows() const { return n_logit_rows_; }
@@ -72,8 +77,10 @@ class BatchContext {
     std::vector<int64_t> positions, keep;
   };
   BatchContext(const Model& model, Env& env);
-  // Runs the rows on the lane; the logit rows go to `logits` in row order.
-  Status forward(Lane& lane, std::span<const BatchRow> rows, bool hidden_only, float* logits);
+  // Runs the rows on the lane; the logit rows go to `logits` in row order (logit row index
+  // first_logit on), each then to on_logits when set.
+  Status forward(Lane& lane, std::span<const BatchRow> rows, bool hidden_only, float* logits, int64_t first_logit = 0,
+                 const LogitsFn& on_logits = nullptr);
   void attention(Lane& lane, int64_t il, std::span<const BatchRow> rows);
   // Whether a step's rows go to the threads as whole slots, one lane each (a model whose every
   // projection over the step's rows is too small for ggml_matmul to thread, and two slots at

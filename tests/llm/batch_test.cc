@@ -80,14 +80,24 @@ TEST(ServeBatch, BatchedGreedyEqualsSingleSequence) {
       who.push_back(s);
     }
     if (rows.empty()) continue;
-    ASSERT_TRUE(batch->eval(rows).ok());
+    // The callback sees every logit row once, with the logits logits(i) gives after the eval
+    // (decode steps of the 4 slots run on both threads, two slots each).
+    std::vector<std::vector<float>> seen(who.size());
+    ASSERT_TRUE(batch->eval(rows, [&](int64_t i, std::span<const float> l) {
+      ASSERT_TRUE(i >= 0 && i < (int64_t)seen.size() && seen[(size_t)i].empty()) << i;
+      seen[(size_t)i].assign(l.begin(), l.end());
+    }).ok());
     ASSERT_EQ(batch->n_logit_rows(), (int64_t)who.size());
-    for (size_t i = 0; i < who.size(); ++i) got[who[i]].push_back(argmax(batch->logits((int64_t)i)));
+    for (size_t i = 0; i < who.size(); ++i) {
+      std::span<const float> l = batch->logits((int64_t)i);
+      ASSERT_TRUE(std::equal(l.begin(), l.end(), seen[i].begin(), seen[i].end())) << "logit row " << i;
+      got[who[i]].push_back(argmax(l));
+    }
   }
-  // Decode rows take their attention scores from plain dot products, Context from
-  // kernels::ggml_matmul, so logits may differ in the last bits: the tokens must be equal up to
-  // the end, or up to a step where Context's two best logits were within 1e-3 of each other
-  // (rounding decides such a tie; after it the texts legitimately part).
+  // Attention sums in another order than Context's kernels::ggml_matmul scores, and the
+  // projections' tiles hold other numbers of rows, so logits may differ in the last bits: the
+  // tokens must be equal up to the end, or up to a step where Context's two best logits were
+  // within 1e-3 of each other (rounding decides such a tie; after it the texts legitimately part).
   int exact = 0;
   for (size_t s = 0; s < texts.size(); ++s) {
     size_t i = 0;
