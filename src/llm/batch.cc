@@ -23,11 +23,14 @@ namespace {
 
 // Multiply-adds of one layer's attention below which the rows' items stay on the calling thread
 // (a hand-off to the pool costs about as much as this much work).
-constexpr int64_t kMinThreadedAttention = int64_t{1} << 16;
+constexpr int64_t kMinThreadedAttention = int64_t{1} << 18;
 // Multiply-adds of a projection over a step's rows below which ggml_matmul keeps it on one
 // thread (twice its smallest chunk): a step whose every projection is that small gives each
 // thread whole slots' rows instead (one hand-off per step, not several per layer).
 constexpr int64_t kSplitRowsWork = int64_t{1} << 19;
+// Steps run whole on the calling thread after a split step whose helpers took no piece (the OS
+// held them back: more runnable threads than cores), before splitting is tried again.
+constexpr int kUnsplitSteps = 64;
 
 // The largest projection's multiply-adds per row.
 int64_t largest_projection(const Model& model) {
@@ -60,8 +63,9 @@ class PieceRunner {
   PieceRunner(const PieceRunner&) = delete;
   PieceRunner& operator=(const PieceRunner&) = delete;
 
-  // fn(i) for every i in [0, pieces) (pieces < 2^16), on this thread and the helpers.
-  void run(int pieces, const std::function<void(int)>& fn) {
+  // fn(i) for every i in [0, pieces) (pieces < 2^16), on this thread and the helpers. Returns
+  // how many pieces this thread ran.
+  int run(int pieces, const std::function<void(int)>& fn) {
     fn_ = &fn;
     done_.store(0, std::memory_order_relaxed);
     const uint32_t g = gen_.load(std::memory_order_relaxed) + 1;
@@ -80,6 +84,7 @@ class PieceRunner {
       }
     }
     fn_ = nullptr;
+    return mine;
   }
 
  private:
@@ -230,7 +235,12 @@ Status BatchContext::eval(std::span<const BatchRow> rows, const LogitsFn& on_log
     const size_t nb = std::min<size_t>((size_t)n_batch_, rows.size() - b0);
     std::span<const BatchRow> part = rows.subspan(b0, nb);
     Status st = ok_status();
-    if (split(part, &cuts)) {  // piece i: rows [cuts[i], cuts[i + 1]) on lane i
+    bool split_step = split(part, &cuts);
+    if (split_step && unsplit_steps_ > 0) {
+      --unsplit_steps_;
+      split_step = false;
+    }
+    if (split_step) {  // piece i: rows [cuts[i], cuts[i + 1]) on lane i
       const size_t pieces = cuts.size() - 1;
       std::vector<Status> sts(pieces, ok_status());
       std::vector<int64_t> first_logit(pieces, n_logit_rows_);
@@ -238,10 +248,14 @@ Status BatchContext::eval(std::span<const BatchRow> rows, const LogitsFn& on_log
         first_logit[i] = first_logit[i - 1];
         for (size_t r = cuts[i - 1]; r < cuts[i]; ++r) first_logit[i] += part[r].logits ? 1 : 0;
       }
-      runner_->run((int)pieces, [&](int i) {
+      const int mine = runner_->run((int)pieces, [&](int i) {
         sts[i] = forward(lanes_[i], part.subspan(cuts[i], cuts[i + 1] - cuts[i]), false,
                          logits_.data() + first_logit[i] * h.n_vocab, first_logit[i], on_logits);
       });
+      // Split rows on one thread cost more than whole ones (each lane repeats the per-pass work
+      // and reads the weights for fewer rows): when the helpers were held back, stop splitting
+      // for a while.
+      if (mine == (int)pieces) unsplit_steps_ = kUnsplitSteps;
       for (const Status& s : sts)
         if (!s.ok() && st.ok()) st = s;
     } else {

@@ -101,6 +101,7 @@ class BatchContext {
   std::unique_ptr<PieceRunner> runner_;  // lanes_.size() - 1 helper threads; declared after lanes_,
                                          // so that it is stopped first
   std::vector<size_t> cuts_;
+  int unsplit_steps_ = 0;  // split steps left to run whole (see kUnsplitSteps)
   std::vector<float> logits_;
   int64_t n_logit_rows_ = 0;
 };
