@@ -139,26 +139,41 @@ struct OpCase {
   }
 };
 
+// A session over `g` with an environment of its own: the fast kernels of `cpu`'s table or the
+// reference ones, no graph passes. A session that cannot be created fails the test and runs as
+// no outputs.
+struct CaseSession {
+  Env env;
+  std::unique_ptr<runtime::Session> session;
+  CaseSession(const std::shared_ptr<ir::Graph>& g, const CpuFeatures& cpu, int threads, bool reference) {
+    env.cpu = cpu;
+    env.pool = std::make_unique<ThreadPool>(threads);
+    env.arena = std::make_shared<Arena>();
+    runtime::SessionOptions so;
+    so.optimize = false;
+    so.reference_only = reference;
+    auto s = runtime::Session::create(g, env, so);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    if (s.ok()) session = std::move(s).value();
+  }
+  std::vector<Tensor> run(const std::vector<runtime::NamedValue>& feeds) {
+    if (!session) return {};
+    auto outs = session->run(feeds);
+    EXPECT_TRUE(outs.ok()) << outs.status().message();
+    std::vector<Tensor> r;
+    if (outs.ok()) {
+      for (auto& v : *outs) r.push_back(v.tensor);
+    }
+    return r;
+  }
+};
+
 inline std::vector<Tensor> run_case(const std::shared_ptr<ir::Graph>& g, const OpCase& c, const CpuFeatures& cpu,
                                     int threads, bool reference) {
-  Env env;
-  env.cpu = cpu;
-  env.pool = std::make_unique<ThreadPool>(threads);
-  env.arena = std::make_shared<Arena>();
-  runtime::SessionOptions so;
-  so.optimize = false;
-  so.reference_only = reference;
-  auto s = runtime::Session::create(g, env, so);
-  EXPECT_TRUE(s.ok()) << s.status().message();
-  if (!s.ok()) return {};
+  CaseSession s(g, cpu, threads, reference);
   std::vector<runtime::NamedValue> feeds;
   for (const auto& [name, t] : c.feeds) feeds.push_back({name, runtime::Value::of(t)});
-  auto outs = (*s)->run(feeds);
-  EXPECT_TRUE(outs.ok()) << outs.status().message();
-  if (!outs.ok()) return {};
-  std::vector<Tensor> r;
-  for (auto& v : *outs) r.push_back(v.tensor);
-  return r;
+  return s.run(feeds);
 }
 
 // The CPU feature sets whose kernel tables differ on this machine.

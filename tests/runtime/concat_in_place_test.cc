@@ -70,29 +70,10 @@ Tensor concat(const std::vector<Tensor>& parts, int64_t axis) {
   return y;
 }
 
-struct Runner {
-  Env env;
-  std::unique_ptr<runtime::Session> session;
-  Runner(const OpCase& c, int threads, bool reference, const CpuFeatures& cpu = detect_cpu_features()) {
-    env.cpu = cpu;
-    env.pool = std::make_unique<ThreadPool>(threads);
-    env.arena = std::make_shared<Arena>();
-    runtime::SessionOptions so;
-    so.optimize = false;
-    so.reference_only = reference;
-    auto s = runtime::Session::create(c.graph(), env, so);
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    if (s.ok()) session = std::move(s).value();
-  }
-  std::vector<Tensor> run(const Tensor& x) {
-    auto outs = session->run({{"x", runtime::Value::of(x)}});
-    EXPECT_TRUE(outs.ok()) << outs.status().message();
-    std::vector<Tensor> r;
-    if (outs.ok()) {
-      for (auto& v : *outs) r.push_back(v.tensor);
-    }
-    return r;
-  }
+struct Runner : CaseSession {
+  Runner(const OpCase& c, int threads, bool reference, const CpuFeatures& cpu = detect_cpu_features())
+      : CaseSession(c.graph(), cpu, threads, reference) {}
+  std::vector<Tensor> run(const Tensor& x) { return CaseSession::run({{"x", runtime::Value::of(x)}}); }
   // Whether the last profiled runs of the Concat copied nothing (its kernel did not run).
   bool concat_in_place() const {
     for (const auto& p : session->profile()) {

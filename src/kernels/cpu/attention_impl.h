@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/cpu/eltwise_impl.h"
 #include "kernels/cpu/simd_math.h"
 #include "kernels/cpu/ukernels.h"
 
@@ -41,7 +42,8 @@ struct AttentionImpl {
       if (a.cap > 0.0f) {
         for (int64_t j = 0; j < n; ++j) s[j] = a.cap * std::tanh(s[j] * a.scale / a.cap);
       }
-      const float inv = 1.0f / exp_rows(s, n);
+      float mx;
+      const float inv = 1.0f / EltwiseImpl<V>::exp_shifted(s, s, n, true, &mx);
       values(a, s, n, inv, a.out + h * a.hd_v);
     }
   }
@@ -86,29 +88,6 @@ struct AttentionImpl {
       }
       for (int h = 0; h < NH; ++h) V::store(s + h * n + j, V::mul(acc[h], scale), m);
     }
-  }
-
-  // s[j] = exp(s[j] - max s) in place; returns their sum.
-  static float exp_rows(float* s, int64_t n) {
-    F mv = V::set1(-__builtin_inff());
-    int64_t j = 0;
-    for (; j + L <= n; j += L) mv = V::max(mv, V::load(s + j));
-    float mx = V::reduce_max(mv);
-    for (; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
-    const F mxv = V::set1(mx);
-    F sum = V::zero();
-    for (j = 0; j + L <= n; j += L) {
-      const F e = Math<V>::exp(V::sub(V::load(s + j), mxv));
-      sum = V::add(sum, e);
-      V::store(s + j, e);
-    }
-    if (j < n) {
-      const typename V::Mask m = V::mask(static_cast<int>(n - j));
-      const F e = V::keep(Math<V>::exp(V::sub(V::load(s + j, m), mxv)), m);
-      sum = V::add(sum, e);
-      V::store(s + j, e, m);
-    }
-    return V::reduce_add(sum);
   }
 
   // out[d] = inv * sum_j w[j] v[lo + j][d], a vector of dimensions at a time: full vectors, then

@@ -115,24 +115,30 @@ struct EltwiseImpl {
     return r;
   }
 
+  // exp(x[i] - max x) into y[i] (when `store`; y may be x); returns their sum, the max in *mx.
+  static float exp_shifted(const float* x, float* y, int64_t n, bool store, float* mx) {
+    *mx = row_max(x, n);
+    const F mv = V::set1(*mx);
+    F sum = V::zero();
+    int64_t i = 0;
+    for (; i + L <= n; i += L) {
+      const F e = M::exp(V::sub(V::load(x + i), mv));
+      sum = V::add(sum, e);
+      if (store) V::store(y + i, e);
+    }
+    if (i < n) {
+      const typename V::Mask m = V::mask(static_cast<int>(n - i));
+      const F e = V::keep(M::exp(V::sub(V::load(x + i, m), mv)), m);
+      sum = V::add(sum, e);
+      if (store) V::store(y + i, e, m);
+    }
+    return V::reduce_add(sum);
+  }
+
   static void softmax(const float* x, float* y, int64_t rows, int64_t n, bool log) {
     for (int64_t r = 0; r < rows; ++r, x += n, y += n) {
-      const float mx = row_max(x, n);
-      const F mv = V::set1(mx);
-      F sum = V::zero();
-      int64_t i = 0;
-      for (; i + L <= n; i += L) {
-        const F e = M::exp(V::sub(V::load(x + i), mv));
-        sum = V::add(sum, e);
-        if (!log) V::store(y + i, e);
-      }
-      if (i < n) {
-        const typename V::Mask m = V::mask(static_cast<int>(n - i));
-        const F e = V::keep(M::exp(V::sub(V::load(x + i, m), mv)), m);
-        sum = V::add(sum, e);
-        if (!log) V::store(y + i, e, m);
-      }
-      const float s = V::reduce_add(sum);
+      float mx;
+      const float s = exp_shifted(x, y, n, !log, &mx);
       if (log) {
         const F sub = V::set1(mx + std::log(s));
         int64_t j = 0;

@@ -387,13 +387,20 @@ void dequantize_avx512(const uint8_t* x, int64_t n, bool is_signed, int32_t zp, 
 // ox * kSw + j * kSw + 4t (taps 4t .. 4t + 3, weights past kw are 0): one masked load of the row
 // (columns outside the plane load as zx), then vpermd gives 128-bit lane L the 16 bytes from dword
 // L * kSw and vpshufb picks each output's 4 bytes from them.
+// The 4-byte windows of 4 outputs, in each 128-bit lane of v (the lane's 16 bytes start at the
+// lane's first output column).
+template <int kSw>
+inline __m512i dw_pick(__m512i v) {
+  const __m512i pat = kSw == 1 ? _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6))
+                               : _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9));
+  return _mm512_shuffle_epi8(v, pat);
+}
+
 template <int kSw>
 inline __m512i dw_windows(__m512i v) {
   const __m512i idx = kSw == 1 ? _mm512_setr_epi32(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6)
                                : _mm512_setr_epi32(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9);
-  const __m512i pat = kSw == 1 ? _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6))
-                               : _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9));
-  return _mm512_shuffle_epi8(_mm512_permutexvar_epi32(idx, v), pat);
+  return dw_pick<kSw>(_mm512_permutexvar_epi32(idx, v));
 }
 
 inline __mmask64 byte_range_mask(int64_t lo, int64_t hi) {  // bits [lo, hi) of 64, 0 <= lo < hi <= 64
@@ -444,9 +451,7 @@ template <int kSw>
 inline __m512i dw_windows_pair(__m512i v) {
   const __m512i idx = kSw == 1 ? _mm512_setr_epi32(0, 1, 2, 3, 1, 2, 3, 4, 8, 9, 10, 11, 9, 10, 11, 12)
                                : _mm512_setr_epi32(0, 1, 2, 3, 2, 3, 4, 5, 8, 9, 10, 11, 10, 11, 12, 13);
-  const __m512i pat = kSw == 1 ? _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6))
-                               : _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9));
-  return _mm512_shuffle_epi8(_mm512_permutexvar_epi32(idx, v), pat);
+  return dw_pick<kSw>(_mm512_permutexvar_epi32(idx, v));
 }
 
 // Output row pairs [v0, v0 + R) (rows 2 v0 .. 2 (v0 + R) - 1, those below oh stored).
