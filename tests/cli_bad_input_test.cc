@@ -119,6 +119,57 @@ TEST_F(BadInput, InitializerLiesAboutItsSize) {
   expect_error(run_cli("info " + path("lie.onnx")), "tensor 'W'");
 }
 
+// A shape that claims far more elements than the file holds (here 64 GiB of floats) is refused by
+// comparing it with the values present, before anything is allocated. Found by fuzz_onnx_loader on a
+// Constant node's tensor attribute; checked for an initializer, an attribute and raw_data.
+TEST_F(BadInput, HugeClaimedShapeIsRefusedBeforeAllocating) {
+  onnx::ModelProto m = gather_model();
+  auto* t = m.mutable_graph()->add_initializer();
+  t->set_name("W");
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  t->add_dims(int64_t(1) << 20);
+  t->add_dims(int64_t(1) << 14);
+  t->add_float_data(1.0f);
+  write_model(m, "huge_init.onnx");
+  expect_error(run_cli("info " + path("huge_init.onnx")), "holds 1 values but shape");
+  t->clear_float_data();
+  t->set_raw_data(std::string(4, '\0'));
+  write_model(m, "huge_raw.onnx");
+  expect_error(run_cli("info " + path("huge_raw.onnx")), "holds 4 bytes but shape");
+
+  onnx::ModelProto c = gather_model();
+  auto* node = c.mutable_graph()->add_node();
+  node->set_op_type("Constant");
+  node->add_output("K");
+  auto* a = node->add_attribute();
+  a->set_name("value");
+  a->set_type(onnx::AttributeProto::TENSOR);
+  a->mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+  a->mutable_t()->add_dims(int64_t(1) << 34);
+  a->mutable_t()->add_float_data(2.0f);
+  write_model(c, "huge_attr.onnx");
+  expect_error(run_cli("info " + path("huge_attr.onnx")), "holds 1 values but shape");
+}
+
+// A sparse initializer's dense form is bounded by nothing in the file, so it has a size cap.
+TEST_F(BadInput, SparseInitializerTooLargeToDensify) {
+  onnx::ModelProto m = gather_model();
+  auto* sp = m.mutable_graph()->add_sparse_initializer();
+  sp->add_dims(int64_t(1) << 20);
+  sp->add_dims(int64_t(1) << 14);
+  auto* v = sp->mutable_values();
+  v->set_name("S");
+  v->set_data_type(onnx::TensorProto::FLOAT);
+  v->add_dims(1);
+  v->add_float_data(1.0f);
+  auto* idx = sp->mutable_indices();
+  idx->set_data_type(onnx::TensorProto::INT64);
+  idx->add_dims(1);
+  idx->add_int64_data(0);
+  write_model(m, "huge_sparse.onnx");
+  expect_error(run_cli("info " + path("huge_sparse.onnx")), "densifies to more than 1024 MiB");
+}
+
 TEST_F(BadInput, ExternalDataOutsideTheFile) {
   onnx::ModelProto m = gather_model();
   auto* t = m.mutable_graph()->add_initializer();

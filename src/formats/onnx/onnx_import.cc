@@ -47,6 +47,27 @@ void copy_convert(const Src& src, Dst* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<Dst>(src.Get(static_cast<int>(i)));
 }
 
+// How many values the typed field that holds `dt` carries; -1 for a type without one.
+int64_t typed_value_count(const onnx::TensorProto& tp, DType dt) {
+  switch (dt) {
+    case DType::kF32: return tp.float_data_size();
+    case DType::kF64: return tp.double_data_size();
+    case DType::kI64: return tp.int64_data_size();
+    case DType::kU32:
+    case DType::kU64: return tp.uint64_data_size();
+    case DType::kI32:
+    case DType::kI8:
+    case DType::kU8:
+    case DType::kBool:
+    case DType::kI16:
+    case DType::kU16:
+    case DType::kF16:
+    case DType::kBF16: return tp.int32_data_size();
+    case DType::kString: return tp.string_data_size();
+    default: return -1;
+  }
+}
+
 Result<Tensor> convert_tensor(const onnx::TensorProto& tp, const Ctx& ctx, std::string_view what) {
   std::string name = tp.name().empty() ? std::string(what) : tp.name();
   auto fail = [&](const std::string& m) { return invalid_argument("tensor '" + name + "': " + m); };
@@ -101,69 +122,60 @@ Result<Tensor> convert_tensor(const onnx::TensorProto& tp, const Ctx& ctx, std::
     raw = &tp.raw_data();
   }
 
-  ASSIGN_OR_RETURN(Tensor t, Tensor::create(dt, shape));
+  // Every size is checked against what the file holds before anything is allocated: a shape that
+  // claims more elements than the file carries is refused, not allocated.
   if (raw) {
     if (dt == DType::kString) return fail("string tensors cannot use raw_data");
     if (raw->size() != n * esize) {
       return fail("holds " + std::to_string(raw->size()) + " bytes but shape " + shape_str(shape) +
                   " of " + std::string(dtype_name(dt)) + " needs " + std::to_string(n * esize));
     }
+    ASSIGN_OR_RETURN(Tensor t, Tensor::create_uninitialized(dt, shape));
     if (n) std::memcpy(t.raw(), raw->data(), raw->size());
     return t;
   }
-  auto check = [&](int64_t have) -> Status {
-    if (have != n) {
-      return fail("holds " + std::to_string(have) + " values but shape " + shape_str(shape) + " needs " +
-                  std::to_string(n));
-    }
-    return ok_status();
-  };
+  int64_t have = typed_value_count(tp, dt);
+  if (have < 0) return fail("unsupported data type");
+  if (have != n) {
+    return fail("holds " + std::to_string(have) + " values but shape " + shape_str(shape) + " needs " +
+                std::to_string(n));
+  }
+  ASSIGN_OR_RETURN(Tensor t, Tensor::create(dt, shape));
   switch (dt) {
     case DType::kF32:
-      RETURN_IF_ERROR(check(tp.float_data_size()));
       copy_convert(tp.float_data(), t.data<float>(), n);
       break;
     case DType::kF64:
-      RETURN_IF_ERROR(check(tp.double_data_size()));
       copy_convert(tp.double_data(), t.data<double>(), n);
       break;
     case DType::kI64:
-      RETURN_IF_ERROR(check(tp.int64_data_size()));
       copy_convert(tp.int64_data(), t.data<int64_t>(), n);
       break;
     case DType::kU32:
-      RETURN_IF_ERROR(check(tp.uint64_data_size()));
       copy_convert(tp.uint64_data(), t.data<uint32_t>(), n);
       break;
     case DType::kU64:
-      RETURN_IF_ERROR(check(tp.uint64_data_size()));
       copy_convert(tp.uint64_data(), t.data<uint64_t>(), n);
       break;
     case DType::kI32:
-      RETURN_IF_ERROR(check(tp.int32_data_size()));
       copy_convert(tp.int32_data(), t.data<int32_t>(), n);
       break;
     case DType::kI8:
-      RETURN_IF_ERROR(check(tp.int32_data_size()));
       copy_convert(tp.int32_data(), t.data<int8_t>(), n);
       break;
     case DType::kU8:
     case DType::kBool:
-      RETURN_IF_ERROR(check(tp.int32_data_size()));
       copy_convert(tp.int32_data(), t.data<uint8_t>(), n);
       break;
     case DType::kI16:
-      RETURN_IF_ERROR(check(tp.int32_data_size()));
       copy_convert(tp.int32_data(), t.data<int16_t>(), n);
       break;
     case DType::kU16:
     case DType::kF16:
     case DType::kBF16:
-      RETURN_IF_ERROR(check(tp.int32_data_size()));
       copy_convert(tp.int32_data(), t.data<uint16_t>(), n);
       break;
     case DType::kString:
-      RETURN_IF_ERROR(check(tp.string_data_size()));
       for (int64_t i = 0; i < n; ++i) t.data<std::string>()[i] = tp.string_data(static_cast<int>(i));
       break;
     default:
@@ -172,11 +184,22 @@ Result<Tensor> convert_tensor(const onnx::TensorProto& tp, const Ctx& ctx, std::
   return t;
 }
 
+constexpr int64_t kMaxSparseDenseBytes = int64_t(1) << 30;
+
 Result<Tensor> convert_sparse(const onnx::SparseTensorProto& sp, const Ctx& ctx) {
   ASSIGN_OR_RETURN(Tensor values, convert_tensor(sp.values(), ctx, "sparse values"));
   ASSIGN_OR_RETURN(Tensor indices, convert_tensor(sp.indices(), ctx, "sparse indices"));
   std::string name = sp.values().name();
   Shape shape(sp.dims().begin(), sp.dims().end());
+  // The dense form is the one tensor whose size the file does not bound; a sparse initializer that
+  // densifies past kMaxSparseDenseBytes is refused rather than allocated.
+  auto dense_n = checked_numel(shape);
+  if (!dense_n.ok()) return invalid_argument("sparse tensor '" + name + "': " + dense_n.status().message());
+  if (values.dtype() != DType::kString &&
+      *dense_n > kMaxSparseDenseBytes / static_cast<int64_t>(dtype_size(values.dtype()))) {
+    return out_of_range("sparse tensor '" + name + "' of shape " + shape_str(shape) + " densifies to more than " +
+                        std::to_string(kMaxSparseDenseBytes >> 20) + " MiB");
+  }
   ASSIGN_OR_RETURN(Tensor dense, Tensor::create(values.dtype(), shape));
   int64_t n = dense.numel();
   int64_t nnz = values.numel();
