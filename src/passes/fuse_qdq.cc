@@ -5,7 +5,10 @@
 //   DequantizeLinear(b: s32 const, x_scale * w_scale, 0) ──┘
 //
 // becomes QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, b) (Relu / Clip(0, _)
-// are already folded into the output range by such quantizers). The integer op computes the
+// are already folded into the output range by such quantizers). A Gemm in its place (a classifier:
+// x [N, K], weights [M, K] with transB or [K, M], alpha = beta = 1) becomes the 1x1 QLinearConv of
+// Reshape(x, [N, K, 1, 1]) with the weights as [M, K, 1, 1], then Reshape(y, [N, M]): the int8
+// kernel instead of a float Gemm on weights dequantized to 4x their bytes. The integer op computes the
 // product exactly and rounds once, so its output equals the float QDQ graph's except where the two
 // roundings fall on different sides of a half step: at most one quantization step apart.
 //
@@ -36,7 +39,9 @@
 // that this pass sees the QDQ patterns.)
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <map>
+#include <vector>
 
 #include "passes/node_eval.h"
 #include "passes/pass_util.h"
@@ -137,6 +142,29 @@ int fold_constant_dq(ir::Graph& g) {
   }
   if (count) erase_nodes(g, removed);
   return count;
+}
+
+// A Gemm that is a 1x1 convolution of rows: A not transposed, alpha 1, beta 1 (or no C).
+bool gemm_as_conv(const ir::Node& n) {
+  for (const auto& [name, a] : n.attributes) {
+    if (name == "transB" || (name == "transA" && a.i == 0) || ((name == "alpha" || name == "beta") && a.f == 1.f)) {
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+ir::Node reshape_node(ir::Graph& g, const GraphIndex& idx, const std::string& name, const std::string& in,
+                      const std::string& out, std::initializer_list<int64_t> shape) {
+  ir::Node n;
+  n.name = idx.fresh_name(name);
+  n.op_type = "Reshape";
+  n.inputs = {in, add_initializer(g, idx, out + "_shape",
+                                  Tensor::from_vector<int64_t>(DType::kI64, {static_cast<int64_t>(shape.size())},
+                                                               std::vector<int64_t>(shape)))};
+  n.outputs = {out};
+  return n;
 }
 
 bool lut_op(const ir::Node& n) {
@@ -503,24 +531,31 @@ Result<int> fuse_qdq(ir::Graph& g) {
   int count = 0;
   GraphIndex idx(g);
   std::vector<bool> removed(g.nodes.size(), false);
+  std::vector<ir::Node> added;
   for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
     if (!output_q(g, idx, qi)) continue;
-    const ir::Node& q = g.nodes[qi];
+    ir::Node& q = g.nodes[qi];
     const int ci = idx.producer(q.inputs[0]);
     if (ci < 0 || removed[ci] || idx.sole_consumer(q.inputs[0]) != static_cast<int>(qi)) continue;
     ir::Node& conv = g.nodes[ci];
-    if (!conv.domain.empty() || conv.op_type != "Conv" || conv.outputs.size() != 1 || conv.inputs.size() < 2 ||
-        conv.inputs.size() > 3) {
+    const bool gemm = conv.op_type == "Gemm";
+    if (!conv.domain.empty() || !(conv.op_type == "Conv" || (gemm && gemm_as_conv(conv))) || conv.outputs.size() != 1 ||
+        conv.inputs.size() < 2 || conv.inputs.size() > 3) {
       continue;
     }
+    const bool trans_b = gemm && conv.attr("transB") && conv.attr("transB")->i != 0;
     const int dx = activation_dq(g, idx, conv.inputs[0]);
     const int dw = producer_op(g, idx, conv.inputs[1], "DequantizeLinear");
-    if (dx < 0 || dw < 0 || !weight_dq_ok(g, idx, g.nodes[dw], 0)) continue;
+    if (dx < 0 || dw < 0 || !weight_dq_ok(g, idx, g.nodes[dw], gemm && !trans_b ? 1 : 0)) continue;
     const ir::Node& nx = g.nodes[dx];
     const ir::Node& nw = g.nodes[dw];
     const Tensor* w = idx.constant(nw.inputs[0]);
-    if (w->rank() < 3) continue;
-    const int64_t m = w->dim(0);
+    if (gemm ? (w->rank() != 2 || w->dtype() != DType::kI8 || (known_rank(g, idx, conv.inputs[0]) >= 0 &&
+                                                                 known_rank(g, idx, conv.inputs[0]) != 2))
+             : w->rank() < 3) {
+      continue;
+    }
+    const int64_t m = gemm && !trans_b ? w->dim(1) : w->dim(0);
     std::string bias;
     if (conv.inputs.size() == 3 && !conv.inputs[2].empty()) {
       const int db = producer_op(g, idx, conv.inputs[2], "DequantizeLinear");
@@ -554,10 +589,32 @@ Result<int> fuse_qdq(ir::Graph& g) {
     conv.op_type = "QLinearConv";
     conv.inputs = std::move(inputs);
     conv.outputs = {y};
-    removed[qi] = true;
+    if (gemm) {
+      // x [N, K] -> Reshape [N, K, 1, 1] -> QLinearConv (1x1, weights [M, K, 1, 1]) -> Reshape [N, M].
+      const int64_t k = w->numel() / m;
+      Tensor w4 = Tensor::create(DType::kI8, {m, k, 1, 1}).value();
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < k; ++j) {
+          w4.data<int8_t>()[i * k + j] = w->data<int8_t>()[trans_b ? i * k + j : j * m + i];
+        }
+      }
+      const std::string x4 = idx.fresh_name(nx.inputs[0] + "_4d"), y4 = idx.fresh_name(y + "_4d");
+      const std::string base = conv.name.empty() ? y : conv.name;
+      added.push_back(reshape_node(g, idx, base + "_to_4d", nx.inputs[0], x4, {0, k, 1, 1}));
+      conv.inputs[0] = x4;
+      conv.inputs[3] = add_initializer(g, idx, nw.inputs[0] + "_1x1", std::move(w4));
+      conv.outputs = {y4};
+      conv.attributes.clear();
+      q = reshape_node(g, idx, base + "_to_2d", y4, y, {0, m});
+    } else {
+      removed[qi] = true;
+    }
     ++count;
   }
-  if (count) erase_nodes(g, removed);
+  if (count) {
+    erase_nodes(g, removed);
+    for (auto& a : added) g.nodes.push_back(std::move(a));
+  }
   count += fuse_add(g);
   count += fuse_max_pool(g);
   count += fuse_concat(g);

@@ -77,6 +77,8 @@ TEST(Int8QConv, MatchesReferenceBitExact) {
       {1, 24, 9, 11, 17, 1, 1},                           // odd M, N; K not a multiple of 4? (24 is)
       {1, 21, 7, 7, 19, 1, 1},                            // K = 21 (quad tail), N = 49
       {2, 3, 17, 19, 7, 1, 1},                            // batch 2, K = 3
+      {1, 1280, 1, 1, 50, 1, 1},                          // a classifier Gemm (fuse_qdq): one column
+      {3, 300, 1, 1, 21, 1, 1},                           // the same, batch 3
       {1, 16, 15, 15, 33, 1, 1, 2, 2},                    // 1x1 stride 2 (im2col)
       {1, 16, 15, 13, 24, 3, 3, 1, 1, 1, 1},              // 3x3 pad 1
       {1, 8, 16, 16, 65, 3, 3, 2, 2, 1, 1},               // 3x3 stride 2

@@ -112,6 +112,63 @@ TEST(QdqFusion, ConvBecomesQLinearConvWithinOneStep) {
   }
 }
 
+// x [3, 40] -> Q -> DQ -> Gemm(DQ(w), DQ(b)) -> Q -> DQ -> y: a quantized classifier, w [M, K] with
+// transB = 1 or [K, M] (scales along axis 1) with transB = 0; `alpha` / `trans_a` other than 1 / 0
+// leave it in float.
+ir::Graph qdq_gemm(bool trans_b, float alpha = 1.f, int64_t trans_a = 0) {
+  const int64_t k = 40, m = 21;
+  GraphBuilder b;
+  b.input("x", {3, k});
+  b.output("y");
+  b.init("xs", scalar_f32(0.03f)).init("xz", u8_scalar(120)).init("ys", scalar_f32(0.05f)).init("yz", u8_scalar(9));
+  Tensor w = Tensor::create(DType::kI8, trans_b ? Shape{m, k} : Shape{k, m}).value();
+  std::mt19937 rng(11);
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(int(rng() % 255) - 127);
+  const Tensor ws = random_tensor({m}, 5, 0.002f, 0.01f);
+  Tensor bs = Tensor::create(DType::kF32, {m}).value(), bias = Tensor::create(DType::kI32, {m}).value();
+  for (int64_t i = 0; i < m; ++i) {
+    bs.data<float>()[i] = 0.03f * ws.data<float>()[i];
+    bias.data<int32_t>()[i] = static_cast<int32_t>(rng() % 2001) - 1000;
+  }
+  b.init("w", w).init("ws", ws).init("wz", Tensor::create(DType::kI8, {m}).value());
+  b.init("b", bias).init("bs", bs).init("bz", Tensor::create(DType::kI32, {m}).value());
+  b.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+  b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+  GraphBuilder::set_int(b.node("DequantizeLinear", {"w", "ws", "wz"}, {"wd"}), "axis", trans_b ? 0 : 1);
+  GraphBuilder::set_int(b.node("DequantizeLinear", {"b", "bs", "bz"}, {"bd"}), "axis", 0);
+  auto& gemm = b.node("Gemm", {"xd", "wd", "bd"}, {"yg"});
+  GraphBuilder::set_int(gemm, "transB", trans_b ? 1 : 0);
+  GraphBuilder::set_float(gemm, "alpha", alpha);
+  if (trans_a) GraphBuilder::set_int(gemm, "transA", trans_a);
+  b.node("QuantizeLinear", {"yg", "ys", "yz"}, {"yq"});
+  b.node("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
+  return b.g;
+}
+
+TEST(QdqFusion, GemmBecomesQLinearConvWithinOneStep) {
+  for (bool trans_b : {true, false}) {
+    SCOPED_TRACE(trans_b ? "transB 1" : "transB 0");
+    const ir::Graph g = qdq_gemm(trans_b);
+    const ir::Graph opt = optimized(g);
+    EXPECT_EQ(count_op(opt, "QLinearConv"), 1);
+    EXPECT_EQ(count_op(opt, "Gemm"), 0);
+    GraphBuilder b;
+    b.input("x", {3, 40});
+    for (int threads : {1, 2}) {
+      double max_steps = 0, exact = 0;
+      compare_steps(g, b.random_feeds(), 0.05f, threads, &max_steps, &exact);
+      EXPECT_LE(max_steps, 1.0 + 1e-6);
+      EXPECT_GT(exact, 0.95);
+    }
+  }
+  // alpha 2 and a transposed A stay float Gemms, and run.
+  for (const ir::Graph& g : {qdq_gemm(true, 2.f), qdq_gemm(true, 1.f, 1)}) {
+    const ir::Graph opt = optimized(g);
+    EXPECT_EQ(count_op(opt, "QLinearConv"), 0);
+    EXPECT_EQ(count_op(opt, "Gemm"), 1);
+  }
+}
+
 // Hostile or unusual QDQ patterns are left unfused (the reference runs the float QDQ graph, or
 // reports what is wrong); nothing crashes.
 TEST(QdqFusion, HostilePatternsLeftUnfused) {
