@@ -165,6 +165,10 @@ struct KernelTable {
   int8_t lanes[32];     // accumulator lanes per block over which its bias / minimum term is split
   TileRowsFn tile_rows[32] = {};  // optional multi-row kernels (prompts), null where there is none
   int8_t rows[32] = {};           // how many rows each tile_rows kernel takes
+  // A single token takes the tile_rows kernel too for a matrix of at most this many bytes (0:
+  // never): f32 rows of a small model, cached, whose horizontal sums cost as much as the products.
+  // (Streamed from memory, several rows at once read slower than one row after another.)
+  int32_t rows_one_token_bytes[32] = {};
   PackRowsFn pack_rows[32] = {};      // optional packed prompt kernels (see PackRowsFn)
   TilePackedFn tile_packed[32] = {};
   int8_t packed_rows[32] = {};           // rows per packed group

@@ -76,6 +76,7 @@ Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const
     TilePackedFn tile_packed = nullptr;
     int64_t nr, row_bytes, unit0, slab;  // slab: index of the operand whose activations it reads
     int64_t group_bytes = 0, row_block = 0;  // packed: bytes of a packed group; rows per row block
+    bool one_token_rows = false;  // tile_rows for a single token too (KernelTable::rows_one_token_bytes)
     ActLayout layout;
   };
   std::vector<Plan> plans(ops.size());
@@ -94,10 +95,11 @@ Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const
     }
     Plan& p = plans[i];
     p.tile = kt.tile[op.wtype] ? kt.tile[op.wtype] : ref_kernels().tile[op.wtype];
-    const bool multi = kt.tile[op.wtype] && kt.rows[op.wtype] > 1 && n_tokens > 1;
+    p.row_bytes = ggml_row_bytes(op.wtype, k);
+    p.one_token_rows = op.rows * p.row_bytes <= kt.rows_one_token_bytes[op.wtype];
+    const bool multi = kt.tile[op.wtype] && kt.rows[op.wtype] > 1 && (n_tokens > 1 || p.one_token_rows);
     p.tile_rows = multi ? kt.tile_rows[op.wtype] : nullptr;
     p.nr = multi ? kt.rows[op.wtype] : 1;
-    p.row_bytes = ggml_row_bytes(op.wtype, k);
     p.row_block = std::max<int64_t>(p.nr, kRowBlockBytes / p.row_bytes / p.nr * p.nr);
     if (kt.tile[op.wtype] && kt.pack_rows[op.wtype] && n_tokens >= kPackMinTokens && op.rows >= kt.packed_rows[op.wtype]) {
       p.pack = kt.pack_rows[op.wtype];
@@ -203,7 +205,8 @@ Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const
           int64_t r = rb;
           for (int64_t g = 0; g < groups; ++g, r += p.nr)
             p.tile_packed(k, packed[slot].get() + g * p.group_bytes, a, nt, yt + r, op.rows);
-          if (p.tile_rows && nt > 1) {  // a single token gains nothing: each row is read once anyway
+          // A single token gains nothing (each row is read once anyway) but where the table says so.
+          if (p.tile_rows && (nt > 1 || p.one_token_rows)) {
             for (; r + p.nr <= rb_end; r += p.nr) p.tile_rows(k, wb + r * p.row_bytes, p.row_bytes, a, nt, yt + r, op.rows);
           }
           for (; r < rb_end; ++r) p.tile(k, wb + r * p.row_bytes, a, nt, yt + r, op.rows);

@@ -8,9 +8,9 @@
 // order (ggml_quants_impl.h), so that vpdpbusd multiplies unsigned weights by signed activations
 // with no sign fix-up; the weights' offset (-8, -16) is folded into the accumulator's start value
 // (bias lanes prepared with the activations). k-quants multiply with vpmaddubsw and apply their
-// sub-block scales with vpdpwssd. q4_0, q8_0 and f16 also have multi-row kernels (kRowsQ, kRowsF
-// rows x up to 8 tokens; pp tok/s of a 5632 x 2048 ggml_matmul_bench product at 1 thread, loaded
-// machine: q4_0 +15%, q8_0 +11%, f16 +37%). Long prompts use packed q4_0 / q8_0 kernels instead
+// sub-block scales with vpdpwssd. q4_0, q8_0, f16 and f32 also have multi-row kernels (kRowsQ, kRowsF,
+// kRowsF32 rows x up to 8 tokens; pp tok/s of a 5632 x 2048 ggml_matmul_bench product at 1 thread, loaded
+// machine: q4_0 +15%, q8_0 +11%, f16 +37%; f32 at 128 tokens 1400 -> 3700). Long prompts use packed q4_0 / q8_0 kernels instead
 // (16 rows a group, one row per lane; see "Packed q4_0 / q8_0").
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_* idiom.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -18,6 +18,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
+
+#include <array>
 
 #include "kernels/cpu/ggml_tile_dispatch.h"
 #include "kernels/ggml_quants_impl.h"
@@ -456,6 +458,108 @@ void float_tile(int64_t k, const uint8_t* w, int64_t ws, const Acts& a, float* y
 }
 
 template <int NT> void f32_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { float_tile<FW::kF32, 1, NT>(k, w, 0, a, y, ys); }
+
+// f32 rows, kRowsF32 at a time (rows of a small model: k of 64 to a few hundred). Row i and token t
+// sum exactly as float_tile<kF32, 1, NT> does (the same U accumulators, tail and reduction tree),
+// but the weights of 4 rows are loaded once for every token, and the per-(row, token) horizontal
+// sums, which at such k cost as much as the products, are done together: reduce_lanes turns N <= 16
+// vectors into one whose lanes hold their _mm512_reduce_add_ps sums (the same pairs added in the
+// same order: j + j+8, then + j+4, then j + j^2, then lanes 0 + 1), about 3 instructions a sum
+// instead of 10. Lane 4b + c of the result holds vector 4c + b.
+template <int N>
+__attribute__((always_inline)) inline __m512 reduce_lanes(const __m512 (&v)[N]) {
+  static_assert(N >= 1 && N <= 16);
+  constexpr int N1 = (N + 1) / 2, N2 = (N1 + 1) / 2;
+  __m512 w[N1], x[N2], y2[2];
+  _Pragma("GCC unroll 16") for (int p = 0; p < N1; ++p) {  // blocks: [a.T3 lo, a.T3 hi, b.T3 lo, b.T3 hi]
+    const __m512 a = v[2 * p], b = v[2 * p + 1 < N ? 2 * p + 1 : 2 * p];
+    w[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+  }
+  _Pragma("GCC unroll 16") for (int q = 0; q < N2; ++q) {  // block j: T6 of vector 4q + j
+    const __m512 c = w[2 * q], d = w[2 * q + 1 < N1 ? 2 * q + 1 : 2 * q];
+    x[q] = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(3, 1, 3, 1)));
+  }
+  _Pragma("GCC unroll 16") for (int r = 0; r < 2; ++r) {  // block b: [T8 of 8r + b (lanes 0, 1), T8 of 8r + 4 + b (lanes 2, 3)]
+    const __m512 e = x[2 * r < N2 ? 2 * r : 0], f = x[2 * r + 1 < N2 ? 2 * r + 1 : 0];
+    y2[r] = _mm512_add_ps(_mm512_shuffle_ps(e, f, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_ps(e, f, _MM_SHUFFLE(3, 2, 3, 2)));
+    if (N2 == 1) {
+      y2[1] = y2[0];
+      break;
+    }
+  }
+  return _mm512_add_ps(_mm512_shuffle_ps(y2[0], y2[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_ps(y2[0], y2[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+constexpr int kRowsF32 = 4;
+
+// kRowsF32 rows x NT (<= 4) tokens with U accumulators a (row, token), as float_tile sums them.
+// The loops over them are unrolled explicitly: GCC 12 -O3 otherwise keeps more than 4 vectors of
+// accumulators in memory.
+#define EDGEAI_UNROLL _Pragma("GCC unroll 16")
+template <int NT, int U>
+void f32_rows_part(int64_t k, const uint8_t* w, int64_t ws, const float* const* xs, float* y, int64_t ys) {
+  constexpr int NR = kRowsF32;
+  static_assert(NT >= 1 && NT <= 4);
+  const float* wr[NR];
+  EDGEAI_UNROLL for (int i = 0; i < NR; ++i) wr[i] = reinterpret_cast<const float*>(w + i * ws);
+  __m512 acc[U][NR][NT];
+  EDGEAI_UNROLL for (int u = 0; u < U; ++u)
+    EDGEAI_UNROLL for (int i = 0; i < NR; ++i)
+      EDGEAI_UNROLL for (int t = 0; t < NT; ++t) acc[u][i][t] = _mm512_setzero_ps();
+  int64_t e = 0;
+  for (; e + 16 * U <= k; e += 16 * U) {
+    EDGEAI_UNROLL for (int u = 0; u < U; ++u) {
+      __m512 wv[NR];
+      EDGEAI_UNROLL for (int i = 0; i < NR; ++i) wv[i] = _mm512_loadu_ps(wr[i] + e + 16 * u);
+      EDGEAI_UNROLL for (int t = 0; t < NT; ++t) {
+        const __m512 xv = _mm512_loadu_ps(xs[t] + e + 16 * u);
+        EDGEAI_UNROLL for (int i = 0; i < NR; ++i) acc[u][i][t] = _mm512_fmadd_ps(wv[i], xv, acc[u][i][t]);
+      }
+    }
+  }
+  for (; e < k; e += 16) {
+    const __mmask16 m = k - e >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - e)) - 1);
+    __m512 wv[NR];
+    EDGEAI_UNROLL for (int i = 0; i < NR; ++i) wv[i] = _mm512_maskz_loadu_ps(m, wr[i] + e);
+    EDGEAI_UNROLL for (int t = 0; t < NT; ++t) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, xs[t] + e);
+      EDGEAI_UNROLL for (int i = 0; i < NR; ++i) acc[0][i][t] = _mm512_fmadd_ps(wv[i], xv, acc[0][i][t]);
+    }
+  }
+  __m512 s[NR * NT];  // vector i * NT + t
+  EDGEAI_UNROLL for (int i = 0; i < NR; ++i) {
+    EDGEAI_UNROLL for (int t = 0; t < NT; ++t) {
+      __m512 v = acc[0][i][t];
+      EDGEAI_UNROLL for (int u = 1; u < U; ++u) v = _mm512_add_ps(v, acc[u][i][t]);
+      s[i * NT + t] = v;
+    }
+  }
+  // Vector v's sum is in lane 4 (v % 4) + v / 4; token t's rows go to lanes 4t .. 4t + 3.
+  alignas(64) static constexpr auto kIdx = [] {
+    std::array<int32_t, 16> idx{};
+    for (int t = 0; t < NT; ++t)
+      for (int i = 0; i < NR; ++i) idx[4 * t + i] = 4 * ((i * NT + t) % 4) + (i * NT + t) / 4;
+    return idx;
+  }();
+  const __m512 r = _mm512_permutexvar_ps(_mm512_load_si512(kIdx.data()), reduce_lanes(s));
+  EDGEAI_UNROLL for (int t = 0; t < NT; ++t) _mm_storeu_ps(y + t * ys, _mm512_extractf32x4_ps(r, t));
+}
+#undef EDGEAI_UNROLL
+
+// float_tile's U for NT tokens; more than 4 tokens go 4 at a time (U is 1 from 4 tokens on).
+template <int NR, int NT>
+void f32_rows_n(int64_t k, const uint8_t* w, int64_t ws, const Acts& a, float* y, int64_t ys) {
+  static_assert(NR == kRowsF32);
+  const float* xs[NT];
+  for (int t = 0; t < NT; ++t) xs[t] = reinterpret_cast<const float*>(a.base + t * a.stride);
+  if constexpr (NT <= 3) {
+    f32_rows_part<NT, NT >= 2 ? 2 : 4>(k, w, ws, xs, y, ys);
+  } else {
+    f32_rows_part<4, 1>(k, w, ws, xs, y, ys);
+    if constexpr (NT > 4) f32_rows_part<NT - 4, 1>(k, w, ws, xs + 4, y + 4 * ys, ys);
+  }
+}
 template <int NT> void f16_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { float_tile<FW::kF16, 1, NT>(k, w, 0, a, y, ys); }
 template <int NT> void bf16_n(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys) { float_tile<FW::kBF16, 1, NT>(k, w, 0, a, y, ys); }
 template <int NR, int NT> void f16_rows_n(int64_t k, const uint8_t* w, int64_t ws, const Acts& a, float* y, int64_t ys) { float_tile<FW::kF16, NR, NT>(k, w, ws, a, y, ys); }
@@ -608,6 +712,7 @@ EDGEAI_GGML_TILE(q6_K)
 EDGEAI_GGML_TILE_ROWS(q4_0_rows, kRowsQ)
 EDGEAI_GGML_TILE_ROWS(q8_0_rows, kRowsQ)
 EDGEAI_GGML_TILE_ROWS(f16_rows, kRowsF)
+EDGEAI_GGML_TILE_ROWS(f32_rows, kRowsF32)
 
 constexpr KernelTable kTable = [] {
   KernelTable t{"avx512-vnni", {}, {}, {}};
@@ -626,9 +731,12 @@ constexpr KernelTable kTable = [] {
   t.tile[13] = q5_K;
   t.tile[14] = q6_K;
   t.tile[30] = bf16;
+  t.tile_rows[0] = f32_rows;
   t.tile_rows[1] = f16_rows;
   t.tile_rows[2] = q4_0_rows;
   t.tile_rows[8] = q8_0_rows;
+  t.rows[0] = kRowsF32;
+  t.rows_one_token_bytes[0] = 128 * 1024;
   t.rows[1] = kRowsF;
   t.rows[2] = t.rows[8] = kRowsQ;
   t.pack_rows[2] = pack_rows_q32<false>;
