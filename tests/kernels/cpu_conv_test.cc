@@ -99,6 +99,10 @@ TEST(CpuConv, WinogradMatchesReference) {
       {1, 32, 30, 28, 40, 3, 3, 1, 1, 0, 0},
       {1, 12, 31, 29, 24, 3, 3, 1, 1, 2, 0, 1, 2},
       {1, 300, 20, 20, 9, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 1, false},
+      // Tile ranges per thread in whole vectors: 64 tiles (13x13: 16 + 16 + 32 at 3 threads),
+      // and ranges of several blocks each (420 tiles, blocks of at most 96).
+      {1, 48, 13, 13, 40, 3, 3, 1, 1, 1, 1},
+      {1, 64, 40, 39, 96, 3, 3, 1, 1, 1, 1},
   };
   uint32_t seed = 300;
   for (const auto& s : specs) {

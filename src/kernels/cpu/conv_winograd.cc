@@ -73,30 +73,42 @@ Status winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, co
     uk.phase_planes(t, x + b * g.h * g.w, e - b, planes.data() + b * plane_stride, plane_stride);
   });
 
-  // Tile blocks: a multiple of NR tiles each (the last one of the vector lanes), sized for L2,
-  // as many as a multiple of the threads where there are enough tiles.
-  const int64_t tiles = round_up(t.oh * wq, uk.lanes);
+  // One contiguous range of tiles per thread, split evenly in whole vectors (a range of 64 tiles
+  // was 48 + 16 in blocks of NR, so that on 13x13 planes one thread had three times the other's
+  // work), then in blocks sized for L2 within each range. Each tile's sums do not depend on its
+  // block (every column is computed in whole vectors), so neither do the results on the split.
+  const int64_t lanes = uk.lanes;
+  const int64_t tiles = round_up(t.oh * wq, lanes);
   const int64_t nb_max = std::max<int64_t>(nr, kBlockBytes / (4 * 16 * (c + m)) / nr * nr);
-  int64_t nblk = ceil_div(tiles, nb_max);
-  if (nblk % threads != 0 && round_up(nblk, threads) * nr <= tiles) nblk = round_up(nblk, threads);
-  const int64_t nb = round_up(ceil_div(tiles, nblk), nr);
-  nblk = ceil_div(tiles, nb);
-  const int64_t v_block = 16 * c * nb;  // floats of the 16 packed operands of a full block
+  const int64_t units = tiles / lanes;
+  const int64_t parts = std::min<int64_t>(threads, units);
+  auto part = [&](int64_t p, int64_t* f0, int64_t* f1) {
+    *f0 = units * p / parts * lanes;
+    *f1 = units * (p + 1) / parts * lanes;
+  };
+  // Blocks of a range: as few as fit nb_max, equal in whole vectors.
+  auto block_tiles = [&](int64_t len) { return round_up(ceil_div(len, ceil_div(len, nb_max)), lanes); };
 
   const int64_t y_stride = 2 * tiles;
   AlignedFloats rows(2 * m * y_stride);  // even then odd output rows, pitch 2 wq
   if (!rows.ok()) return out_of_memory(2 * m * y_stride);
-  std::atomic<bool> failed{false};
+  std::atomic<int64_t> failed{0};  // the floats of the scratch that could not be allocated
   float* y0 = rows.data();
   float* y1 = rows.data() + m * y_stride;
-  pool.parallel_for(nblk, 1, [&](int64_t b, int64_t e) {
-    AlignedFloats vbuf(v_block), mbuf(16 * m * nb);
+  pool.parallel_for(parts, 1, [&](int64_t pb, int64_t pe) {
+    // The tiles of parts [pb, pe) (one part per thread), in blocks that fit nb_max.
+    int64_t p0, p1, unused;
+    part(pb, &p0, &unused);
+    part(pe - 1, &unused, &p1);
+    const int64_t bt = block_tiles(p1 - p0);
+    // The 16 packed operands and the 16 products of a block.
+    AlignedFloats vbuf(16 * c * round_up(bt, nr)), mbuf(16 * m * bt);
     if (!vbuf.ok() || !mbuf.ok()) {
-      failed = true;
+      failed = vbuf.size() + mbuf.size();
       return;
     }
-    for (int64_t blk = b; blk < e; ++blk) {
-      const int64_t f0 = blk * nb, n = std::min(nb, tiles - f0);
+    for (int64_t f0 = p0; f0 < p1; f0 += bt) {
+      const int64_t n = std::min(bt, p1 - f0);
       WinogradIn in;
       in.planes = planes.data();
       in.plane_stride = plane_stride;
@@ -119,7 +131,7 @@ Status winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, co
         a.b_packed = vbuf.data() + xi * v_stride;
         a.c = mbuf.data() + xi * m * n;
         a.ldc = n;
-        if (!gemm(uk, nullptr, a).ok()) failed = true;
+        if (!gemm(uk, nullptr, a).ok()) failed = 1;
       }
       WinogradOut out;
       out.mbuf = mbuf.data();
@@ -137,7 +149,7 @@ Status winograd_conv(const UKernels& uk, ThreadPool& pool, const ConvGeom& g, co
     }
   });
 
-  if (failed) return out_of_memory(v_block + 16 * m * nb);
+  if (failed) return out_of_memory(failed);
   pool.parallel_for(m, 8, [&](int64_t b, int64_t e) {
     for (int64_t ch = b; ch < e; ++ch) {
       for (int64_t oy = 0; oy < g.oh; ++oy) {
