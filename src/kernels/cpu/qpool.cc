@@ -34,7 +34,7 @@ struct PoolGeom {
 
 // yr[ox] = max over kx of row[ox * sw + kx * dw]; kSw > 0: that column stride as a constant (the
 // loops then vectorize), else the window's. Column stride 2 on SSE2 takes 16 outputs at a time, the even
-// bytes of 32.
+// bytes of 32, and a last block of 16 that overlaps the one before it for the rest of the row.
 template <int kSw>
 void max_columns(const PoolGeom& g, const uint8_t* row, uint8_t* yr) {
   const ref::nn::Window& wn = *g.win;
@@ -43,15 +43,20 @@ void max_columns(const PoolGeom& g, const uint8_t* row, uint8_t* yr) {
 #if defined(__SSE2__)
   if constexpr (kSw == 2) {
     const __m128i even = _mm_set1_epi16(0xff);
-    for (; ox0 + 16 <= ow; ox0 += 16) {
+    auto block = [&](int64_t ox) {
       __m128i m = _mm_setzero_si128();
       for (int64_t kx = 0; kx < kw; ++kx) {
-        const uint8_t* p = row + 2 * ox0 + kx * dw;
+        const uint8_t* p = row + 2 * ox + kx * dw;
         const __m128i a = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), even);
         const __m128i b = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)), even);
         m = _mm_max_epu8(m, _mm_packus_epi16(a, b));
       }
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(yr + ox0), m);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(yr + ox), m);
+    };
+    for (; ox0 + 16 <= ow; ox0 += 16) block(ox0);
+    if (ox0 > 0 && ox0 < ow) {  // its last load ends at the row's last byte + 1, inside kRowSlack
+      block(ow - 16);
+      ox0 = ow;
     }
   }
 #endif
@@ -62,23 +67,53 @@ void max_columns(const PoolGeom& g, const uint8_t* row, uint8_t* yr) {
   }
 }
 
-// One plane; `row` holds (ow - 1) * sw + (kw - 1) * dw + 1 + kRowSlack bytes.
+// out[c] = the max of rows[0 .. nr)[c] for c in [0, n); nr >= 1. Two and three rows in one pass.
+void max_rows(const uint8_t* const* rows, int64_t nr, int64_t n, uint8_t* out) {
+  const uint8_t* a = rows[0];
+  if (nr == 1) {
+    std::memcpy(out, a, static_cast<size_t>(n));
+    return;
+  }
+  const uint8_t* b = rows[1];
+  if (nr == 3) {
+    const uint8_t* c3 = rows[2];
+    for (int64_t c = 0; c < n; ++c) out[c] = std::max(std::max(a[c], b[c]), c3[c]);
+    return;
+  }
+  for (int64_t c = 0; c < n; ++c) out[c] = std::max(a[c], b[c]);
+  for (int64_t r = 2; r < nr; ++r) {
+    const uint8_t* x = rows[r];
+    for (int64_t c = 0; c < n; ++c) out[c] = std::max(out[c], x[c]);
+  }
+}
+
+// One plane; `row` holds (ow - 1) * sw + (kw - 1) * dw + 1 + kRowSlack bytes. Its padding columns
+// and slack are 0 for every output row; the columns over the input take the max of the window's
+// rows inside the plane (0 where there is none).
 template <int kSw>
 void max_pool_plane_u8(const PoolGeom& g, const uint8_t* x, uint8_t* y, uint8_t* row) {
   const ref::nn::Window& wn = *g.win;
   const int64_t pw = wn.pad_begin[1], width = (g.ow() - 1) * wn.strides[1] + wn.extent(1);
   const int64_t c0 = std::min(width, pw), c1 = std::clamp<int64_t>(pw + g.w, c0, width);  // row[c] = x[c - pw]
-  std::memset(row + width, 0, static_cast<size_t>(kRowSlack));
+  std::memset(row, 0, static_cast<size_t>(c0));
+  std::memset(row + c1, 0, static_cast<size_t>(width - c1 + kRowSlack));
+  constexpr int64_t kMaxRows = 16;
+  const uint8_t* rows[kMaxRows];
   for (int64_t oy = 0; oy < g.oh(); ++oy) {
-    std::memset(row, 0, static_cast<size_t>(width));
+    int64_t nr = 0;
+    uint8_t* rr = row + c0;
     for (int64_t ky = 0; ky < wn.kernel[0]; ++ky) {
       const int64_t iy = oy * wn.strides[0] - wn.pad_begin[0] + ky * wn.dilations[0];
       if (iy < 0 || iy >= g.h) continue;
-      uint8_t* rr = row + c0;
-      const uint8_t* xs = x + iy * g.w + (c0 - pw);
-      const int64_t n = c1 - c0;
-      for (int64_t c = 0; c < n; ++c) rr[c] = std::max(rr[c], xs[c]);
+      rows[nr++] = x + iy * g.w + (c0 - pw);
+      if (nr == kMaxRows) {  // tall windows: fold what there is into rr, carry it as the first row
+        max_rows(rows, nr, c1 - c0, rr);
+        rows[0] = rr;
+        nr = 1;
+      }
     }
+    if (nr == 0) std::memset(rr, 0, static_cast<size_t>(c1 - c0));
+    else if (!(nr == 1 && rows[0] == rr)) max_rows(rows, nr, c1 - c0, rr);
     max_columns<kSw>(g, row, y + oy * g.ow());
   }
 }
