@@ -1,6 +1,8 @@
 // QuantizeLinear (f32 -> u8 / s8) and DequantizeLinear (u8 / s8 -> f32) per tensor, with constant
-// scale and zero point, vectorized (qgemm.h) and bit-exact with the reference kernels. Per-axis,
-// int32 and other forms run the reference.
+// scale and zero point, vectorized (qgemm.h) and bit-exact with the reference kernels; tensors of
+// more than 2^15 elements in chunks over the threads. Per-axis, int32 and other forms run the
+// reference.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/op_common.h"
@@ -41,6 +43,19 @@ Result<std::unique_ptr<KernelState>> prepare_qdq(PrepareContext& ctx, bool quant
   return std::unique_ptr<KernelState>(std::move(st));
 }
 
+// f(i0, n) over [0, total) in chunks of 2^15 elements, spread over the pool where there are
+// several (a model's input: 150528 floats for 224 x 224 x 3).
+template <typename F>
+void over_chunks(KernelContext& ctx, int64_t total, F&& f) {
+  constexpr int64_t kChunk = int64_t(1) << 15;
+  const int64_t chunks = (total + kChunk - 1) / kChunk;
+  auto body = [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) f(c * kChunk, std::min(kChunk, total - c * kChunk));
+  };
+  if (chunks <= 1 || ctx.pool().num_threads() <= 1) body(0, chunks);
+  else ctx.pool().parallel_for(chunks, 1, body);
+}
+
 }  // namespace
 
 PrepareResult prepare_quantize_linear(PrepareContext& ctx) { return prepare_qdq(ctx, true); }
@@ -53,7 +68,9 @@ Status run_quantize_linear(KernelContext& ctx) {
   if (!ctx.is_output_used(0)) return ok_status();
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, s->qtype, x.shape()));
   const bool u8 = s->qtype == DType::kU8;
-  s->qk->quantize(x.data<float>(), x.numel(), s->scale, s->zp, u8 ? 0 : -128, u8 ? 255 : 127, y->data<uint8_t>());
+  over_chunks(ctx, x.numel(), [&](int64_t i0, int64_t n) {
+    s->qk->quantize(x.data<float>() + i0, n, s->scale, s->zp, u8 ? 0 : -128, u8 ? 255 : 127, y->data<uint8_t>() + i0);
+  });
   return ok_status();
 }
 
@@ -63,7 +80,9 @@ Status run_dequantize_linear(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (!ctx.is_output_used(0)) return ok_status();
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, x.shape()));
-  s->qk->dequantize(x.data<uint8_t>(), x.numel(), s->qtype == DType::kI8, s->zp, s->scale, y->data<float>());
+  over_chunks(ctx, x.numel(), [&](int64_t i0, int64_t n) {
+    s->qk->dequantize(x.data<uint8_t>() + i0, n, s->qtype == DType::kI8, s->zp, s->scale, y->data<float>() + i0);
+  });
   return ok_status();
 }
 
