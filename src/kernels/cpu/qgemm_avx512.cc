@@ -39,6 +39,8 @@ inline __m512i dpbusd(__m512i acc, __m512i b, __m512i a) {
   return acc;
 }
 
+constexpr int kPrefetchA = 1024;  // bytes ahead in the weight panel (32 quads)
+
 // One tile: rows [i0, i0 + rows) of panel `a`, columns [j0, j0 + cols) from NV blocks at b.
 template <int NV>
 inline void tile(const QGemmBlock& g, const int8_t* a, const uint8_t* b, int64_t i0, int rows, int64_t j0,
@@ -56,6 +58,7 @@ inline void tile(const QGemmBlock& g, const int8_t* a, const uint8_t* b, int64_t
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_si512(b + v * bstride + q * 64);
     const int32_t* aq = reinterpret_cast<const int32_t*>(a + q * kQMR * 4);
+    _mm_prefetch(reinterpret_cast<const char*>(aq) + kPrefetchA, _MM_HINT_T0);
 #pragma GCC unroll 8
     for (int i = 0; i < kQMR; ++i) {
       const __m512i av = _mm512_set1_epi32(aq[i]);
