@@ -37,14 +37,30 @@ struct AttentionImpl {
         default: scores<4>(a, h0, n); break;
       }
     }
+    constexpr bool kPairs = requires(F w) { V::spread_pair(w, 0); };
+    float inv[4];
     for (int64_t h = 0; h < a.n_q; ++h) {
       float* s = a.scores + h * n;
       if (a.cap > 0.0f) {
         for (int64_t j = 0; j < n; ++j) s[j] = a.cap * std::tanh(s[j] * a.scale / a.cap);
       }
       float mx;
-      const float inv = 1.0f / EltwiseImpl<V>::exp_shifted(s, s, n, true, &mx);
-      values(a, s, n, inv, a.out + h * a.hd_v);
+      inv[h % 4] = 1.0f / EltwiseImpl<V>::exp_shifted(s, s, n, true, &mx);
+      if constexpr (kPairs) {
+        if (2 * a.hd_v == L) {  // heads of half a vector: up to 4 heads together, once their weights are in
+          if (h % 4 == 3 || h + 1 == a.n_q) {
+            const int64_t h0 = h - h % 4;
+            switch (h - h0) {
+              case 0: value_pairs<1>(a, h0, n, inv); break;
+              case 1: value_pairs<2>(a, h0, n, inv); break;
+              case 2: value_pairs<3>(a, h0, n, inv); break;
+              default: value_pairs<4>(a, h0, n, inv); break;
+            }
+          }
+          continue;
+        }
+      }
+      values(a, s, n, inv[h % 4], a.out + h * a.hd_v);
     }
   }
 
@@ -111,6 +127,41 @@ struct AttentionImpl {
       for (int u = 0; u < 4; ++u) acc[u] = V::fmadd(V::set1(w[j + u]), V::load(v + (j + u) * hd + c, m), acc[u]);
     for (; j < n; ++j) acc[0] = V::fmadd(V::set1(w[j]), V::load(v + j * hd + c, m), acc[0]);
     V::store(out + c, V::mul(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])), V::set1(inv)), m);
+  }
+
+  // Heads of half a vector (8 values on AVX-512): two positions' value rows are one vector load,
+  // shared by the NH heads [h0, h0 + NH), each of which spreads its two weights over the halves
+  // (V::spread_pair); 16 positions a round, the last ones masked. out = inv * (lower + upper half).
+  template <int NH>
+  static void value_pairs(const AttentionArgs& a, int64_t h0, int64_t n, const float* inv) {
+    const int64_t hd = a.hd_v;
+    const float* v = a.v + a.lo * hd;
+    F acc[NH][2];
+    for (int h = 0; h < NH; ++h) acc[h][0] = acc[h][1] = V::zero();
+    int64_t j = 0;
+    for (; j + L <= n; j += L) {
+      F w[NH];
+      for (int h = 0; h < NH; ++h) w[h] = V::load(a.scores + (h0 + h) * n + j);
+      for (int p = 0; p < L / 2; ++p) {
+        const F vv = V::load(v + (j + 2 * p) * hd);
+        for (int h = 0; h < NH; ++h) acc[h][p & 1] = V::fmadd(V::spread_pair(w[h], p), vv, acc[h][p & 1]);
+      }
+    }
+    if (j < n) {
+      const int r = static_cast<int>(n - j);
+      F w[NH];
+      for (int h = 0; h < NH; ++h) w[h] = V::load(a.scores + (h0 + h) * n + j, V::mask(r));  // zero past n
+      for (int p = 0; 2 * p < r; ++p) {
+        const F vv = V::load(v + (j + 2 * p) * hd, V::mask(2 * p + 1 < r ? L : L / 2));
+        for (int h = 0; h < NH; ++h) acc[h][0] = V::fmadd(V::spread_pair(w[h], p), vv, acc[h][0]);
+      }
+    }
+    for (int h = 0; h < NH; ++h) {
+      alignas(64) float t[L];
+      V::store(t, V::add(acc[h][0], acc[h][1]));
+      float* out = a.out + (h0 + h) * hd;
+      for (int64_t d = 0; d < hd; ++d) out[d] = (t[d] + t[d + hd]) * inv[h];
+    }
   }
 
   // out[c, c + W::kLanes) for W = V or V::Half (which offers only zero, set1, load, store and

@@ -97,6 +97,13 @@ struct VecAvx512 {
     return _mm512_mul_ps(r, _mm512_fnmadd_ps(a, r, _mm512_set1_ps(2.0f)));
   }
   static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }  // a * b + c
+  // Lanes 0-7 = w[2p], lanes 8-15 = w[2p + 1] (p in [0, 8)): the weights of two consecutive
+  // rows of 8 values (attention values of a head of 8, two positions a vector).
+  static F spread_pair(F w, int p) {
+    return _mm512_permutexvar_ps(_mm512_add_epi32(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                                                  _mm512_set1_epi32(2 * p)),
+                                 w);
+  }
   static F max(F a, F b) { return _mm512_max_ps(a, b); }
   static F min(F a, F b) { return _mm512_min_ps(a, b); }
   static F sqrt(F a) { return _mm512_sqrt_ps(a); }
