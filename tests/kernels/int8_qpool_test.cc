@@ -33,6 +33,8 @@ TEST(Int8QMaxPool, MatchesReferenceBitExact) {
       {2, 40, 70, 5, 2, 2, 1, 1}, // 5x5, pads, ceil
       {2, 9, 75, 3, 2, 1},        // stride 2, 38 outputs a row: two blocks and one overlapping the second
       {2, 5, 33, 2, 2},           // stride 2, 16 outputs a row: one block, nothing left
+      {3, 27, 27, 3, 2, 0, 1, 1}, // squeezenet's last pool: 13 outputs a row, one block through a copy
+      {2, 4, 5, 3, 2, 1},         // 3 outputs a row, the block's loads past the padded row
       {2, 21, 24, 17, 1, 2},      // 17 rows a window: more than the kernel takes in one pass
       {2, 6, 9, 4, 1, 3},         // windows of one row inside the plane, and of none (pads 3 of 4)
   };

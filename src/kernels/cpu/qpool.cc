@@ -30,6 +30,12 @@ struct PoolGeom {
   const ref::nn::Window* win = nullptr;
   int64_t oh() const { return win->out[0]; }
   int64_t ow() const { return win->out[1]; }
+  // The padded row's bytes, and those of its buffer: kRowSlack more, and at least one block of 16
+  // stride-2 outputs (a row narrower than that is pooled as one block, its first ow kept).
+  int64_t width() const { return (ow() - 1) * win->strides[1] + win->extent(1); }
+  int64_t row_bytes() const {
+    return std::max(width() + kRowSlack, 32 + (win->kernel[1] - 1) * win->dilations[1]);
+  }
 };
 
 // yr[ox] = max over kx of row[ox * sw + kx * dw]; kSw > 0: that column stride as a constant (the
@@ -43,7 +49,7 @@ void max_columns(const PoolGeom& g, const uint8_t* row, uint8_t* yr) {
 #if defined(__SSE2__)
   if constexpr (kSw == 2) {
     const __m128i even = _mm_set1_epi16(0xff);
-    auto block = [&](int64_t ox) {
+    auto block_to = [&](int64_t ox, uint8_t* out) {
       __m128i m = _mm_setzero_si128();
       for (int64_t kx = 0; kx < kw; ++kx) {
         const uint8_t* p = row + 2 * ox + kx * dw;
@@ -51,11 +57,17 @@ void max_columns(const PoolGeom& g, const uint8_t* row, uint8_t* yr) {
         const __m128i b = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)), even);
         m = _mm_max_epu8(m, _mm_packus_epi16(a, b));
       }
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(yr + ox), m);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out), m);
     };
+    auto block = [&](int64_t ox) { block_to(ox, yr + ox); };
     for (; ox0 + 16 <= ow; ox0 += 16) block(ox0);
     if (ox0 > 0 && ox0 < ow) {  // its last load ends at the row's last byte + 1, inside kRowSlack
       block(ow - 16);
+      ox0 = ow;
+    } else if (ox0 == 0 && ow > 1) {  // inside row_bytes(); the 16 outputs through a copy
+      alignas(16) uint8_t out[16];
+      block_to(0, out);
+      std::memcpy(yr, out, static_cast<size_t>(ow));
       ox0 = ow;
     }
   }
@@ -87,16 +99,16 @@ void max_rows(const uint8_t* const* rows, int64_t nr, int64_t n, uint8_t* out) {
   }
 }
 
-// One plane; `row` holds (ow - 1) * sw + (kw - 1) * dw + 1 + kRowSlack bytes. Its padding columns
+// One plane; `row` holds g.row_bytes() bytes. Its padding columns
 // and slack are 0 for every output row; the columns over the input take the max of the window's
 // rows inside the plane (0 where there is none).
 template <int kSw>
 void max_pool_plane_u8(const PoolGeom& g, const uint8_t* x, uint8_t* y, uint8_t* row) {
   const ref::nn::Window& wn = *g.win;
-  const int64_t pw = wn.pad_begin[1], width = (g.ow() - 1) * wn.strides[1] + wn.extent(1);
+  const int64_t pw = wn.pad_begin[1], width = g.width();
   const int64_t c0 = std::min(width, pw), c1 = std::clamp<int64_t>(pw + g.w, c0, width);  // row[c] = x[c - pw]
   std::memset(row, 0, static_cast<size_t>(c0));
-  std::memset(row + c1, 0, static_cast<size_t>(width - c1 + kRowSlack));
+  std::memset(row + c1, 0, static_cast<size_t>(g.row_bytes() - c1));
   constexpr int64_t kMaxRows = 16;
   const uint8_t* rows[kMaxRows];
   for (int64_t oy = 0; oy < g.oh(); ++oy) {
@@ -149,7 +161,7 @@ Status run_qmax_pool(KernelContext& ctx) {
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kU8, Shape{x.dim(0), x.dim(1), g.oh(), g.ow()}));
   const int64_t planes = x.dim(0) * x.dim(1), in_sp = g.h * g.w, out_sp = g.oh() * g.ow();
   if (planes == 0 || out_sp == 0) return ok_status();
-  const int64_t sw = win->strides[1], row_floats = ((g.ow() - 1) * sw + win->extent(1) + kRowSlack + 3) / 4;
+  const int64_t sw = win->strides[1], row_floats = (g.row_bytes() + 3) / 4;
   const uint8_t* xd = x.data<uint8_t>();
   uint8_t* yd = y->data<uint8_t>();
   std::atomic<bool> failed{false};
