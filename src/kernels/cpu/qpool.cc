@@ -79,8 +79,34 @@ void max_columns(const PoolGeom& g, const uint8_t* row, uint8_t* yr) {
   }
 }
 
-// out[c] = the max of rows[0 .. nr)[c] for c in [0, n); nr >= 1. Two and three rows in one pass.
+#if defined(__SSE2__)
+// max_rows of kRows rows, n >= 16.
+template <int kRows>
+void max_rows_sse2(const uint8_t* const* rows, int64_t n, uint8_t* out) {
+  auto at = [&](int64_t c) {
+    __m128i m = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[0] + c));
+    for (int r = 1; r < kRows; ++r) m = _mm_max_epu8(m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r] + c)));
+    return m;
+  };
+  const __m128i last = at(n - 16);  // before the loop's stores: out may be rows[0]
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + c), at(c));
+  if (c < n) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + n - 16), last);
+}
+#endif
+
+// out[c] = the max of rows[0 .. nr)[c] for c in [0, n); nr >= 1. Two and three rows in one pass;
+// on SSE2 rows of 16 bytes or more 16 at a time, the last 16 overlapping the ones before (out may
+// be rows[0], read before it is written at each position).
 void max_rows(const uint8_t* const* rows, int64_t nr, int64_t n, uint8_t* out) {
+#if defined(__SSE2__)
+  if (n >= 16 && nr <= 3) {
+    if (nr == 3) max_rows_sse2<3>(rows, n, out);
+    else if (nr == 2) max_rows_sse2<2>(rows, n, out);
+    else max_rows_sse2<1>(rows, n, out);
+    return;
+  }
+#endif
   const uint8_t* a = rows[0];
   if (nr == 1) {
     std::memcpy(out, a, static_cast<size_t>(n));
