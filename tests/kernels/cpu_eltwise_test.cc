@@ -33,6 +33,15 @@ TEST(CpuEltwise, Activations) {
   }
 }
 
+// Sigmoid's e^-x is 2^t with t = -x log2(e) rounded once: its relative error grows with |t| and
+// reaches the result where the result is small (5e-6 at x = -87); the clamps keep the far ends
+// finite (0 and 1, no NaN or infinity).
+TEST(CpuEltwise, SigmoidFarRange) {
+  OpCase c = OpCase::single("Sigmoid");
+  c.input(random_tensor({4099}, 17, -100.0f, 100.0f));
+  expect_matches_reference(c, 1e-5, 1e-9);
+}
+
 TEST(CpuEltwise, Clip) {
   OpCase c = OpCase::single("Clip");
   c.input(random_tensor({3, 50}, 1, -10, 10));

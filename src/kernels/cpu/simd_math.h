@@ -30,12 +30,24 @@ struct Math {
     return V::scalef(p, n);
   }
 
-  // 1 / (1 + e^-x), e^-x capped at e^87 so that the reciprocal's operand stays finite (the
-  // result there, below 2e-38, is then slightly too large instead of subnormal).
+  // 1 / (1 + e^-x). e^-x is 2^t, t = -x log2(e) clamped to [-150, 125] (so that the
+  // reciprocal's operand stays finite; the result there, below 2e-38, is then slightly too large
+  // instead of subnormal): 2^n (V::scalef) times 2^f, f = t - n in [-1/2, 1/2], by a degree-5
+  // polynomial (relative error 1.9e-7). The rounding of t adds up to |t| 2^-25 ln 2 relative
+  // error to e^-x, which reaches the result only where e^-x is large, that is where the result
+  // is small (x = -12: 6e-7; x = -87: 5e-6). Four multiply-adds fewer than exp(): SiLU and
+  // Sigmoid run on the multiply-add ports (efficientnet_b0 applies SiLU to 6 million values).
   static F sigmoid(F x) {
-    const F one = V::set1(1.0f);
-    const F e = exp(V::min(V::set1(87.0f), V::neg(x)));
-    return V::rcp(V::add(one, e));
+    const F t = V::min(V::set1(125.0f), V::max(V::set1(-150.0f), V::mul(x, V::set1(-1.44269504088896341f))));
+    const F n = V::round(t);
+    const F f = V::sub(t, n);
+    F p = V::set1(1.3264719163998961e-3f);
+    p = V::fmadd(p, f, V::set1(9.671513922512531e-3f));
+    p = V::fmadd(p, f, V::set1(5.550733953714371e-2f));
+    p = V::fmadd(p, f, V::set1(2.4022242426872253e-1f));
+    p = V::fmadd(p, f, V::set1(6.931470036506653e-1f));
+    p = V::fmadd(p, f, V::set1(1.0f));
+    return V::rcp(V::add(V::set1(1.0f), V::scalef(p, n)));
   }
 
   static F silu(F x) { return V::mul(x, sigmoid(x)); }
