@@ -17,7 +17,8 @@ double seconds_since(Job::Clock::time_point t) {
 }  // namespace
 
 struct LlmEngine::Slot {
-  int32_t index = 0;
+  Worker* worker = nullptr;
+  int32_t index = 0;  // in the worker's BatchContext
   std::shared_ptr<Job> job;
   std::unique_ptr<llm::Sampler> sampler;
   std::unique_ptr<JsonMatcher> matcher;
@@ -28,6 +29,14 @@ struct LlmEngine::Slot {
   int32_t last = 0;         // the token to evaluate next
   std::vector<float> masked;
   std::vector<uint8_t> allowed;
+};
+
+struct LlmEngine::Worker {
+  std::unique_ptr<Env> own_env;  // several workers: a one-thread environment each
+  std::unique_ptr<llm::BatchContext> batch;
+  std::vector<std::unique_ptr<Slot>> slots;
+  int64_t busy = 0;  // under mu_
+  std::thread thread;
 };
 
 bool Job::wait(std::string* text_out, std::chrono::milliseconds timeout) {
@@ -47,17 +56,36 @@ Result<std::unique_ptr<LlmEngine>> LlmEngine::create(const llm::Model& model, co
   std::unique_ptr<LlmEngine> e(new LlmEngine(model, tok, env));
   e->opts_ = opts;
   e->metrics_ = metrics;
-  llm::BatchOptions bo;
-  bo.n_ctx = opts.n_ctx;
-  bo.n_slots = opts.parallel;
-  bo.n_batch = opts.n_batch;
-  auto b = llm::BatchContext::create(model, env, bo);
-  if (!b.ok()) return b.status();
-  e->batch_ = std::move(b).value();
-  for (int i = 0; i < opts.parallel; ++i) {
-    auto s = std::make_unique<Slot>();
-    s->index = i;
-    e->slots_.push_back(std::move(s));
+  const int threads = std::max(1, env.pool->num_threads());
+  const int n_workers =
+      threads > 1 && opts.parallel > 1 && llm::BatchContext::too_small_to_thread(model, opts.parallel)
+          ? std::min(threads, opts.parallel)
+          : 1;
+  for (int wi = 0; wi < n_workers; ++wi) {
+    auto w = std::make_unique<Worker>();
+    Env* wenv = &env;
+    if (n_workers > 1) {
+      w->own_env = Env::create(1);
+      w->own_env->cpu = env.cpu;
+      wenv = w->own_env.get();
+    }
+    const int n_slots = opts.parallel / n_workers + (wi < opts.parallel % n_workers ? 1 : 0);
+    llm::BatchOptions bo;
+    bo.n_ctx = opts.n_ctx;
+    bo.n_slots = n_slots;
+    bo.n_batch = opts.n_batch;
+    auto b = llm::BatchContext::create(model, *wenv, bo);
+    if (!b.ok()) return b.status();
+    w->batch = std::move(b).value();
+    for (int i = 0; i < n_slots; ++i) {
+      auto s = std::make_unique<Slot>();
+      s->worker = w.get();
+      s->index = i;
+      w->slots.push_back(std::move(s));
+    }
+    e->n_slots_ += n_slots;
+    e->n_ctx_ = w->batch->n_ctx();
+    e->workers_.push_back(std::move(w));
   }
   const int32_t nv = tok.n_vocab();
   e->pieces_.resize((size_t)model.hparams().n_vocab);
@@ -66,7 +94,7 @@ Result<std::unique_ptr<LlmEngine>> LlmEngine::create(const llm::Model& model, co
     e->pieces_[(size_t)i] = tok.token_to_piece(i);
     e->eog_[(size_t)i] = tok.is_eog(i) ? 1 : 0;
   }
-  e->thread_ = std::thread([p = e.get()] { p->loop(); });
+  for (auto& w : e->workers_) w->thread = std::thread([p = e.get(), wp = w.get()] { p->loop(*wp); });
   return e;
 }
 
@@ -79,7 +107,7 @@ LlmEngine::Submit LlmEngine::submit(std::shared_ptr<Job> job) {
     std::lock_guard<std::mutex> lk(mu_);
     if (stopping_) return Submit::kShuttingDown;
     // Waiting requests beyond the free slots count against the queue limit.
-    const int64_t free_slots = (int64_t)slots_.size() - busy_;
+    const int64_t free_slots = n_slots_ - busy_;
     if ((int64_t)queue_.size() >= opts_.max_queue + std::max<int64_t>(0, free_slots)) return Submit::kQueueFull;
     job->submitted = Job::Clock::now();
     queue_.push_back(std::move(job));
@@ -100,7 +128,8 @@ void LlmEngine::shutdown(std::chrono::milliseconds grace) {
     cancel_at_ = std::min(cancel_at_, Job::Clock::now() + grace);
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
 }
 
 int64_t LlmEngine::queue_depth() const {
@@ -142,6 +171,7 @@ void LlmEngine::finish(Slot& s, const std::string& reason, const std::string& er
   s.utf8 = llm::Utf8Streamer();
   std::lock_guard<std::mutex> lk(mu_);
   --busy_;
+  --s.worker->busy;
 }
 
 int32_t LlmEngine::draw(Slot& s, std::span<const float> logits) const {
@@ -198,14 +228,15 @@ void LlmEngine::deliver(Slot& s, int32_t id) {
     return;
   }
   const int64_t next_pos = (int64_t)job.prompt.size() + s.generated - 1;
-  if (s.generated >= job.max_tokens || next_pos >= batch_->n_ctx()) {
+  if (s.generated >= job.max_tokens || next_pos >= n_ctx_) {
     finish(s, "length");
     return;
   }
   s.last = id;
 }
 
-void LlmEngine::loop() {
+void LlmEngine::loop(Worker& w) {
+  llm::BatchContext& batch = *w.batch;
   std::vector<llm::BatchRow> rows;
   std::vector<Slot*> logit_slots;
   std::vector<int32_t> ids;
@@ -214,24 +245,25 @@ void LlmEngine::loop() {
     {
       std::unique_lock<std::mutex> lk(mu_);
       auto ready = [&] {
-        return stopping_ || busy_ > 0 || (!queue_.empty() && busy_ < (int64_t)slots_.size());
+        return stopping_ || w.busy > 0 || (!queue_.empty() && w.busy < (int64_t)w.slots.size());
       };
       cv_.wait(lk, ready);
-      if (stopping_ && busy_ == 0) {
+      if (stopping_ && w.busy == 0) {
         rejected.assign(queue_.begin(), queue_.end());
         queue_.clear();
       } else {
-        while (!queue_.empty() && busy_ < (int64_t)slots_.size()) {
+        while (!queue_.empty() && w.busy < (int64_t)w.slots.size()) {
           std::shared_ptr<Job> job = std::move(queue_.front());
           queue_.pop_front();
           if (job->cancelled) {
             rejected.push_back(std::move(job));
             continue;
           }
-          for (auto& s : slots_) {
+          for (auto& s : w.slots) {
             if (s->job) continue;
             s->job = std::move(job);
             ++busy_;
+            ++w.busy;
             break;
           }
         }
@@ -249,7 +281,7 @@ void LlmEngine::loop() {
     bool stop_loop = false;
     {
       std::lock_guard<std::mutex> lk(mu_);
-      stop_loop = stopping_ && busy_ == 0;
+      stop_loop = stopping_ && w.busy == 0;
     }
     if (stop_loop) break;
 
@@ -259,8 +291,8 @@ void LlmEngine::loop() {
     }();
     rows.clear();
     logit_slots.clear();
-    int64_t budget = batch_->n_batch();
-    for (auto& sp : slots_) {
+    int64_t budget = batch.n_batch();
+    for (auto& sp : w.slots) {
       Slot& s = *sp;
       if (!s.job) continue;
       Job& job = *s.job;
@@ -274,7 +306,7 @@ void LlmEngine::loop() {
       }
       if (job.embed) {
         std::vector<float> emb;
-        Status st = batch_->embed(s.index, job.prompt, &emb);
+        Status st = batch.embed(s.index, job.prompt, &emb);
         {
           std::lock_guard<std::mutex> lk(job.mu);
           job.embedding = std::move(emb);
@@ -293,7 +325,7 @@ void LlmEngine::loop() {
       logit_slots.push_back(&s);
       --budget;
     }
-    for (auto& sp : slots_) {
+    for (auto& sp : w.slots) {
       Slot& s = *sp;
       if (!s.job || s.job->embed || budget <= 0) continue;
       const int64_t np = (int64_t)s.job->prompt.size();
@@ -312,11 +344,11 @@ void LlmEngine::loop() {
     // Each slot's draw (its own sampler and JSON mask) runs as soon as its logits are out, on
     // the thread that computed them: a split step draws on both threads.
     ids.assign(logit_slots.size(), -1);
-    Status st = batch_->eval(rows, [&](int64_t i, std::span<const float> logits) {
+    Status st = batch.eval(rows, [&](int64_t i, std::span<const float> logits) {
       if (logit_slots[(size_t)i]->job) ids[(size_t)i] = draw(*logit_slots[(size_t)i], logits);
     });
     if (!st.ok()) {
-      for (auto& sp : slots_)
+      for (auto& sp : w.slots)
         if (sp->job) finish(*sp, "error", st.message());
       continue;
     }

@@ -1,9 +1,13 @@
 // The scheduler of one language model: requests wait in a bounded queue, up to --parallel of them
-// hold a slot of an llm::BatchContext, and one thread runs the decode loop: each step is one
-// forward pass over the next token of every generating slot plus the prompt tokens of newly
-// admitted ones, then one sample per slot (masked by the JSON constraint when the request has
-// one). Text goes to each request's Job as it is produced; a cancelled job frees its slot at the
-// next step.
+// hold a slot of an llm::BatchContext, and a worker thread runs the decode loop over its slots:
+// each step is one forward pass over the next token of every generating slot plus the prompt
+// tokens of newly admitted ones, then one sample per slot (masked by the JSON constraint when the
+// request has one). Text goes to each request's Job as it is produced; a cancelled job frees its
+// slot at the next step. One worker holds every slot and threads each step over the pool, except
+// for a model too small for ggml_matmul to thread even over all the slots' rows: then each thread
+// is a worker of its own with its share of the slots (its own BatchContext on a one-thread
+// environment), and the workers' loops never wait for each other (a step split over threads waits
+// for the slowest, and on a busy machine for a thread the OS has not run yet).
 #pragma once
 
 #include <atomic>
@@ -84,7 +88,7 @@ class LlmEngine {
   // Stops admitting; jobs still running after `grace` are cancelled. Returns when the loop ended.
   void shutdown(std::chrono::milliseconds grace);
 
-  int64_t n_ctx() const { return batch_->n_ctx(); }
+  int64_t n_ctx() const { return n_ctx_; }
   int64_t queue_depth() const;
   int64_t busy_slots() const;
   const llm::Tokenizer& tokenizer() const { return tok_; }
@@ -92,8 +96,9 @@ class LlmEngine {
 
  private:
   struct Slot;
+  struct Worker;
   LlmEngine(const llm::Model& model, const llm::Tokenizer& tok, Env& env);
-  void loop();
+  void loop(Worker& w);
   void finish(Slot& s, const std::string& reason, const std::string& error = "");
   // The slot's next token from its logits (masked by its JSON constraint), or -1 when the
   // constraint allows none; touches the slot only (slots draw on BatchContext's threads).
@@ -106,18 +111,18 @@ class LlmEngine {
   Env& env_;
   EngineOptions opts_;
   Metrics* metrics_ = nullptr;
-  std::unique_ptr<llm::BatchContext> batch_;
-  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  int64_t n_slots_ = 0;
+  int64_t n_ctx_ = 0;
   std::vector<std::string> pieces_;
   std::vector<uint8_t> eog_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;
-  int64_t busy_ = 0;
+  int64_t busy_ = 0;  // over all workers
   bool stopping_ = false;
   Job::Clock::time_point cancel_at_ = Job::Clock::time_point::max();
-  std::thread thread_;
 };
 
 }  // namespace edgeai::serve

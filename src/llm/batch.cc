@@ -142,6 +142,10 @@ class PieceRunner {
 };
 
 BatchContext::BatchContext(const Model& model, Env& env) : model_(model), env_(env) {}
+
+bool BatchContext::too_small_to_thread(const Model& model, int64_t rows) {
+  return rows * largest_projection(model) < kSplitRowsWork;
+}
 BatchContext::~BatchContext() = default;
 
 Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, Env& env, const BatchOptions& opts) {

@@ -37,6 +37,9 @@ struct BatchRow {
 class BatchContext {
  public:
   static Result<std::unique_ptr<BatchContext>> create(const Model& model, Env& env, const BatchOptions& opts);
+  // Whether every projection of the model over `rows` rows is too small for ggml_matmul to thread
+  // (then a step of several slots on several threads gives each thread whole slots' rows).
+  static bool too_small_to_thread(const Model& model, int64_t rows);
   ~BatchContext();
   BatchContext(const BatchContext&) = delete;
   BatchContext& operator=(const BatchContext&) = delete;
