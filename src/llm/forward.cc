@@ -57,17 +57,18 @@ Status ForwardPass::matmul(const WeightView& w, const float* in, int64_t rows, f
 
 Status ForwardPass::matmul_many(std::initializer_list<std::pair<const WeightView&, float*>> ws, const float* in,
                                 int64_t rows) {
-  std::vector<kernels::MatmulOperand> ops;
+  kernels::MatmulOperand ops[3];  // Q/K/V or gate/up: no heap per call
+  size_t n = 0;
   int64_t cols = -1;
   for (const auto& [w, out] : ws) {
-    if (cols >= 0 && w.cols != cols) {  // different row lengths cannot share activations
+    if ((cols >= 0 && w.cols != cols) || n == std::size(ops)) {  // different row lengths cannot share activations
       for (const auto& [w2, out2] : ws) RETURN_IF_ERROR(matmul(w2, in, rows, out2));
       return ok_status();
     }
     cols = w.cols;
-    ops.push_back({w.type, w.data, w.rows, out});
+    ops[n++] = {w.type, w.data, w.rows, out};
   }
-  return kernels::ggml_matmul_many(env_.cpu, *env_.pool, ops, cols, in, rows);
+  return kernels::ggml_matmul_many(env_.cpu, *env_.pool, {ops, n}, cols, in, rows);
 }
 
 void ForwardPass::rope(float* vals, int64_t n_heads, int64_t n) const {

@@ -79,18 +79,22 @@ Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const
     bool one_token_rows = false;  // tile_rows for a single token too (KernelTable::rows_one_token_bytes)
     ActLayout layout;
   };
-  std::vector<Plan> plans(ops.size());
+  // Up to kInlineOps operands need no heap (a small model's decode step makes ~20 calls).
+  constexpr size_t kInlineOps = 4;
+  Plan plans_inline[kInlineOps];
+  std::vector<Plan> plans_heap(ops.size() > kInlineOps ? ops.size() : 0);
+  Plan* plans = ops.size() > kInlineOps ? plans_heap.data() : plans_inline;
   int64_t units = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
     const MatmulOperand& op = ops[i];
     const GgmlTypeInfo* info = ggml_type_info(op.wtype);
-    const std::string name = info ? info->name : "type " + std::to_string(op.wtype);
+    auto name = [&] { return info ? std::string(info->name) : "type " + std::to_string(op.wtype); };
     if (!ggml_type_supported(op.wtype)) {
-      return unsupported("ggml_matmul: weights of GGML " + name + " are not supported");
+      return unsupported("ggml_matmul: weights of GGML " + name() + " are not supported");
     }
     if (op.rows < 0) return invalid_argument("ggml_matmul: negative size");
     if (k % info->block_size != 0) {
-      return invalid_argument("ggml_matmul: row length " + std::to_string(k) + " is not a multiple of " + name +
+      return invalid_argument("ggml_matmul: row length " + std::to_string(k) + " is not a multiple of " + name() +
                               "'s block size " + std::to_string(info->block_size));
     }
     Plan& p = plans[i];
@@ -128,8 +132,12 @@ Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const
     return ok_status();
   }
 
-  std::vector<Acts> acts(ops.size());
-  std::vector<std::unique_ptr<uint8_t[], FreeAligned>> slabs(ops.size());
+  Acts acts_inline[kInlineOps];
+  std::vector<Acts> acts_heap(ops.size() > kInlineOps ? ops.size() : 0);
+  Acts* acts = ops.size() > kInlineOps ? acts_heap.data() : acts_inline;
+  std::unique_ptr<uint8_t[], FreeAligned> slabs_inline[kInlineOps];
+  std::vector<std::unique_ptr<uint8_t[], FreeAligned>> slabs_heap(ops.size() > kInlineOps ? ops.size() : 0);
+  std::unique_ptr<uint8_t[], FreeAligned>* slabs = ops.size() > kInlineOps ? slabs_heap.data() : slabs_inline;
   for (size_t i = 0; i < ops.size(); ++i) {
     const Plan& p = plans[i];
     acts[i].layout = &p.layout;
@@ -165,7 +173,7 @@ Status matmul_many_with(const KernelTable& kt, ThreadPool& pool, std::span<const
   // so that each thread gets several. Which thread computes a row does not change its bits.
   int64_t max_nr = 1, min_block_units = units;
   size_t pack_bytes = 0;  // per thread, for the packed groups of one row block
-  for (const Plan& p : plans) {
+  for (const Plan& p : std::span<const Plan>(plans, ops.size())) {
     max_nr = std::max(max_nr, p.nr);
     min_block_units = std::min(min_block_units, p.row_block / p.nr);
     if (p.pack) pack_bytes = std::max<size_t>(pack_bytes, (size_t)(p.row_block / p.nr * p.group_bytes));
