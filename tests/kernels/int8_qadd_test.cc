@@ -34,7 +34,7 @@ OpCase qadd_case(Shape a, Shape b, uint32_t seed, float sc, bool i8_out) {
 TEST(Int8QAdd, MatchesReferenceBitExact) {
   uint32_t seed = 3;
   for (Shape shape : std::vector<Shape>{{1}, {15}, {16}, {17}, {2, 3, 5, 7}, {1, 24, 56, 56}, {1, 3, 150, 301}, {0, 4}}) {
-    for (float sc : {0.05f, 0.0101f, 1e-4f}) {
+    for (float sc : {0.05f, 0.0101f, 1e-4f, 1e-7f}) {  // 1e-7: past QAddArgs::bounded
       for (bool i8_out : {false, true}) {
         for (bool relu : {false, true}) {
           SCOPED_TRACE(shape_str(shape) + " sc=" + std::to_string(sc) + (i8_out ? " s8" : " u8") + (relu ? " relu" : ""));

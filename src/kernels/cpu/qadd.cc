@@ -30,6 +30,13 @@ bool scalar_param(const Tensor* s, const Tensor* z, DType zt, float* scale, int3
 
 }  // namespace
 
+bool qadd_bounded(const QAddArgs& p) {
+  // |float(a - za) * sa| <= 255 sa (1 + 2^-24), the sum and the quotient add a rounding each: 2^19
+  // leaves room for all three.
+  const double bound = (255.0 * p.sa + 255.0 * p.sb) / p.sc;
+  return std::isfinite(bound) && bound < double(1 << 19);
+}
+
 PrepareResult prepare_qlinear_add(PrepareContext& ctx) {
   std::unique_ptr<KernelState> none;
   if (ctx.num_inputs() != 8) return none;
@@ -51,6 +58,7 @@ PrepareResult prepare_qlinear_add(PrepareContext& ctx) {
   p.qmin = s->y_type == DType::kU8 ? 0 : -128;
   p.qmax = s->y_type == DType::kU8 ? 255 : 127;
   if (ctx.attr_int("relu", 0) != 0) p.qmin = std::max(p.qmin, p.zc);  // Q(Relu(v)) = max(Q(v), zc)
+  p.bounded = qadd_bounded(p);
   return std::unique_ptr<KernelState>(std::move(s));
 }
 

@@ -58,7 +58,13 @@ struct QDwArgs {
 struct QAddArgs {
   float sa = 1.f, sb = 1.f, sc = 1.f;
   int32_t za = 0, zb = 0, zc = 0, qmin = 0, qmax = 255;
+  // (255 sa + 255 sb) / sc < 2^19: every value before rounding is finite and far inside int32, so
+  // a kernel may skip the NaN and range checks (qadd_bounded).
+  bool bounded = false;
 };
+
+// Whether QAddArgs `p`'s scales bound every value before rounding as QAddArgs::bounded says.
+bool qadd_bounded(const QAddArgs& p);
 
 // Columns [j0, j0 + n) of the im2col matrix of a convolution (column j = oy * ow + ox), packed
 // straight from the input planes (h x w) into B's layout (blocks of 16 columns from dst; j0 need not

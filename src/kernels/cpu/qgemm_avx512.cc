@@ -573,8 +573,11 @@ void lut_f32_avx512(const uint8_t* x, int64_t n, const float* table, float* y) {
   }
 }
 
-// The float steps with explicit rounding: the compiler may not fuse them into one FMA.
-void add_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs& p, uint8_t* y) {
+// The float steps with explicit rounding: the compiler may not fuse them into one FMA. kBounded
+// (QAddArgs::bounded): no NaN and nothing to clamp before rounding. kU8: the range ends at 255, the
+// narrowing's unsigned saturation is the upper clamp.
+template <bool kBounded, bool kU8>
+void add_loop(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs& p, uint8_t* y) {
   constexpr int kRn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
   const __m512 sa = _mm512_set1_ps(p.sa), sb = _mm512_set1_ps(p.sb), sc = _mm512_set1_ps(p.sc);
   const __m512 lo = _mm512_set1_ps(-1e6f), hi = _mm512_set1_ps(1e6f);
@@ -587,12 +590,30 @@ void add_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs& p
     const __m512 fa = _mm512_mul_round_ps(_mm512_cvtepi32_ps(va), sa, kRn);
     const __m512 fb = _mm512_mul_round_ps(_mm512_cvtepi32_ps(vb), sb, kRn);
     const __m512 v = _mm512_div_round_ps(_mm512_add_round_ps(fa, fb, kRn), sc, kRn);
-    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-    const __m512 c = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-    __m512i r = _mm512_add_epi32(_mm512_cvt_roundps_epi32(c, kRn), zc);
-    r = _mm512_min_epi32(_mm512_max_epi32(r, qlo), qhi);
-    r = _mm512_mask_blend_epi32(nan, r, zc);
-    _mm_mask_storeu_epi8(y + i, m, _mm512_cvtepi32_epi8(r));
+    __mmask16 nan = 0;
+    __m512i r;
+    if constexpr (kBounded) {
+      r = _mm512_add_epi32(_mm512_cvt_roundps_epi32(v, kRn), zc);
+    } else {
+      nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+      const __m512 c = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+      r = _mm512_add_epi32(_mm512_cvt_roundps_epi32(c, kRn), zc);
+    }
+    r = _mm512_max_epi32(r, qlo);
+    if constexpr (!kU8) r = _mm512_min_epi32(r, qhi);
+    if constexpr (!kBounded) r = _mm512_mask_blend_epi32(nan, r, zc);
+    _mm_mask_storeu_epi8(y + i, m, kU8 ? _mm512_cvtusepi32_epi8(r) : _mm512_cvtepi32_epi8(r));
+  }
+}
+
+void add_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QAddArgs& p, uint8_t* y) {
+  const bool u8 = p.qmax == 255;
+  if (p.bounded) {
+    if (u8) add_loop<true, true>(a, b, n, p, y);
+    else add_loop<true, false>(a, b, n, p, y);
+  } else {
+    if (u8) add_loop<false, true>(a, b, n, p, y);
+    else add_loop<false, false>(a, b, n, p, y);
   }
 }
 
