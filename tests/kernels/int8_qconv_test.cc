@@ -139,6 +139,12 @@ TEST(Int8QConv, LargePlanesThreadSplitsBitExact) {
       {1, 40, 7, 7, 27, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, false, 1e-9f},  // 49 columns, past int32
       {1, 40, 14, 14, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, true},        // 196 columns
       {1, 64, 5, 7, 11, 1, 1},                                                 // 35 columns
+      {1, 24, 3, 6, 10, 1, 1},                                                 // 18: 2, K = 24 (6 quads)
+      {1, 44, 7, 7, 9, 1, 1},                                                  // 49: 1, 11 quads
+      // The tail's quads copied together for all panels, or read in place: one panel (M = 8), or
+      // more quads than the copy holds (3 columns x 1368 quads).
+      {1, 40, 7, 7, 8, 3, 3, 1, 1, 1, 1},
+      {1, 608, 1, 19, 9, 3, 3, 1, 1, 1, 1},
       // Depthwise rows of at most 8 outputs: two output rows per vector.
       {1, 320, 7, 7, 320, 3, 3, 1, 1, 1, 1, 1, 1, 320},    // 7x7, threaded
       {1, 96, 14, 13, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96},     // stride 2 to 7x7

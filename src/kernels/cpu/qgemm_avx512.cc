@@ -84,27 +84,34 @@ inline __m256i dpbusd(__m256i acc, __m256i b, __m256i a) {
 
 // The last C (1-4) columns of one panel, its 8 weight rows as the lanes of a ymm: per quad one
 // 32-byte load of the panel and one broadcast of each column's 4 bytes (a 16-column tile would
-// multiply 16 columns for these few). Two accumulators per column (even and odd quads).
+// multiply 16 columns for these few). U accumulators per column (quads q, q + 1, ... q + U - 1),
+// C * U >= 8 chains so that the vpdpbusd latency is hidden (one column was latency-bound); the
+// sums are integers, their order changes nothing.
+// The columns' quads are read at bq[q * bs + c]: bs = 16 in the packed block, or C where the
+// caller copied them together (the block's lines hold 16 columns: C of them read from L2 per
+// panel is 16 / C times the bytes).
 template <int C>
-void tail_cols(const QGemmBlock& g, const int8_t* a, const uint8_t* b, int64_t i0, int rows, int64_t j0) {
-  __m256i acc[C][2];
+void tail_cols(const QGemmBlock& g, const int8_t* a, const int32_t* bq, int64_t bs, int64_t i0, int rows, int64_t j0) {
+  constexpr int U = C <= 2 ? 8 / C : 4;
+  __m256i acc[C][U];
 #pragma GCC unroll 4
-  for (int c = 0; c < C; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_si256();
-  const int32_t* bq = reinterpret_cast<const int32_t*>(b);
+  for (int c = 0; c < C; ++c) {
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) acc[c][u] = _mm256_setzero_si256();
+  }
   int64_t q = 0;
-  for (; q + 2 <= g.kq; q += 2) {
-    const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + q * kQMR * 4));
-    const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + (q + 1) * kQMR * 4));
+  for (; q + U <= g.kq; q += U) {
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) {
+      const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + (q + u) * kQMR * 4));
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) {
-      acc[c][0] = dpbusd(acc[c][0], _mm256_set1_epi32(bq[q * 16 + c]), a0);
-      acc[c][1] = dpbusd(acc[c][1], _mm256_set1_epi32(bq[(q + 1) * 16 + c]), a1);
+      for (int c = 0; c < C; ++c) acc[c][u] = dpbusd(acc[c][u], _mm256_set1_epi32(bq[(q + u) * bs + c]), av);
     }
   }
-  if (q < g.kq) {
-    const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + q * kQMR * 4));
+  for (; q < g.kq; ++q) {
+    const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + q * kQMR * 4));
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) acc[c][0] = dpbusd(acc[c][0], _mm256_set1_epi32(bq[q * 16 + c]), a0);
+    for (int c = 0; c < C; ++c) acc[c][0] = dpbusd(acc[c][0], _mm256_set1_epi32(bq[q * bs + c]), av);
   }
   // Requantized as requant16, each lane with its row's correction and multiplier.
   const __mmask16 rm = static_cast<__mmask16>((1u << rows) - 1);
@@ -113,7 +120,10 @@ void tail_cols(const QGemmBlock& g, const int8_t* a, const uint8_t* b, int64_t i
   alignas(16) uint8_t out[16];
 #pragma GCC unroll 4
   for (int c = 0; c < C; ++c) {
-    const __m512i sum = _mm512_castsi256_si512(_mm256_add_epi32(acc[c][0], acc[c][1]));
+    __m256i total = acc[c][0];
+#pragma GCC unroll 8
+    for (int u = 1; u < U; ++u) total = _mm256_add_epi32(total, acc[c][u]);
+    const __m512i sum = _mm512_castsi256_si512(total);
     __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sum, corr)), mult);
     if (!g.mult_below_one) v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-1e9f)), _mm512_set1_ps(1e9f));
     __m512i r = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -129,6 +139,19 @@ void tail_cols(const QGemmBlock& g, const int8_t* a, const uint8_t* b, int64_t i
 void gemm_avx512vnni(const QGemmBlock& g) {
   const int64_t panel_bytes = g.kq * kQMR * 4, bstride = g.kq * 64;
   const int64_t rem = g.n % 16, n_tiles = (rem > 0 && rem <= 4) ? g.n - rem : g.n;
+  // The tail columns' quads copied together once for all panels (where they fit on the stack).
+  constexpr int64_t kTailWords = 4096;
+  int32_t tail_copy[kTailWords];
+  const int64_t tc = g.n - n_tiles;
+  const int32_t* tail_b = reinterpret_cast<const int32_t*>(g.b + (n_tiles / 16) * bstride);
+  int64_t tail_bs = 16;
+  if (tc > 0 && tc * g.kq <= kTailWords && g.m > kQMR) {
+    for (int64_t q = 0; q < g.kq; ++q) {
+      for (int64_t c = 0; c < tc; ++c) tail_copy[q * tc + c] = tail_b[q * 16 + c];
+    }
+    tail_b = tail_copy;
+    tail_bs = tc;
+  }
   for (int64_t i0 = 0; i0 < g.m; i0 += kQMR) {
     const int8_t* a = g.a + (i0 / kQMR) * panel_bytes;
     const int rows = static_cast<int>(std::min<int64_t>(kQMR, g.m - i0));
@@ -142,14 +165,12 @@ void gemm_avx512vnni(const QGemmBlock& g) {
       else tile<1>(g, a, b, i0, rows, j0, cols);
       j0 += cols;
     }
-    if (n_tiles < g.n) {
-      const uint8_t* b = g.b + (n_tiles / 16) * bstride;
-      switch (g.n - n_tiles) {
-        case 1: tail_cols<1>(g, a, b, i0, rows, n_tiles); break;
-        case 2: tail_cols<2>(g, a, b, i0, rows, n_tiles); break;
-        case 3: tail_cols<3>(g, a, b, i0, rows, n_tiles); break;
-        default: tail_cols<4>(g, a, b, i0, rows, n_tiles); break;
-      }
+    switch (tc) {
+      case 0: break;
+      case 1: tail_cols<1>(g, a, tail_b, tail_bs, i0, rows, n_tiles); break;
+      case 2: tail_cols<2>(g, a, tail_b, tail_bs, i0, rows, n_tiles); break;
+      case 3: tail_cols<3>(g, a, tail_b, tail_bs, i0, rows, n_tiles); break;
+      default: tail_cols<4>(g, a, tail_b, tail_bs, i0, rows, n_tiles); break;
     }
   }
 }
