@@ -260,6 +260,14 @@ inline uint32_t even_bits(uint32_t m) {
   return (m | (m << 1)) & 0x55555555u;
 }
 
+// The byte-mask bits of lanes [0, n) of a block (lane l at bit l, or at bit 2l for column stride 2,
+// whose loads are of 16-bit words), n <= 16.
+template <int kSw>
+inline uint32_t lane_bits(int64_t n) {
+  const uint32_t m = n >= 16 ? 0xffffu : (1u << n) - 1;
+  return kSw == 2 ? even_bits(m) : m;
+}
+
 // Per block of 16 columns: the runs of lanes in one output row ("segments": lane l of segment s
 // reads base[s] + l * sw + the row's offset; runs whose bases agree are one segment) and one lane
 // mask per tap (which columns read inside the plane). Every row is then one masked load per
@@ -275,35 +283,51 @@ void pack_b_conv_blocks(const QPackConvArgs& p, uint8_t* dst) {
   const __m128i zxv = _mm_set1_epi8(static_cast<char>(p.zx));
   const __m512i hv = _mm512_set1_epi32(static_cast<int32_t>(p.h)), wv = _mm512_set1_epi32(static_cast<int32_t>(p.w));
   alignas(64) int32_t iy[16], ix[16];
-  const __m512i lane_x = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                            _mm512_set1_epi32(kSw));
+  uint32_t lanes[17];  // the mask bits of lanes [0, n)
+  for (int n = 0; n <= 16; ++n) lanes[n] = lane_bits<kSw>(n);
   for (int64_t jb = 0; jb < blocks; ++jb) {
     const int64_t j = p.j0 + jb * 16;
     const __mmask16 colm = tail_mask(p.n - jb * 16);
     int64_t oy = j / p.ow, ox = j % p.ow;
-    int nseg = 0;
-    __m512i iyv, ixv;
-    if (ox + 16 <= p.ow) {  // the block inside one output row: one segment
-      iyv = _mm512_set1_epi32(static_cast<int32_t>(oy * p.sh));
-      ixv = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(ox * kSw)), lane_x);
-      base[0] = oy * p.sh * p.w + ox * kSw;
-      segm[0] = 0xffff;
-      nseg = 1;
-    } else {
-      for (int l = 0; l < 16; ++l) {
-        iy[l] = static_cast<int32_t>(oy * p.sh);
-        ix[l] = static_cast<int32_t>(ox * kSw);
-        const int64_t b = iy[l] * p.w + ix[l] - int64_t(l) * kSw;
-        if (nseg == 0 || base[nseg - 1] != b) base[nseg++] = b, segm[nseg - 1] = 0;
-        segm[nseg - 1] |= 1u << l;
-        if (++ox == p.ow) {
-          ox = 0;
-          ++oy;
-        }
+    const __m128i fill = _mm_maskz_mov_epi8(colm, zxv);
+    uint8_t* d = dst + jb * p.kq * 64;
+    auto store = [&](int64_t q, __m128i r0, __m128i r1, __m128i r2, __m128i r3) { store_quad(d + q * 64, r0, r1, r2, r3); };
+    if (ox + 16 <= p.ow) {  // the block inside one output row: one segment, masks from lane ranges
+      const int64_t y0 = oy * p.sh, x0 = ox * kSw, b0 = y0 * p.w + x0;
+      const uint32_t cm = kSw == 2 ? even_bits(colm) : colm;
+      for (int t = 0; t < p.taps; ++t) {
+        const int64_t yy = y0 + p.dy[t], sx = x0 + p.dx[t];  // lane l reads column sx + l * kSw
+        const int64_t lo = std::min<int64_t>(16, sx >= 0 ? 0 : (kSw - 1 - sx) / kSw);
+        const int64_t hi = std::clamp<int64_t>((p.w - sx + kSw - 1) / kSw, 0, 16);
+        masks[t] = (yy >= 0 && yy < p.h && hi > lo) ? lanes[hi] & ~lanes[lo] & cm : 0;
       }
-      iyv = _mm512_load_si512(iy);
-      ixv = _mm512_load_si512(ix);
+      if (kSw == 1) {
+        pack_rows<__m128i>(
+            p, off, [&](const uint8_t* xr, int t) { return _mm_mask_loadu_epi8(fill, masks[t], xr + b0); }, store);
+      } else {
+        const __m256i fill16 = _mm256_cvtepu8_epi16(fill);
+        pack_rows<__m128i>(
+            p, off,
+            [&](const uint8_t* xr, int t) {
+              return _mm256_cvtepi16_epi8(_mm256_mask_loadu_epi8(fill16, masks[t], xr + b0));
+            },
+            store);
+      }
+      continue;
     }
+    int nseg = 0;
+    for (int l = 0; l < 16; ++l) {
+      iy[l] = static_cast<int32_t>(oy * p.sh);
+      ix[l] = static_cast<int32_t>(ox * kSw);
+      const int64_t b = iy[l] * p.w + ix[l] - int64_t(l) * kSw;
+      if (nseg == 0 || base[nseg - 1] != b) base[nseg++] = b, segm[nseg - 1] = 0;
+      segm[nseg - 1] |= 1u << l;
+      if (++ox == p.ow) {
+        ox = 0;
+        ++oy;
+      }
+    }
+    const __m512i iyv = _mm512_load_si512(iy), ixv = _mm512_load_si512(ix);
     for (int t = 0; t < p.taps; ++t) {  // unsigned compares: 0 <= iy + dy < h and 0 <= ix + dx < w
       const __mmask16 in_rows = _mm512_mask_cmplt_epu32_mask(colm, _mm512_add_epi32(iyv, _mm512_set1_epi32(p.dy[t])), hv);
       const __mmask16 m = _mm512_mask_cmplt_epu32_mask(in_rows, _mm512_add_epi32(ixv, _mm512_set1_epi32(p.dx[t])), wv);
@@ -312,13 +336,10 @@ void pack_b_conv_blocks(const QPackConvArgs& p, uint8_t* dst) {
     if (kSw == 2) {
       for (int sg = 0; sg < nseg; ++sg) segm[sg] = even_bits(segm[sg]);
     }
-    const __m128i fill = _mm_maskz_mov_epi8(colm, zxv);
-    uint8_t* d = dst + jb * p.kq * 64;
     pack_rows<__m128i>(
         p, off,
         [&](const uint8_t* xr, int t) {
           if (kSw == 1) {
-            if (nseg == 1) return _mm_mask_loadu_epi8(fill, masks[t], xr + base[0]);
             __m128i v = fill;
             for (int sg = 0; sg < nseg; ++sg) v = _mm_mask_loadu_epi8(v, masks[t] & segm[sg], xr + base[sg]);
             return v;
@@ -327,7 +348,7 @@ void pack_b_conv_blocks(const QPackConvArgs& p, uint8_t* dst) {
           for (int sg = 0; sg < nseg; ++sg) w = _mm256_mask_loadu_epi8(w, masks[t] & segm[sg], xr + base[sg]);
           return _mm256_cvtepi16_epi8(w);
         },
-        [&](int64_t q, __m128i r0, __m128i r1, __m128i r2, __m128i r3) { store_quad(d + q * 64, r0, r1, r2, r3); });
+        store);
   }
 }
 
