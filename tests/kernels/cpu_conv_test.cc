@@ -217,6 +217,64 @@ TEST(CpuConv, FusedActivationsMatchReference) {
   }
 }
 
+// FusedConv with a residual input Z (Conv -> Add -> activation fused): in the GEMM's epilogue
+// (pointwise, im2col, K blocks, lone column, column tail, groups, batch) and after the other
+// paths (depthwise, Winograd, few input channels), against Conv, Add and the activation's op.
+TEST(CpuConv, FusedResidualMatchesConvAddActivation) {
+  const std::vector<ConvSpec> specs = {
+      {1, 40, 7, 7, 24, 1, 1},                                // n = 49: the lone column
+      {1, 64, 14, 14, 64, 1, 1},                              // pointwise, B in place
+      {1, 24, 9, 11, 17, 1, 1},                               // odd M, 3-column tail
+      {2, 3, 17, 19, 7, 1, 1},                                // batch 2
+      {1, 8, 16, 16, 65, 3, 3, 2, 2, 1, 1},                   // im2col, stride 2
+      {1, 600, 5, 5, 20, 3, 3, 1, 1, 1, 1},                   // K blocks: Z at the last
+      {1, 8, 11, 9, 12, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 2},   // grouped (2)
+      {1, 6, 9, 9, 6, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 6},     // depthwise
+      {1, 20, 14, 14, 20, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 20}, // depthwise, channel blocks
+      {1, 16, 24, 24, 16, 3, 3, 1, 1, 1, 1},                  // Winograd
+      {1, 3, 12, 12, 8, 3, 3, 1, 1, 1, 1},                    // few input channels (direct)
+  };
+  uint32_t seed = 500;
+  for (const ConvSpec& s : specs) {
+    for (const std::string act : {"", "Relu", "Clip"}) {
+      SCOPED_TRACE("residual c=" + std::to_string(s.c) + " m=" + std::to_string(s.m) + " k=" + std::to_string(s.kh) +
+                   " g=" + std::to_string(s.group) + " activation " + act);
+      seed += 4;
+      const int64_t oh = (s.h + 2 * s.ph - s.kh) / s.sh + 1, ow = (s.w + 2 * s.pw - s.kw) / s.sw + 1;
+      const Tensor z = random_tensor({s.n, s.m, oh, ow}, seed + 3);
+      OpCase fused = conv_case(s, seed, "FusedConv", "com.edgeai");
+      fused.input(z);
+      if (!act.empty()) fused.attr_s("activation", act);
+      if (act == "Clip") fused.attr_floats("activation_params", {-0.5f, 0.75f});
+      OpCase ref = conv_case(s, seed);
+      ref.opset = 20;
+      ref.node().outputs = {"conv"};
+      ref.feeds.push_back({"in3", z});
+      ir::Node add;
+      add.name = "add";
+      add.op_type = "Add";
+      add.inputs = {"conv", "in3"};
+      add.outputs = {act.empty() ? "out" : "sum"};
+      ref.nodes.push_back(add);
+      if (!act.empty()) {
+        ir::Node a;
+        a.name = "act";
+        a.op_type = act;
+        a.inputs = {"sum"};
+        a.outputs = {"out"};
+        if (act == "Clip") {
+          ref.constants.push_back({"lo", Tensor::from_vector<float>(DType::kF32, {}, {-0.5f})});
+          ref.constants.push_back({"hi", Tensor::from_vector<float>(DType::kF32, {}, {0.75f})});
+          a.inputs = {"sum", "lo", "hi"};
+        }
+        ref.nodes.push_back(a);
+      }
+      // Clip's bounds make max |want| small against the conv's own rounding (K = 5400).
+      expect_matches_reference(fused, 1e-5, act == "Clip" ? 1e-4 : 1e-5, &ref);
+    }
+  }
+}
+
 // Absurd dilations and pads (planes far larger than the tensors) go to the reference kernel
 // instead of allocating gigabytes.
 TEST(CpuConv, HugeDilationAndPadsMatchReference) {

@@ -1,9 +1,11 @@
-// Conv and com.edgeai FusedConv (Conv + bias + activation) on f32 NCHW, 1-D and 2-D:
+// Conv and com.edgeai FusedConv (Conv + bias [+ a residual input Z] + activation) on f32 NCHW,
+// 1-D and 2-D:
 //   - depthwise (one input and one output channel per group): a direct vector kernel per plane;
 //   - few input channels (group 1): the direct kernel of conv_direct.h where it is faster;
 //   - otherwise one GEMM per (image, group): prepacked weights [M/group, C/group * kh * kw] times
 //     the input read in place (1x1, stride 1, no pads) or im2col-packed block by block;
-// bias and activation are applied in the GEMM's (or the depthwise kernel's) epilogue.
+// bias and activation are applied in the GEMM's (or the depthwise kernel's) epilogue; Z (of the
+// output's shape) in the GEMM's too, after the others in a pass over the output.
 #include "kernels/cpu/ops.h"
 
 #include <algorithm>
@@ -90,15 +92,28 @@ struct ConvState final : FastState {
   SparseChoice sparse;                 // mostly-zero (pruned) weights, group 1: sparse_gemm.h
   std::vector<float> w;                // depthwise: [C][kh * kw]
   std::vector<float> bias;             // empty when none
+  bool residual = false;               // FusedConv's input 3 (Z): y = act(conv + bias + Z)
   Activation act;
 };
+
+// y = act(y + z) over n values: the residual of the paths whose epilogue does not take it.
+void add_residual(const UKernels& uk, ThreadPool& pool, float* y, const float* z, int64_t n, const Activation& act) {
+  auto body = [&](int64_t b, int64_t e) {
+    uk.binary(kBinAdd, y + b, 1, z + b, 1, y + b, e - b);
+    if (act.kind != ActKind::kNone) uk.activation(y + b, y + b, e - b, act);
+  };
+  if (n < (int64_t(1) << 16)) body(0, n);
+  else pool.parallel_for(n, int64_t(1) << 14, body);
+}
 
 }  // namespace
 
 Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
   std::unique_ptr<KernelState> none;
   const bool fused = ctx.op_type() == "FusedConv";
-  if (ctx.num_inputs() < 2 || ctx.num_inputs() > 3 || !ctx.has_input(0) || declared_not_f32(ctx, 0)) return none;
+  if (ctx.num_inputs() < 2 || ctx.num_inputs() > (fused ? 4 : 3) || !ctx.has_input(0) || declared_not_f32(ctx, 0)) {
+    return none;
+  }
   const Tensor* w = ctx.constant_input(1);
   if (!w || w->dtype() != DType::kF32 || (w->rank() != 3 && w->rank() != 4)) return none;
   auto s = std::make_unique<ConvState>();
@@ -116,7 +131,9 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
     std::vector<int64_t> ks = ctx.attr_ints("kernel_shape");
     if (ks != std::vector<int64_t>(w->shape().begin() + 2, w->shape().end())) return none;
   }
-  if (ctx.has_input(2)) {
+  s->residual = ctx.num_inputs() == 4 && ctx.has_input(3);
+  if (s->residual && declared_not_f32(ctx, 3)) return none;
+  if (ctx.num_inputs() > 2 && ctx.has_input(2)) {
     const Tensor* b = ctx.constant_input(2);
     if (!b || b->dtype() != DType::kF32 || b->rank() != 1 || b->dim(0) != s->m) return none;
     s->bias.assign(b->data<float>(), b->data<float>() + s->m);
@@ -176,6 +193,12 @@ Status run_conv(KernelContext& ctx) {
   if (s->nd == 2) out_shape.push_back(g.oh);
   out_shape.push_back(g.ow);
   if (!ctx.is_output_used(0)) return ok_status();
+  // The residual: of the output's shape (no broadcasting here; the reference does the rest).
+  const float* zd = nullptr;
+  if (s->residual) {
+    if (!is_f32_tensor(ctx, 3) || ctx.input(3).shape() != out_shape) return s->fall_back(ctx);
+    zd = ctx.input(3).data<float>();
+  }
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, out_shape));
 
   const int64_t n_img = x.dim(0);
@@ -185,6 +208,12 @@ Status run_conv(KernelContext& ctx) {
   const float* xd = x.data<float>();
   float* yd = y->data<float>();
   const float* bias = s->bias.empty() ? nullptr : s->bias.data();
+  // Paths without a residual epilogue run without the activation, then act(y + z).
+  const Activation act = zd ? Activation() : s->act;
+  auto finish = [&](Status st) {
+    if (st.ok() && zd) add_residual(uk, ctx.pool(), yd, zd, y->numel(), s->act);
+    return st;
+  };
 
   // Scratch beyond a few times the tensors' own size (absurd dilations and pads) is left to the
   // reference kernel.
@@ -210,7 +239,7 @@ Status run_conv(KernelContext& ctx) {
         a.y = yd + n * s->m * out_sp;
         a.c0 = c0;
         a.c1 = c1;
-        a.act = s->act;
+        a.act = act;
         a.scratch = buf.data();
         uk.dwconv(a);
         p += c1 - c0;
@@ -220,21 +249,21 @@ Status run_conv(KernelContext& ctx) {
     // hand-off cost (about a microsecond while its workers spin).
     if (planes * out_sp * g.kh * g.kw < (int64_t(1) << 16)) body(0, planes);
     else ctx.pool().parallel_for(planes, 1, body);
-    return failed ? out_of_memory(scratch) : ok_status();
+    return finish(failed ? out_of_memory(scratch) : ok_status());
   }
 
   if (s->sparse.ready() && sparse_conv_takes(uk, s->sparse, g, scratch_cap)) {
-    return sparse_conv(uk, s->sparse, &ctx.pool(), g, xd, n_img, bias, s->act, yd);
+    return finish(sparse_conv(uk, s->sparse, &ctx.pool(), g, xd, n_img, bias, act, yd));
   }
   if (s->direct.ready() && conv_direct_takes(s->direct, uk, g, n_img, scratch_cap)) {
-    return conv_direct(s->direct, uk, ctx.pool(), g, xd, n_img, bias, s->act, yd);
+    return finish(conv_direct(s->direct, uk, ctx.pool(), g, xd, n_img, bias, act, yd));
   }
   if (!s->winograd.empty() && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && winograd_pays(uk, g)) {
     for (int64_t n = 0; n < n_img; ++n) {
-      RETURN_IF_ERROR(winograd_conv(uk, ctx.pool(), g, s->winograd, s->m, xd + n * s->c * in_sp, bias, s->act,
+      RETURN_IF_ERROR(winograd_conv(uk, ctx.pool(), g, s->winograd, s->m, xd + n * s->c * in_sp, bias, act,
                                     yd + n * s->m * out_sp));
     }
-    return ok_status();
+    return finish(ok_status());
   }
 
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
@@ -294,6 +323,10 @@ Status run_conv(KernelContext& ctx) {
       a.bias = bias + gi * s->mpg;
       a.bias_rs = 1;
       a.bias_cs = 0;
+    }
+    if (zd) {
+      a.res = zd + (n * s->m + gi * s->mpg) * out_sp;
+      a.res_ld = out_sp;
     }
     a.act = s->act;
     return a;

@@ -45,7 +45,10 @@ bool b_needs_buffer(GemmArgs::BKind kind) {
 void gemm_k0(const UKernels& uk, const GemmArgs& g) {
   for (int64_t i = 0; i < g.m; ++i) {
     float* c = g.c + i * g.ldc;
-    for (int64_t j = 0; j < g.n; ++j) c[j] = g.bias ? g.bias[i * g.bias_rs + j * g.bias_cs] : 0.0f;
+    for (int64_t j = 0; j < g.n; ++j) {
+      c[j] = g.bias ? g.bias[i * g.bias_rs + j * g.bias_cs] : 0.0f;
+      if (g.res) c[j] += g.res[i * g.res_ld + j];
+    }
     uk.activation(c, c, g.n, g.act);
   }
 }
@@ -119,6 +122,8 @@ bool gemm_rect(const UKernels& uk, const GemmArgs& g, int64_t m0, int64_t m1, in
       blk.accumulate = pc > 0;
       blk.last = pc + kc >= K;
       blk.bias = g.bias ? g.bias + m0 * g.bias_rs + jc * g.bias_cs : nullptr;
+      blk.res = g.res ? g.res + m0 * g.res_ld + jc : nullptr;
+      blk.ld_res = g.res_ld;
       uk.gemm_block(blk);
     }
   }

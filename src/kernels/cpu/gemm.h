@@ -58,6 +58,8 @@ struct GemmArgs {
   int64_t ldc = 0;
   const float* bias = nullptr;  // bias(i, j) = bias[i * bias_rs + j * bias_cs], bias_cs 0 or 1
   int64_t bias_rs = 0, bias_cs = 0;
+  const float* res = nullptr;  // C = act(A B + bias + res), res(i, j) = res[i * res_ld + j]
+  int64_t res_ld = 0;
   Activation act;
 };
 

@@ -106,6 +106,13 @@ struct GemmImpl {
             }
           }
         }
+        if (blk.res) {
+          const float* rp = blk.res + (i0 + i) * blk.ld_res + j0;
+#pragma GCC unroll 4
+          for (int j = 0; j < NV; ++j) {
+            row[j] = V::add(row[j], (kTail && j == NV - 1) ? V::load(rp + j * L, m) : V::load(rp + j * L));
+          }
+        }
         if (blk.act.kind == ActKind::kRelu) {
 #pragma GCC unroll 4
           for (int j = 0; j < NV; ++j) row[j] = V::max(V::zero(), row[j]);
@@ -216,6 +223,10 @@ struct GemmImpl {
           if (blk.bias) {
             const float* bp = blk.bias + (i0 + r0) * blk.bias_rs + (j0 + j) * blk.bias_cs;
             for (int r = 0; r < nrow; ++r) col[r] += bp[r * blk.bias_rs];
+          }
+          if (blk.res) {
+            const float* rp = blk.res + (i0 + r0) * blk.ld_res + j0 + j;
+            for (int r = 0; r < nrow; ++r) col[r] += rp[r * blk.ld_res];
           }
           if (blk.act.kind != ActKind::kNone && act_in_registers(blk.act)) {
             V::store(col, Math<V>::apply1(blk.act, V::load(col)));

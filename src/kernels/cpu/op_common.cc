@@ -8,7 +8,7 @@ namespace edgeai::kernels::cpu {
 
 KernelFn find_reference(std::string_view domain, std::string_view op_type) {
   for (auto table : {ref::nn_kernels(), ref::elementwise_kernels(), ref::reduce_kernels(), ref::tensor_kernels(),
-                     ref::misc_kernels(), ref::rnn_kernels(), ref::quant_kernels()}) {
+                     ref::misc_kernels(), ref::rnn_kernels(), ref::quant_kernels(), ref::fused_kernels()}) {
     for (const auto& e : table) {
       if (e.domain == domain && e.op_type == op_type) return e.fn;
     }

@@ -21,8 +21,9 @@ struct SparseGemmArgs;   // sparse_gemm.h
 //      [k * ldb + j]. Packed panels (ldb == NR) are zero-padded to NR columns; unpacked ones
 //      (a row-major matrix read in place) are read with masked loads past nc.
 //   C: (i, j) at c[i * ldc + j].
-// accumulate: C += A * B instead of C = A * B. last: then C = act(C + bias), bias(i, j) at
-// bias[i * bias_rs + j * bias_cs] with bias_cs 0 or 1 (bias may be null).
+// accumulate: C += A * B instead of C = A * B. last: then C = act(C + bias + res), bias(i, j) at
+// bias[i * bias_rs + j * bias_cs] with bias_cs 0 or 1 (bias may be null), res(i, j) at
+// res[i * ld_res + j] (a residual input; may be null).
 struct GemmBlock {
   int64_t kc = 0, mc = 0, nc = 0;
   const float* a = nullptr;
@@ -35,6 +36,8 @@ struct GemmBlock {
   bool accumulate = false, last = true;
   const float* bias = nullptr;
   int64_t bias_rs = 0, bias_cs = 0;
+  const float* res = nullptr;
+  int64_t ld_res = 0;
   Activation act;
 };
 

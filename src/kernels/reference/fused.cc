@@ -1,8 +1,9 @@
 // Reference kernels of the ops the graph passes introduce (domain "com.edgeai"); they are the
 // numerical definition of those ops, and the optimized CPU kernels register under the same names.
 //
-//   FusedConv(X, W, B?)  Conv's inputs and attributes, plus `activation` and
-//                        `activation_params`: Y = act(Conv(X, W, B)).
+//   FusedConv(X, W, B?, Z?)  Conv's inputs and attributes, plus `activation` and
+//                        `activation_params`: Y = act(Conv(X, W, B) + Z), Z (a residual,
+//                        optional) of the Conv's dtype, added as ONNX Add (broadcasting).
 //   FusedGemm(A, B, C?)  Gemm's inputs and attributes, plus the same two:
 //                        Y = act(alpha * A' * B' + beta * C).
 //   Gelu(X)              Y = 0.5 x (1 + erf(x / sqrt 2)); with approximate = "tanh",
@@ -26,9 +27,11 @@
 //   "HardSigmoid" max(0, min(1, alpha * x + beta)); params [alpha, beta] (default 0.2, 0.5)
 // Each activation is computed exactly as the reference kernel of the ONNX op it replaces, so a
 // fused graph gives the same numbers as the unfused one.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "kernels/reference/elementwise_common.h"
 #include "kernels/reference/nn_internal.h"
 #include "kernels/reference/registry.h"
 
@@ -42,7 +45,7 @@ class InnerContext final : public KernelContext {
   InnerContext(KernelContext& outer, std::string_view op, int opset) : o_(outer), op_(op), opset_(opset) {}
   Tensor* output() const { return out_; }
 
-  int num_inputs() const override { return o_.num_inputs(); }
+  int num_inputs() const override { return std::min(o_.num_inputs(), 3); }  // not FusedConv's Z
   bool has_input(int i) const override { return o_.has_input(i); }
   const Tensor& input(int i) const override { return o_.input(i); }
   const Value& input_value(int i) const override { return o_.input_value(i); }
@@ -168,7 +171,34 @@ Status apply_activation(KernelContext& ctx, Tensor& y, const ActSpec& s) {
   });
 }
 
-// Runs `inner` (reference Conv or Gemm) then the activation on its output.
+// FusedConv's Z (input 3) added to the Conv's result y as ONNX Add adds two tensors
+// (multidirectional broadcasting; where the sum is larger than y, the output is allocated again
+// at the sum's shape). The output that holds the sum is returned through *out.
+Status add_residual(KernelContext& ctx, Tensor** out) {
+  const Tensor y = **out;  // keeps the Conv's result alive if the output is allocated again
+  const Tensor& z = ctx.input(3);
+  if (z.dtype() != y.dtype()) {
+    return ctx.error("Z must have the output's dtype " + nn::dtype_str(y.dtype()) + ", got " + nn::dtype_str(z.dtype()));
+  }
+  auto bs = broadcast_shapes(y.shape(), z.shape());
+  if (!bs.ok()) return ctx.error("Z " + shape_str(z.shape()) + " does not broadcast with " + shape_str(y.shape()));
+  if (*bs != y.shape()) {
+    ASSIGN_OR_RETURN(*out, ctx.allocate_output(0, y.dtype(), *bs));
+  }
+  if (!(*out)->writable()) return ctx.error("internal: output is not writable");
+  return visit_float(y.dtype(), [&]<typename T>() {
+    using A = nn::Acc<T>;
+    T* d = (*out)->data<T>();
+    const T* a = y.data<T>();
+    const T* b = z.data<T>();
+    ew::for_each_broadcast<2>(*bs, {&y.shape(), &z.shape()}, [&](int64_t o, int64_t ia, int64_t ib) {
+      d[o] = nn::store<T>(nn::load<A>(a[ia]) + nn::load<A>(b[ib]));
+    });
+    return ok_status();
+  });
+}
+
+// Runs `inner` (reference Conv or Gemm), adds FusedConv's Z, then the activation on its output.
 Status fused(KernelContext& ctx, std::string_view op, Status (*inner)(KernelContext&)) {
   ASSIGN_OR_RETURN(ActSpec act, read_activation(ctx));
   if (!ctx.is_output_used(0)) return ok_status();
@@ -176,11 +206,13 @@ Status fused(KernelContext& ctx, std::string_view op, Status (*inner)(KernelCont
   InnerContext ic(ctx, op, 13);
   RETURN_IF_ERROR(inner(ic));
   if (!ic.output()) return ctx.error("internal: " + std::string(op) + " produced no output");
-  return apply_activation(ctx, *ic.output(), act);
+  Tensor* out = ic.output();
+  if (ctx.num_inputs() > 3 && ctx.has_input(3)) RETURN_IF_ERROR(add_residual(ctx, &out));
+  return apply_activation(ctx, *out, act);
 }
 
 Status fused_conv(KernelContext& ctx) {
-  RETURN_IF_ERROR(nn::check_inputs(ctx, 2, 3, 2));
+  RETURN_IF_ERROR(nn::check_inputs(ctx, 2, 4, 2));
   return fused(ctx, "Conv", nn::conv);
 }
 
