@@ -140,33 +140,20 @@ bool fold_into_gemm(ir::Graph& g, const GraphIndex& idx, ir::Node& gemm, const i
 }  // namespace
 
 Result<int> fold_batch_norm(ir::Graph& g) {
-  int count = 0;
-  for (bool changed = true; changed;) {
-    changed = false;
-    GraphIndex idx(g);
-    std::vector<bool> removed(g.nodes.size(), false), touched(g.nodes.size(), false);
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      ir::Node& n = g.nodes[i];
-      if (touched[i] || !n.domain.empty() || (n.op_type != "Conv" && n.op_type != "Gemm") ||
-          n.outputs.size() != 1) {
-        continue;
-      }
-      int j = idx.sole_consumer(n.outputs[0]);
-      if (j < 0 || touched[j] || g.nodes[j].op_type != "BatchNormalization" ||
-          g.nodes[j].inputs.empty() || g.nodes[j].inputs[0] != n.outputs[0] || g.nodes[j].outputs.empty() ||
-          g.nodes[j].outputs[0].empty()) {
-        continue;
-      }
-      const ir::Node bn = g.nodes[j];
-      bool ok = n.op_type == "Conv" ? fold_into_conv(g, idx, n, bn) : fold_into_gemm(g, idx, n, bn);
-      if (!ok) continue;
-      removed[j] = touched[i] = touched[j] = true;
-      ++count;
-      changed = true;
+  return sweep_rewrites(g, false, [&](const GraphIndex& idx, size_t i, std::vector<bool>& removed,
+                                      std::vector<bool>& touched) {
+    ir::Node& n = g.nodes[i];
+    if (!n.domain.empty() || (n.op_type != "Conv" && n.op_type != "Gemm") || n.outputs.size() != 1) return false;
+    int j = idx.sole_consumer(n.outputs[0]);
+    if (j < 0 || touched[j] || g.nodes[j].op_type != "BatchNormalization" || g.nodes[j].inputs.empty() ||
+        g.nodes[j].inputs[0] != n.outputs[0] || g.nodes[j].outputs.empty() || g.nodes[j].outputs[0].empty()) {
+      return false;
     }
-    if (changed) erase_nodes(g, removed);
-  }
-  return count;
+    const ir::Node bn = g.nodes[j];
+    if (!(n.op_type == "Conv" ? fold_into_conv(g, idx, n, bn) : fold_into_gemm(g, idx, n, bn))) return false;
+    removed[j] = touched[i] = touched[j] = true;
+    return true;
+  });
 }
 
 }  // namespace edgeai::passes

@@ -104,42 +104,33 @@ bool match_activation(const ir::Graph& g, const GraphIndex& idx, const std::stri
 }  // namespace
 
 Result<int> fuse_activation(ir::Graph& g) {
-  int count = 0;
-  for (bool changed = true; changed;) {
-    changed = false;
-    GraphIndex idx(g);
-    std::vector<bool> removed(g.nodes.size(), false), touched(g.nodes.size(), false);
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      ir::Node& n = g.nodes[i];
-      if (touched[i] || !n.domain.empty() || (n.op_type != "Conv" && n.op_type != "Gemm") ||
-          n.outputs.size() != 1 || n.inputs.size() < 2) {
-        continue;
-      }
-      if (n.op_type == "Gemm") {  // float Gemm only (Gemm also takes integers)
-        const Tensor* b = idx.constant(n.inputs[1]);
-        if (!b || !dtype_is_float(b->dtype())) continue;
-      }
-      Activation act;
-      if (!match_activation(g, idx, n.outputs[0], &act)) continue;
-      bool free = true;
-      for (int k : act.nodes) free = free && !touched[k];
-      if (!free) continue;
-      n.op_type = n.op_type == "Conv" ? "FusedConv" : "FusedGemm";
-      n.domain = kEdgeaiDomain;
-      n.attributes["activation"] = attr_string("activation", act.name);
-      if (!act.params.empty()) n.attributes["activation_params"] = attr_floats("activation_params", act.params);
-      n.outputs[0] = act.output;
-      touched[i] = true;
-      for (int k : act.nodes) removed[k] = touched[k] = true;
-      ++count;
-      changed = true;
+  return sweep_rewrites(g, true, [&](const GraphIndex& idx, size_t i, std::vector<bool>& removed,
+                                     std::vector<bool>& touched) {
+    ir::Node& n = g.nodes[i];
+    // ONNX Conv / Gemm, or a FusedConv with a residual input and no activation yet
+    // (fuse_conv_add.cc: Conv -> Add -> Relu).
+    const ir::Attribute* has_act = n.attr("activation");
+    const bool plain = n.domain.empty() && (n.op_type == "Conv" || n.op_type == "Gemm");
+    const bool residual = n.domain == kEdgeaiDomain && n.op_type == "FusedConv" && (!has_act || has_act->s.empty());
+    if ((!plain && !residual) || n.outputs.size() != 1 || n.inputs.size() < 2) return false;
+    if (n.op_type == "Gemm") {  // float Gemm only (Gemm also takes integers)
+      const Tensor* b = idx.constant(n.inputs[1]);
+      if (!b || !dtype_is_float(b->dtype())) return false;
     }
-    if (changed) {
-      erase_nodes(g, removed);
-      use_edgeai_domain(g);
+    Activation act;
+    if (!match_activation(g, idx, n.outputs[0], &act)) return false;
+    for (int k : act.nodes) {
+      if (touched[k]) return false;
     }
-  }
-  return count;
+    n.op_type = n.op_type == "Gemm" ? "FusedGemm" : "FusedConv";
+    n.domain = kEdgeaiDomain;
+    n.attributes["activation"] = attr_string("activation", act.name);
+    if (!act.params.empty()) n.attributes["activation_params"] = attr_floats("activation_params", act.params);
+    n.outputs[0] = act.output;
+    touched[i] = true;
+    for (int k : act.nodes) removed[k] = touched[k] = true;
+    return true;
+  });
 }
 
 }  // namespace edgeai::passes

@@ -24,44 +24,35 @@ bool per_channel(const Tensor& c, int out_rank, int64_t m) {
 }  // namespace
 
 Result<int> fuse_conv_bias(ir::Graph& g) {
-  int count = 0;
-  for (bool changed = true; changed;) {
-    changed = false;
-    GraphIndex idx(g);
-    std::vector<bool> removed(g.nodes.size(), false), touched(g.nodes.size(), false);
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      ir::Node& conv = g.nodes[i];
-      if (touched[i] || !conv.domain.empty() || conv.op_type != "Conv" || conv.outputs.size() != 1 ||
-          conv.inputs.size() < 2) {
-        continue;
-      }
-      const Tensor* w = idx.constant(conv.inputs[1]);
-      if (!w || w->rank() < 3 || (w->dtype() != DType::kF32 && w->dtype() != DType::kF64)) continue;
-      const int64_t m = w->dim(0);
-      const bool has_b = conv.inputs.size() > 2 && !conv.inputs[2].empty();
-      const Tensor* b = has_b ? idx.constant(conv.inputs[2]) : nullptr;
-      if (has_b && (!b || b->numel() != m || b->dtype() != w->dtype())) continue;
-      int j = sole_consumer_op(g, idx, conv.outputs[0], "Add");
-      if (j < 0 || touched[j]) continue;
-      const ir::Node& add = g.nodes[j];
-      const Tensor* c = idx.constant(other_input(add, conv.outputs[0]));
-      if (!c || c->dtype() != w->dtype() || !per_channel(*c, w->rank(), m)) continue;
-      Tensor nb = Tensor::create(w->dtype(), {m}).value();
-      for (int64_t k = 0; k < m; ++k) {
-        const double v = (b ? b->get_double(k) : 0.0) + c->get_double(c->numel() == 1 ? 0 : k);
-        if (w->dtype() == DType::kF32) nb.data<float>()[k] = static_cast<float>(v);
-        else nb.data<double>()[k] = v;
-      }
-      conv.inputs.resize(3);
-      conv.inputs[2] = add_initializer(g, idx, (has_b ? conv.inputs[2] : conv.name + "_bias") + "_add", std::move(nb));
-      conv.outputs[0] = add.outputs[0];
-      removed[j] = touched[i] = touched[j] = true;
-      ++count;
-      changed = true;
+  return sweep_rewrites(g, false, [&](const GraphIndex& idx, size_t i, std::vector<bool>& removed,
+                                      std::vector<bool>& touched) {
+    ir::Node& conv = g.nodes[i];
+    if (!conv.domain.empty() || conv.op_type != "Conv" || conv.outputs.size() != 1 || conv.inputs.size() < 2) {
+      return false;
     }
-    if (changed) erase_nodes(g, removed);
-  }
-  return count;
+    const Tensor* w = idx.constant(conv.inputs[1]);
+    if (!w || w->rank() < 3 || (w->dtype() != DType::kF32 && w->dtype() != DType::kF64)) return false;
+    const int64_t m = w->dim(0);
+    const bool has_b = conv.inputs.size() > 2 && !conv.inputs[2].empty();
+    const Tensor* b = has_b ? idx.constant(conv.inputs[2]) : nullptr;
+    if (has_b && (!b || b->numel() != m || b->dtype() != w->dtype())) return false;
+    int j = sole_consumer_op(g, idx, conv.outputs[0], "Add");
+    if (j < 0 || touched[j]) return false;
+    const ir::Node& add = g.nodes[j];
+    const Tensor* c = idx.constant(other_input(add, conv.outputs[0]));
+    if (!c || c->dtype() != w->dtype() || !per_channel(*c, w->rank(), m)) return false;
+    Tensor nb = Tensor::create(w->dtype(), {m}).value();
+    for (int64_t k = 0; k < m; ++k) {
+      const double v = (b ? b->get_double(k) : 0.0) + c->get_double(c->numel() == 1 ? 0 : k);
+      if (w->dtype() == DType::kF32) nb.data<float>()[k] = static_cast<float>(v);
+      else nb.data<double>()[k] = v;
+    }
+    conv.inputs.resize(3);
+    conv.inputs[2] = add_initializer(g, idx, (has_b ? conv.inputs[2] : conv.name + "_bias") + "_add", std::move(nb));
+    conv.outputs[0] = add.outputs[0];
+    removed[j] = touched[i] = touched[j] = true;
+    return true;
+  });
 }
 
 }  // namespace edgeai::passes

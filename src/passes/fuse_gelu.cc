@@ -142,44 +142,33 @@ bool match_tanh(const ir::Graph& g, const GraphIndex& idx, int tanh, Match* m) {
 }  // namespace
 
 Result<int> fuse_gelu(ir::Graph& g) {
-  int count = 0;
-  for (bool changed = true; changed;) {
-    changed = false;
-    GraphIndex idx(g);
-    std::vector<bool> removed(g.nodes.size(), false), touched(g.nodes.size(), false);
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      const ir::Node& n = g.nodes[i];
-      if (touched[i] || !n.domain.empty() || (n.op_type != "Erf" && n.op_type != "Tanh")) continue;
-      Match m;
-      const bool is_tanh = n.op_type == "Tanh";
-      if (!(is_tanh ? match_tanh(g, idx, static_cast<int>(i), &m) : match_erf(g, idx, static_cast<int>(i), &m))) {
-        continue;
-      }
-      bool free = true;
-      for (int k : m.nodes) free = free && !touched[k];
-      if (!free) continue;
-      // Every intermediate value is read only inside the pattern (checked above through
-      // sole_consumer), except x, which the pattern reads several times.
-      ir::Node gelu;
-      gelu.name = idx.fresh_name(n.name.empty() ? "Gelu" : n.name + "_gelu");
-      gelu.op_type = "Gelu";
-      gelu.domain = kEdgeaiDomain;
-      gelu.inputs = {m.x};
-      gelu.outputs = {m.y};
-      if (is_tanh) gelu.attributes["approximate"] = attr_string("approximate", "tanh");
-      for (int k : m.nodes) removed[k] = touched[k] = true;
-      const int last = m.nodes.back();
-      g.nodes[last] = std::move(gelu);
-      removed[last] = false;
-      ++count;
-      changed = true;
+  return sweep_rewrites(g, true, [&](const GraphIndex& idx, size_t i, std::vector<bool>& removed,
+                                     std::vector<bool>& touched) {
+    const ir::Node& n = g.nodes[i];
+    if (!n.domain.empty() || (n.op_type != "Erf" && n.op_type != "Tanh")) return false;
+    Match m;
+    const bool is_tanh = n.op_type == "Tanh";
+    if (!(is_tanh ? match_tanh(g, idx, static_cast<int>(i), &m) : match_erf(g, idx, static_cast<int>(i), &m))) {
+      return false;
     }
-    if (changed) {
-      erase_nodes(g, removed);
-      use_edgeai_domain(g);
-    }
-  }
-  return count;
+    bool free = true;
+    for (int k : m.nodes) free = free && !touched[k];
+    if (!free) return false;
+    // Every intermediate value is read only inside the pattern (checked above through
+    // sole_consumer), except x, which the pattern reads several times.
+    ir::Node gelu;
+    gelu.name = idx.fresh_name(n.name.empty() ? "Gelu" : n.name + "_gelu");
+    gelu.op_type = "Gelu";
+    gelu.domain = kEdgeaiDomain;
+    gelu.inputs = {m.x};
+    gelu.outputs = {m.y};
+    if (is_tanh) gelu.attributes["approximate"] = attr_string("approximate", "tanh");
+    for (int k : m.nodes) removed[k] = touched[k] = true;
+    const int last = m.nodes.back();
+    g.nodes[last] = std::move(gelu);
+    removed[last] = false;
+    return true;
+  });
 }
 
 }  // namespace edgeai::passes

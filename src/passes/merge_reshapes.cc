@@ -7,34 +7,25 @@
 namespace edgeai::passes {
 
 Result<int> merge_reshapes(ir::Graph& g) {
-  int count = 0;
-  for (bool changed = true; changed;) {
-    changed = false;
-    GraphIndex idx(g);
-    std::vector<bool> removed(g.nodes.size(), false), touched(g.nodes.size(), false);
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      ir::Node& outer = g.nodes[i];
-      if (touched[i] || !outer.domain.empty() || outer.op_type != "Reshape" || outer.inputs.size() != 2 ||
-          outer.outputs.size() != 1) {
-        continue;
-      }
-      const Tensor* s2 = idx.constant(outer.inputs[1]);
-      if (!s2 || s2->dtype() != DType::kI64) continue;
-      bool zero = false;
-      for (int64_t v : s2->to_int64_vector()) zero = zero || v == 0;
-      if (zero) continue;
-      const int p = producer_op(g, idx, outer.inputs[0], "Reshape");
-      if (p < 0 || touched[p] || idx.sole_consumer(outer.inputs[0]) != static_cast<int>(i)) continue;
-      const ir::Node& inner = g.nodes[p];
-      if (inner.inputs.empty() || inner.inputs[0].empty()) continue;
-      outer.inputs[0] = inner.inputs[0];
-      removed[p] = touched[p] = touched[i] = true;
-      ++count;
-      changed = true;
+  return sweep_rewrites(g, false, [&](const GraphIndex& idx, size_t i, std::vector<bool>& removed,
+                                      std::vector<bool>& touched) {
+    ir::Node& outer = g.nodes[i];
+    if (!outer.domain.empty() || outer.op_type != "Reshape" || outer.inputs.size() != 2 || outer.outputs.size() != 1) {
+      return false;
     }
-    if (changed) erase_nodes(g, removed);
-  }
-  return count;
+    const Tensor* s2 = idx.constant(outer.inputs[1]);
+    if (!s2 || s2->dtype() != DType::kI64) return false;
+    for (int64_t v : s2->to_int64_vector()) {
+      if (v == 0) return false;
+    }
+    const int p = producer_op(g, idx, outer.inputs[0], "Reshape");
+    if (p < 0 || touched[p] || idx.sole_consumer(outer.inputs[0]) != static_cast<int>(i)) return false;
+    const ir::Node& inner = g.nodes[p];
+    if (inner.inputs.empty() || inner.inputs[0].empty()) return false;
+    outer.inputs[0] = inner.inputs[0];
+    removed[p] = touched[p] = touched[i] = true;
+    return true;
+  });
 }
 
 }  // namespace edgeai::passes

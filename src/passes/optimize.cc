@@ -33,6 +33,7 @@ Status optimize_graph(ir::Graph& g, const OptimizeOptions& options) {
       {"fuse_matmul_add", fuse_matmul_add},
       {"fold_batch_norm", fold_batch_norm},
       {"fuse_conv_bias", fuse_conv_bias},
+      {"fuse_conv_add", fuse_conv_add},  // after the bias folds, before the activation fusion
       {"merge_reshapes", merge_reshapes},
       {"swap_reshape_activation", swap_reshape_activation},
       {"fuse_activation", fuse_activation},

@@ -105,6 +105,31 @@ bool known_shape(const ir::Graph& g, const GraphIndex& idx, const std::string& v
 // an op that only computes in floats (through a few type-preserving ops).
 bool known_float(const ir::Graph& g, const GraphIndex& idx, const std::string& value);
 
+// The sweeps of a pass (see the top of this file): until a sweep changes nothing, rewrite(idx, i,
+// removed, touched) is called for every node i not yet touched in the sweep; it edits g.nodes[i]
+// and returns true when it rewrote, marking what it absorbed in `removed` and what it read in
+// `touched`. The removed nodes are erased after each sweep, and with `edgeai_domain` the graph
+// imports com.edgeai. Returns the number of rewrites.
+template <class Rewrite>
+int sweep_rewrites(ir::Graph& g, bool edgeai_domain, Rewrite&& rewrite) {
+  int count = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    GraphIndex idx(g);
+    std::vector<bool> removed(g.nodes.size(), false), touched(g.nodes.size(), false);
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      if (touched[i] || !rewrite(idx, i, removed, touched)) continue;
+      ++count;
+      changed = true;
+    }
+    if (changed) {
+      erase_nodes(g, removed);
+      if (edgeai_domain) use_edgeai_domain(g);
+    }
+  }
+  return count;
+}
+
 // Opset of the default domain (at least 1).
 int onnx_opset(const ir::Graph& g);
 

@@ -24,6 +24,9 @@ Result<int> fold_batch_norm(ir::Graph& g);
 // fuse_conv_bias.cc: Conv without bias followed by Add of a per-channel constant becomes Conv
 // with that bias.
 Result<int> fuse_conv_bias(ir::Graph& g);
+// fuse_conv_add.cc: Conv followed by Add of a tensor of its output's shape (a residual) becomes
+// com.edgeai FusedConv with that tensor as input Z.
+Result<int> fuse_conv_add(ir::Graph& g);
 // fuse_matmul_add.cc: MatMul of a 2-D input (or one of static shape, through Reshapes) by a
 // constant 2-D weight, plus a constant bias, becomes Gemm.
 Result<int> fuse_matmul_add(ir::Graph& g);

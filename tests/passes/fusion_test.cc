@@ -101,14 +101,84 @@ TEST(FuseConvBias, PerChannelAddBecomesBias) {
     ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
     EXPECT_EQ(opt.nodes.size(), 1u);
   }
-  // A full-size Add is not a bias.
+  // A full-size Add is not a bias (it becomes FusedConv's residual input Z: fuse_conv_add).
   GraphBuilder b;
   b.input("x", {1, 4, 9, 9});
   add_conv(b, "x", "c", true);
   b.init("add", random_tensor({1, 6, 9, 9}, 51));
   b.node("Add", {"c", "add"}, {"y"});
   b.output("y");
-  EXPECT_EQ(expect_same_outputs(b.g, b.random_feeds()).nodes.size(), 2u);
+  ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+  ASSERT_EQ(opt.nodes.size(), 1u);
+  EXPECT_EQ(opt.nodes[0].op_type, "FusedConv");
+  ASSERT_EQ(opt.nodes[0].inputs.size(), 4u);
+  EXPECT_EQ(opt.nodes[0].inputs[3], "add");
+}
+
+// Conv -> Add (a residual) becomes FusedConv with Z; an activation after the Add fuses next.
+TEST(FuseConvAdd, ResidualBecomesFusedConvInputZ) {
+  for (const std::string act : {"", "Relu"}) {
+    for (bool bias : {false, true}) {
+      SCOPED_TRACE("activation '" + act + "' bias " + std::to_string(bias));
+      GraphBuilder b;
+      b.input("x", {1, 4, 9, 9}).input("r", {1, 6, 9, 9});
+      add_conv(b, "x", "c", bias);
+      b.node("Add", {"r", "c"}, {act.empty() ? "y" : "s"});
+      if (!act.empty()) b.node(act, {"s"}, {"y"});
+      b.output("y");
+      ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+      ASSERT_EQ(opt.nodes.size(), 1u);
+      EXPECT_EQ(opt.nodes[0].op_type, "FusedConv");
+      ASSERT_EQ(opt.nodes[0].inputs.size(), 4u);
+      EXPECT_EQ(opt.nodes[0].inputs[2], bias ? "c_b" : "");
+      EXPECT_EQ(opt.nodes[0].inputs[3], "r");
+      const ir::Attribute* a = opt.nodes[0].attr("activation");
+      EXPECT_EQ(a ? a->s : "", act);
+    }
+  }
+}
+
+// Two Convs added (resnet's downsample branch): the Conv that runs second takes the first's
+// output as Z (the first's runs before it); the first stays a Conv.
+TEST(FuseConvAdd, TheLaterOfTwoConvsTakesTheResidual) {
+  GraphBuilder b;
+  b.input("x", {1, 4, 9, 9});
+  add_conv(b, "x", "c1", true, 1, "a");
+  add_conv(b, "x", "c2", true, 2, "b");
+  b.node("Add", {"c1", "c2"}, {"s"});
+  b.node("Relu", {"s"}, {"y"});
+  b.output("y");
+  ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+  ASSERT_EQ(opt.nodes.size(), 2u);
+  EXPECT_EQ(opt.nodes[0].op_type, "Conv");
+  EXPECT_EQ(opt.nodes[1].op_type, "FusedConv");
+  ASSERT_EQ(opt.nodes[1].inputs.size(), 4u);
+  EXPECT_EQ(opt.nodes[1].inputs[3], "c1");
+}
+
+// Z that broadcasts (to the Conv's shape, or past it: a larger batch) is added as the Add added
+// it (the fast kernel leaves it to the reference); a Conv output read elsewhere is not fused.
+TEST(FuseConvAdd, BroadcastingResidualAndOtherReaders) {
+  for (const Shape& zs : {Shape{1, 1, 9, 9}, Shape{6, 1, 1}, Shape{2, 6, 9, 9}}) {
+    SCOPED_TRACE("Z " + shape_str(zs));
+    GraphBuilder b;
+    b.input("x", {1, 4, 9, 9}).input("r", zs);
+    add_conv(b, "x", "c", true);
+    b.node("Add", {"c", "r"}, {"y"});
+    b.output("y");
+    ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+    ASSERT_EQ(opt.nodes.size(), 1u);
+    EXPECT_EQ(opt.nodes[0].op_type, "FusedConv");
+  }
+  GraphBuilder b;
+  b.input("x", {1, 4, 9, 9}).input("r", {1, 6, 9, 9});
+  add_conv(b, "x", "c", true);
+  b.node("Add", {"c", "r"}, {"y"});
+  b.node("Neg", {"c"}, {"z"});
+  b.output("y").output("z");
+  ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+  EXPECT_EQ(count_op(opt, "FusedConv"), 0);
+  EXPECT_EQ(count_op(opt, "Add"), 1);
 }
 
 struct ActCase {

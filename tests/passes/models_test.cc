@@ -88,7 +88,9 @@ TEST(PassesOnModels, MobileNetV2) {
   EXPECT_EQ(count_op(r->optimized, "Clip"), 0);
   EXPECT_EQ(count_op(r->optimized, "Constant"), 0);
   EXPECT_EQ(count_op(r->optimized, "BatchNormalization"), 0);
-  EXPECT_EQ(count_op(r->optimized, "FusedConv"), count_op(r->original, "Clip"));
+  // Each Clip fuses into its Conv, and each residual Add (10) into the Conv before it.
+  EXPECT_EQ(count_op(r->optimized, "FusedConv"), count_op(r->original, "Clip") + 10);
+  EXPECT_EQ(count_op(r->optimized, "Add"), 0);
   EXPECT_LT(r->optimized.nodes.size(), r->original.nodes.size());
 }
 
@@ -98,16 +100,17 @@ TEST(PassesOnModels, MobileNetV2WithBatchNorm) {
   EXPECT_EQ(count_op(r->original, "BatchNormalization"), 52);
   EXPECT_EQ(count_op(r->optimized, "BatchNormalization"), 0);
   EXPECT_EQ(count_op(r->optimized, "Clip"), 0);
-  EXPECT_EQ(count_op(r->optimized, "FusedConv"), 35);
-  EXPECT_EQ(count_op(r->optimized, "Conv"), 17);
+  EXPECT_EQ(count_op(r->optimized, "FusedConv"), 45);  // 35 with Clip, 10 with the residual Add
+  EXPECT_EQ(count_op(r->optimized, "Conv"), 7);
 }
 
 TEST(PassesOnModels, ResNet18) {
   auto r = check_model("resnet18");
   if (!r) GTEST_SKIP() << "resnet18.onnx not exported";
-  // The Relu after each block's residual Add stays; the others fuse.
-  EXPECT_EQ(count_op(r->optimized, "FusedConv"), 9);
-  EXPECT_EQ(count_op(r->optimized, "Relu"), 8);
+  // Every Relu fuses, those after a block's residual Add with the Add (FusedConv's Z).
+  EXPECT_EQ(count_op(r->optimized, "FusedConv"), 17);
+  EXPECT_EQ(count_op(r->optimized, "Relu"), 0);
+  EXPECT_EQ(count_op(r->optimized, "Add"), 0);
 }
 
 TEST(PassesOnModels, EfficientNetB0) {
