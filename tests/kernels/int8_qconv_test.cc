@@ -150,6 +150,9 @@ TEST(Int8QConv, LargePlanesThreadSplitsBitExact) {
       {1, 96, 14, 13, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96},     // stride 2 to 7x7
       {1, 8, 9, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8},          // one column
       {1, 8, 1, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8},          // one row: the pair's second row unused
+      {1, 12, 8, 8, 12, 3, 3, 1, 1, 1, 1, 1, 1, 12},       // 8x8: four pairs in one pass, all rows used
+      {1, 12, 10, 5, 12, 5, 5, 1, 1, 1, 1, 1, 1, 12},      // 5x5 kernel, 8 rows out: four pairs in one pass
+      {1, 6, 11, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6},         // 11 rows: six pairs (two passes of 2, two of 1)
   };
   uint32_t seed = 300;
   for (const auto& s : specs) {

@@ -241,31 +241,18 @@ Status run_qlinear_conv(KernelContext& ctx) {
 
   if (s->depthwise) {
     const int64_t planes = n_img * s->c;
+    const QDwArgs plane{.h = g.h, .w = g.w, .pt = g.ph, .pl = g.pw, .kh = g.kh, .kw = g.kw, .sh = g.sh, .sw = g.sw,
+                        .dh = g.dh, .dw = g.dw, .oh = g.oh, .ow = g.ow, .zx = s->zx, .zy = s->zy, .qmin = s->qmin,
+                        .qmax = s->qmax};  // what every plane shares
     auto body = [&](int64_t b, int64_t e) {
+      QDwArgs a = plane;
       for (int64_t p = b; p < e; ++p) {
         const int64_t ch = p % s->c;
-        QDwArgs a;
         a.x = xd + p * in_sp;
-        a.h = g.h;
-        a.w = g.w;
-        a.pt = g.ph;
-        a.pl = g.pw;
         a.wt = s->wdw.data() + ch * g.kh * g.kw;
-        a.kh = g.kh;
-        a.kw = g.kw;
-        a.sh = g.sh;
-        a.sw = g.sw;
-        a.dh = g.dh;
-        a.dw = g.dw;
-        a.oh = g.oh;
-        a.ow = g.ow;
-        a.zx = s->zx;
         a.corr = s->corr[ch];
         a.mult = s->mult[ch];
         a.mult_below_one = s->mult[ch] < 1.f;
-        a.zy = s->zy;
-        a.qmin = s->qmin;
-        a.qmax = s->qmax;
         a.y = yd + p * out_sp;
         qk.dwconv(a);
       }

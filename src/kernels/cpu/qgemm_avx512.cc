@@ -540,6 +540,10 @@ template <int kSw, bool kClamp>
 void dwconv_direct(const QDwArgs& a, const int32_t* wq, int nwin) {
   if (a.ow <= 8) {
     const int64_t pairs = (a.oh + 1) / 2;
+    if (pairs == 4) {  // 7x7 and 8x8 planes: every input row loaded once
+      dw_row_pairs<4, kSw, kClamp>(a, 0, wq, nwin);
+      return;
+    }
     int64_t v = 0;
     for (; v + 2 <= pairs; v += 2) dw_row_pairs<2, kSw, kClamp>(a, v, wq, nwin);
     for (; v < pairs; ++v) dw_row_pairs<1, kSw, kClamp>(a, v, wq, nwin);
