@@ -8,10 +8,11 @@
 // order (ggml_quants_impl.h), so that vpdpbusd multiplies unsigned weights by signed activations
 // with no sign fix-up; the weights' offset (-8, -16) is folded into the accumulator's start value
 // (bias lanes prepared with the activations). k-quants multiply with vpmaddubsw and apply their
-// sub-block scales with vpdpwssd. q4_0, q8_0, f16 and f32 also have multi-row kernels (kRowsQ, kRowsF,
-// kRowsF32 rows x up to 8 tokens; pp tok/s of a 5632 x 2048 ggml_matmul_bench product at 1 thread, loaded
-// machine: q4_0 +15%, q8_0 +11%, f16 +37%; f32 at 128 tokens 1400 -> 3700). Long prompts use packed q4_0 / q8_0 kernels instead
-// (16 rows a group, one row per lane; see "Packed q4_0 / q8_0").
+// sub-block scales with vpdpwssd. q4_0, q8_0, f16 and f32 also have multi-row kernels (kRowsQ,
+// kRowsF, kRowsF32 rows x up to 8 tokens; pp tok/s of a 5632 x 2048 ggml_matmul_bench product at 1
+// thread, loaded machine: q4_0 +15%, q8_0 +11%, f16 +37%; f32 at 128 tokens 1400 -> 3700). Long
+// prompts use packed q4_0 / q8_0 kernels instead (16 rows a group, one row per lane; see "Packed
+// q4_0 / q8_0").
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_* idiom.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -465,7 +466,8 @@ template <int NT> void f32_n(int64_t k, const uint8_t* w, const Acts& a, float* 
 // sums, which at such k cost as much as the products, are done together: reduce_lanes turns N <= 16
 // vectors into one whose lanes hold their _mm512_reduce_add_ps sums (the same pairs added in the
 // same order: j + j+8, then + j+4, then j + j^2, then lanes 0 + 1), about 3 instructions a sum
-// instead of 10. Lane 4b + c of the result holds vector 4c + b.
+// instead of 10. Lane 4b + c of the result holds vector 4c + b. (T3, T6, T8 below: a vector's
+// partial sums after the first, second and third of those adds.)
 template <int N>
 __attribute__((always_inline)) inline __m512 reduce_lanes(const __m512 (&v)[N]) {
   static_assert(N >= 1 && N <= 16);
@@ -473,15 +475,19 @@ __attribute__((always_inline)) inline __m512 reduce_lanes(const __m512 (&v)[N]) 
   __m512 w[N1], x[N2], y2[2];
   _Pragma("GCC unroll 16") for (int p = 0; p < N1; ++p) {  // blocks: [a.T3 lo, a.T3 hi, b.T3 lo, b.T3 hi]
     const __m512 a = v[2 * p], b = v[2 * p + 1 < N ? 2 * p + 1 : 2 * p];
-    w[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+    w[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
   }
   _Pragma("GCC unroll 16") for (int q = 0; q < N2; ++q) {  // block j: T6 of vector 4q + j
     const __m512 c = w[2 * q], d = w[2 * q + 1 < N1 ? 2 * q + 1 : 2 * q];
-    x[q] = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(3, 1, 3, 1)));
+    x[q] = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(3, 1, 3, 1)));
   }
-  _Pragma("GCC unroll 16") for (int r = 0; r < 2; ++r) {  // block b: [T8 of 8r + b (lanes 0, 1), T8 of 8r + 4 + b (lanes 2, 3)]
+  // Block b: [T8 of vector 8r + b (lanes 0, 1), T8 of vector 8r + 4 + b (lanes 2, 3)].
+  _Pragma("GCC unroll 16") for (int r = 0; r < 2; ++r) {
     const __m512 e = x[2 * r < N2 ? 2 * r : 0], f = x[2 * r + 1 < N2 ? 2 * r + 1 : 0];
-    y2[r] = _mm512_add_ps(_mm512_shuffle_ps(e, f, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_ps(e, f, _MM_SHUFFLE(3, 2, 3, 2)));
+    y2[r] = _mm512_add_ps(_mm512_shuffle_ps(e, f, _MM_SHUFFLE(1, 0, 1, 0)),
+                          _mm512_shuffle_ps(e, f, _MM_SHUFFLE(3, 2, 3, 2)));
     if (N2 == 1) {
       y2[1] = y2[0];
       break;
