@@ -36,6 +36,7 @@ CpuFeatures detect_cpu_features() {
     f.avx512bw = os_avx512 && ((b >> 30) & 1);
     f.avx512vl = os_avx512 && ((b >> 31) & 1);
     f.avx512_vnni = os_avx512 && ((c >> 11) & 1);
+    f.avx512_vbmi = os_avx512 && ((c >> 1) & 1);
   }
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx_vnni = os_avx && ((a >> 4) & 1);
   f.fma = f.fma && os_avx;

@@ -13,6 +13,7 @@ struct CpuFeatures {
   bool avx512bw = false;
   bool avx512vl = false;
   bool avx512_vnni = false;
+  bool avx512_vbmi = false;  // byte permutes across a whole vector (the int8 lookup tables)
   bool avx_vnni = false;
   bool neon = false;
   bool arm_dotprod = false;

@@ -2,6 +2,7 @@
 // QLut (the oracle, src/kernels/reference/fused.cc): bit-exact on every ISA table this machine runs
 // and 1-3 threads, for byte and float tables, u8 and s8 inputs, tails of the 64-byte and 16-value
 // steps, empty tensors and tensors past one parallel chunk.
+#include "kernels/cpu/qgemm.h"
 #include "kernels/cpu_test_util.h"
 
 namespace edgeai::testing {
@@ -27,6 +28,32 @@ TEST(Int8QLut, MatchesReferenceBitExact) {
         c.constant(table_of(table, ++seed));
         expect_matches_reference(c, 0.0, 0.0);
       }
+    }
+  }
+}
+
+// Each byte-table lookup this machine runs (portable; AVX-512 with and without VBMI's byte
+// permutes, whichever qgemm_for picks) against table[x], over every byte value and tails of the
+// 64-byte step.
+TEST(Int8QLut, EveryLookupKernelMatchesTheTable) {
+  using namespace kernels::cpu;
+  std::vector<const QGemmKernels*> tables = {&qgemm_portable()};
+#if defined(__x86_64__)
+  const CpuFeatures cpu = detect_cpu_features();
+  if (cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512_vnni) tables.push_back(&qgemm_avx512vnni());
+  if (cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512_vnni && cpu.avx512_vbmi) {
+    tables.push_back(&qgemm_avx512vnni_vbmi());
+  }
+#endif
+  const Tensor table = random_bytes(DType::kU8, {256}, 41);
+  const uint8_t* t = table.data<uint8_t>();
+  for (int64_t n : {1, 63, 64, 65, 256, 1000}) {
+    std::vector<uint8_t> x(static_cast<size_t>(n)), y(static_cast<size_t>(n) + 1, 0xab);
+    for (int64_t i = 0; i < n; ++i) x[i] = static_cast<uint8_t>((i * 167 + 13) % 256);
+    for (const QGemmKernels* k : tables) {
+      k->lut_u8(x.data(), n, t, y.data());
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[i], t[x[i]]) << k->name << " n=" << n << " i=" << i;
+      EXPECT_EQ(y[n], 0xab) << k->name << ": wrote past n=" << n;
     }
   }
 }

@@ -104,6 +104,7 @@ struct QGemmKernels {
 const QGemmKernels& qgemm_portable();
 #if defined(__x86_64__) || defined(_M_X64)
 const QGemmKernels& qgemm_avx512vnni();
+const QGemmKernels& qgemm_avx512vnni_vbmi();  // the same with VBMI byte lookups (lut_u8)
 #endif
 // The best kernels the CPU runs.
 const QGemmKernels& qgemm_for(const CpuFeatures& cpu);

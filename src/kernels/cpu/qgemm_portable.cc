@@ -158,7 +158,9 @@ const QGemmKernels& qgemm_portable() {
 
 const QGemmKernels& qgemm_for(const CpuFeatures& cpu) {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512_vnni) return qgemm_avx512vnni();
+  if (cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512_vnni) {
+    return cpu.avx512_vbmi ? qgemm_avx512vnni_vbmi() : qgemm_avx512vnni();
+  }
 #endif
   return qgemm_portable();
 }
