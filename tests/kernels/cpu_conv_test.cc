@@ -83,6 +83,12 @@ TEST(CpuConv, DepthwiseMatchesReference) {
       {1, 18, 28, 29, 18, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 18},   // larger planes in blocks (avx512)
       {1, 17, 57, 55, 17, 5, 5, 2, 2, 2, 2, -1, -1, 1, 1, 17},
       {1, 17, 101, 90, 17, 3, 3, 1, 1, 1, 1, 0, 1, 1, 1, 17},   // bands of 26 rows (26, 26, 26, 23)
+      // Threads take equal shares of half blocks (top or bottom rows): 9 blocks are 4.5 + 4.5
+      // at 2 threads, 3 blocks 1.5 + 1.5, bands within a half (48 x 101 x 90).
+      {1, 144, 12, 13, 144, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 144},
+      {1, 40, 20, 22, 40, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 40},
+      {1, 48, 101, 90, 48, 3, 3, 1, 1, 1, 1, 0, 1, 1, 1, 48},
+      {2, 24, 7, 7, 24, 5, 5, 1, 1, 2, 2, -1, -1, 1, 1, 24},      // batch 2: halves across images
   };
   uint32_t seed = 100;
   for (const auto& s : specs) {

@@ -247,8 +247,43 @@ Status run_conv(KernelContext& ctx) {
     };
     // Split over the pool when the work (~4 us at 2^16 multiply-adds) is above the pool's
     // hand-off cost (about a microsecond while its workers spin).
-    if (planes * out_sp * g.kh * g.kw < (int64_t(1) << 16)) body(0, planes);
-    else ctx.pool().parallel_for(planes, 1, body);
+    const int threads = ctx.pool().num_threads();
+    const int64_t bc = uk.dwconv_block_channels(g);
+    if (planes * out_sp * g.kh * g.kw < (int64_t(1) << 16) || threads <= 1) {
+      body(0, planes);
+    } else if (bc == 0) {
+      ctx.pool().parallel_for(planes, 1, body);
+    } else {
+      // Channel blocks: each thread an equal share of half blocks (the top or bottom rows of a
+      // block), so that 9 blocks (144 channels) are 4.5 + 4.5 instead of 5 + 5 with a partial
+      // block each (a block of 8 channels costs as much as one of 16).
+      const int64_t blocks = (s->c + bc - 1) / bc, halves = 2 * n_img * blocks;
+      ctx.pool().parallel_for(threads, 1, [&](int64_t tb, int64_t te) {
+        AlignedFloats buf(scratch);
+        if (!buf.ok()) {
+          failed = true;
+          return;
+        }
+        DwConvArgs a;
+        a.g = &g;
+        a.w = s->w.data();
+        a.bias = bias;
+        a.act = act;
+        a.scratch = buf.data();
+        for (int64_t u = halves * tb / threads, u1 = halves * te / threads; u < u1;) {
+          const int64_t n = u / (2 * blocks), blk = (u / 2) % blocks;
+          const bool whole = u % 2 == 0 && u + 1 < u1;
+          a.x = xd + n * s->c * in_sp;
+          a.y = yd + n * s->m * out_sp;
+          a.c0 = blk * bc;
+          a.c1 = std::min(s->c, a.c0 + bc);
+          a.oy0 = whole || u % 2 == 0 ? 0 : g.oh / 2;
+          a.oy1 = whole || u % 2 == 1 ? g.oh : g.oh / 2;
+          uk.dwconv(a);
+          u += whole ? 2 : 1;
+        }
+      });
+    }
     return finish(failed ? out_of_memory(scratch) : ok_status());
   }
 

@@ -60,6 +60,8 @@ struct DwConvArgs {
   const float* bias = nullptr;
   float* y = nullptr;        // [C][oh][ow]
   int64_t c0 = 0, c1 = 0;
+  // Output rows [oy0, oy1) only (oy1 < 0: all); taken where dwconv_block_channels(g) > 0.
+  int64_t oy0 = 0, oy1 = -1;
   Activation act;
   float* scratch = nullptr;
 };
@@ -137,6 +139,9 @@ struct UKernels {
   void (*pack_b_im2col)(const Im2colPlanes& p, int64_t k0, int64_t kc, int64_t n0, int64_t n, float* dst);
   void (*dwconv)(const DwConvArgs& a);
   int64_t (*dwconv_scratch_floats)(const ConvGeom& g);
+  // The channels dwconv computes together for this geometry (its channel blocks, which also
+  // take a range of output rows), or 0 (channel by channel, whole planes).
+  int64_t (*dwconv_block_channels)(const ConvGeom& g);
 
   void (*winograd_input)(const WinogradIn& a);
   void (*winograd_output)(const WinogradOut& a);

@@ -32,6 +32,7 @@ UKernels make_ukernels(const char* name, void (*conv_direct)(const ConvDirectArg
   k.pack_b_im2col = &G::pack_b_im2col;
   k.dwconv = &W::dwconv;
   k.dwconv_scratch_floats = &W::dw_scratch_floats;
+  k.dwconv_block_channels = &W::dw_block_channels;
   k.pool2d = &W::pool2d;
   k.pool_scratch_floats = &W::pool_scratch_floats;
   k.winograd_input = &WinogradImpl<V, G::kNR>::input;

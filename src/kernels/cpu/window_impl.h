@@ -510,6 +510,7 @@ struct WindowImpl {
     return r;
   }
   static int64_t channel_block_floats(const ConvGeom& g) { return block_floats(g, band_rows(g)); }
+  static int64_t dw_block_channels(const ConvGeom& g) { return channel_blocks(g) ? L : 0; }
   static int64_t dw_scratch_floats(const ConvGeom& g) {
     const int64_t a = scratch_floats(g), b = channel_blocks(g) ? channel_block_floats(g) : 0;
     return a > b ? a : b;
@@ -541,9 +542,10 @@ struct WindowImpl {
     const bool clamp = a.act.kind == ActKind::kRelu || a.act.kind == ActKind::kClip;
     const F lo = V::set1(a.act.kind == ActKind::kClip ? a.act.alpha : 0.0f);
     const F hi = V::set1(a.act.kind == ActKind::kClip ? a.act.beta : __builtin_inff());
-    for (int64_t oy0 = 0; oy0 < g.oh; oy0 += R) {
+    const int64_t oy_end = a.oy1 < 0 || a.oy1 > g.oh ? g.oh : a.oy1;
+    for (int64_t oy0 = a.oy0; oy0 < oy_end; oy0 += R) {
       ConvGeom gb = g;  // the band
-      gb.oh = g.oh - oy0 < R ? g.oh - oy0 : R;
+      gb.oh = oy_end - oy0 < R ? oy_end - oy0 : R;
       fill_block_rows(a, cb, nc, oy0 * g.sh - g.ph, (gb.oh - 1) * g.sh + (kh - 1) * g.dh + 1, wp, t);
       bool done = false;
       if constexpr (KH * KW != 0) {
