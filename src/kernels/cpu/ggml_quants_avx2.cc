@@ -183,6 +183,97 @@ void float_tile(int64_t k, const uint8_t* w, const Acts& a, float* y, int64_t ys
   }
 }
 
+// f32 rows, kRowsF32 at a time (rows of a small model: k of 64 to a few hundred), NT <= 4 tokens.
+// Row i and token t sum exactly as float_tile<kF32, NT> does (the same U accumulators, tails and
+// hsum), but each token's activations are loaded once for both rows, and the per-(row, token)
+// horizontal sums, which at such k cost as much as the products, are done together (hsums). Two
+// rows: the accumulators of more would not fit the 16 registers.
+constexpr int kRowsF32 = 2;
+
+// out[v] = hsum(v[v]) for N <= 8 vectors, bit for bit: the same pairs added (lane j + lane j+4,
+// then j + j+2, then 0 + 1), 2 to 8 vectors at a time. Step 1 puts vectors 2q, 2q+1 in the two
+// halves of p[q]; step 2 interleaves p[2m], p[2m+1]; after step 3 lane 4h + 2j + m holds vector
+// 4m + 2j + h.
+template <int N>
+__attribute__((always_inline)) inline void hsums(const __m256 (&v)[N], float* out) {
+  static_assert(N >= 1 && N <= 8);
+  constexpr int N1 = (N + 1) / 2, N2 = (N1 + 1) / 2;
+  __m256 p[N1], r[2];
+  _Pragma("GCC unroll 8") for (int q = 0; q < N1; ++q) {
+    const __m256 a = v[2 * q], b = v[2 * q + 1 < N ? 2 * q + 1 : 2 * q];
+    p[q] = _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+  }
+  _Pragma("GCC unroll 8") for (int m = 0; m < 2; ++m) {
+    const __m256 c = p[2 * m < N1 ? 2 * m : 0], d = p[2 * m + 1 < N1 ? 2 * m + 1 : 2 * m < N1 ? 2 * m : 0];
+    r[m] = _mm256_add_ps(_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
+    if (N2 == 1) {
+      r[1] = r[0];
+      break;
+    }
+  }
+  alignas(32) float l[8];
+  _mm256_store_ps(l, _mm256_add_ps(_mm256_unpacklo_ps(r[0], r[1]), _mm256_unpackhi_ps(r[0], r[1])));
+  _Pragma("GCC unroll 8") for (int i = 0; i < N; ++i) out[i] = l[4 * (i % 2) + 2 * ((i / 2) % 2) + i / 4];
+}
+
+template <int NT>
+void f32_rows_part(int64_t k, const float* const* wr, const float* const* xs, float* y, int64_t ys) {
+  constexpr int NR = kRowsF32, U = NT >= 3 ? 1 : (NT == 2 ? 2 : 4);
+  static_assert(NT >= 1 && NT <= 4);
+  __m256 acc[U][NR][NT];
+  _Pragma("GCC unroll 8") for (int u = 0; u < U; ++u)
+    _Pragma("GCC unroll 8") for (int i = 0; i < NR; ++i)
+      _Pragma("GCC unroll 8") for (int t = 0; t < NT; ++t) acc[u][i][t] = _mm256_setzero_ps();
+  int64_t e = 0;
+  for (; e + 8 * U <= k; e += 8 * U) {
+    _Pragma("GCC unroll 8") for (int u = 0; u < U; ++u) {
+      __m256 wv[NR];
+      _Pragma("GCC unroll 8") for (int i = 0; i < NR; ++i) wv[i] = _mm256_loadu_ps(wr[i] + e + 8 * u);
+      _Pragma("GCC unroll 8") for (int t = 0; t < NT; ++t) {
+        const __m256 xv = _mm256_loadu_ps(xs[t] + e + 8 * u);
+        _Pragma("GCC unroll 8") for (int i = 0; i < NR; ++i) acc[u][i][t] = _mm256_fmadd_ps(wv[i], xv, acc[u][i][t]);
+      }
+    }
+  }
+  for (; e + 8 <= k; e += 8) {
+    __m256 wv[NR];
+    _Pragma("GCC unroll 8") for (int i = 0; i < NR; ++i) wv[i] = _mm256_loadu_ps(wr[i] + e);
+    _Pragma("GCC unroll 8") for (int t = 0; t < NT; ++t) {
+      const __m256 xv = _mm256_loadu_ps(xs[t] + e);
+      _Pragma("GCC unroll 8") for (int i = 0; i < NR; ++i) acc[0][i][t] = _mm256_fmadd_ps(wv[i], xv, acc[0][i][t]);
+    }
+  }
+  __m256 s[NR * NT];  // vector i * NT + t
+  _Pragma("GCC unroll 8") for (int i = 0; i < NR; ++i) {
+    _Pragma("GCC unroll 8") for (int t = 0; t < NT; ++t) {
+      __m256 v = acc[0][i][t];
+      _Pragma("GCC unroll 8") for (int u = 1; u < U; ++u) v = _mm256_add_ps(v, acc[u][i][t]);
+      s[i * NT + t] = v;
+    }
+  }
+  float r[NR * NT];
+  hsums(s, r);
+  for (int i = 0; i < NR; ++i) {
+    for (int t = 0; t < NT; ++t) {
+      float v = r[i * NT + t];
+      for (int64_t j = e; j < k; ++j) v += wr[i][j] * xs[t][j];
+      y[i + t * ys] = v;
+    }
+  }
+}
+
+// Tokens 4 at a time, as EDGEAI_GGML_TILE4 slices them.
+template <int NR, int NT>
+void f32_rows_n(int64_t k, const uint8_t* w, int64_t ws, const Acts& a, float* y, int64_t ys) {
+  static_assert(NR == kRowsF32);
+  const float* wr[NR];
+  for (int i = 0; i < NR; ++i) wr[i] = reinterpret_cast<const float*>(w + i * ws);
+  const float* xs[NT];
+  for (int t = 0; t < NT; ++t) xs[t] = reinterpret_cast<const float*>(a.base + t * a.stride);
+  f32_rows_part<NT <= 4 ? NT : 4>(k, wr, xs, y, ys);
+  if constexpr (NT > 4) f32_rows_part<NT - 4>(k, wr, xs + 4, y + 4 * ys, ys);
+}
+
 // kF16 activations: F16C rounds to nearest even (imm 0), as float_to_half does, subnormals included.
 void to_f16_f16c(const float* x, int64_t n, uint16_t* out) {
   int64_t i = 0;
@@ -315,6 +406,7 @@ EDGEAI_GGML_TILE4(bf16)
 EDGEAI_GGML_TILE4(q4_K)
 EDGEAI_GGML_TILE4(q5_K)
 EDGEAI_GGML_TILE4(q6_K)
+EDGEAI_GGML_TILE_ROWS(f32_rows, kRowsF32)
 
 constexpr KernelTable kTable = [] {
   KernelTable t{"avx2", {}, {}, {}};
@@ -330,6 +422,9 @@ constexpr KernelTable kTable = [] {
   t.tile[14] = q6_K;
   t.tile[30] = bf16;
   for (int type : {2, 3, 6, 7, 8}) t.lanes[type] = 8;  // natural order, one block per register
+  t.tile_rows[0] = f32_rows;
+  t.rows[0] = kRowsF32;
+  t.rows_one_token_bytes[0] = 128 * 1024;  // as avx512's
   t.to_f16 = to_f16_f16c;
   return t;
 }();
