@@ -14,11 +14,20 @@ double seconds_since(Job::Clock::time_point t) {
   return std::chrono::duration<double>(Job::Clock::now() - t).count();
 }
 
+// How long a slot waits unclaimed for its loop before another loop takes it: a running loop
+// claims its slots again a few microseconds after its step (a step of stories260K is 30-80 us).
+constexpr std::chrono::microseconds kStealAfter{500};
+
 }  // namespace
 
+// A slot's scheduling fields (home, owner, last, free_since) are under mu_; the rest belong to
+// the loop that holds it (owner), or to whoever holds mu_ while no loop does.
 struct LlmEngine::Slot {
-  Worker* worker = nullptr;
-  int32_t index = 0;  // in the worker's BatchContext
+  int32_t index = 0;  // in the BatchContext
+  int home = 0;       // the loop that runs it unless held back
+  int owner = -1;     // the loop running it this step, -1: none
+  int last = -1;      // the loop that ran it last (-1: new job)
+  Job::Clock::time_point free_since{};  // unclaimed since
   std::shared_ptr<Job> job;
   std::unique_ptr<llm::Sampler> sampler;
   std::unique_ptr<JsonMatcher> matcher;
@@ -26,16 +35,15 @@ struct LlmEngine::Slot {
   llm::StopMatcher stops;
   int64_t prompt_done = 0;  // prompt tokens evaluated
   int64_t generated = 0;
-  int32_t last = 0;         // the token to evaluate next
+  int32_t last_token = 0;   // the token to evaluate next
   std::vector<float> masked;
   std::vector<uint8_t> allowed;
 };
 
 struct LlmEngine::Worker {
-  std::unique_ptr<Env> own_env;  // several workers: a one-thread environment each
-  std::unique_ptr<llm::BatchContext> batch;
-  std::vector<std::unique_ptr<Slot>> slots;
-  int64_t busy = 0;  // under mu_
+  int id = 0;
+  int lane = -1;       // the BatchContext caller lane (several loops), -1: eval() on the pool
+  bool wants = false;  // under mu_: another loop holds one of its home slots
   std::thread thread;
 };
 
@@ -61,30 +69,26 @@ Result<std::unique_ptr<LlmEngine>> LlmEngine::create(const llm::Model& model, co
       threads > 1 && opts.parallel > 1 && llm::BatchContext::too_small_to_thread(model, opts.parallel)
           ? std::min(threads, opts.parallel)
           : 1;
+  llm::BatchOptions bo;
+  bo.n_ctx = opts.n_ctx;
+  bo.n_slots = opts.parallel;
+  bo.n_batch = opts.n_batch;
+  bo.n_lanes = n_workers > 1 ? n_workers : 0;
+  auto b = llm::BatchContext::create(model, env, bo);
+  if (!b.ok()) return b.status();
+  e->batch_ = std::move(b).value();
+  e->n_slots_ = opts.parallel;
+  e->n_ctx_ = e->batch_->n_ctx();
+  for (int i = 0; i < opts.parallel; ++i) {
+    auto s = std::make_unique<Slot>();
+    s->index = i;
+    s->home = i % n_workers;
+    e->slots_.push_back(std::move(s));
+  }
   for (int wi = 0; wi < n_workers; ++wi) {
     auto w = std::make_unique<Worker>();
-    Env* wenv = &env;
-    if (n_workers > 1) {
-      w->own_env = Env::create(1);
-      w->own_env->cpu = env.cpu;
-      wenv = w->own_env.get();
-    }
-    const int n_slots = opts.parallel / n_workers + (wi < opts.parallel % n_workers ? 1 : 0);
-    llm::BatchOptions bo;
-    bo.n_ctx = opts.n_ctx;
-    bo.n_slots = n_slots;
-    bo.n_batch = opts.n_batch;
-    auto b = llm::BatchContext::create(model, *wenv, bo);
-    if (!b.ok()) return b.status();
-    w->batch = std::move(b).value();
-    for (int i = 0; i < n_slots; ++i) {
-      auto s = std::make_unique<Slot>();
-      s->worker = w.get();
-      s->index = i;
-      w->slots.push_back(std::move(s));
-    }
-    e->n_slots_ += n_slots;
-    e->n_ctx_ = w->batch->n_ctx();
+    w->id = wi;
+    w->lane = n_workers > 1 ? wi : -1;
     e->workers_.push_back(std::move(w));
   }
   const int32_t nv = tok.n_vocab();
@@ -169,9 +173,13 @@ void LlmEngine::finish(Slot& s, const std::string& reason, const std::string& er
     job->cv.notify_all();
   }
   s.utf8 = llm::Utf8Streamer();
-  std::lock_guard<std::mutex> lk(mu_);
-  --busy_;
-  --s.worker->busy;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    --busy_;
+    wake = stopping_ && busy_ == 0;  // loops without slots wait for the last one
+  }
+  if (wake) cv_.notify_all();
 }
 
 int32_t LlmEngine::draw(Slot& s, std::span<const float> logits) const {
@@ -232,43 +240,96 @@ void LlmEngine::deliver(Slot& s, int32_t id) {
     finish(s, "length");
     return;
   }
-  s.last = id;
+  s.last_token = id;
+}
+
+bool LlmEngine::admit(const Worker& w, std::vector<std::shared_ptr<Job>>* rejected) {
+  bool others = false;
+  for (auto& sp : slots_) {
+    Slot& s = *sp;
+    if (queue_.empty()) break;
+    if (s.owner >= 0 || s.job) continue;
+    while (!queue_.empty() && !s.job) {
+      std::shared_ptr<Job> job = std::move(queue_.front());
+      queue_.pop_front();
+      if (job->cancelled) {
+        rejected->push_back(std::move(job));
+        continue;
+      }
+      s.job = std::move(job);
+      s.last = -1;
+      s.free_since = Job::Clock::now();
+      ++busy_;
+      others = others || s.home != w.id;
+    }
+  }
+  return others;
+}
+
+void LlmEngine::claim(Worker& w, Job::Clock::time_point now, std::vector<Slot*>* mine,
+                      Job::Clock::time_point* next_steal) {
+  mine->clear();
+  *next_steal = Job::Clock::time_point::max();
+  bool wants = false;
+  for (auto& sp : slots_) {
+    Slot& s = *sp;
+    if (s.owner >= 0) {  // another loop's this step (its fields are that loop's now)
+      wants = wants || s.home == w.id;
+      continue;
+    }
+    if (!s.job) continue;
+    bool take = s.home == w.id;
+    if (!take) {
+      const bool stale = now - s.free_since >= kStealAfter;
+      take = stale || (s.last == w.id && !workers_[(size_t)s.home]->wants);
+      if (!take) *next_steal = std::min(*next_steal, s.free_since + kStealAfter);
+    }
+    if (!take) continue;
+    s.owner = w.id;
+    s.last = w.id;
+    mine->push_back(&s);
+  }
+  w.wants = wants;
 }
 
 void LlmEngine::loop(Worker& w) {
-  llm::BatchContext& batch = *w.batch;
+  llm::BatchContext& batch = *batch_;
   std::vector<llm::BatchRow> rows;
-  std::vector<Slot*> logit_slots;
+  std::vector<Slot*> mine, logit_slots;
   std::vector<int32_t> ids;
+  std::vector<std::shared_ptr<Job>> rejected;
   while (true) {
-    std::vector<std::shared_ptr<Job>> rejected;
+    rejected.clear();
+    bool stop_loop = false, wake_others = false;
+    Job::Clock::time_point cancel_at;
     {
       std::unique_lock<std::mutex> lk(mu_);
-      auto ready = [&] {
-        return stopping_ || w.busy > 0 || (!queue_.empty() && w.busy < (int64_t)w.slots.size());
-      };
-      cv_.wait(lk, ready);
-      if (stopping_ && w.busy == 0) {
-        rejected.assign(queue_.begin(), queue_.end());
-        queue_.clear();
-      } else {
-        while (!queue_.empty() && w.busy < (int64_t)w.slots.size()) {
-          std::shared_ptr<Job> job = std::move(queue_.front());
-          queue_.pop_front();
-          if (job->cancelled) {
-            rejected.push_back(std::move(job));
-            continue;
-          }
-          for (auto& s : w.slots) {
-            if (s->job) continue;
-            s->job = std::move(job);
-            ++busy_;
-            ++w.busy;
-            break;
-          }
+      for (;;) {
+        if (stopping_ && busy_ == 0) {
+          rejected.insert(rejected.end(), std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+          queue_.clear();
+          stop_loop = true;
+          break;
         }
+        wake_others = admit(w, &rejected) || wake_others;
+        Job::Clock::time_point next_steal;
+        claim(w, Job::Clock::now(), &mine, &next_steal);
+        if (!mine.empty() || !rejected.empty()) break;
+        if (wake_others) {
+          lk.unlock();
+          cv_.notify_all();
+          wake_others = false;
+          lk.lock();
+          continue;
+        }
+        // Nothing to run: wait for a job, or until another loop's slot may be taken.
+        if (next_steal == Job::Clock::time_point::max() && busy_ > 0) next_steal = Job::Clock::now() + kStealAfter;
+        if (next_steal == Job::Clock::time_point::max()) cv_.wait(lk);
+        else cv_.wait_until(lk, next_steal);
       }
+      cancel_at = cancel_at_;
     }
+    if (wake_others) cv_.notify_all();
     for (auto& j : rejected) {
       {
         std::lock_guard<std::mutex> lk(j->mu);
@@ -278,21 +339,13 @@ void LlmEngine::loop(Worker& w) {
       }
       j->cv.notify_all();
     }
-    bool stop_loop = false;
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      stop_loop = stopping_ && w.busy == 0;
-    }
     if (stop_loop) break;
 
-    const bool past_grace = Job::Clock::now() >= [&] {
-      std::lock_guard<std::mutex> lk(mu_);
-      return cancel_at_;
-    }();
+    const bool past_grace = Job::Clock::now() >= cancel_at;
     rows.clear();
     logit_slots.clear();
     int64_t budget = batch.n_batch();
-    for (auto& sp : w.slots) {
+    for (Slot* sp : mine) {
       Slot& s = *sp;
       if (!s.job) continue;
       Job& job = *s.job;
@@ -306,7 +359,7 @@ void LlmEngine::loop(Worker& w) {
       }
       if (job.embed) {
         std::vector<float> emb;
-        Status st = batch.embed(s.index, job.prompt, &emb);
+        Status st = batch.embed(s.index, job.prompt, &emb, w.lane);
         {
           std::lock_guard<std::mutex> lk(job.mu);
           job.embedding = std::move(emb);
@@ -321,11 +374,11 @@ void LlmEngine::loop(Worker& w) {
         s.stops = llm::StopMatcher(job.stop);
       }
       if (s.prompt_done < (int64_t)job.prompt.size()) continue;  // prompt rows below
-      rows.push_back({s.index, s.last, (int64_t)job.prompt.size() + s.generated - 1, true});
+      rows.push_back({s.index, s.last_token, (int64_t)job.prompt.size() + s.generated - 1, true});
       logit_slots.push_back(&s);
       --budget;
     }
-    for (auto& sp : w.slots) {
+    for (Slot* sp : mine) {
       Slot& s = *sp;
       if (!s.job || s.job->embed || budget <= 0) continue;
       const int64_t np = (int64_t)s.job->prompt.size();
@@ -340,24 +393,38 @@ void LlmEngine::loop(Worker& w) {
       s.prompt_done += take;
       budget -= take;
     }
-    if (rows.empty()) continue;
-    // Each slot's draw (its own sampler and JSON mask) runs as soon as its logits are out, on
-    // the thread that computed them: a split step draws on both threads.
-    ids.assign(logit_slots.size(), -1);
-    Status st = batch.eval(rows, [&](int64_t i, std::span<const float> logits) {
-      if (logit_slots[(size_t)i]->job) ids[(size_t)i] = draw(*logit_slots[(size_t)i], logits);
-    });
-    if (!st.ok()) {
-      for (auto& sp : w.slots)
-        if (sp->job) finish(*sp, "error", st.message());
-      continue;
+    if (!rows.empty()) {
+      // Each slot's draw (its own sampler and JSON mask) runs as soon as its logits are out, on
+      // the thread that computed them: a split step draws on both threads.
+      ids.assign(logit_slots.size(), -1);
+      auto on_logits = [&](int64_t i, std::span<const float> logits) {
+        if (logit_slots[(size_t)i]->job) ids[(size_t)i] = draw(*logit_slots[(size_t)i], logits);
+      };
+      Status st = w.lane >= 0 ? batch.eval_on(w.lane, rows, on_logits) : batch.eval(rows, on_logits);
+      if (!st.ok()) {
+        for (Slot* sp : mine)
+          if (sp->job) finish(*sp, "error", st.message());
+      } else {
+        // Logit rows come in row order, which is the order of logit_slots; the text goes out here.
+        for (size_t i = 0; i < logit_slots.size(); ++i) {
+          Slot& s = *logit_slots[i];
+          if (!s.job) continue;
+          deliver(s, ids[i]);
+        }
+      }
     }
-    // Logit rows come in row order, which is the order of logit_slots; the text goes out here.
-    for (size_t i = 0; i < logit_slots.size(); ++i) {
-      Slot& s = *logit_slots[i];
-      if (!s.job) continue;
-      deliver(s, ids[i]);
+    // Release the slots; a loop that asked for its home slot back hears of it now.
+    bool home_waits = false;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      const auto now = Job::Clock::now();
+      for (Slot* sp : mine) {
+        sp->owner = -1;
+        sp->free_since = now;
+        home_waits = home_waits || (sp->home != w.id && workers_[(size_t)sp->home]->wants);
+      }
     }
+    if (home_waits) cv_.notify_all();
   }
 }
 

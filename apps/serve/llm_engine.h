@@ -1,13 +1,17 @@
 // The scheduler of one language model: requests wait in a bounded queue, up to --parallel of them
-// hold a slot of an llm::BatchContext, and a worker thread runs the decode loop over its slots:
-// each step is one forward pass over the next token of every generating slot plus the prompt
-// tokens of newly admitted ones, then one sample per slot (masked by the JSON constraint when the
-// request has one). Text goes to each request's Job as it is produced; a cancelled job frees its
-// slot at the next step. One worker holds every slot and threads each step over the pool, except
-// for a model too small for ggml_matmul to thread even over all the slots' rows: then each thread
-// is a worker of its own with its share of the slots (its own BatchContext on a one-thread
-// environment), and the workers' loops never wait for each other (a step split over threads waits
-// for the slowest, and on a busy machine for a thread the OS has not run yet).
+// hold a slot of an llm::BatchContext, and a decode loop runs steps over the slots: each step is
+// one forward pass over the next token of every generating slot plus the prompt tokens of newly
+// admitted ones, then one sample per slot (masked by the JSON constraint when the request has
+// one). Text goes to each request's Job as it is produced; a cancelled job frees its slot at the
+// next step. One loop threads each step over the pool, except for a model too small for
+// ggml_matmul to thread even over all the slots' rows: then each thread runs a decode loop of its
+// own (a caller lane of the one BatchContext, a one-thread environment), and the loops never wait
+// for each other (a step split over threads waits for the slowest, and on a busy machine for a
+// thread the OS has not run yet). The loops share the slots: each step a loop claims the ready
+// slots that no other loop holds: its home slots (slot i's home is loop i % loops), and a slot
+// of another loop when that loop has left it unclaimed for kStealAfter (the OS holds that loop
+// back, or it has no time), or when it stole it the step before and the home loop has not asked
+// for it back. A slot is held by one loop at a time, for one step.
 #pragma once
 
 #include <atomic>
@@ -99,6 +103,12 @@ class LlmEngine {
   struct Worker;
   LlmEngine(const llm::Model& model, const llm::Tokenizer& tok, Env& env);
   void loop(Worker& w);
+  // Under mu_: jobs from the queue into free slots (cancelled ones to *rejected); whether a slot
+  // of another loop got one.
+  bool admit(const Worker& w, std::vector<std::shared_ptr<Job>>* rejected);
+  // Under mu_: the slots loop w runs this step (see the top of this file) to *mine; the earliest
+  // time another loop's unclaimed slot may be taken, when one waits for that.
+  void claim(Worker& w, Job::Clock::time_point now, std::vector<Slot*>* mine, Job::Clock::time_point* next_steal);
   void finish(Slot& s, const std::string& reason, const std::string& error = "");
   // The slot's next token from its logits (masked by its JSON constraint), or -1 when the
   // constraint allows none; touches the slot only (slots draw on BatchContext's threads).
@@ -112,6 +122,8 @@ class LlmEngine {
   EngineOptions opts_;
   Metrics* metrics_ = nullptr;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<llm::BatchContext> batch_;
+  std::vector<std::unique_ptr<Slot>> slots_;
   int64_t n_slots_ = 0;
   int64_t n_ctx_ = 0;
   std::vector<std::string> pieces_;
@@ -120,7 +132,7 @@ class LlmEngine {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;
-  int64_t busy_ = 0;  // over all workers
+  int64_t busy_ = 0;  // slots with a job
   bool stopping_ = false;
   Job::Clock::time_point cancel_at_ = Job::Clock::time_point::max();
 };

@@ -155,6 +155,9 @@ Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, E
     return invalid_argument("the number of slots must be in [1, 256], got " + std::to_string(opts.n_slots));
   }
   if (opts.n_batch < 1) return invalid_argument("batch size must be positive, got " + std::to_string(opts.n_batch));
+  if (opts.n_lanes < 0 || opts.n_lanes > 256) {
+    return invalid_argument("the number of lanes must be in [0, 256], got " + std::to_string(opts.n_lanes));
+  }
   if (!env.pool) return invalid_argument("BatchContext::create: the environment has no thread pool");
   ContextOptions co;
   co.n_ctx = opts.n_ctx;
@@ -176,19 +179,23 @@ Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, E
     c->main_.fwd = std::make_unique<ForwardPass>(model, env);
     c->main_.fwd->allocate(n_ctx, nb);
     c->main_.scores.resize((size_t)(threads * group * n_ctx));
-    // Split steps need two rows at least, each projection small enough for one thread.
-    if (threads > 1 && opts.n_slots > 1 && 2 * c->largest_ < kSplitRowsWork) {
+    auto one_thread = [&](Lane& lane) {  // split steps' and callers' lanes
+      lane.own_env = Env::create(1);
+      lane.own_env->cpu = env.cpu;
+      lane.env = lane.own_env.get();
+      lane.fwd = std::make_unique<ForwardPass>(model, *lane.env);
+      lane.fwd->allocate(n_ctx, nb);
+      lane.scores.resize((size_t)(group * n_ctx));
+    };
+    // Split steps need two rows at least, each projection small enough for one thread (callers
+    // with lanes of their own do not split their steps).
+    if (threads > 1 && opts.n_slots > 1 && opts.n_lanes == 0 && 2 * c->largest_ < kSplitRowsWork) {
       c->lanes_.resize((size_t)std::min<int64_t>(threads, opts.n_slots));
-      for (Lane& lane : c->lanes_) {
-        lane.own_env = Env::create(1);
-        lane.own_env->cpu = env.cpu;
-        lane.env = lane.own_env.get();
-        lane.fwd = std::make_unique<ForwardPass>(model, *lane.env);
-        lane.fwd->allocate(n_ctx, nb);
-        lane.scores.resize((size_t)(group * n_ctx));
-      }
+      for (Lane& lane : c->lanes_) one_thread(lane);
       c->runner_ = std::make_unique<PieceRunner>((int)c->lanes_.size() - 1);
     }
+    c->callers_.resize((size_t)opts.n_lanes);
+    for (Lane& lane : c->callers_) one_thread(lane);
   } catch (const std::bad_alloc&) {
     return out_of_range("not enough memory for " + std::to_string(opts.n_slots) + " sequences of " +
                         std::to_string(n_ctx) + " tokens");
@@ -202,7 +209,7 @@ std::span<const float> BatchContext::logits(int64_t i) const {
   return {logits_.data() + i * nv, (size_t)nv};
 }
 
-Status BatchContext::eval(std::span<const BatchRow> rows, const LogitsFn& on_logits) {
+Status BatchContext::check(std::span<const BatchRow> rows) const {
   const Hparams& h = model_.hparams();
   if (rows.empty()) return invalid_argument("batch eval: no rows");
   const int64_t slot_count = n_slots();
@@ -226,6 +233,46 @@ Status BatchContext::eval(std::span<const BatchRow> rows, const LogitsFn& on_log
     }
     nx = r.pos + 1;
   }
+  return ok_status();
+}
+
+void BatchContext::rewind(std::span<const BatchRow> rows) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i == 0 || rows[i].slot != rows[i - 1].slot) n_past_[rows[i].slot] = std::min(n_past_[rows[i].slot], rows[i].pos);
+  }
+}
+
+Status BatchContext::eval_on(int lane, std::span<const BatchRow> rows, const LogitsFn& on_logits) {
+  if (lane < 0 || lane >= (int)callers_.size()) return invalid_argument("batch eval: no lane " + std::to_string(lane));
+  RETURN_IF_ERROR(check(rows));
+  Lane& ln = callers_[(size_t)lane];
+  const int64_t nv = model_.hparams().n_vocab;
+  int64_t first = 0;
+  for (size_t b0 = 0; b0 < rows.size(); b0 += (size_t)n_batch_) {
+    const size_t nb = std::min<size_t>((size_t)n_batch_, rows.size() - b0);
+    std::span<const BatchRow> part = rows.subspan(b0, nb);
+    int64_t want = 0;
+    for (const BatchRow& r : part) want += r.logits ? 1 : 0;
+    Status st = ok_status();
+    try {
+      if ((int64_t)ln.logits.size() < want * nv) ln.logits.resize((size_t)(want * nv));
+    } catch (const std::bad_alloc&) {
+      st = out_of_range("not enough memory for the logits of " + std::to_string(want) + " rows");
+    }
+    if (st.ok()) st = forward(ln, part, false, ln.logits.data(), first, on_logits);
+    if (!st.ok()) {
+      rewind(rows);
+      return st;
+    }
+    for (const BatchRow& r : part) n_past_[r.slot] = r.pos + 1;
+    first += want;
+  }
+  return ok_status();
+}
+
+Status BatchContext::eval(std::span<const BatchRow> rows, const LogitsFn& on_logits) {
+  const Hparams& h = model_.hparams();
+  RETURN_IF_ERROR(check(rows));
   int64_t want = 0;
   for (const BatchRow& r : rows) want += r.logits ? 1 : 0;
   try {
@@ -266,9 +313,7 @@ Status BatchContext::eval(std::span<const BatchRow> rows, const LogitsFn& on_log
       st = forward(main_, part, false, logits_.data() + n_logit_rows_ * h.n_vocab, n_logit_rows_, on_logits);
     }
     if (!st.ok()) {
-      for (size_t i = 0; i < rows.size(); ++i) {  // the cache after each slot's first row is void
-        if (i == 0 || rows[i].slot != rows[i - 1].slot) n_past_[rows[i].slot] = std::min(n_past_[rows[i].slot], rows[i].pos);
-      }
+      rewind(rows);
       return st;
     }
     for (const BatchRow& r : part) {
@@ -306,9 +351,11 @@ bool BatchContext::split(std::span<const BatchRow> rows, std::vector<size_t>* cu
   return true;
 }
 
-Status BatchContext::embed(int32_t slot, std::span<const int32_t> tokens, std::vector<float>* out) {
+Status BatchContext::embed(int32_t slot, std::span<const int32_t> tokens, std::vector<float>* out, int lane) {
   const Hparams& h = model_.hparams();
   if (slot < 0 || slot >= n_slots()) return invalid_argument("embed: slot out of range");
+  if (lane >= (int)callers_.size()) return invalid_argument("embed: no lane " + std::to_string(lane));
+  Lane& ln = lane < 0 ? main_ : callers_[(size_t)lane];
   if (tokens.empty()) return invalid_argument("embed: no tokens");
   if ((int64_t)tokens.size() > n_ctx_) {
     return out_of_range("the input is " + std::to_string(tokens.size()) + " tokens, more than the context of " +
@@ -325,14 +372,14 @@ Status BatchContext::embed(int32_t slot, std::span<const int32_t> tokens, std::v
     const size_t nb = std::min<size_t>((size_t)n_batch_, tokens.size() - b0);
     rows.clear();
     for (size_t i = 0; i < nb; ++i) rows.push_back({slot, tokens[b0 + i], (int64_t)(b0 + i), false});
-    Status st = forward(main_, rows, true, nullptr);
+    Status st = forward(ln, rows, true, nullptr);
     if (!st.ok()) {
       n_past_[slot] = 0;
       return st;
     }
     n_past_[slot] = (int64_t)(b0 + nb);
     for (size_t i = 0; i < nb; ++i)
-      for (int64_t d = 0; d < E; ++d) sum[d] += main_.fwd->xn[i * E + d];
+      for (int64_t d = 0; d < E; ++d) sum[d] += ln.fwd->xn[i * E + d];
   }
   n_past_[slot] = 0;
   for (int64_t d = 0; d < E; ++d) (*out)[d] = (float)(sum[d] / (double)tokens.size());

@@ -25,6 +25,9 @@ struct BatchOptions {
   int64_t n_ctx = 0;    // per slot; 0: min(4096, training context)
   int64_t n_slots = 1;
   int64_t n_batch = 512;  // rows per forward pass (longer evals are split)
+  // Callers that may run eval_on()/embed() at once, each on its own lane (a one-thread
+  // environment), over disjoint slots; 0: none (eval() only).
+  int n_lanes = 0;
 };
 
 struct BatchRow {
@@ -54,11 +57,16 @@ class BatchContext {
   Status eval(std::span<const BatchRow> rows, const LogitsFn& on_logits = nullptr);
   // Logits of the i-th row that asked for them in the last eval (n_vocab values).
   std::span<const float> logits(int64_t i) const;
+  // eval() on caller lane `lane` ([0, n_lanes)), whole on the calling thread, the logits to
+  // on_logits only (logits() does not see them). Calls on different lanes may run at once when
+  // their rows' slots are disjoint (no slot in two calls at a time).
+  Status eval_on(int lane, std::span<const BatchRow> rows, const LogitsFn& on_logits);
   int64_t n_logit_rows() const { return n_logit_rows_; }
 
   // Embedding of a text: the mean over its tokens of the final hidden state (after the output
   // norm), computed in `slot` from an empty cache (the slot is left cleared).
-  Status embed(int32_t slot, std::span<const int32_t> tokens, std::vector<float>* out);
+  // lane >= 0: on that caller lane (as eval_on).
+  Status embed(int32_t slot, std::span<const int32_t> tokens, std::vector<float>* out, int lane = -1);
 
   int64_t n_past(int32_t slot) const { return n_past_[slot]; }
   void clear(int32_t slot) { n_past_[slot] = 0; }
@@ -78,6 +86,7 @@ class BatchContext {
     std::vector<float> scores;  // one n_ctx row per query head of a group, per pool thread
     std::vector<int32_t> tokens;
     std::vector<int64_t> positions, keep;
+    std::vector<float> logits;  // caller lanes: the logits of an eval_on
   };
   BatchContext(const Model& model, Env& env);
   // Runs the rows on the lane; the logit rows go to `logits` in row order (logit row index
@@ -89,6 +98,10 @@ class BatchContext {
   // projection over the step's rows is too small for ggml_matmul to thread, and two slots at
   // least); then lane i runs rows [cuts[i], cuts[i + 1]).
   bool split(std::span<const BatchRow> rows, std::vector<size_t>* cuts) const;
+  // The checks eval() makes before running anything.
+  Status check(std::span<const BatchRow> rows) const;
+  // After a failed forward pass: each slot's cache from its first row on is void.
+  void rewind(std::span<const BatchRow> rows);
 
   const Model& model_;
   Env& env_;
@@ -101,6 +114,7 @@ class BatchContext {
   std::vector<float> k_, v_;
   Lane main_;                // every row of a step, on the caller's pool
   std::vector<Lane> lanes_;  // split steps (small models only)
+  std::vector<Lane> callers_;  // eval_on's lanes
   std::unique_ptr<PieceRunner> runner_;  // lanes_.size() - 1 helper threads; declared after lanes_,
                                          // so that it is stopped first
   std::vector<size_t> cuts_;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <thread>
 
 #include "core/env.h"
 #include "kernels/cpu_test_util.h"
@@ -42,6 +43,17 @@ std::vector<int32_t> greedy_alone(const Model& m, Env& env, const std::vector<in
   return out;
 }
 
+// Each text's prompt tokens, and its greedy tokens and gaps alone (greedy_alone).
+void greedy_references(const Model& m, Env& env, const Tokenizer& tok, const std::vector<std::string>& texts, int n,
+                       std::vector<std::vector<int32_t>>* prompts, std::vector<std::vector<int32_t>>* want,
+                       std::vector<std::vector<float>>* gaps) {
+  gaps->assign(texts.size(), {});
+  for (size_t s = 0; s < texts.size(); ++s) {
+    prompts->push_back(tok.encode(texts[s], true, false));
+    want->push_back(greedy_alone(m, env, prompts->back(), n, &(*gaps)[s]));
+  }
+}
+
 TEST(ServeBatch, BatchedGreedyEqualsSingleSequence) {
   EDGEAI_REQUIRE_STORIES();
   auto env = Env::create(2);
@@ -51,11 +63,8 @@ TEST(ServeBatch, BatchedGreedyEqualsSingleSequence) {
                                           "Lily", "One day, a big red ball"};
   const int n_gen = 40;
   std::vector<std::vector<int32_t>> prompts, want;
-  std::vector<std::vector<float>> gaps(texts.size());
-  for (size_t s = 0; s < texts.size(); ++s) {
-    prompts.push_back(tok->encode(texts[s], true, false));
-    want.push_back(greedy_alone(*model, *env, prompts.back(), n_gen, &gaps[s]));
-  }
+  std::vector<std::vector<float>> gaps;
+  greedy_references(*model, *env, *tok, texts, n_gen, &prompts, &want, &gaps);
   BatchOptions bo;
   bo.n_ctx = 256;
   bo.n_slots = 4;
@@ -244,6 +253,91 @@ TEST(ServeBatch, SlotReuseRewindsAndBadRowsAreRefused) {
   BatchOptions zero;
   zero.n_slots = 0;
   EXPECT_FALSE(BatchContext::create(*model, *env, zero).ok());
+}
+
+// The server's loops (apps/serve/llm_engine.cc, a model too small to thread a matmul): two
+// threads run eval_on at once, each on its own caller lane over disjoint slots, and a slot moves
+// from one lane to the other between steps. Oracle: the same calls one at a time on another
+// BatchContext (the logits bit for bit), and Context alone (greedy tokens, up to near-ties).
+TEST(ServeBatch, CallerLanesAtOnceMatchOneAtATime) {
+  EDGEAI_REQUIRE_STORIES();
+  auto model = std::move(Model::load(testing::stories_gguf())).value();
+  auto tok = std::move(Tokenizer::from_gguf(model->gguf())).value();
+  const std::vector<std::string> texts = {"Once upon a time", "The little dog ran to the park and saw", "Lily",
+                                          "One day, a big red ball", "Tom"};
+  const int n_gen = 30;
+  const int64_t nv = model->hparams().n_vocab;
+  for (const CpuFeatures& cpu : edgeai::testing::isa_variants()) {
+    SCOPED_TRACE(kernels::cpu::ukernels_for(cpu).name);
+    auto env = Env::create(2);
+    env->cpu = cpu;
+    std::vector<std::vector<int32_t>> prompts, want;
+    std::vector<std::vector<float>> gaps;
+    greedy_references(*model, *env, *tok, texts, n_gen, &prompts, &want, &gaps);
+    BatchOptions bo;
+    bo.n_ctx = 128;
+    bo.n_slots = (int64_t)texts.size();
+    bo.n_lanes = 2;
+    auto at_once = std::move(BatchContext::create(*model, *env, bo)).value();
+    auto in_turn = std::move(BatchContext::create(*model, *env, bo)).value();
+    std::vector<std::vector<int32_t>> got(texts.size());
+    for (int step = 0; step <= n_gen + 2; ++step) {
+      // Slot s is on lane (s + step / 3) % 2 this step; sequence 4 joins at step 2.
+      std::vector<BatchRow> rows[2];
+      std::vector<size_t> who[2];
+      for (size_t s = 0; s < texts.size(); ++s) {
+        const int join = s == 4 ? 2 : 0;
+        if (step < join || (int)got[s].size() >= n_gen) continue;
+        const int lane = (int)((s + (size_t)step / 3) % 2);
+        if (step == join) {
+          for (size_t i = 0; i < prompts[s].size(); ++i)
+            rows[lane].push_back({(int32_t)s, prompts[s][i], (int64_t)i, i + 1 == prompts[s].size()});
+        } else {
+          rows[lane].push_back({(int32_t)s, got[s].back(), (int64_t)(prompts[s].size() + got[s].size() - 1), true});
+        }
+        who[lane].push_back(s);
+      }
+      std::vector<float> a[2], b[2];
+      Status sa[2] = {ok_status(), ok_status()};
+      auto run = [&](BatchContext& c, int lane, std::vector<float>* out) {
+        out->assign(who[lane].size() * (size_t)nv, 0.0f);
+        if (rows[lane].empty()) return ok_status();
+        return c.eval_on(lane, rows[lane], [&](int64_t i, std::span<const float> l) {
+          std::copy(l.begin(), l.end(), out->begin() + i * nv);
+        });
+      };
+      std::thread other([&] { sa[1] = run(*at_once, 1, &a[1]); });
+      sa[0] = run(*at_once, 0, &a[0]);
+      other.join();
+      for (int lane = 0; lane < 2; ++lane) {
+        ASSERT_TRUE(sa[lane].ok()) << sa[lane].message();
+        ASSERT_TRUE(run(*in_turn, lane, &b[lane]).ok());
+        ASSERT_EQ(a[lane], b[lane]) << "step " << step << ", lane " << lane;
+        for (size_t i = 0; i < who[lane].size(); ++i)
+          got[who[lane][i]].push_back(argmax({a[lane].data() + i * nv, (size_t)nv}));
+      }
+    }
+    int exact = 0;
+    for (size_t s = 0; s < texts.size(); ++s) {
+      ASSERT_EQ(got[s].size(), want[s].size());
+      size_t i = 0;
+      while (i < want[s].size() && got[s][i] == want[s][i]) ++i;
+      if (i == want[s].size()) {
+        ++exact;
+        continue;
+      }
+      EXPECT_LT(gaps[s][i], 1e-3f) << "sequence " << s << " differs at token " << i;
+    }
+    EXPECT_GE(exact, 4);
+    std::vector<float> e0, e1;
+    ASSERT_TRUE(at_once->embed(0, prompts[0], &e0, 1).ok());
+    ASSERT_TRUE(in_turn->embed(0, prompts[0], &e1).ok());
+    EXPECT_EQ(e0, e1);
+    const BatchRow one[1] = {{0, 1, 0, true}};
+    EXPECT_FALSE(at_once->eval_on(2, one, nullptr).ok());
+    EXPECT_FALSE(at_once->eval_on(-1, one, nullptr).ok());
+    EXPECT_FALSE(at_once->embed(0, prompts[0], &e0, 2).ok());
+  }
 }
 
 }  // namespace
