@@ -41,19 +41,22 @@ std::pair<double, double> min_median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: batch_decode_bench MODEL.gguf [--slots 4] [--rounds 5] [--threads 1]\n");
+    std::fprintf(stderr, "usage: batch_decode_bench MODEL.gguf [--slots 4] [--rounds 5] [--threads 1] [--no-avx512 1]\n");
     return 2;
   }
   int slots = 4, rounds = 5, threads = 1;
+  bool no_avx512 = false;  // the AVX2 kernels on an AVX-512 CPU
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const int v = std::atoi(argv[i + 1]);
     if (a == "--slots") slots = v;
     else if (a == "--rounds") rounds = v;
     else if (a == "--threads") threads = v;
+    else if (a == "--no-avx512") no_avx512 = v != 0;
   }
   constexpr int kPrompt = 8, kSteps = 256;
   auto env = Env::create(threads);
+  if (no_avx512) env->cpu.avx512f = env->cpu.avx512bw = env->cpu.avx512vl = env->cpu.avx512_vnni = env->cpu.avx512_vbmi = false;
   auto model = llm::Model::load(argv[1]);
   if (!model.ok()) {
     std::fprintf(stderr, "%s\n", model.status().message().c_str());
