@@ -549,10 +549,11 @@ void f32_rows_part(int64_t k, const uint8_t* w, int64_t ws, const float* const* 
     return idx;
   }();
   const __m512 r = _mm512_permutexvar_ps(_mm512_load_si512(kIdx.data()), reduce_lanes(s));
-  // (Through memory: _mm512_extractf32x4_ps needs an immediate, which the unrolled t is not at -O1.)
-  alignas(64) float l[16];
-  _mm512_store_ps(l, r);
-  EDGEAI_UNROLL for (int t = 0; t < NT; ++t) _mm_storeu_ps(y + t * ys, _mm_load_ps(l + 4 * t));
+  // (Written out: _mm512_extractf32x4_ps needs an immediate, which a loop's t is not at -O1.)
+  _mm_storeu_ps(y, _mm512_castps512_ps128(r));
+  if constexpr (NT > 1) _mm_storeu_ps(y + ys, _mm512_extractf32x4_ps(r, 1));
+  if constexpr (NT > 2) _mm_storeu_ps(y + 2 * ys, _mm512_extractf32x4_ps(r, 2));
+  if constexpr (NT > 3) _mm_storeu_ps(y + 3 * ys, _mm512_extractf32x4_ps(r, 3));
 }
 #undef EDGEAI_UNROLL
 
