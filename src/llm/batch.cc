@@ -174,11 +174,8 @@ Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, E
     c->n_past_.assign((size_t)opts.n_slots, 0);
     c->k_.assign((size_t)(opts.n_slots * h.n_layer * n_ctx * h.n_embd_k()), 0.0f);
     c->v_.assign((size_t)(opts.n_slots * h.n_layer * n_ctx * h.n_embd_v()), 0.0f);
-    c->logits_.resize((size_t)(nb * h.n_vocab));
     c->main_.env = &env;
-    c->main_.fwd = std::make_unique<ForwardPass>(model, env);
-    c->main_.fwd->allocate(n_ctx, nb);
-    c->main_.scores.resize((size_t)(threads * group * n_ctx));
+    if (opts.n_lanes == 0) c->allocate_main();  // callers with lanes: at the first eval() (if any)
     auto one_thread = [&](Lane& lane) {  // split steps' and callers' lanes
       lane.own_env = Env::create(1);
       lane.own_env->cpu = env.cpu;
@@ -201,6 +198,26 @@ Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, E
                         std::to_string(n_ctx) + " tokens");
   }
   return c;
+}
+
+void BatchContext::allocate_main() {
+  const Hparams& h = model_.hparams();
+  const int threads = std::max(1, env_.pool->num_threads());
+  main_.fwd = std::make_unique<ForwardPass>(model_, env_);
+  main_.fwd->allocate(n_ctx_, n_batch_);
+  main_.scores.resize((size_t)(threads * (h.n_head / h.n_head_kv) * n_ctx_));
+  logits_.resize((size_t)(n_batch_ * h.n_vocab));
+}
+
+Status BatchContext::main_lane() {
+  if (main_.fwd) return ok_status();
+  try {
+    allocate_main();
+  } catch (const std::bad_alloc&) {
+    main_.fwd.reset();
+    return out_of_range("not enough memory for a forward pass of " + std::to_string(n_batch_) + " rows");
+  }
+  return ok_status();
 }
 
 std::span<const float> BatchContext::logits(int64_t i) const {
@@ -273,6 +290,7 @@ Status BatchContext::eval_on(int lane, std::span<const BatchRow> rows, const Log
 Status BatchContext::eval(std::span<const BatchRow> rows, const LogitsFn& on_logits) {
   const Hparams& h = model_.hparams();
   RETURN_IF_ERROR(check(rows));
+  RETURN_IF_ERROR(main_lane());
   int64_t want = 0;
   for (const BatchRow& r : rows) want += r.logits ? 1 : 0;
   try {
@@ -355,6 +373,7 @@ Status BatchContext::embed(int32_t slot, std::span<const int32_t> tokens, std::v
   const Hparams& h = model_.hparams();
   if (slot < 0 || slot >= n_slots()) return invalid_argument("embed: slot out of range");
   if (lane >= (int)callers_.size()) return invalid_argument("embed: no lane " + std::to_string(lane));
+  if (lane < 0) RETURN_IF_ERROR(main_lane());
   Lane& ln = lane < 0 ? main_ : callers_[(size_t)lane];
   if (tokens.empty()) return invalid_argument("embed: no tokens");
   if ((int64_t)tokens.size() > n_ctx_) {

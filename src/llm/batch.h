@@ -98,6 +98,10 @@ class BatchContext {
   // projection over the step's rows is too small for ggml_matmul to thread, and two slots at
   // least); then lane i runs rows [cuts[i], cuts[i + 1]).
   bool split(std::span<const BatchRow> rows, std::vector<size_t>* cuts) const;
+  // main_'s forward pass and scratch, and logits_ (may throw std::bad_alloc); main_lane() makes
+  // them on first use where create() did not (callers with lanes of their own).
+  void allocate_main();
+  Status main_lane();
   // The checks eval() makes before running anything.
   Status check(std::span<const BatchRow> rows) const;
   // After a failed forward pass: each slot's cache from its first row on is void.
