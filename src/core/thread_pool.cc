@@ -42,6 +42,8 @@ bool spin_until(Pred pred) {
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
   chunks_.resize((size_t)num_threads_);
+  claims_ = std::make_unique<std::atomic<uint64_t>[]>((size_t)num_threads_);
+  for (int i = 0; i < num_threads_; ++i) claims_[(size_t)i].store(1);  // generation 0: nothing open
   for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -50,6 +52,20 @@ ThreadPool::~ThreadPool() {
   generation_.fetch_add(1);
   generation_.notify_all();
   for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::run_open_chunks(uint64_t gen, int first) {
+  for (int k = 0; k < num_threads_; ++k) {
+    const int i = (first + k) % num_threads_;
+    uint64_t open = 2 * gen;
+    // A claim succeeds only while chunk i of this very generation is open, so the call cannot
+    // have returned: job_ and chunks_ are still this call's.
+    if (!claims_[(size_t)i].compare_exchange_strong(open, open + 1, std::memory_order_acq_rel)) continue;
+    const auto chunk = chunks_[(size_t)i];
+    const int parts = parts_;  // read before the last chunk is counted: the caller may return then
+    (*job_)(chunk.first, chunk.second);
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts) done_.notify_one();
+  }
 }
 
 void ThreadPool::worker_loop(int index) {
@@ -65,9 +81,7 @@ void ThreadPool::worker_loop(int index) {
     }
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
-    const auto chunk = chunks_[(size_t)index];
-    if (chunk.first < chunk.second) (*job_)(chunk.first, chunk.second);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    run_open_chunks(seen, index);
   }
 }
 
@@ -80,17 +94,21 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
     fn(0, n);
     return;
   }
+  const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
   for (int i = 0; i < num_threads_; ++i) {
     chunks_[(size_t)i] = i < parts ? std::make_pair(n * i / parts, n * (i + 1) / parts) : std::make_pair(n, n);
+    // Chunks past `parts` stay closed: nothing to run.
+    claims_[(size_t)i].store(i < parts ? 2 * gen : 2 * gen + 1, std::memory_order_relaxed);
   }
   job_ = &fn;
-  pending_.store((int)workers_.size(), std::memory_order_relaxed);
-  generation_.fetch_add(1);  // seq_cst: publishes job_ and chunks_, ordered before sleepers_ below
+  parts_ = parts;
+  done_.store(0, std::memory_order_relaxed);
+  generation_.store(gen);  // seq_cst: publishes job_, chunks_ and claims_, ordered before sleepers_ below
   if (sleepers_.load() > 0) generation_.notify_all();
-  fn(chunks_[0].first, chunks_[0].second);
-  if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
-    for (int p = pending_.load(std::memory_order_acquire); p != 0; p = pending_.load(std::memory_order_acquire)) {
-      pending_.wait(p);
+  run_open_chunks(gen, 0);
+  if (!spin_until([&] { return done_.load(std::memory_order_acquire) == parts; })) {
+    for (int d = done_.load(std::memory_order_acquire); d != parts; d = done_.load(std::memory_order_acquire)) {
+      done_.wait(d);
     }
   }
   job_ = nullptr;

@@ -5,11 +5,17 @@
 // model, ~100), each a few microseconds to a millisecond long. Waking a sleeping thread through
 // the kernel costs tens of microseconds, so workers spin for a short while after each job (and
 // the caller spins for the workers to finish) before they fall back to sleeping on a futex.
+//
+// Claims: every chunk is claimed by whichever thread gets to it first. A worker starts with its
+// own chunk; the caller, once its chunk is done, takes the chunks no worker has claimed yet. So a
+// worker that the OS holds back (more runnable threads than cores) costs the caller that chunk's
+// work, not the worker's wait for a time slice on every call.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -30,16 +36,21 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  // Claims and runs chunks of generation `gen`, starting at chunk `first`, until none is left open.
+  void run_open_chunks(uint64_t gen, int first);
 
   int num_threads_;
   std::vector<std::thread> workers_;
-  // The job: published by the caller before generation_ is bumped (release), read by the
-  // workers after they see the new generation (acquire).
+  // The job: published by the caller before generation_ is bumped (release), read by a thread
+  // only after it has claimed a chunk of that generation, so never after the call has returned.
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   std::vector<std::pair<int64_t, int64_t>> chunks_;  // num_threads entries
+  int parts_ = 0;                                     // chunks of the current call
+  // claims_[i] is 2*gen while chunk i of generation gen is open, 2*gen+1 once a thread has it.
+  std::unique_ptr<std::atomic<uint64_t>[]> claims_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> sleepers_{0};  // workers blocked in generation_.wait
-  std::atomic<int> pending_{0};   // workers still running the current job
+  std::atomic<int> done_{0};      // chunks of the current call finished
   std::atomic<bool> stop_{false};
 };
 
