@@ -223,24 +223,32 @@ Status run_conv(KernelContext& ctx) {
     const int64_t scratch = uk.dwconv_scratch_floats(g);
     if (scratch > scratch_cap) return s->fall_back(ctx);
     std::atomic<bool> failed{false};
+    // The arguments every call of a task shares; image n's planes are set per call.
+    auto task_args = [&](AlignedFloats& buf) {
+      DwConvArgs a;
+      a.g = &g;
+      a.w = s->w.data();
+      a.bias = bias;
+      a.act = act;
+      a.scratch = buf.data();
+      return a;
+    };
+    auto set_image = [&](DwConvArgs& a, int64_t n) {
+      a.x = xd + n * s->c * in_sp;
+      a.y = yd + n * s->m * out_sp;
+    };
     auto body = [&](int64_t b, int64_t e) {
       AlignedFloats buf(scratch);
       if (!buf.ok()) {
         failed = true;
         return;
       }
+      DwConvArgs a = task_args(buf);
       for (int64_t p = b; p < e;) {
         const int64_t n = p / s->c, c0 = p % s->c, c1 = std::min(s->c, c0 + (e - p));
-        DwConvArgs a;
-        a.g = &g;
-        a.x = xd + n * s->c * in_sp;
-        a.w = s->w.data();
-        a.bias = bias;
-        a.y = yd + n * s->m * out_sp;
+        set_image(a, n);
         a.c0 = c0;
         a.c1 = c1;
-        a.act = act;
-        a.scratch = buf.data();
         uk.dwconv(a);
         p += c1 - c0;
       }
@@ -264,17 +272,11 @@ Status run_conv(KernelContext& ctx) {
           failed = true;
           return;
         }
-        DwConvArgs a;
-        a.g = &g;
-        a.w = s->w.data();
-        a.bias = bias;
-        a.act = act;
-        a.scratch = buf.data();
+        DwConvArgs a = task_args(buf);
         for (int64_t u = halves * tb / threads, u1 = halves * te / threads; u < u1;) {
           const int64_t n = u / (2 * blocks), blk = (u / 2) % blocks;
           const bool whole = u % 2 == 0 && u + 1 < u1;
-          a.x = xd + n * s->c * in_sp;
-          a.y = yd + n * s->m * out_sp;
+          set_image(a, n);
           a.c0 = blk * bc;
           a.c1 = std::min(s->c, a.c0 + bc);
           a.oy0 = whole || u % 2 == 0 ? 0 : g.oh / 2;
