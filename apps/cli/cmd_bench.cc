@@ -174,6 +174,7 @@ struct BenchOptions {
   int prompt_tokens = 512;
   int gen_tokens = 128;
   int reps = 5;
+  bool mmap = false, no_mmap = false;
 };
 
 // A .gguf file name, or a file that starts with the GGUF magic.
@@ -363,9 +364,12 @@ Command add_bench(CLI::App& app) {
       ->capture_default_str()
       ->group(gguf);
   sub->add_option("-r,--reps", o->reps, "Repetitions")->capture_default_str()->group(gguf);
+  sub->add_flag("--mmap", o->mmap, "Map the weights (zero copy); default: read them into memory when they fit")
+      ->group(gguf);
+  sub->add_flag("--no-mmap", o->no_mmap, "Always read the weights into memory")->group(gguf);
   return [o]() -> int {
     if (is_gguf(o->model)) {
-      return bench_gguf(o->model, o->prompt_tokens, o->gen_tokens, o->threads, o->reps, o->json);
+      return bench_gguf(o->model, o->prompt_tokens, o->gen_tokens, o->threads, o->reps, o->json, o->mmap, o->no_mmap);
     }
     return bench_onnx(*o);
   };

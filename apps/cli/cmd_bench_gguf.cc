@@ -37,7 +37,8 @@ MeanSd mean_sd(const std::vector<double>& v) {
 // and -p/--prompt-tokens/--n-prompt, -n/--gen-tokens/--n-gen, -r/--reps, -t/--threads, --json)
 // and calls this for .gguf files. This was `Command add_bench(CLI::App&)`; the body is unchanged,
 // the options come in as arguments (--batch, --kv-f16 and --max-memory keep their defaults).
-int bench_gguf(const std::string& path, int prompt_tokens, int gen_tokens, int threads, int reps, bool json) {
+int bench_gguf(const std::string& path, int prompt_tokens, int gen_tokens, int threads, int reps, bool json, bool mmap,
+               bool no_mmap) {
   struct Opts {
     LlmOptions llm;
     int64_t pp = 512, tg = 128;
@@ -47,6 +48,8 @@ int bench_gguf(const std::string& path, int prompt_tokens, int gen_tokens, int t
   auto o = std::make_shared<Opts>();
   o->llm.model = path;
   o->llm.threads = threads;
+  o->llm.mmap = mmap;
+  o->llm.no_mmap = no_mmap;
   o->pp = prompt_tokens;
   o->tg = gen_tokens;
   o->reps = reps;
@@ -106,10 +109,12 @@ int bench_gguf(const std::string& path, int prompt_tokens, int gen_tokens, int t
                        {"prompt_tokens_per_s_sd", pp.sd},
                        {"gen_tokens_per_s", tg.mean},
                        {"gen_tokens_per_s_sd", tg.sd},
-                       {"weights_bytes", run.model->weight_bytes()}};
+                       {"weights_bytes", run.model->weight_bytes()},
+                       {"weights_in_memory", run.weights_in_memory}};
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("%s, %d threads\n", run.model->describe().c_str(), threads);
+      std::printf("%s, %d threads, weights %s\n", run.model->describe().c_str(), threads,
+                  run.weights_in_memory ? "read into memory" : "mapped");
       if (o->pp > 0) std::printf("pp%lld: %10.2f ± %.2f tokens/s\n", (long long)o->pp, pp.mean, pp.sd);
       if (o->tg > 0) std::printf("tg%lld: %10.2f ± %.2f tokens/s\n", (long long)o->tg, tg.mean, tg.sd);
     }

@@ -34,7 +34,9 @@ Command add_qat(CLI::App& app);
 // `edgeai info MODEL.gguf` and `edgeai bench MODEL.gguf`.
 int info_gguf(const std::string& path, bool json);
 // `edgeai bench` (cmd_bench.cc) parses the options of both formats and calls this for GGUF.
-int bench_gguf(const std::string& path, int prompt_tokens, int gen_tokens, int threads, int reps, bool json);
+// mmap / no_mmap: --mmap / --no-mmap (see LlmOptions).
+int bench_gguf(const std::string& path, int prompt_tokens, int gen_tokens, int threads, int reps, bool json,
+               bool mmap = false, bool no_mmap = false);
 
 // Prints "edgeai: error: <msg>" to stderr and returns exit code 1.
 int fail(const std::string& msg);

@@ -17,6 +17,14 @@ void add_llm_options(CLI::App* sub, LlmOptions& o, bool with_ctx) {
   sub->add_option("--batch,-b", o.batch, "Tokens per forward pass while reading the prompt")->capture_default_str();
   sub->add_flag("--kv-f16", o.kv_f16, "Keep the KV cache in f16 (half the memory)");
   sub->add_option("--max-memory", o.max_memory, "Refuse to run when the estimate exceeds this (bytes, or 512M, 2G)");
+  add_mmap_flags(sub, o);
+}
+
+void add_mmap_flags(CLI::App* sub, LlmOptions& o) {
+  sub->add_flag("--mmap", o.mmap,
+                "Map the weights from the file (zero copy) instead of reading them into memory. Default: read "
+                "them when the file is at most half of the available memory (faster generation), else map");
+  sub->add_flag("--no-mmap", o.no_mmap, "Always read the weights into memory");
 }
 
 void add_sampling_options(CLI::App* sub, llm::SamplerParams& s) {
@@ -84,9 +92,17 @@ Status load_llm(const LlmOptions& o, bool need_tokenizer, bool create_context, L
     if (!probe) return not_found(o.model + ": cannot open the file");
     return invalid_argument(o.model + ": not a GGUF file (language-model verbs need a .gguf model)");
   }
-  auto file = formats::GgufFile::open(o.model);
+  if (o.mmap && o.no_mmap) return invalid_argument("--mmap and --no-mmap contradict each other: give one");
+  formats::GgufLoad load = o.mmap ? formats::GgufLoad::kMap : o.no_mmap ? formats::GgufLoad::kRead : formats::GgufLoad::kAuto;
+  if (load == formats::GgufLoad::kAuto && max_mem > 0) {
+    // Under a memory limit, reading a file bigger than the limit would come before the estimate's refusal.
+    std::ifstream probe(o.model, std::ios::binary | std::ios::ate);
+    if (!probe || (int64_t)probe.tellg() > max_mem) load = formats::GgufLoad::kMap;
+  }
+  auto file = formats::GgufFile::open(o.model, load);
   if (!file.ok()) return file.status();
   std::shared_ptr<const formats::GgufFile> shared(std::move(file).value());
+  run->weights_in_memory = shared->in_memory();
   auto model = llm::Model::from_gguf(shared);
   if (!model.ok()) return model.status();
   run->model = std::move(model).value();
@@ -107,8 +123,9 @@ Status load_llm(const LlmOptions& o, bool need_tokenizer, bool create_context, L
   llm::MemoryEstimate e = run->model->estimate_memory(run->ctx_opts);
   char line[512];
   std::snprintf(line, sizeof(line),
-                "memory estimate: %s total = weights %s (mapped) + KV cache %s (%lld tokens, %s) + scratch %s",
-                format_bytes(e.total()).c_str(), format_bytes(e.weights).c_str(), format_bytes(e.kv_cache).c_str(),
+                "memory estimate: %s total = weights %s (%s) + KV cache %s (%lld tokens, %s) + scratch %s",
+                format_bytes(e.total()).c_str(), format_bytes(e.weights).c_str(),
+                run->weights_in_memory ? "read into memory" : "mapped", format_bytes(e.kv_cache).c_str(),
                 (long long)e.n_ctx, o.kv_f16 ? "f16" : "f32", format_bytes(e.scratch).c_str());
   if (estimate_text) *estimate_text = line;
   if (max_mem == 0) {

@@ -24,6 +24,8 @@ struct LlmOptions {
   int64_t batch = 512;
   bool kv_f16 = false;
   std::string max_memory;  // "", "800M", "2G", "1500000000"
+  bool mmap = false;       // --mmap: map the weights (zero copy)
+  bool no_mmap = false;    // --no-mmap: read them into memory; neither: formats::GgufLoad::kAuto
 };
 
 struct LlmRun {
@@ -32,10 +34,13 @@ struct LlmRun {
   std::unique_ptr<llm::Tokenizer> tok;
   std::unique_ptr<llm::Context> ctx;
   llm::ContextOptions ctx_opts;
+  bool weights_in_memory = false;  // read into memory rather than mapped (see LlmOptions::mmap)
 };
 
 void add_llm_options(CLI::App* sub, LlmOptions& o, bool with_ctx = true);
 void add_sampling_options(CLI::App* sub, llm::SamplerParams& s);
+// --mmap / --no-mmap (part of add_llm_options; separate for verbs that take only these).
+void add_mmap_flags(CLI::App* sub, LlmOptions& o);
 
 // "1234", "800K", "512M", "2G" (powers of 1024); false when not a size.
 bool parse_bytes(const std::string& text, int64_t* out);

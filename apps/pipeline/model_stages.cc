@@ -313,7 +313,7 @@ Result<std::unique_ptr<Stage>> make_llm_stage(const Config& cfg, const YAML::Nod
     f.error("need 0 < max_tokens < ctx");
     return f.status();
   }
-  auto file = formats::GgufFile::open(path);
+  auto file = formats::GgufFile::open(path, formats::GgufLoad::kAuto);  // read into memory when it fits
   if (!file.ok()) {
     Fields e(cfg, node, "stage '" + name + "' (llm)");
     e.error(file.status().message(), &model_node);

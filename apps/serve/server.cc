@@ -112,7 +112,7 @@ Status Server::load() {
     if (ends_with(m.path, ".gguf")) {
       auto e = std::make_unique<LlmEntry>();
       e->name = m.name;
-      auto file = formats::GgufFile::open(m.path);
+      auto file = formats::GgufFile::open(m.path, formats::GgufLoad::kAuto);  // read into memory when it fits
       if (!file.ok()) return file.status();
       std::shared_ptr<const formats::GgufFile> shared(std::move(file).value());
       auto model = llm::Model::from_gguf(shared);

@@ -256,6 +256,47 @@ TEST(GgufRoundTrip, CustomAlignmentAndViews) {
   EXPECT_FALSE(w.set_alignment(48).ok());
 }
 
+// GgufLoad::kRead holds a copy of the file in anonymous memory: every tensor must read the bytes the
+// mapping (kMap) reads, at the same offsets, and kAuto must pick one of the two.
+TEST(GgufRoundTrip, ReadIntoMemoryEqualsTheMapping) {
+  fs::path path = temp_dir() / "load_modes.gguf";
+  GgufWriter w;
+  w.set_string("general.architecture", "llama");
+  auto a = pattern(4096 * 3 + 12, 3), b = pattern(70, 4);
+  ASSERT_TRUE(w.add_tensor_view("a", {(int64_t)a.size() / 4}, T(GgmlType::kF32), a).ok());
+  ASSERT_TRUE(w.add_tensor_view("b", {35}, T(GgmlType::kF16), b).ok());
+  ASSERT_TRUE(w.write(path.string()).ok());
+  using edgeai::formats::GgufLoad;
+  auto mapped = GgufFile::open(path.string(), GgufLoad::kMap);
+  auto read = GgufFile::open(path.string(), GgufLoad::kRead);
+  auto autod = GgufFile::open(path.string(), GgufLoad::kAuto);
+  ASSERT_TRUE(mapped.ok() && read.ok() && autod.ok());
+  EXPECT_FALSE((*mapped)->in_memory());
+  EXPECT_TRUE((*read)->in_memory());
+  EXPECT_TRUE((*autod)->in_memory()) << "a 13 KB file is far below half of the available memory";
+  for (const char* name : {"a", "b"}) {
+    const auto *m = (*mapped)->tensor(name), *r = (*read)->tensor(name);
+    ASSERT_NE(m, nullptr);
+    ASSERT_NE(r, nullptr);
+    EXPECT_NE(m->data, r->data);
+    EXPECT_EQ(m->offset, r->offset);
+    ASSERT_EQ(m->n_bytes, r->n_bytes);
+    EXPECT_EQ(std::memcmp(m->data, r->data, (size_t)m->n_bytes), 0) << name;
+  }
+  EXPECT_EQ(std::memcmp((*read)->tensor("a")->data, a.data(), a.size()), 0);
+  // The reader's checks run on the copy too: a truncated file fails the same way either way.
+  auto bytes = read_all(path);
+  fs::path cut = temp_dir() / "load_modes_cut.gguf";
+  {
+    std::ofstream f(cut, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()), (std::streamsize)bytes.size() - 100);
+  }
+  auto cm = GgufFile::open(cut.string(), GgufLoad::kMap), cr = GgufFile::open(cut.string(), GgufLoad::kRead);
+  ASSERT_FALSE(cm.ok());
+  ASSERT_FALSE(cr.ok());
+  EXPECT_EQ(cm.status().message(), cr.status().message());
+}
+
 TEST(GgufRoundTrip, MetadataOnlyFile) {
   fs::path path = temp_dir() / "vocab_only.gguf";
   GgufWriter w;

@@ -77,6 +77,33 @@ TEST(LlmCli, DryRunAndMaxMemory) {
   EXPECT_EQ(fits.exit_code, 0) << fits.all;
 }
 
+// The weights read into memory (the default for a file this small, and --no-mmap) or mapped (--mmap)
+// give the same tokens; the two flags together are refused.
+TEST(LlmCli, MmapAndReadWeightsGiveTheSameTokens) {
+  EDGEAI_REQUIRE_STORIES();
+  const std::string m = testing::stories_gguf();
+  CmdResult d = run_cli("generate " + m + " --dry-run --ctx 256");
+  ASSERT_EQ(d.exit_code, 0) << d.all;
+  EXPECT_NE(d.out.find("read into memory"), std::string::npos) << d.out;
+  CmdResult dm = run_cli("generate " + m + " --dry-run --ctx 256 --mmap");
+  ASSERT_EQ(dm.exit_code, 0) << dm.all;
+  EXPECT_NE(dm.out.find("(mapped)"), std::string::npos) << dm.out;
+  CmdResult a = run_cli("generate " + m + " --temp 0 -n 40 --json --mmap");
+  CmdResult b = run_cli("generate " + m + " --temp 0 -n 40 --json --no-mmap");
+  ASSERT_EQ(a.exit_code, 0) << a.all;
+  ASSERT_EQ(b.exit_code, 0) << b.all;
+  EXPECT_EQ(last_json_line(a.out)["tokens"], last_json_line(b.out)["tokens"]);
+  CmdResult both = run_cli("generate " + m + " --mmap --no-mmap -n 2");
+  EXPECT_EQ(both.exit_code, 1) << both.all;
+  EXPECT_NE(both.all.find("contradict"), std::string::npos) << both.all;
+  CmdResult bj = run_cli("bench " + m + " -p 8 -n 8 -r 1 --json --mmap");
+  ASSERT_EQ(bj.exit_code, 0) << bj.all;
+  EXPECT_FALSE(last_json_line(bj.out)["weights_in_memory"].get<bool>());
+  CmdResult bn = run_cli("bench " + m + " -p 8 -n 8 -r 1 --json");
+  ASSERT_EQ(bn.exit_code, 0) << bn.all;
+  EXPECT_TRUE(last_json_line(bn.out)["weights_in_memory"].get<bool>());
+}
+
 TEST(LlmCli, PerplexityJsonMatchesReference) {
   EDGEAI_REQUIRE_STORIES();
   const auto& ref = testing::reference()["perplexity"];

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -221,7 +222,46 @@ GgufFile::~GgufFile() {
   if (mapping_) munmap(mapping_, size_);
 }
 
-Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::string& path) {
+namespace {
+
+// MemAvailable from /proc/meminfo in bytes, 0 when unknown.
+int64_t available_memory() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  long long kb = 0;
+  while (std::fgets(line, sizeof(line), f)) {
+    if (std::sscanf(line, "MemAvailable: %lld kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb > 0 ? static_cast<int64_t>(kb) * 1024 : 0;
+}
+
+// The whole file in anonymous memory (huge pages advised), read-only once read; MAP_FAILED and
+// errno on failure.
+void* read_into_memory(int fd, size_t size) {
+  void* m = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return m;
+  madvise(m, size, MADV_HUGEPAGE);  // advice only: without transparent huge pages it does nothing
+  size_t got = 0;
+  while (got < size) {
+    ssize_t r = pread(fd, static_cast<char*>(m) + got, size - got, static_cast<off_t>(got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      int e = r == 0 ? EIO : errno;  // the file shrank under us, or a read error
+      munmap(m, size);
+      errno = e;
+      return MAP_FAILED;
+    }
+    got += static_cast<size_t>(r);
+  }
+  mprotect(m, size, PROT_READ);
+  return m;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::string& path, GgufLoad load) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
@@ -247,16 +287,22 @@ Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::string& path) {
     return invalid_argument(path + ": truncated file: " + std::to_string(size) +
                             " bytes, smaller than a GGUF header (24 bytes)");
   }
-  void* m = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (load == GgufLoad::kAuto) {
+    const int64_t avail = available_memory();
+    load = avail > 0 && static_cast<int64_t>(size) <= avail / 2 ? GgufLoad::kRead : GgufLoad::kMap;
+  }
+  const bool read = load == GgufLoad::kRead;
+  void* m = read ? read_into_memory(fd, size) : mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   int e = errno;
   ::close(fd);
-  if (m == MAP_FAILED) return io_error(path + ": cannot map: " + std::strerror(e));
+  if (m == MAP_FAILED) return io_error(path + (read ? ": cannot read into memory: " : ": cannot map: ") + std::strerror(e));
   auto r = parse(static_cast<const uint8_t*>(m), size, path);
   if (!r.ok()) {
     munmap(m, size);
     return r.status();
   }
   (*r)->mapping_ = m;
+  (*r)->in_memory_ = read;
   return r;
 }
 

@@ -57,11 +57,19 @@ struct GgufTensorInfo {
   const uint8_t* data = nullptr;  // into the mapping, validated to lie inside the file
 };
 
+// How GgufFile::open holds the file's bytes.
+//   kMap: mapped read-only (zero copy; pages are read from the page cache as they are touched);
+//   kRead: read into anonymous memory (huge pages advised). Weights that are streamed once per
+//     generated token read faster from there: on this project's reference machine, 1.3x the
+//     F16 generation speed of the mapping (see BENCHMARKS.md);
+//   kAuto: kRead when the file is at most half of the memory available now, else kMap.
+enum class GgufLoad { kMap, kRead, kAuto };
+
 class GgufFile {
  public:
-  // Maps and parses; every count, length, offset and size is checked against the file size
-  // and sane limits. Errors name the file and what is wrong.
-  static Result<std::unique_ptr<GgufFile>> open(const std::string& path);
+  // Maps (or reads, see GgufLoad) and parses; every count, length, offset and size is checked
+  // against the file size and sane limits. Errors name the file and what is wrong.
+  static Result<std::unique_ptr<GgufFile>> open(const std::string& path, GgufLoad load = GgufLoad::kMap);
   // Parses bytes already in memory (the caller keeps them alive); used by the fuzz target.
   static Result<std::unique_ptr<GgufFile>> parse(const uint8_t* data, size_t size, std::string what);
   ~GgufFile();
@@ -85,6 +93,8 @@ class GgufFile {
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* tensor(std::string_view name) const;
   size_t file_size() const { return size_; }
+  // Whether open() read the bytes into memory (GgufLoad::kRead, or kAuto that chose it).
+  bool in_memory() const { return in_memory_; }
   // Where tensor data begins (tensor offsets are relative to it).
   uint64_t data_offset() const { return data_offset_; }
 
@@ -99,7 +109,8 @@ class GgufFile {
   std::map<std::string, size_t, std::less<>> tensor_index_;
   const uint8_t* base_ = nullptr;
   size_t size_ = 0;
-  void* mapping_ = nullptr;  // munmap'ed in the destructor when set
+  void* mapping_ = nullptr;  // munmap'ed in the destructor when set (a file mapping or anonymous memory)
+  bool in_memory_ = false;
 };
 
 // Writes a GGUF v3 file: metadata in insertion order, then tensor infos, then aligned data.
