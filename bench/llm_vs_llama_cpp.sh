@@ -5,20 +5,26 @@
 # back to back, alternating, ROUNDS times; prints prompt (pp512) and generation (tg128) tokens/s,
 # min and median over the rounds, the ratio edgeai / llama.cpp, and generation speed as a fraction
 # of the memory-bandwidth bound (weights bytes per token / read bandwidth from stream.c).
+# Both run with their defaults: edgeai reads the weights into memory when they fit (see
+# `edgeai bench --help`: --mmap maps them), llama.cpp maps them. --edgeai-flags adds flags to
+# `edgeai bench` (e.g. "--mmap"); --peer-no-mmap runs llama.cpp with useMmap: false (its --no-mmap),
+# through the shim in bench/llama_no_mmap.
 #
 # usage: bench/llm_vs_llama_cpp.sh [--types "f16 q8_0 q4_0"] [--threads "1 2"] [--rounds 3]
-#        [--layers 22] [--pp 512] [--tg 128] [--work DIR] [--cli PATH]
+#        [--layers 22] [--pp 512] [--tg 128] [--work DIR] [--cli PATH] [--edgeai-flags "..."]
+#        [--peer-no-mmap]
 # Needs a build with -DEDGEAI_BENCH=ON in build-bench (made if missing), node/npm and
 # node-llama-cpp (installed with --ignore-scripts into WORK/node if NODE_LLAMA_CPP_DIR is unset).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 types="f16 q8_0 q4_0"; threads="1 2"; rounds=3; layers=22; pp=512; tg=128
 work=$src/build-bench/llm_bench
-cli=""
+cli=""; eflags=""; peer_no_mmap=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --types) types=$2; shift 2 ;; --threads) threads=$2; shift 2 ;; --rounds) rounds=$2; shift 2 ;;
     --layers) layers=$2; shift 2 ;; --pp) pp=$2; shift 2 ;; --tg) tg=$2; shift 2 ;; --work) work=$2; shift 2 ;; --cli) cli=$2; shift 2 ;;
+    --edgeai-flags) eflags=$2; shift 2 ;; --peer-no-mmap) peer_no_mmap=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "llm_vs_llama_cpp.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -35,7 +41,13 @@ if [ -z "${NODE_LLAMA_CPP_DIR:-}" ]; then
   [ -f "$NODE_LLAMA_CPP_DIR/dist/index.js" ] ||
     (cd "$work/node" && npm install --ignore-scripts --no-audit --no-fund node-llama-cpp >npm.log 2>&1)
 fi
+if [ "$peer_no_mmap" = 1 ]; then
+  export REAL_NODE_LLAMA_CPP_DIR=$NODE_LLAMA_CPP_DIR
+  NODE_LLAMA_CPP_DIR=$src/bench/llama_no_mmap
+  echo "llama.cpp runs with useMmap: false (--no-mmap)"
+fi
 export NODE_LLAMA_CPP_DIR
+[ -z "$eflags" ] || echo "edgeai bench flags: $eflags"
 # memory bandwidth: the best "read" figure of stream.c at 1 and 2 threads
 gcc -O3 -march=native -fopenmp "$shared/stream.c" -o "$work/stream" 2>/dev/null
 declare -A bw
@@ -55,7 +67,7 @@ for ty in $types; do
     : >"$work/e_pp"; : >"$work/e_tg"; : >"$work/l_pp"; : >"$work/l_tg"
     wbytes=0
     for r in $(seq "$rounds"); do
-      j=$("$cli" bench "$m" -p "$pp" -n "$tg" -r 1 --threads "$t" --json)
+      j=$("$cli" bench "$m" -p "$pp" -n "$tg" -r 1 --threads "$t" --json $eflags)
       echo "$j" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["prompt_tokens_per_s"])' >>"$work/e_pp"
       echo "$j" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["gen_tokens_per_s"])' >>"$work/e_tg"
       wbytes=$(echo "$j" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["weights_bytes"])')
