@@ -7,7 +7,10 @@
 // that other jobs on a shared machine count less; a one-thread environment by default (each of
 // the server's loops for a small model has one).
 //
-// usage: batch_decode_bench MODEL.gguf [--slots 4] [--rounds 5] [--threads 1]
+// The samplers' exp is the server's (kernels::cpu::scaled_exp_for: the vector one where it matches
+// std::exp bit for bit); --scalar-exp 1 gives them std::exp (the same tokens, slower draws).
+//
+// usage: batch_decode_bench MODEL.gguf [--slots 4] [--rounds 5] [--threads 1] [--no-avx512 1] [--scalar-exp 1]
 #include <time.h>
 
 #include <algorithm>
@@ -41,11 +44,14 @@ std::pair<double, double> min_median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: batch_decode_bench MODEL.gguf [--slots 4] [--rounds 5] [--threads 1] [--no-avx512 1]\n");
+    std::fprintf(stderr,
+                 "usage: batch_decode_bench MODEL.gguf [--slots 4] [--rounds 5] [--threads 1] [--no-avx512 1] "
+                 "[--scalar-exp 1]\n");
     return 2;
   }
   int slots = 4, rounds = 5, threads = 1;
   bool no_avx512 = false;  // the AVX2 kernels on an AVX-512 CPU
+  bool scalar_exp = false;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const int v = std::atoi(argv[i + 1]);
@@ -53,10 +59,12 @@ int main(int argc, char** argv) {
     else if (a == "--rounds") rounds = v;
     else if (a == "--threads") threads = v;
     else if (a == "--no-avx512") no_avx512 = v != 0;
+    else if (a == "--scalar-exp") scalar_exp = v != 0;
   }
   constexpr int kPrompt = 8, kSteps = 256;
   auto env = Env::create(threads);
   if (no_avx512) env->cpu.avx512f = env->cpu.avx512bw = env->cpu.avx512vl = env->cpu.avx512_vnni = env->cpu.avx512_vbmi = false;
+  const kernels::cpu::ScaledExpFn exp = scalar_exp ? kernels::cpu::scaled_exp_scalar : kernels::cpu::scaled_exp_for(env->cpu);
   auto model = llm::Model::load(argv[1]);
   if (!model.ok()) {
     std::fprintf(stderr, "%s\n", model.status().message().c_str());
@@ -84,7 +92,7 @@ int main(int argc, char** argv) {
       p.top_p = 1.0f;
       p.min_p = 0.0f;
       p.seed = (uint64_t)(100 * r + s);
-      samplers.push_back(std::make_unique<llm::Sampler>(p));
+      samplers.push_back(std::make_unique<llm::Sampler>(p, exp));
       b.clear(s);
       for (int i = 0; i < kPrompt; ++i) rows.push_back({s, (1 + 37 * (i + s)) % n_vocab, i, i == kPrompt - 1});
     }

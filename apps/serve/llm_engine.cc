@@ -91,6 +91,7 @@ Result<std::unique_ptr<LlmEngine>> LlmEngine::create(const llm::Model& model, co
     w->lane = n_workers > 1 ? wi : -1;
     e->workers_.push_back(std::move(w));
   }
+  e->exp_ = kernels::cpu::scaled_exp_for(env.cpu);
   const int32_t nv = tok.n_vocab();
   e->pieces_.resize((size_t)model.hparams().n_vocab);
   e->eog_.assign((size_t)model.hparams().n_vocab, 0);
@@ -368,7 +369,7 @@ void LlmEngine::loop(Worker& w) {
         continue;
       }
       if (s.prompt_done == 0 && s.generated == 0 && !s.sampler) {  // newly admitted
-        s.sampler = std::make_unique<llm::Sampler>(job.sampling);
+        s.sampler = std::make_unique<llm::Sampler>(job.sampling, exp_);
         for (int32_t t : job.prompt) s.sampler->accept(t);
         if (job.schema) s.matcher = std::make_unique<JsonMatcher>(job.schema);
         s.stops = llm::StopMatcher(job.stop);

@@ -128,6 +128,7 @@ class LlmEngine {
   int64_t n_ctx_ = 0;
   std::vector<std::string> pieces_;
   std::vector<uint8_t> eog_;
+  kernels::cpu::ScaledExpFn exp_ = nullptr;  // every sampler's softmax exp (checked once)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -31,7 +31,7 @@ Result<GenerateResult> generate(Context& ctx, const Tokenizer& tok, std::span<co
                         " tokens with room to generate; use a larger --ctx or a shorter prompt");
   }
   GenerateResult res;
-  Sampler sampler(opts.sampling);
+  Sampler sampler(opts.sampling, kernels::cpu::scaled_exp_for(ctx.env().cpu));
   if (opts.penalize_prompt)
     for (int32_t t : prompt) sampler.accept(t);
 

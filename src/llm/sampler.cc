@@ -38,7 +38,8 @@ double Pcg32::uniform() {
   return ((double)hi * 67108864.0 + (double)lo) / 9007199254740992.0;
 }
 
-Sampler::Sampler(const SamplerParams& params) : params_(params), rng_(params.seed) {}
+Sampler::Sampler(const SamplerParams& params, kernels::cpu::ScaledExpFn exp)
+    : params_(params), rng_(params.seed), exp_(exp ? exp : kernels::cpu::scaled_exp_scalar) {}
 
 void Sampler::reset(uint64_t seed) {
   params_.seed = seed;
@@ -54,8 +55,8 @@ void Sampler::accept(int32_t token) {
 
 void Sampler::apply_penalties(std::span<const float> logits) {
   const int32_t n = (int32_t)logits.size();
-  cands_.resize(n);
-  for (int32_t i = 0; i < n; ++i) cands_[i] = {std::isnan(logits[i]) ? -INFINITY : logits[i], i};
+  logits_.resize(n);
+  for (int32_t i = 0; i < n; ++i) logits_[i] = std::isnan(logits[i]) ? -INFINITY : logits[i];
   const bool any = params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
                    params_.presence_penalty != 0.0f;
   if (!any || recent_.empty()) return;
@@ -64,7 +65,7 @@ void Sampler::apply_penalties(std::span<const float> logits) {
     if (t >= 0 && t < n) counts[t]++;
   }
   for (const auto& [id, c] : counts) {
-    float& l = cands_[id].logit;
+    float& l = logits_[id];
     if (params_.repeat_penalty != 1.0f) l = l > 0 ? l / params_.repeat_penalty : l * params_.repeat_penalty;
     l -= (float)c * params_.frequency_penalty + (c > 0 ? params_.presence_penalty : 0.0f);
   }
@@ -99,7 +100,13 @@ void Sampler::sort_candidates(size_t k) {
   for (size_t i = 0; i < keys_.size(); ++i) cands_[i] = {logit_of_key(keys_[i]), (int32_t)(uint32_t)keys_[i]};
 }
 
+void Sampler::exp_into_probs(const float* x, float mx, float temp) {
+  exp_(x, (int64_t)probs_.size(), mx, temp, probs_.data());
+}
+
 void Sampler::filter_and_soften() {
+  cands_.resize(logits_.size());
+  for (size_t i = 0; i < logits_.size(); ++i) cands_[i] = {logits_[i], (int32_t)i};
   auto cmp = [](const Cand& a, const Cand& b) { return better(a.logit, a.id, b.logit, b.id); };
   const SamplerParams& p = params_;
   if (p.temperature <= 0.0f) {
@@ -113,13 +120,11 @@ void Sampler::filter_and_soften() {
   // Softmax of the (untempered) logits for top-p and min-p, as llama.cpp orders them.
   auto softmax = [&](float temp) {
     probs_.resize(cands_.size());
-    const float mx = cands_[0].logit;
+    scratch_.resize(cands_.size());
+    for (size_t i = 0; i < cands_.size(); ++i) scratch_[i] = cands_[i].logit;
+    exp_into_probs(scratch_.data(), cands_[0].logit, temp);
     double sum = 0.0;
-    for (size_t i = 0; i < cands_.size(); ++i) {
-      float e = std::isinf(cands_[i].logit) ? 0.0f : std::exp((cands_[i].logit - mx) / temp);
-      probs_[i] = e;
-      sum += e;
-    }
+    for (float e : probs_) sum += e;  // in order: the draws depend on its last bit
     for (float& v : probs_) v = (float)(v / sum);
   };
   if (std::isinf(cands_[0].logit) && cands_[0].logit < 0) {  // every logit -inf: keep the first
@@ -165,35 +170,38 @@ std::vector<TokenProb> Sampler::distribution(std::span<const float> logits) {
 
 int32_t Sampler::draw_unfiltered() {
   const float temp = params_.temperature;
+  const size_t n = logits_.size();
   float mx = -INFINITY;
-  for (const Cand& c : cands_) mx = std::max(mx, c.logit);
-  if (mx == -INFINITY) return cands_[0].id;  // every logit -inf: the first, as the sorted path keeps
-  probs_.resize(cands_.size());
+  for (float l : logits_) mx = std::max(mx, l);
+  if (mx == -INFINITY) return 0;  // every logit -inf: the first, as the sorted path keeps
+  probs_.resize(n);
+  if (mx == INFINITY) {  // +inf logits share the mass; the others get none
+    for (size_t i = 0; i < n; ++i) probs_[i] = logits_[i] == INFINITY ? 1.0f : 0.0f;
+  } else {
+    exp_into_probs(logits_.data(), mx, temp);  // -inf logits get 0
+  }
+  cum_.resize(n);
   double sum = 0.0;
-  for (size_t i = 0; i < cands_.size(); ++i) {
-    const float l = cands_[i].logit;
-    // +inf logits share the mass when there are any; -inf ones get none.
-    const float e = mx == INFINITY ? (l == INFINITY ? 1.0f : 0.0f) : (std::isinf(l) ? 0.0f : std::exp((l - mx) / temp));
-    probs_[i] = e;
-    sum += e;
+  for (size_t i = 0; i < n; ++i) {
+    sum += probs_[i];
+    cum_[i] = sum;
   }
+  // The draw is the first token whose running sum passes u. The running sums never decrease, and
+  // the first one past u is a token of nonzero probability (a zero adds nothing): the token a
+  // walk over the nonzero ones would stop at.
   const double u = rng_.uniform() * sum;
-  double cum = 0.0;
-  int32_t last = cands_[0].id;
-  for (size_t i = 0; i < cands_.size(); ++i) {
-    if (probs_[i] <= 0.0f) continue;
-    cum += probs_[i];
-    last = cands_[i].id;
-    if (u < cum) return last;
-  }
-  return last;
+  const auto past = std::upper_bound(cum_.begin(), cum_.end(), u);
+  if (past != cum_.end()) return (int32_t)(past - cum_.begin());
+  for (size_t i = n; i-- > 0;)  // u rounded up to the sum: the last token of nonzero probability
+    if (probs_[i] > 0.0f) return (int32_t)i;
+  return 0;
 }
 
 int32_t Sampler::sample(std::span<const float> logits) {
   if (logits.empty()) return -1;
   apply_penalties(logits);
   const SamplerParams& p = params_;
-  if (p.temperature > 0.0f && (p.top_k <= 0 || (size_t)p.top_k >= cands_.size()) && p.top_p >= 1.0f && p.min_p <= 0.0f) {
+  if (p.temperature > 0.0f && (p.top_k <= 0 || (size_t)p.top_k >= logits_.size()) && p.top_p >= 1.0f && p.min_p <= 0.0f) {
     return draw_unfiltered();
   }
   filter_and_soften();

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/libm_expf.h"
+
 namespace edgeai::llm {
 
 struct SamplerParams {
@@ -49,7 +51,9 @@ uint64_t sampler_order_key(float logit, int32_t id);
 
 class Sampler {
  public:
-  explicit Sampler(const SamplerParams& params);
+  // exp: the softmax's exp (kernels::cpu::scaled_exp_for(cpu), which gives std::exp's floats bit
+  // for bit, so that a seed draws the same tokens with any); null: std::exp.
+  explicit Sampler(const SamplerParams& params, kernels::cpu::ScaledExpFn exp = nullptr);
 
   // Picks the next token from n_vocab logits; does not record it (call accept()). Without
   // filters the draw walks the candidates in id order, else in distribution() order.
@@ -67,8 +71,8 @@ class Sampler {
     float logit;
     int32_t id;
   };
-  void apply_penalties(std::span<const float> logits);
-  void filter_and_soften();
+  void apply_penalties(std::span<const float> logits);  // logits_ := the logits after penalties
+  void filter_and_soften();  // cands_ from logits_, filtered, and probs_
   void sort_candidates(size_t k);  // cands_ := the k best, in order
   // The draw when no filter cuts the candidates (top-k off or >= n_vocab, top-p 1, min-p 0,
   // temperature > 0): softmax of logit / T in id order and one seeded draw, without sorting;
@@ -76,12 +80,18 @@ class Sampler {
   int32_t draw_unfiltered();
 
 
+  // probs_[i] = std::exp((x[i] - mx) / temp) (0 for infinite x[i]) over x[0, probs_.size()).
+  void exp_into_probs(const float* x, float mx, float temp);
+
   SamplerParams params_;
   Pcg32 rng_;
+  kernels::cpu::ScaledExpFn exp_;
   std::deque<int32_t> recent_;
+  std::vector<float> logits_;  // by id, NaN as -inf, penalized
   std::vector<Cand> cands_;
   std::vector<uint64_t> keys_;
-  std::vector<float> probs_;
+  std::vector<float> probs_, scratch_;
+  std::vector<double> cum_;  // the draw's running sums of probs_
 };
 
 }  // namespace edgeai::llm

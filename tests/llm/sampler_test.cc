@@ -5,11 +5,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <numeric>
 #include <random>
 #include <map>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/cpu_features.h"
 
 namespace edgeai::llm {
 namespace {
@@ -286,6 +292,104 @@ TEST(LlmSampler, UnfilteredDrawFollowsTheDistribution) {
   EXPECT_EQ(counts[1] + counts[3], 2000);
   EXPECT_GT(counts[1], 800);
   EXPECT_GT(counts[3], 800);
+}
+
+// The exp functions a sampler may be given: std::exp and the vector versions this CPU runs.
+std::vector<std::pair<std::string, kernels::cpu::ScaledExpFn>> exp_variants() {
+  std::vector<std::pair<std::string, kernels::cpu::ScaledExpFn>> v = {{"scalar", kernels::cpu::scaled_exp_scalar}};
+#if defined(__x86_64__)
+  const CpuFeatures cpu = detect_cpu_features();
+  if (cpu.avx512f && cpu.avx512vl) v.push_back({"avx512", kernels::cpu::scaled_exp_glibc_avx512});
+  if (cpu.avx2 && cpu.fma) v.push_back({"avx2", kernels::cpu::scaled_exp_glibc_avx2});
+#endif
+  v.push_back({"picked", kernels::cpu::scaled_exp_for(detect_cpu_features())});
+  return v;
+}
+
+// Random logits as a model gives them, with -inf ones, ties and a wide spread.
+std::vector<float> random_logits(std::mt19937& rng, size_t n, float spread) {
+  std::normal_distribution<float> nd(0.0f, spread);
+  std::vector<float> l(n);
+  for (float& f : l) f = nd(rng);
+  if (n > 2) {
+    l[rng() % n] = -INFINITY;
+    l[rng() % n] = l[rng() % n];
+  }
+  return l;
+}
+
+// The unfiltered draw before the sampler's exp was vectorized: std::exp per logit, then a walk
+// over the tokens in id order. Oracle: a seed must draw the same tokens as it did then.
+int32_t walk_draw(const std::vector<float>& l, float temp, Pcg32& rng) {
+  float mx = -INFINITY;
+  for (float v : l) mx = std::max(mx, v);
+  if (mx == -INFINITY) return 0;
+  std::vector<float> probs(l.size());
+  double sum = 0.0;
+  for (size_t i = 0; i < l.size(); ++i) {
+    const float e = mx == INFINITY ? (l[i] == INFINITY ? 1.0f : 0.0f) : (std::isinf(l[i]) ? 0.0f : std::exp((l[i] - mx) / temp));
+    probs[i] = e;
+    sum += e;
+  }
+  const double u = rng.uniform() * sum;
+  double cum = 0.0;
+  int32_t last = 0;
+  for (size_t i = 0; i < l.size(); ++i) {
+    if (probs[i] <= 0.0f) continue;
+    cum += probs[i];
+    last = (int32_t)i;
+    if (u < cum) return last;
+  }
+  return last;
+}
+
+TEST(LlmSampler, UnfilteredDrawsAreTheWalkOverStdExpWithEveryExp) {
+  std::mt19937 rng(3);
+  for (const auto& [name, fn] : exp_variants()) {
+    SCOPED_TRACE(name);
+    for (size_t n : {1, 2, 7, 33, 512, 1001}) {
+      for (float temp : {0.8f, 0.05f, 1.7f}) {
+        std::vector<float> l = random_logits(rng, n, n % 2 ? 3.0f : 12.0f);
+        if (n == 33 && temp == 1.7f) l[5] = l[9] = INFINITY;  // +inf logits share the mass
+        SamplerParams p = off();
+        p.temperature = temp;
+        p.seed = rng();
+        Sampler s(p, fn);
+        Pcg32 oracle(p.seed);
+        for (int i = 0; i < 64; ++i) ASSERT_EQ(s.sample(l), walk_draw(l, temp, oracle)) << "n " << n << " draw " << i;
+      }
+    }
+  }
+}
+
+TEST(LlmSampler, FilteredDrawsAndDistributionsAreTheSameWithEveryExp) {
+  std::mt19937 rng(5);
+  for (const auto& [name, fn] : exp_variants()) {
+    SCOPED_TRACE(name);
+    for (int round = 0; round < 24; ++round) {
+      const std::vector<float> l = random_logits(rng, 1 + rng() % 700, round % 3 ? 4.0f : 20.0f);
+      SamplerParams p;  // top-k 40, top-p 0.95, min-p 0.05
+      if (round % 4 == 1) p.top_k = 0;
+      if (round % 4 == 2) p.min_p = 0.0f;
+      if (round % 4 == 3) p.top_p = 1.0f;
+      p.temperature = round % 2 ? 0.8f : 0.1f;
+      p.repeat_penalty = round % 5 == 0 ? 1.3f : 1.0f;
+      p.seed = rng();
+      Sampler a(p), b(p, fn);
+      for (int i = 0; i < 16; ++i) {
+        const auto da = a.distribution(l), db = b.distribution(l);
+        ASSERT_EQ(da.size(), db.size());
+        for (size_t j = 0; j < da.size(); ++j) {
+          ASSERT_EQ(da[j].id, db[j].id);
+          ASSERT_EQ(std::bit_cast<uint32_t>(da[j].p), std::bit_cast<uint32_t>(db[j].p));
+        }
+        const int32_t t = a.sample(l);
+        ASSERT_EQ(t, b.sample(l)) << "round " << round << " draw " << i;
+        a.accept(t);
+        b.accept(t);
+      }
+    }
+  }
 }
 
 }  // namespace
