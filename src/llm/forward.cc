@@ -49,6 +49,51 @@ void ForwardPass::allocate(int64_t n_ctx, int64_t n_batch) {
   up_.resize(nb * h.n_ff);
   rope_cos_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
   rope_sin_.resize(nb * std::max<int64_t>(1, h.n_rot / 2));
+  const int64_t half = h.n_rot / 2;
+  const std::vector<float>& factors = model_.rope_factors(n_ctx_);
+  rope_inv_freq_.resize(half);
+  for (int64_t i = 0; i < half; ++i) {
+    rope_inv_freq_[i] = std::pow((double)h.rope_freq_base, -2.0 * (double)i / (double)h.n_rot);
+    if (!factors.empty()) rope_inv_freq_[i] /= factors[i];
+  }
+  rope_pos_cos_.clear();
+  rope_pos_sin_.clear();
+  rope_pos_ready_ = 0;
+}
+
+void ForwardPass::rope_tables(std::span<const int64_t> positions) {
+  const Hparams& h = model_.hparams();
+  const int64_t half = h.n_rot / 2;
+  if (half == 0) return;
+  auto fill = [&](int64_t pos, float* cs, float* sn) {
+    for (int64_t i = 0; i < half; ++i) {
+      const double theta = (double)pos * h.rope_freq_scale * rope_inv_freq_[i];
+      cs[i] = (float)std::cos(theta) * h.rope_attn_factor;
+      sn[i] = (float)std::sin(theta) * h.rope_attn_factor;
+    }
+  };
+  int64_t top = 0;
+  for (int64_t p : positions) top = std::max(top, p + 1);
+  top = std::min(top, n_ctx_);
+  if (top > rope_pos_ready_) {  // grow to cover them (at least doubling: few refills per context)
+    const int64_t ready = std::min(n_ctx_, std::max({top, 2 * rope_pos_ready_, int64_t{64}}));
+    rope_pos_cos_.resize((size_t)(ready * half));
+    rope_pos_sin_.resize((size_t)(ready * half));
+    for (int64_t p = rope_pos_ready_; p < ready; ++p)
+      fill(p, rope_pos_cos_.data() + p * half, rope_pos_sin_.data() + p * half);
+    rope_pos_ready_ = ready;
+  }
+  for (size_t t = 0; t < positions.size(); ++t) {
+    const int64_t p = positions[t];
+    float* cs = rope_cos_.data() + t * half;
+    float* sn = rope_sin_.data() + t * half;
+    if (p >= 0 && p < rope_pos_ready_) {
+      std::copy_n(rope_pos_cos_.data() + p * half, half, cs);
+      std::copy_n(rope_pos_sin_.data() + p * half, half, sn);
+    } else {
+      fill(p, cs, sn);
+    }
+  }
 }
 
 Status ForwardPass::matmul(const WeightView& w, const float* in, int64_t rows, float* out) {
@@ -111,17 +156,7 @@ Status ForwardPass::layers(std::span<const int32_t> tokens, std::span<const int6
   }
 
   // RoPE tables, one row per batch row; every layer shares them.
-  const int64_t half = h.n_rot / 2;
-  const std::vector<float>& factors = model_.rope_factors(n_ctx_);
-  for (int64_t i = 0; i < half; ++i) {
-    double inv_freq = std::pow((double)h.rope_freq_base, -2.0 * (double)i / (double)h.n_rot);
-    if (!factors.empty()) inv_freq /= factors[i];
-    for (int64_t t = 0; t < n; ++t) {
-      const double theta = (double)positions[t] * h.rope_freq_scale * inv_freq;
-      rope_cos_[t * half + i] = (float)std::cos(theta) * h.rope_attn_factor;
-      rope_sin_[t * half + i] = (float)std::sin(theta) * h.rope_attn_factor;
-    }
-  }
+  rope_tables(positions.first((size_t)n));
 
   const int64_t nq = h.n_embd_q(), nk = h.n_embd_k(), nv = h.n_embd_v();
   auto add_bias = [n](float* y, const std::vector<float>& b) {

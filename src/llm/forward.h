@@ -58,11 +58,17 @@ class ForwardPass {
   // weight type and all their rows are split over the pool together.
   Status matmul_many(std::initializer_list<std::pair<const WeightView&, float*>> ws, const float* in, int64_t rows);
   void rope(float* v, int64_t n_heads, int64_t n) const;
+  // rope_cos_ / rope_sin_ rows for the positions. A position's values (below n_ctx) are computed
+  // once per ForwardPass (a context's or a lane's) and kept: a decode step copies them.
+  void rope_tables(std::span<const int64_t> positions);
 
   const Model& model_;
   Env& env_;
   int64_t n_ctx_ = 0;
   std::vector<float> qkv_, proj_, gate_, up_, rope_cos_, rope_sin_;
+  std::vector<double> rope_inv_freq_;             // per rotated pair
+  std::vector<float> rope_pos_cos_, rope_pos_sin_;  // positions [0, rope_pos_ready_), half values each
+  int64_t rope_pos_ready_ = 0;
 };
 
 }  // namespace edgeai::llm

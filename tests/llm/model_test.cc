@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/env.h"
 #include "llm/context.h"
@@ -179,6 +180,26 @@ TEST(LlmModel, RewindReproducesLogits) {
   EXPECT_EQ(l.ctx->n_past(), 6);
   auto got = l.ctx->logits();
   for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5f);
+}
+
+// RoPE's cos/sin per position are computed once per context and kept: a context whose tables
+// were filled by an earlier, longer sequence gives the logits a fresh context gives, bit for bit,
+// token by token past the tables' first growth (64 positions) and past what was filled before.
+TEST(LlmModel, KeptRopeTablesGiveFreshLogits) {
+  EDGEAI_REQUIRE_STORIES();
+  auto fresh = load(stories_gguf(), {}, 1, false), used = load(stories_gguf(), {}, 1, false);
+  ASSERT_TRUE(fresh.ctx && used.ctx);
+  std::vector<int32_t> long_seq(300);
+  for (size_t i = 0; i < long_seq.size(); ++i) long_seq[i] = (int32_t)(1 + (i * 37) % 500);
+  ASSERT_TRUE(used.ctx->eval(long_seq, 0).ok());
+  for (int64_t pos = 0; pos < 330; ++pos) {
+    const int32_t t = (int32_t)(2 + (pos * 11) % 400);
+    ASSERT_TRUE(fresh.ctx->eval({&t, 1}, pos).ok());
+    ASSERT_TRUE(used.ctx->eval({&t, 1}, pos).ok());
+    const auto a = fresh.ctx->logits(), b = used.ctx->logits();
+    ASSERT_EQ(a.size(), b.size());
+    ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "position " << pos;
+  }
 }
 
 TEST(LlmModel, EvalRejectsBadInput) {
