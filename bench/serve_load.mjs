@@ -10,6 +10,10 @@
 //
 // usage: node bench/serve_load.mjs --cli build/bin/edgeai --model stories260K.gguf
 //          [--parallel 1,4] [--clients 64] [--seconds 60] [--warmup 40] [--max-tokens 256] [--threads 0 (one per core)]
+//          [--client build/bin/serve_load_client]
+// --client: the load comes from that C++ program (bench/serve_load_client.cc: the same requests
+// and seeds from threads, much less CPU than node's clients); client_cpu_s is then its CPU time
+// plus this script's.
 // No npm packages (Node's fetch). Exits 1 when a request failed.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -71,6 +75,19 @@ async function completion(base, body) {
   return j;
 }
 
+// The load from the C++ client (--client): its JSON line as load()'s stats.
+async function externalLoad(base, seconds) {
+  const proc = spawn(opt.client, ['--url', base, '--seconds', String(seconds), '--clients', opt.clients,
+    '--max-tokens', opt['max-tokens']], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  const code = await new Promise((res) => proc.on('exit', res));
+  if (code !== 0) throw new Error(`${opt.client} exited ${code}`);
+  const j = JSON.parse(out);
+  return { requests: j.requests, failures: j.failures, tokens: j.tokens, client_cpu_s: j.client_cpu_s,
+    errors: new Map(Object.entries(j.errors ?? {})) };
+}
+
 async function load(base, pid, seconds, record) {
   const end = Date.now() + seconds * 1000;
   const stats = { requests: 0, failures: 0, tokens: 0, errors: new Map() };
@@ -93,12 +110,20 @@ async function load(base, pid, seconds, record) {
   const sampler = setInterval(() => rss.push(rssMiB(pid)), 1000);
   const t0 = Date.now();
   const cpu0 = cpuSeconds(pid), own0 = process.cpuUsage();
-  await Promise.all(Array.from({ length: Number(opt.clients) }, client));
+  let external = null;
+  if (opt.client) {
+    external = await externalLoad(base, seconds);
+    if (record) Object.assign(stats, { requests: external.requests, failures: external.failures, tokens: external.tokens,
+      errors: external.errors });
+    else stats.failures = external.failures;
+  } else {
+    await Promise.all(Array.from({ length: Number(opt.clients) }, client));
+  }
   clearInterval(sampler);
   stats.seconds = (Date.now() - t0) / 1000;
   stats.server_cpu_s = cpuSeconds(pid) - cpu0;
   const own = process.cpuUsage(own0);
-  stats.client_cpu_s = (own.user + own.system) / 1e6;
+  stats.client_cpu_s = (own.user + own.system) / 1e6 + (external ? external.client_cpu_s : 0);
   stats.rss = rss;
   return stats;
 }
