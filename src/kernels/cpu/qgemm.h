@@ -1,6 +1,8 @@
 // The u8 x s8 integer GEMM behind the int8 convolution (QLinearConv): Y = requant(W X), with W the
 // s8 weights (rows = output channels, prepacked once) and X the u8 activations (packed per call).
-// Per-ISA micro-kernels (qgemm_avx512.cc: AVX-512 VNNI vpdpbusd; qgemm_portable.cc: plain C++)
+// Per-ISA micro-kernels (qgemm_avx512.cc: AVX-512 VNNI vpdpbusd; qgemm_avx2.cc: AVX2 vpmaddwd on
+// widened operands; qgemm_neon.cc: NEON widening multiply-accumulate or dotprod sdot;
+// qgemm_portable.cc: plain C++)
 // share one packed layout, so a prepared weight serves whichever kernel the CPU runs.
 //
 // Layout (K rounded up to a multiple of 4, kq = K / 4 "quads"):
@@ -105,9 +107,17 @@ const QGemmKernels& qgemm_portable();
 #if defined(__x86_64__) || defined(_M_X64)
 const QGemmKernels& qgemm_avx512vnni();
 const QGemmKernels& qgemm_avx512vnni_vbmi();  // the same with VBMI byte lookups (lut_u8)
+const QGemmKernels& qgemm_avx2();             // AVX2 + FMA (no VNNI): exact widening vpmaddwd
+#endif
+#if defined(__aarch64__)
+const QGemmKernels& qgemm_neon();          // every aarch64: widening multiply-accumulate (smlal)
+const QGemmKernels& qgemm_neon_dotprod();  // ARMv8.2 dotprod (sdot)
 #endif
 // The best kernels the CPU runs.
 const QGemmKernels& qgemm_for(const CpuFeatures& cpu);
+// Whether qgemm_for(cpu) multiplies with int8 dot-product instructions (AVX-512 VNNI, ARM dotprod),
+// the kernels that make int8 faster than float; AVX2's widening vpmaddwd and NEON's smlal do not.
+bool qgemm_has_int8_dot(const CpuFeatures& cpu);
 
 // Packs weights W (m x k, row i at w + i * k) into A's layout; dst holds qgemm_a_bytes(m, k).
 int64_t qgemm_a_bytes(int64_t m, int64_t k);

@@ -156,11 +156,31 @@ const QGemmKernels& qgemm_portable() {
   return k;
 }
 
+namespace {
+bool avx512_vnni_kernels(const CpuFeatures& cpu) {
+  return cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512_vnni;
+}
+}  // namespace
+
+bool qgemm_has_int8_dot(const CpuFeatures& cpu) {
+#if defined(__x86_64__) || defined(_M_X64)
+  return avx512_vnni_kernels(cpu);
+#elif defined(__aarch64__)
+  return cpu.neon && cpu.arm_dotprod;
+#else
+  return false;
+#endif
+}
+
 const QGemmKernels& qgemm_for(const CpuFeatures& cpu) {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512_vnni) {
+  if (avx512_vnni_kernels(cpu)) {
     return cpu.avx512_vbmi ? qgemm_avx512vnni_vbmi() : qgemm_avx512vnni();
   }
+  if (cpu.avx2 && cpu.fma && cpu.f16c) return qgemm_avx2();
+#endif
+#if defined(__aarch64__)
+  if (cpu.neon) return cpu.arm_dotprod ? qgemm_neon_dotprod() : qgemm_neon();
 #endif
   return qgemm_portable();
 }
