@@ -89,6 +89,10 @@ TEST(CpuConv, DepthwiseMatchesReference) {
       {1, 40, 20, 22, 40, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 40},
       {1, 48, 101, 90, 48, 3, 3, 1, 1, 1, 1, 0, 1, 1, 1, 48},
       {2, 24, 7, 7, 24, 5, 5, 1, 1, 2, 2, -1, -1, 1, 1, 24},      // batch 2: halves across images
+      // Whole blocks of whole column vectors only (the transposing loads, no tail): AVX-512
+      // (32 columns), AVX2 (16 x 16 outputs).
+      {1, 32, 16, 32, 32, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 32},
+      {1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 16},
   };
   uint32_t seed = 100;
   for (const auto& s : specs) {

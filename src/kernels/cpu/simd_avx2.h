@@ -70,6 +70,26 @@ struct VecAvx2 {
       r[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
     }
   }
+  // r[c] = lanes j: p[j * stride + c] (c, j < 8): 8 rows read from memory, transposed. The loads
+  // exchange the 128-bit halves (each register takes two rows' halves), leaving two in-lane
+  // shuffle rounds: 16 shuffles instead of load + transpose()'s 24.
+  static void load_transposed(const float* p, int64_t stride, F* r) {
+#pragma GCC unroll 2
+    for (int i = 0; i < 2; ++i) {  // columns 4i .. 4i + 3
+      F q[4];  // q[j]: row j, then row j + 4, columns 4i .. 4i + 3
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const float* s = p + j * stride + 4 * i;
+        q[j] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(s)), _mm_loadu_ps(s + 4 * stride), 1);
+      }
+      const F t0 = _mm256_unpacklo_ps(q[0], q[1]), t1 = _mm256_unpackhi_ps(q[0], q[1]);
+      const F t2 = _mm256_unpacklo_ps(q[2], q[3]), t3 = _mm256_unpackhi_ps(q[2], q[3]);
+      r[4 * i] = _mm256_shuffle_ps(t0, t2, 0x44);
+      r[4 * i + 1] = _mm256_shuffle_ps(t0, t2, 0xee);
+      r[4 * i + 2] = _mm256_shuffle_ps(t1, t3, 0x44);
+      r[4 * i + 3] = _mm256_shuffle_ps(t1, t3, 0xee);
+    }
+  }
   static void interleave2(F e, F o, F* lo, F* hi) {
     const F a = _mm256_unpacklo_ps(e, o), b = _mm256_unpackhi_ps(e, o);  // e0 o0 e1 o1 | e4 o4 e5 o5 ...
     *lo = _mm256_permute2f128_ps(a, b, 0x20);

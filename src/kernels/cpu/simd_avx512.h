@@ -81,6 +81,32 @@ struct VecAvx512 {
     }
   }
 
+  // r[c] = lanes j: p[j * stride + c] (c, j < 16): 16 rows of 16 floats read from memory,
+  // transposed. The exchange of 128-bit lanes is done by the loads (each register gathers four
+  // rows' quarters), leaving two in-lane shuffle rounds: half the shuffles of load + transpose().
+  static void load_transposed(const float* p, int64_t stride, F* r) {
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {  // columns 4i .. 4i + 3
+      F q[4];  // q[j], lane l: row j + 4l, columns 4i .. 4i + 3
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const float* s = p + j * stride + 4 * i;
+        F v = _mm512_zextps128_ps512(_mm_loadu_ps(s));  // (cast: -Wmaybe-uninitialized)
+        v = _mm512_insertf32x4(v, _mm_loadu_ps(s + 4 * stride), 1);
+        v = _mm512_insertf32x4(v, _mm_loadu_ps(s + 8 * stride), 2);
+        q[j] = _mm512_insertf32x4(v, _mm_loadu_ps(s + 12 * stride), 3);
+      }
+      const __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(q[0], q[1]));
+      const __m512d t1 = _mm512_castps_pd(_mm512_unpackhi_ps(q[0], q[1]));
+      const __m512d t2 = _mm512_castps_pd(_mm512_unpacklo_ps(q[2], q[3]));
+      const __m512d t3 = _mm512_castps_pd(_mm512_unpackhi_ps(q[2], q[3]));
+      r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+      r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+      r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+      r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+  }
+
   // The inverse: lanes e0 o0 e1 o1 ... into lo (first 16) and hi (last 16).
   static void interleave2(F e, F o, F* lo, F* hi) {
     *lo = _mm512_permutex2var_ps(e, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), o);

@@ -59,6 +59,10 @@ struct VecNeon {
     r[2] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
     r[3] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
   }
+  static void load_transposed(const float* p, int64_t stride, F* r) {
+    for (int j = 0; j < 4; ++j) r[j] = load(p + j * stride);
+    transpose(r);
+  }
   static void interleave2(F e, F o, F* lo, F* hi) {
     *lo = vzip1q_f32(e, o);
     *hi = vzip2q_f32(e, o);

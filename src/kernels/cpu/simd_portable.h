@@ -20,6 +20,8 @@
 //   deinterleave2(a, b, &e, &o) the even and the odd lanes of the 2 * kLanes floats a, b
 //   interleave2(e, o, &lo, &hi)  its inverse
 //   transpose(r)             r[0..kLanes) as a square matrix (row i in r[i]), in place
+//   load_transposed(p, s, r) r[c] lane j = p[j * s + c] (c, j < kLanes): rows loaded and
+//                            transposed
 //   reduce_add, reduce_max   horizontal
 #pragma once
 
@@ -82,6 +84,10 @@ struct VecPortable {
         r[j][i] = t;
       }
     }
+  }
+  static void load_transposed(const float* p, int64_t stride, F* r) {
+    for (int j = 0; j < 4; ++j) r[j] = load(p + j * stride);
+    transpose(r);
   }
   static void interleave2(F e, F o, F* lo, F* hi) {
     *lo = F{e[0], o[0], e[1], o[1]};

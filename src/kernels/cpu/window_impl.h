@@ -563,8 +563,7 @@ struct WindowImpl {
       for (int64_t p0 = 0; p0 < npos; p0 += L) {
         const int n = static_cast<int>(npos - p0 < L ? npos - p0 : L);
         F blk[L];
-        for (int k = 0; k < L; ++k) blk[k] = V::load(o + (p0 + k) * L);
-        V::transpose(blk);
+        V::load_transposed(o + p0 * L, L, blk);
         const typename V::Mask m = V::mask(n);
         for (int j = 0; j < nc; ++j) V::store(y + (cb + j) * plane + p0, blk[j], m);
       }
@@ -588,7 +587,9 @@ struct WindowImpl {
 
   // Padded rows [0, rows) of a band (input rows iy0 + r; rows outside the input zeroed) of
   // channels [cb, cb + nc), transposed into t (pitch wp positions of L channels). Pad columns are
-  // never written (zeroed once by the caller).
+  // never written (zeroed once by the caller). A whole block's whole vectors of columns are
+  // transposed by the loads (load_transposed: 144 x 56 x 56 3x3, 169 -> 165 us); the rest (a
+  // partial block, the columns past the last whole vector) loads masked and transposes.
   static void fill_block_rows(const DwConvArgs& a, int64_t cb, int nc, int64_t iy0, int64_t rows, int64_t wp,
                               float* t) {
     const ConvGeom& g = *a.g;
@@ -600,7 +601,16 @@ struct WindowImpl {
         for (int64_t i = 0; i < wcopy; ++i) V::store(tr + i * L, V::zero());
         continue;
       }
-      for (int64_t ix0 = 0; ix0 < wcopy; ix0 += L) {
+      int64_t ix0 = 0;
+      if (nc == L) {  // whole vectors of L channels: the loads transpose
+        for (; ix0 + L <= wcopy; ix0 += L) {
+          F blk[L];
+          V::load_transposed(a.x + (cb * g.h + iy) * g.w + ix0, g.h * g.w, blk);
+#pragma GCC unroll 16
+          for (int k = 0; k < L; ++k) V::store(tr + (ix0 + k) * L, blk[k]);
+        }
+      }
+      for (; ix0 < wcopy; ix0 += L) {
         const int n = static_cast<int>(wcopy - ix0 < L ? wcopy - ix0 : L);
         const typename V::Mask m = V::mask(n);
         F blk[L];
