@@ -309,6 +309,51 @@ void dw_rows(const QDwArgs& a, const QDwRowList<R>& rl, const uint8_t* buf, int6
   }
 }
 
+// 3x3 kernels without dilation (every depthwise of the benchmark models), row stride SH: output
+// rows [oy0, oy0 + 4) with every index known at compile time (the generic loop's per-row kernel-row
+// lookups and branches cost more than its multiplies).
+template <int SH, bool kClamp>
+void dw_rows_3x3(const QDwArgs& a, const uint8_t* buf, int64_t py0, int64_t wp, int64_t oy0, const int32_t* wpair,
+                 __m256i pat_pair, __m256i pat_lone) {
+  constexpr int R = 4, kRows = (R - 1) * SH + 3;
+  __m256i w[3][2];
+#pragma GCC unroll 3
+  for (int ky = 0; ky < 3; ++ky) {
+    w[ky][0] = _mm256_set1_epi32(wpair[2 * ky]);
+    w[ky][1] = _mm256_set1_epi32(wpair[2 * ky + 1]);
+  }
+  const __m256i corr = _mm256_set1_epi32(a.corr);
+  const __m256 mult = _mm256_set1_ps(a.mult);
+  const uint8_t* base = buf + (oy0 * SH - py0) * wp;
+  for (int64_t ox = 0; ox < a.ow; ox += 8) {
+    __m256i acc[R];
+#pragma GCC unroll 4
+    for (int j = 0; j < R; ++j) acc[j] = _mm256_setzero_si256();
+#pragma GCC unroll 9
+    for (int r = 0; r < kRows; ++r) {
+      const uint8_t* row = base + r * wp + ox * a.sw;
+#pragma GCC unroll 2
+      for (int p = 0; p < 2; ++p) {
+        const uint8_t* src = row + 2 * p * a.dw;
+        const __m256i v = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src))),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 4 * a.sw)), 1);
+        const __m256i x = _mm256_shuffle_epi8(v, p == 1 ? pat_lone : pat_pair);
+#pragma GCC unroll 4
+        for (int j = 0; j < R; ++j) {
+          const int ky = r - j * SH;
+          if (ky >= 0 && ky < 3) acc[j] = add_to(acc[j], _mm256_madd_epi16(x, w[ky][p]));
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < R; ++j) {
+      store8(requant8<kClamp>(acc[j], corr, mult, a.zy, a.qmin, a.qmax), a.qmin < 0, a.y + (oy0 + j) * a.ow + ox,
+             a.ow - ox);
+    }
+  }
+}
+
 template <bool kClamp>
 void dw_planes(const QDwArgs& a, uint8_t* buf, int64_t wp, const int32_t* wpair, int npair) {
   const __m256i pat_pair = dw_pattern(a.sw, a.dw, false), pat_lone = dw_pattern(a.sw, a.dw, true);
@@ -316,9 +361,14 @@ void dw_planes(const QDwArgs& a, uint8_t* buf, int64_t wp, const int32_t* wpair,
   QDwRowList<1> l1;
   const bool four = qdw_row_list<4>(a, &l4);
   qdw_row_list<1>(a, &l1);
+  const bool k3x3 = a.kh == 3 && a.kw == 3 && a.dh == 1;
   qdw_padded_bands(a, wp, buf, kDwBufBytes, [&](int64_t py0, int64_t oy0, int64_t oy1) {
     int64_t oy = oy0;
-    if (four) {
+    if (k3x3 && a.sh == 1) {
+      for (; oy + 4 <= oy1; oy += 4) dw_rows_3x3<1, kClamp>(a, buf, py0, wp, oy, wpair, pat_pair, pat_lone);
+    } else if (k3x3 && a.sh == 2) {
+      for (; oy + 4 <= oy1; oy += 4) dw_rows_3x3<2, kClamp>(a, buf, py0, wp, oy, wpair, pat_pair, pat_lone);
+    } else if (four) {
       for (; oy + 4 <= oy1; oy += 4) dw_rows<4, kClamp>(a, l4, buf, py0, wp, oy, wpair, npair, pat_pair, pat_lone);
     }
     for (; oy < oy1; ++oy) dw_rows<1, kClamp>(a, l1, buf, py0, wp, oy, wpair, npair, pat_pair, pat_lone);
