@@ -218,9 +218,12 @@ TEST(Int8QGemm, EveryQuantizeAndDequantizeMatchesTheSpec) {
       std::vector<uint8_t> want(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) {
         const float v = x[i] / scale;
-        want[i] = std::isnan(v) ? static_cast<uint8_t>(zp)
-                                : static_cast<uint8_t>(std::clamp(
-                                      static_cast<int32_t>(std::nearbyint(std::clamp(v, -1e6f, 1e6f))) + zp, qmin, qmax));
+        if (std::isnan(v)) {
+          want[i] = static_cast<uint8_t>(zp);
+          continue;
+        }
+        const int32_t r = static_cast<int32_t>(std::nearbyint(std::clamp(v, -1e6f, 1e6f)));  // half to even
+        want[i] = static_cast<uint8_t>(std::clamp(r + zp, qmin, qmax));
       }
       for (const QGemmKernels* t : runnable_tables()) {
         std::vector<uint8_t> y(static_cast<size_t>(n) + 1, 0xa5);
