@@ -91,6 +91,7 @@ struct ConvState final : FastState {
   ConvDirect direct;                   // few input channels (group 1): conv_direct.h
   SparseChoice sparse;                 // mostly-zero (pruned) weights, group 1: sparse_gemm.h
   std::vector<float> w;                // depthwise: [C][kh * kw]
+  std::vector<float> w_blocks;         // depthwise: the same in blocks of the table's lanes (DwConvArgs)
   std::vector<float> bias;             // empty when none
   bool residual = false;               // FusedConv's input 3 (Z): y = act(conv + bias + Z)
   Activation act;
@@ -147,6 +148,11 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
   const float* wd = w->data<float>();
   if (s->depthwise) {
     s->w.assign(wd, wd + s->m * taps);
+    const int64_t lanes = s->uk->lanes;
+    s->w_blocks.assign((s->m + lanes - 1) / lanes * lanes * taps, 0.0f);
+    for (int64_t ch = 0; ch < s->m; ++ch) {
+      for (int64_t t = 0; t < taps; ++t) s->w_blocks[(ch / lanes * taps + t) * lanes + ch % lanes] = wd[ch * taps + t];
+    }
   } else {
     const int64_t k = s->cpg * taps;
     if (s->group == 1) s->direct = prepare_conv_direct(*s->uk, wd, s->m, s->c, s->kh, s->kw);
@@ -228,6 +234,7 @@ Status run_conv(KernelContext& ctx) {
       DwConvArgs a;
       a.g = &g;
       a.w = s->w.data();
+      a.w_blocks = s->w_blocks.data();
       a.bias = bias;
       a.act = act;
       a.scratch = buf.data();

@@ -64,6 +64,9 @@ struct DwConvArgs {
   int64_t oy0 = 0, oy1 = -1;
   Activation act;
   float* scratch = nullptr;
+  // Optional: w again in blocks of `lanes` channels, [C / lanes][kh * kw][lanes] (zero past C),
+  // which the channel-block kernels read as they are instead of gathering them per call.
+  const float* w_blocks = nullptr;
 };
 
 // Winograd F(2x2, 3x3) transforms over flat tile indices f = ty * wq + tx (winograd_impl.h).

@@ -527,8 +527,13 @@ struct WindowImpl {
     float* o = t + hp * wp * L;        // [R * ow rounded up to L][L] output of a band
     float* wt = o + (R * g.ow + L) * L;  // [taps][L] weights
     float* bt = wt + taps * L;         // [L] bias
-    for (int tp = 0; tp < taps; ++tp) {
-      for (int j = 0; j < L; ++j) wt[tp * L + j] = j < nc ? a.w[(cb + j) * taps + tp] : 0.0f;
+    const float* wb = wt;              // the block's weights: prepared (w_blocks) or gathered here
+    if (a.w_blocks && cb % L == 0) {
+      wb = a.w_blocks + cb * taps;
+    } else {
+      for (int tp = 0; tp < taps; ++tp) {
+        for (int j = 0; j < L; ++j) wt[tp * L + j] = j < nc ? a.w[(cb + j) * taps + tp] : 0.0f;
+      }
     }
     for (int j = 0; j < L; ++j) bt[j] = j < nc && a.bias ? a.bias[cb + j] : 0.0f;
     int64_t off[kMaxTaps];
@@ -537,7 +542,7 @@ struct WindowImpl {
       for (int64_t kx = 0; kx < kw; ++kx) off[ky * kw + kx] = (ky * g.dh * wp + kx * g.dw) * L;
     }
 #pragma GCC unroll 25
-    for (int tp = 0; tp < (KH * KW ? KH * KW : kMaxTaps); ++tp) wv[tp] = tp < taps ? V::load(wt + tp * L) : V::zero();
+    for (int tp = 0; tp < (KH * KW ? KH * KW : kMaxTaps); ++tp) wv[tp] = tp < taps ? V::load(wb + tp * L) : V::zero();
     const F bv = V::load(bt);
     const bool clamp = a.act.kind == ActKind::kRelu || a.act.kind == ActKind::kClip;
     const F lo = V::set1(a.act.kind == ActKind::kClip ? a.act.alpha : 0.0f);
