@@ -6,11 +6,12 @@
 // less than tokens/s), the server's VmRSS (sampled every second: after
 // warm-up, max, end, every 10 s), the ratio of tokens/s
 // to the first --parallel value, and the time to first streamed token against the time of a
-// prompt-processing pass plus one token.
+// prompt-processing pass plus one token. latency_ms: p50, p99 and max over every request of the
+// measured window, failed ones included (a request that hangs shows here even when it ends in time).
 //
 // usage: node bench/serve_load.mjs --cli build/bin/edgeai --model stories260K.gguf
 //          [--parallel 1,4] [--clients 64] [--seconds 60] [--warmup 40] [--max-tokens 256] [--threads 0 (one per core)]
-//          [--client build/bin/serve_load_client]
+//          [--client build/bin/serve_load_client] [--max-queue N (2 x clients)] [--http-threads N (server's default)]
 // --client: the load comes from that C++ program (bench/serve_load_client.cc: the same requests
 // and seeds from threads, much less CPU than node's clients); client_cpu_s is then its CPU time
 // plus this script's.
@@ -49,7 +50,8 @@ function rssMiB(pid) {
 
 async function start(parallel) {
   const proc = spawn(opt.cli, ['serve', '--model', `story=${opt.model}`, '--port', '0', '--parallel', String(parallel),
-    '--threads', opt.threads, '--max-queue', String(2 * Number(opt.clients))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    '--threads', opt.threads, '--max-queue', opt['max-queue'] ?? String(2 * Number(opt.clients)),
+    ...(opt['http-threads'] ? ['--http-threads', opt['http-threads']] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error('server start timed out')), 30000);
@@ -85,15 +87,17 @@ async function externalLoad(base, seconds) {
   if (code !== 0) throw new Error(`${opt.client} exited ${code}`);
   const j = JSON.parse(out);
   return { requests: j.requests, failures: j.failures, tokens: j.tokens, client_cpu_s: j.client_cpu_s,
-    errors: new Map(Object.entries(j.errors ?? {})) };
+    latency_ms: j.latency_ms, errors: new Map(Object.entries(j.errors ?? {})) };
 }
 
 async function load(base, pid, seconds, record) {
   const end = Date.now() + seconds * 1000;
   const stats = { requests: 0, failures: 0, tokens: 0, errors: new Map() };
+  const latencies = [];
   let seed = 1;
   const client = async () => {
     while (Date.now() < end) {
+      const r0 = performance.now();
       try {
         const j = await completion(base, { model: 'story', prompt: prompts[seed % prompts.length], max_tokens: Number(opt['max-tokens']), temperature: 0.8, seed: seed++ });
         if (record) {
@@ -104,6 +108,7 @@ async function load(base, pid, seconds, record) {
         stats.failures++;
         stats.errors.set(e.message, (stats.errors.get(e.message) ?? 0) + 1);
       }
+      latencies.push(performance.now() - r0);
     }
   };
   const rss = [];
@@ -118,7 +123,11 @@ async function load(base, pid, seconds, record) {
     else stats.failures = external.failures;
   } else {
     await Promise.all(Array.from({ length: Number(opt.clients) }, client));
+    latencies.sort((a, b) => a - b);
+    const pct = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+    stats.latency_ms = { p50: pct(0.5), p99: pct(0.99), max: latencies.at(-1) ?? 0 };
   }
+  if (external && record) stats.latency_ms = external.latency_ms;
   clearInterval(sampler);
   stats.seconds = (Date.now() - t0) / 1000;
   stats.server_cpu_s = cpuSeconds(pid) - cpu0;
@@ -173,6 +182,7 @@ for (const p of opt.parallel.split(',').map(Number)) {
       tokens: s.tokens, tokens_per_s: Number(tps.toFixed(1)), requests_per_s: Number((s.requests / s.seconds).toFixed(1)),
       server_cpu_s: Number(s.server_cpu_s.toFixed(1)), tokens_per_server_cpu_s: Number((s.tokens / s.server_cpu_s).toFixed(1)),
       client_cpu_s: Number(s.client_cpu_s.toFixed(1)),
+      latency_ms: Object.fromEntries(Object.entries(s.latency_ms ?? {}).map(([k, v]) => [k, Number(v.toFixed(1))])),
       rss_mib_after_warmup: Number(warm[0]?.toFixed(1)), rss_mib_max: Number(Math.max(...warm).toFixed(1)),
       rss_mib_end: Number(s.rss[s.rss.length - 1]?.toFixed(1)),
       rss_mib_every_10s: s.rss.filter((_, i) => i % 10 === 9).map((v) => Number(v.toFixed(1))),

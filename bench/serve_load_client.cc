@@ -4,8 +4,9 @@
 // (opened again when the server closes it), send completions to an `edgeai serve` for S seconds:
 // the same prompts, max_tokens, temperature 0.8 and seeds (one counter shared by all clients,
 // from 1) as the node clients. Prints one JSON line: requests, failures, tokens
-// (usage.completion_tokens summed), seconds, client_cpu_s (this process, user + system), errors
-// (message -> count).
+// (usage.completion_tokens summed), seconds, client_cpu_s (this process, user + system), the
+// latency of every request, failed ones included (connect to the reply's last byte: latency_ms
+// with p50, p99 and max), errors (message -> count).
 //
 // HTTP/1.1 over plain sockets (Content-Length or chunked replies): cpp-httplib 0.11's client
 // failed a few replies a second ("Read" error) that this reader, node's fetch and a Python
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -49,6 +51,7 @@ struct Totals {
   std::mutex mu;
   int64_t requests = 0, failures = 0, tokens = 0;
   std::map<std::string, int64_t> errors;
+  std::vector<double> latency_ms;  // every request's, failed ones included
 };
 
 // One keep-alive HTTP/1.1 connection to host:port (IPv4).
@@ -192,6 +195,7 @@ int main(int argc, char** argv) {
     Connection conn(host, port);
     int64_t requests = 0, failures = 0, tokens = 0;
     std::map<std::string, int64_t> errors;
+    std::vector<double> latency_ms;
     while (Clock::now() < end) {
       const int64_t s = seed.fetch_add(1);
       const nlohmann::json body = {{"model", model},
@@ -201,7 +205,9 @@ int main(int argc, char** argv) {
                                    {"seed", s}};
       int status = 0;
       std::string reply;
+      const auto r0 = Clock::now();
       std::string error = conn.post("/v1/completions", body.dump(), &status, &reply);
+      latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - r0).count());
       if (error.empty()) {
         const nlohmann::json j = nlohmann::json::parse(reply, nullptr, false);
         if (status != 200 || j.is_discarded() || !j.contains("usage")) {
@@ -221,6 +227,7 @@ int main(int argc, char** argv) {
     tot.failures += failures;
     tot.tokens += tokens;
     for (const auto& [e, c] : errors) tot.errors[e] += c;
+    tot.latency_ms.insert(tot.latency_ms.end(), latency_ms.begin(), latency_ms.end());
   };
   std::vector<std::thread> threads;
   for (int i = 0; i < clients; ++i) threads.emplace_back(client);
@@ -228,6 +235,10 @@ int main(int argc, char** argv) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   nlohmann::json out = {{"requests", tot.requests}, {"failures", tot.failures}, {"tokens", tot.tokens},
                         {"seconds", elapsed},       {"client_cpu_s", process_cpu_s() - cpu0}};
+  std::vector<double>& lat = tot.latency_ms;
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double q) { return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, (size_t)(q * (double)lat.size()))]; };
+  out["latency_ms"] = {{"p50", pct(0.5)}, {"p99", pct(0.99)}, {"max", lat.empty() ? 0.0 : lat.back()}};
   if (!tot.errors.empty()) out["errors"] = tot.errors;
   std::printf("%s\n", out.dump().c_str());
   return 0;
