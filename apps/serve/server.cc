@@ -3,12 +3,17 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +43,90 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// The HTTP connections' threads. cpp-httplib gives each accepted connection to one thread for
+// its whole life (up to 5 requests, or 5 s idle, per keep-alive connection), and its own
+// ThreadPool queues a connection that finds every thread busy: with more connections than
+// threads, a request then waited for other clients' connections to end (seconds, and without
+// bound behind slow or idle ones). This pool keeps `keep` threads and starts one more whenever a
+// connection arrives with no thread free, up to `cap` in all; threads above `keep` end after
+// `idle` without work. A connection is thus read at once, and its request is answered or gets the
+// engine's 503 when the model's queue is full. Past `cap` connections wait in order.
+class HttpPool final : public httplib::TaskQueue {
+ public:
+  HttpPool(size_t keep, size_t cap, std::chrono::milliseconds idle)
+      : keep_(std::max<size_t>(1, keep)), cap_(std::max(keep_, cap)), idle_(idle) {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (size_t i = 0; i < keep_; ++i) start_locked();
+  }
+
+  void enqueue(std::function<void()> fn) override {
+    std::vector<std::thread> ended;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      jobs_.push_back(std::move(fn));
+      if (jobs_.size() > waiting_ && live_ < cap_) start_locked();
+      ended.swap(ended_);
+    }
+    cv_.notify_one();
+    for (std::thread& t : ended) t.join();
+  }
+
+  // Runs the connections already queued, then joins every thread.
+  void shutdown() override {
+    std::vector<std::thread> ended;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      shutdown_ = true;
+      cv_.notify_all();
+      all_ended_.wait(lk, [&] { return live_ == 0; });
+      ended.swap(ended_);
+    }
+    for (std::thread& t : ended) t.join();
+  }
+
+ private:
+  using Slot = std::list<std::thread>::iterator;
+
+  void start_locked() {
+    const Slot self = threads_.emplace(threads_.end());
+    ++live_;
+    *self = std::thread([this, self] { run(self); });  // run() takes mu_ first: *self is set by then
+  }
+
+  void run(Slot self) {
+    std::unique_lock<std::mutex> lk(mu_);
+    for (;;) {
+      ++waiting_;
+      const bool woke = cv_.wait_for(lk, idle_, [&] { return !jobs_.empty() || shutdown_; });
+      --waiting_;
+      if (!jobs_.empty()) {
+        std::function<void()> fn = std::move(jobs_.front());
+        jobs_.pop_front();
+        lk.unlock();
+        fn();
+        fn = nullptr;
+        lk.lock();
+        continue;
+      }
+      if (shutdown_ || (!woke && live_ > keep_)) break;
+    }
+    --live_;
+    ended_.push_back(std::move(*self));  // joined by the next enqueue() or by shutdown()
+    threads_.erase(self);
+    if (live_ == 0) all_ended_.notify_all();
+  }
+
+  const size_t keep_, cap_;
+  const std::chrono::milliseconds idle_;
+  std::mutex mu_;
+  std::condition_variable cv_, all_ended_;
+  std::list<std::function<void()>> jobs_;
+  std::list<std::thread> threads_;
+  std::vector<std::thread> ended_;
+  size_t live_ = 0, waiting_ = 0;
+  bool shutdown_ = false;
+};
+
 struct LlmEntry {
   std::string name;
   std::unique_ptr<Env> env;
@@ -54,6 +143,9 @@ struct OnnxEntry {
   std::unique_ptr<runtime::Session> session;
   std::mutex mu;  // a Session runs one request at a time
 };
+
+// Most HTTP threads a server starts (each holds one connection; see HttpPool).
+constexpr size_t kMaxHttpThreads = 1024;
 
 bool ends_with(const std::string& s, const char* suffix) {
   const std::string e(suffix);
@@ -628,12 +720,24 @@ int Server::serve() {
                          ? opts_.http_threads
                          : (int)std::min<int64_t>(1024, (int64_t)std::max<size_t>(1, llms_.size()) *
                                                             (opts_.max_queue + opts_.parallel) + 16);
-  http_.new_task_queue = [n_http] { return new httplib::ThreadPool((size_t)n_http); };
+  // n_http threads stay; more start while connections find them all busy (see HttpPool).
+  const size_t cap = std::max<size_t>((size_t)n_http, kMaxHttpThreads);
+  http_.new_task_queue = [n_http, cap] { return new HttpPool((size_t)n_http, cap, std::chrono::seconds(10)); };
   http_.set_payload_max_length((size_t)opts_.max_body_bytes);
   http_.set_read_timeout(opts_.io_timeout_s, 0);
   http_.set_write_timeout(opts_.io_timeout_s, 0);
   http_.set_keep_alive_timeout(5);
   http_.set_tcp_nodelay(true);  // streamed tokens go out at once (no Nagle delay)
+  // cpp-httplib (compiled into its .so) listens with a backlog of 5: under a burst of new
+  // connections (160 load clients reconnecting after their 5 keep-alive requests) the kernel's
+  // accept queue overflowed and dropped connections were retried after 1, 3, 7 ... 63 s, which
+  // looked like requests without a reply. The listening socket is kept here and listen() is
+  // called again after the bind with the system's maximum (Linux takes a new backlog that way).
+  int listen_fd = -1;
+  http_.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = (int)sock;  // the last one tried is the one bound
+  });
   int port = opts_.port;
   if (port == 0) {
     port = http_.bind_to_any_port(opts_.host);
@@ -644,6 +748,10 @@ int Server::serve() {
   } else if (!http_.bind_to_port(opts_.host, port)) {
     std::fprintf(stderr, "edgeai: error: cannot listen on %s:%d\n", opts_.host.c_str(), port);
     return 1;
+  }
+  http_.set_socket_options(httplib::default_socket_options);  // drops the reference to listen_fd
+  if (listen_fd < 0 || ::listen(listen_fd, SOMAXCONN) != 0) {
+    std::fprintf(stderr, "edgeai serve: warning: could not raise the listen backlog (%s)\n", std::strerror(errno));
   }
   // SIGTERM/SIGINT are blocked in every thread (run_server blocked them before any thread was
   // made) and taken here by sigwait.

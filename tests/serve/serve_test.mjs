@@ -7,6 +7,7 @@
 //   DIR holds test_images.npy and test_logits_pytorch.npy (the oracle for /v1/infer).
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import OpenAI from 'openai';
 
 const args = {};
@@ -390,6 +391,52 @@ async function main() {
       'a late error of a streamed reply is an SSE error event the client raises', JSON.stringify(st));
   } finally {
     g.proc.kill('SIGKILL');
+  }
+
+  // More connections than HTTP threads: 2 threads kept, 4 idle keep-alive connections (each held a
+  // thread for the 5 s keep-alive wait) and 12 clients with 3 requests each. Every request gets a
+  // reply (200) or the full queue's 503 within a few seconds, and SIGTERM still stops the server.
+  const o = await startServer(['serve', '--model', `story=${args.llm}`, '--port', '0', '--threads', '1', '--parallel', '1',
+    '--max-queue', '1', '--http-threads', '2', '--shutdown-grace', '1']);
+  const idle = [];
+  try {
+    for (let i = 0; i < 4; i++) {
+      idle.push(await withTimeout(new Promise((res, rej) => {
+        const c = net.connect(o.port, '127.0.0.1', () => res(c));
+        c.on('error', rej);
+      }), 5000, 'idle connection'));
+    }
+    await new Promise((res) => setTimeout(res, 200));
+    const obase = `http://127.0.0.1:${o.port}`;
+    const outcomes = await Promise.all(Array.from({ length: 12 }, async () => {
+      const seen = [];
+      for (let k = 0; k < 3; k++) {
+        const t0 = performance.now();
+        try {
+          const r = await fetch(`${obase}/v1/completions`, {
+            method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(20000),
+            body: JSON.stringify({ model: 'story', prompt: 'Once', max_tokens: 20, seed: k }),
+          });
+          const j = await r.json();
+          seen.push({ status: r.status === 200 && j.usage ? 200 : r.status, ms: performance.now() - t0 });
+        } catch (e) {
+          seen.push({ status: String(e.name), ms: performance.now() - t0 });
+        }
+      }
+      return seen;
+    }));
+    const all = outcomes.flat();
+    const slowest = Math.max(...all.map((x) => x.ms));
+    check(all.every((x) => x.status === 200 || x.status === 503) && all.some((x) => x.status === 200) && slowest < 4000,
+      'more connections than HTTP threads: every request gets a 200 or a 503 within 4 s',
+      `slowest ${slowest.toFixed(0)} ms, statuses ${JSON.stringify(all.map((x) => x.status))}`);
+    const exited = new Promise((res) => o.proc.on('exit', (code) => res(code)));
+    o.proc.kill('SIGTERM');
+    const code = await withTimeout(exited, 10000, 'exit after SIGTERM with idle connections open');
+    check(code === 0, 'SIGTERM with idle connections open: the server exits 0', String(code));
+  } finally {
+    for (const c of idle) c.destroy();
+    o.proc.kill('SIGKILL');
   }
 
   // SIGTERM while a stream runs: the stream ends properly and the server exits 0.
