@@ -93,13 +93,11 @@ Status load_llm(const LlmOptions& o, bool need_tokenizer, bool create_context, L
     return invalid_argument(o.model + ": not a GGUF file (language-model verbs need a .gguf model)");
   }
   if (o.mmap && o.no_mmap) return invalid_argument("--mmap and --no-mmap contradict each other: give one");
-  formats::GgufLoad load = o.mmap ? formats::GgufLoad::kMap : o.no_mmap ? formats::GgufLoad::kRead : formats::GgufLoad::kAuto;
-  if (load == formats::GgufLoad::kAuto && max_mem > 0) {
-    // Under a memory limit, reading a file bigger than the limit would come before the estimate's refusal.
-    std::ifstream probe(o.model, std::ios::binary | std::ios::ate);
-    if (!probe || (int64_t)probe.tellg() > max_mem) load = formats::GgufLoad::kMap;
-  }
-  auto file = formats::GgufFile::open(o.model, load);
+  const formats::GgufLoad load =
+      o.mmap ? formats::GgufLoad::kMap : o.no_mmap ? formats::GgufLoad::kRead : formats::GgufLoad::kAuto;
+  // Under a memory limit (max_mem > 0), a file bigger than it is mapped: reading it would come
+  // before the estimate's refusal.
+  auto file = formats::GgufFile::open(o.model, load, max_mem);
   if (!file.ok()) return file.status();
   std::shared_ptr<const formats::GgufFile> shared(std::move(file).value());
   run->weights_in_memory = shared->in_memory();

@@ -261,7 +261,7 @@ void* read_into_memory(int fd, size_t size) {
 
 }  // namespace
 
-Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::string& path, GgufLoad load) {
+Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::string& path, GgufLoad load, int64_t auto_read_limit) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
@@ -289,7 +289,9 @@ Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::string& path, GgufLo
   }
   if (load == GgufLoad::kAuto) {
     const int64_t avail = available_memory();
-    load = avail > 0 && static_cast<int64_t>(size) <= avail / 2 ? GgufLoad::kRead : GgufLoad::kMap;
+    const bool fits = avail > 0 && static_cast<int64_t>(size) <= avail / 2 &&
+                      (auto_read_limit <= 0 || static_cast<int64_t>(size) <= auto_read_limit);
+    load = fits ? GgufLoad::kRead : GgufLoad::kMap;
   }
   const bool read = load == GgufLoad::kRead;
   void* m = read ? read_into_memory(fd, size) : mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);

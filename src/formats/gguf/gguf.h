@@ -62,14 +62,16 @@ struct GgufTensorInfo {
 //   kRead: read into anonymous memory (huge pages advised). Weights that are streamed once per
 //     generated token read faster from there: on this project's reference machine, 1.3x the
 //     F16 generation speed of the mapping (see BENCHMARKS.md);
-//   kAuto: kRead when the file is at most half of the memory available now, else kMap.
+//   kAuto: kRead when the file is at most half of the memory available now and at most
+//     auto_read_limit (when > 0), else kMap.
 enum class GgufLoad { kMap, kRead, kAuto };
 
 class GgufFile {
  public:
   // Maps (or reads, see GgufLoad) and parses; every count, length, offset and size is checked
   // against the file size and sane limits. Errors name the file and what is wrong.
-  static Result<std::unique_ptr<GgufFile>> open(const std::string& path, GgufLoad load = GgufLoad::kMap);
+  static Result<std::unique_ptr<GgufFile>> open(const std::string& path, GgufLoad load = GgufLoad::kMap,
+                                                 int64_t auto_read_limit = 0);
   // Parses bytes already in memory (the caller keeps them alive); used by the fuzz target.
   static Result<std::unique_ptr<GgufFile>> parse(const uint8_t* data, size_t size, std::string what);
   ~GgufFile();

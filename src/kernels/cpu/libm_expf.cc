@@ -45,9 +45,15 @@ ScaledExpFn scaled_exp_for(const CpuFeatures& cpu) {
 #if defined(__x86_64__)
   // glibc's expf ifunc runs its FMA build where AVX2 and FMA are usable; the self-check catches
   // any other expf (another C library, the plain build).
-  if (cpu.avx512f && cpu.avx512vl && cpu.fma && cpu.avx2 && scaled_exp_matches_libm(scaled_exp_glibc_avx512))
-    return scaled_exp_glibc_avx512;
-  if (cpu.avx2 && cpu.fma && scaled_exp_matches_libm(scaled_exp_glibc_avx2)) return scaled_exp_glibc_avx2;
+  // Each version's self-check runs once per process (the C library does not change under it).
+  if (cpu.avx512f && cpu.avx512vl && cpu.fma && cpu.avx2) {
+    static const bool avx512_ok = scaled_exp_matches_libm(scaled_exp_glibc_avx512);
+    if (avx512_ok) return scaled_exp_glibc_avx512;
+  }
+  if (cpu.avx2 && cpu.fma) {
+    static const bool avx2_ok = scaled_exp_matches_libm(scaled_exp_glibc_avx2);
+    if (avx2_ok) return scaled_exp_glibc_avx2;
+  }
 #endif
   return scaled_exp_scalar;
 }

@@ -30,7 +30,7 @@ void scaled_exp_glibc_avx2(const float* x, int64_t n, float mx, float temp, floa
 // The fastest of the above that gives std::exp's floats bit for bit in this process: a vector
 // version where the CPU has it and it matches std::exp on a self-check of a few thousand inputs
 // (a C library other than glibc, or glibc's non-FMA build, fails it), else scaled_exp_scalar.
-// The check takes some tens of microseconds: call once and keep the function.
+// The check (some tens of microseconds) runs once per process for each vector version.
 ScaledExpFn scaled_exp_for(const CpuFeatures& cpu);
 
 // The self-check: whether fn gives std::exp's floats for every one of its inputs.
