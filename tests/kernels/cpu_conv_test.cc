@@ -41,6 +41,12 @@ TEST(CpuConv, MatchesReference) {
       {1, 7, 1, 63, 5, 1, 5, 1, 1, 0, 2},                   // one row, wide
       {1, 400, 7, 7, 70, 1, 1},                             // 7x7 pointwise: n = 49, lone column, K blocks
       {1, 16, 7, 14, 9, 1, 1},                              // n = 98: two tiles + a lone column (avx512)
+      // 1x1 planes (squeeze-excitation): each image a row times the weights packed as B.
+      {1, 48, 1, 1, 1152, 1, 1},                            // SE expand: M 1152 (24 NR tiles)
+      {1, 1152, 1, 1, 48, 1, 1},                            // SE reduce: K 1152 (K blocks)
+      {3, 20, 1, 1, 37, 1, 1},                              // batch 3 (3 rows), odd M
+      {2, 7, 1, 1, 5, 1, 1, 2, 2, 0, 0, -1, -1, 1, 1, 1, false},  // stride 2, no bias, M < lanes
+      {1, 6, 1, 1, 4, 1, 1, 1, 1, 1, 1},                    // pads: a 3x3 output (the GEMM path)
   };
   uint32_t seed = 1;
   for (const auto& s : specs) {
@@ -177,7 +183,8 @@ TEST(CpuConv, FusedActivationsMatchReference) {
                             ConvSpec{1, 6, 9, 9, 6, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 6},
                             ConvSpec{1, 3, 40, 41, 3, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 3},  // stride 2, rows
                             ConvSpec{1, 40, 6, 7, 24, 1, 1},
-                            ConvSpec{1, 40, 7, 7, 24, 1, 1}}) {  // n = 49: the lone column's epilogue
+                            ConvSpec{1, 40, 7, 7, 24, 1, 1},    // n = 49: the lone column's epilogue
+                            ConvSpec{2, 40, 1, 1, 70, 1, 1}}) {  // 1x1 planes: rows times B
     for (const Act& a : acts) {
       SCOPED_TRACE("activation " + a.name + " group " + std::to_string(s.group));
       OpCase fused = conv_case(s, 21, "FusedConv", "com.edgeai");
@@ -243,6 +250,7 @@ TEST(CpuConv, FusedResidualMatchesConvAddActivation) {
       {1, 20, 14, 14, 20, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 20}, // depthwise, channel blocks
       {1, 16, 24, 24, 16, 3, 3, 1, 1, 1, 1},                  // Winograd
       {1, 3, 12, 12, 8, 3, 3, 1, 1, 1, 1},                    // few input channels (direct)
+      {2, 96, 1, 1, 40, 1, 1},                                // 1x1 planes (rows times B), batch 2
   };
   uint32_t seed = 500;
   for (const ConvSpec& s : specs) {

@@ -87,6 +87,12 @@ struct ConvState final : FastState {
   int64_t kh = 1, kw = 1;
   bool depthwise = false;
   std::vector<AlignedFloats> wpacked;  // per group (GEMM path)
+  // A 1x1 kernel over 1x1 planes (squeeze-excitation after a global pool): the weights packed
+  // once more, as B, on the first such run, so that each image is a row times the weights,
+  // vectorized over the output channels, instead of MR-row panels times a column that fills one
+  // lane of each NR-wide tile.
+  mutable std::once_flag wrow_once;
+  mutable AlignedFloats wrow;
   std::vector<AlignedFloats> winograd;  // 3x3 stride 1: the 16 transformed filters (group 1)
   ConvDirect direct;                   // few input channels (group 1): conv_direct.h
   SparseChoice sparse;                 // mostly-zero (pruned) weights, group 1: sparse_gemm.h
@@ -296,6 +302,27 @@ Status run_conv(KernelContext& ctx) {
     return finish(failed ? out_of_memory(scratch) : ok_status());
   }
 
+  if (s->group == 1 && g.kh == 1 && g.kw == 1 && in_sp == 1 && out_sp == 1 && ctx.num_inputs() > 1 &&
+      ctx.has_input(1) && ctx.input(1).numel() == s->m * s->c) {
+    std::call_once(s->wrow_once, [&] { s->wrow = pack_b_once(uk, ctx.input(1).data<float>(), 1, s->c, s->c, s->m); });
+    if (s->wrow.size() > 0 && s->wrow.ok()) {
+      GemmArgs ga;  // y (image, j) = sum over k of x (image, k) W (j, k)
+      ga.m = n_img;
+      ga.n = s->m;
+      ga.k = s->c;
+      ga.a = xd;
+      ga.a_rs = s->c;
+      ga.a_cs = 1;
+      ga.b_kind = GemmArgs::BKind::kPacked;
+      ga.b_packed = s->wrow.data();
+      ga.c = yd;
+      ga.ldc = s->m;
+      ga.bias = bias;
+      ga.bias_cs = bias ? 1 : 0;
+      ga.act = act;
+      return finish(gemm(uk, &ctx.pool(), ga));
+    }
+  }
   if (s->sparse.ready() && sparse_conv_takes(uk, s->sparse, g, scratch_cap)) {
     return finish(sparse_conv(uk, s->sparse, &ctx.pool(), g, xd, n_img, bias, act, yd));
   }
