@@ -86,7 +86,12 @@ struct ConvState final : FastState {
   int64_t group = 1, cpg = 0, mpg = 0;
   int64_t kh = 1, kw = 1;
   bool depthwise = false;
-  std::vector<AlignedFloats> wpacked;  // per group (GEMM path)
+  // Per group (GEMM path). Packed at prepare, except where Winograd's filters were made: then on
+  // the first run that takes the GEMM path (a geometry Winograd does not pay for), so that a 3x3
+  // stride-1 conv does not hold its weights a third time (resnet18 peak RSS: -10 MB).
+  mutable std::vector<AlignedFloats> wpacked;
+  mutable std::once_flag wpacked_once;
+  bool wpacked_lazy = false;
   // A 1x1 kernel over 1x1 planes (squeeze-excitation after a global pool): the weights packed
   // once more, as B, on the first such run, so that each image is a row times the weights,
   // vectorized over the output channels, instead of MR-row panels times a column that fills one
@@ -163,16 +168,17 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
     const int64_t k = s->cpg * taps;
     if (s->group == 1) s->direct = prepare_conv_direct(*s->uk, wd, s->m, s->c, s->kh, s->kw);
     if (s->group == 1) s->sparse = prepare_sparse(*s->uk, wd, k, 1, s->m, k, 1.0f, kSparseMinZeroFractionWide);
-    for (int64_t g = 0; g < s->group; ++g) {
-      s->wpacked.push_back(pack_a_once(*s->uk, wd + g * s->mpg * k, k, 1, s->mpg, k));
-      if (!s->wpacked.back().ok()) return none;
-    }
     const bool unit = s->win.stride[0] == 1 && s->win.stride[1] == 1 && s->win.dil[0] == 1 && s->win.dil[1] == 1;
     if (s->nd == 2 && s->group == 1 && s->kh == 3 && s->kw == 3 && unit && s->c >= 8 && s->m >= 8) {
       s->winograd = winograd_filters(*s->uk, wd, s->m, s->c);
       for (const auto& u : s->winograd) {
         if (!u.ok()) s->winograd.clear();  // out of memory: im2col only
       }
+    }
+    s->wpacked_lazy = !s->winograd.empty();
+    for (int64_t g = 0; g < s->group && !s->wpacked_lazy; ++g) {
+      s->wpacked.push_back(pack_a_once(*s->uk, wd + g * s->mpg * k, k, 1, s->mpg, k));
+      if (!s->wpacked.back().ok()) return none;
     }
   }
   return std::unique_ptr<KernelState>(std::move(s));
@@ -371,6 +377,16 @@ Status run_conv(KernelContext& ctx) {
       ip.kw = g.kw;
       ip.tap_off = tap_off.data();
       im2col.push_back(ip);
+    }
+  }
+  if (s->wpacked_lazy) {
+    if (!ctx.has_input(1) || ctx.input(1).numel() != s->m * k) return s->fall_back(ctx);
+    std::call_once(s->wpacked_once, [&] {
+      const float* wd = ctx.input(1).data<float>();
+      for (int64_t gi = 0; gi < s->group; ++gi) s->wpacked.push_back(pack_a_once(uk, wd + gi * s->mpg * k, k, 1, s->mpg, k));
+    });
+    for (const auto& p : s->wpacked) {
+      if (!p.ok()) return out_of_memory(s->m * k);
     }
   }
   return gemm_batch(uk, &ctx.pool(), n_img * s->group, [&](int64_t i) {
