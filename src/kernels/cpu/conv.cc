@@ -86,9 +86,10 @@ struct ConvState final : FastState {
   int64_t group = 1, cpg = 0, mpg = 0;
   int64_t kh = 1, kw = 1;
   bool depthwise = false;
-  // Per group (GEMM path). Packed at prepare, except where Winograd's filters were made: then on
-  // the first run that takes the GEMM path (a geometry Winograd does not pay for), so that a 3x3
-  // stride-1 conv does not hold its weights a third time (resnet18 peak RSS: -10 MB).
+  // Per group (GEMM path). Packed at prepare, except for a conv that Winograd may take: the
+  // plane's size decides which of the two a run takes (winograd_pays), and it is not known before
+  // the first run, so each is made on the first run that takes it (resnet18's 7x7 3x3 convs take
+  // the GEMM, the others Winograd: not both copies of every conv's weights, 78 MB).
   mutable std::vector<AlignedFloats> wpacked;
   mutable std::once_flag wpacked_once;
   bool wpacked_lazy = false;
@@ -98,7 +99,10 @@ struct ConvState final : FastState {
   // lane of each NR-wide tile.
   mutable std::once_flag wrow_once;
   mutable AlignedFloats wrow;
-  std::vector<AlignedFloats> winograd;  // 3x3 stride 1: the 16 transformed filters (group 1)
+  // 3x3 stride 1, group 1: the 16 transformed filters, on the first run that takes Winograd.
+  bool winograd_eligible = false;
+  mutable std::once_flag winograd_once;
+  mutable std::vector<AlignedFloats> winograd;
   ConvDirect direct;                   // few input channels (group 1): conv_direct.h
   SparseChoice sparse;                 // mostly-zero (pruned) weights, group 1: sparse_gemm.h
   std::vector<float> w;                // depthwise: [C][kh * kw]
@@ -169,13 +173,8 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
     if (s->group == 1) s->direct = prepare_conv_direct(*s->uk, wd, s->m, s->c, s->kh, s->kw);
     if (s->group == 1) s->sparse = prepare_sparse(*s->uk, wd, k, 1, s->m, k, 1.0f, kSparseMinZeroFractionWide);
     const bool unit = s->win.stride[0] == 1 && s->win.stride[1] == 1 && s->win.dil[0] == 1 && s->win.dil[1] == 1;
-    if (s->nd == 2 && s->group == 1 && s->kh == 3 && s->kw == 3 && unit && s->c >= 8 && s->m >= 8) {
-      s->winograd = winograd_filters(*s->uk, wd, s->m, s->c);
-      for (const auto& u : s->winograd) {
-        if (!u.ok()) s->winograd.clear();  // out of memory: im2col only
-      }
-    }
-    s->wpacked_lazy = !s->winograd.empty();
+    s->winograd_eligible = s->nd == 2 && s->group == 1 && s->kh == 3 && s->kw == 3 && unit && s->c >= 8 && s->m >= 8;
+    s->wpacked_lazy = s->winograd_eligible;
     for (int64_t g = 0; g < s->group && !s->wpacked_lazy; ++g) {
       s->wpacked.push_back(pack_a_once(*s->uk, wd + g * s->mpg * k, k, 1, s->mpg, k));
       if (!s->wpacked.back().ok()) return none;
@@ -335,7 +334,20 @@ Status run_conv(KernelContext& ctx) {
   if (s->direct.ready() && conv_direct_takes(s->direct, uk, g, n_img, scratch_cap)) {
     return finish(conv_direct(s->direct, uk, ctx.pool(), g, xd, n_img, bias, act, yd));
   }
-  if (!s->winograd.empty() && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && winograd_pays(uk, g)) {
+  const bool weights_in = ctx.has_input(1) && ctx.input(1).dtype() == DType::kF32 &&
+                          ctx.input(1).numel() == s->m * s->cpg * g.kh * g.kw;
+  bool use_winograd = false;
+  if (s->winograd_eligible && weights_in && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
+      winograd_pays(uk, g)) {
+    std::call_once(s->winograd_once, [&] {
+      s->winograd = winograd_filters(uk, ctx.input(1).data<float>(), s->m, s->c);
+      for (const auto& u : s->winograd) {
+        if (!u.ok()) s->winograd.clear();  // out of memory: im2col
+      }
+    });
+    use_winograd = !s->winograd.empty();
+  }
+  if (use_winograd) {
     for (int64_t n = 0; n < n_img; ++n) {
       RETURN_IF_ERROR(winograd_conv(uk, ctx.pool(), g, s->winograd, s->m, xd + n * s->c * in_sp, bias, act,
                                     yd + n * s->m * out_sp));
@@ -380,7 +392,7 @@ Status run_conv(KernelContext& ctx) {
     }
   }
   if (s->wpacked_lazy) {
-    if (!ctx.has_input(1) || ctx.input(1).numel() != s->m * k) return s->fall_back(ctx);
+    if (!weights_in) return s->fall_back(ctx);
     std::call_once(s->wpacked_once, [&] {
       const float* wd = ctx.input(1).data<float>();
       for (int64_t gi = 0; gi < s->group; ++gi) s->wpacked.push_back(pack_a_once(uk, wd + gi * s->mpg * k, k, 1, s->mpg, k));
