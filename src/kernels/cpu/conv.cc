@@ -87,13 +87,14 @@ struct ConvState final : FastState {
   int64_t group = 1, cpg = 0, mpg = 0;
   int64_t kh = 1, kw = 1;
   bool depthwise = false;
-  // Per group (GEMM path). Packed at prepare, except for a conv that Winograd may take: the
-  // plane's size decides which of the two a run takes (winograd_pays), and it is not known before
-  // the first run, so each is made on the first run that takes it (resnet18's 7x7 3x3 convs take
-  // the GEMM, the others Winograd: not both copies of every conv's weights, 78 MB).
+  // Per group (GEMM path), packed on the first run that takes the GEMM path. Which path a run
+  // takes (Winograd, the direct kernel, sparse weights, rows times B on 1x1 planes, the GEMM)
+  // depends on the plane, not known before the first run, so each form of the weights is made on
+  // the first run that needs it: resnet18's 7x7 3x3 convs take the GEMM and the others Winograd
+  // (both forms of every conv were 78 MB), efficientnet_b0's squeeze-excitation convs only rows
+  // times B.
   mutable std::vector<AlignedFloats> wpacked;
   mutable std::once_flag wpacked_once;
-  bool wpacked_lazy = false;
   // A 1x1 kernel over 1x1 planes (squeeze-excitation after a global pool): the weights packed
   // once more, as B, on the first such run, so that each image is a row times the weights,
   // vectorized over the output channels, instead of MR-row panels times a column that fills one
@@ -175,11 +176,6 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
     if (s->group == 1) s->sparse = prepare_sparse(*s->uk, wd, k, 1, s->m, k, 1.0f, kSparseMinZeroFractionWide);
     const bool unit = s->win.stride[0] == 1 && s->win.stride[1] == 1 && s->win.dil[0] == 1 && s->win.dil[1] == 1;
     s->winograd_eligible = s->nd == 2 && s->group == 1 && s->kh == 3 && s->kw == 3 && unit && s->c >= 8 && s->m >= 8;
-    s->wpacked_lazy = s->winograd_eligible;
-    for (int64_t g = 0; g < s->group && !s->wpacked_lazy; ++g) {
-      s->wpacked.push_back(pack_a_once(*s->uk, wd + g * s->mpg * k, k, 1, s->mpg, k));
-      if (!s->wpacked.back().ok()) return none;
-    }
   }
   return std::unique_ptr<KernelState>(std::move(s));
 }
@@ -392,15 +388,13 @@ Status run_conv(KernelContext& ctx) {
       im2col.push_back(ip);
     }
   }
-  if (s->wpacked_lazy) {
-    if (!weights_in) return s->fall_back(ctx);
-    std::call_once(s->wpacked_once, [&] {
-      const float* wd = ctx.input(1).data<float>();
-      for (int64_t gi = 0; gi < s->group; ++gi) s->wpacked.push_back(pack_a_once(uk, wd + gi * s->mpg * k, k, 1, s->mpg, k));
-    });
-    for (const auto& p : s->wpacked) {
-      if (!p.ok()) return out_of_memory(s->m * k);
-    }
+  if (!weights_in) return s->fall_back(ctx);
+  std::call_once(s->wpacked_once, [&] {
+    const float* wd = ctx.input(1).data<float>();
+    for (int64_t gi = 0; gi < s->group; ++gi) s->wpacked.push_back(pack_a_once(uk, wd + gi * s->mpg * k, k, 1, s->mpg, k));
+  });
+  for (const auto& p : s->wpacked) {
+    if (!p.ok()) return out_of_memory(s->m * k);
   }
   return gemm_batch(uk, &ctx.pool(), n_img * s->group, [&](int64_t i) {
     const int64_t n = i / s->group, gi = i % s->group;
