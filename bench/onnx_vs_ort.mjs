@@ -94,7 +94,7 @@ function runEdgeai(o, model, threads) {
     '--warmup', String(o.warmup), '--max-seconds', '10', '--json'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`edgeai bench ${model} failed: ${r.stderr || r.stdout}`);
   const j = lastJson(r.stdout);
-  return { min: j.latency_ms.min, median: j.latency_ms.median, load: j.load_ms,
+  return { min: j.latency_ms.min, median: j.latency_ms.median, load: j.load_ms, first: j.first_run_ms,
     rss: j.model_rss_bytes / 1048576, nodes: j.nodes };
 }
 
@@ -114,7 +114,8 @@ const median = (v) => {
 
 function summarize(runs) {
   return { min: Math.min(...runs.map((r) => r.min)), median: median(runs.map((r) => r.median)),
-    load: median(runs.map((r) => r.load)), rss: median(runs.map((r) => r.rss)) };
+    load: median(runs.map((r) => r.load)), rss: median(runs.map((r) => r.rss)),
+    first: runs[0].first === undefined ? undefined : median(runs.map((r) => r.first)) };
 }
 
 function cpuInfo() {
@@ -183,13 +184,14 @@ function main() {
   L.push('- models: bench/export_models.py (torchvision with seeded random weights, batch 1; MLP 784-512-256-10; 4-layer transformer encoder d 256, seq 128)');
   L.push('- latency: min = the fastest run of all rounds; median = the median of the rounds\' medians');
   L.push('- model RSS: peak resident memory minus the resident memory before loading (VmHWM - VmRSS for edgeai; maxRSS - rss at start for ORT under Node)');
+  L.push('- load: parse + graph passes + session; edgeai packs each conv\'s weights for the path its plane takes on the first run, so its first run (in brackets) includes that packing, where ORT\'s load includes its prepacking');
   L.push('');
-  L.push('| model | threads | edgeai min ms | edgeai median ms | ORT min ms | ORT median ms | ratio min | ratio median | edgeai model RSS MB | ORT model RSS MB | RSS ratio | edgeai load ms | ORT load ms | nodes (after passes) |');
+  L.push('| model | threads | edgeai min ms | edgeai median ms | ORT min ms | ORT median ms | ratio min | ratio median | edgeai model RSS MB | ORT model RSS MB | RSS ratio | edgeai load ms (first run) | ORT load ms | nodes (after passes) |');
   L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const w of rows) {
     L.push(`| ${w.model} | ${w.threads} | ${fmtMs(w.e.min)} | ${fmtMs(w.e.median)} | ${fmtMs(w.r.min)} | ${fmtMs(w.r.median)} | ` +
       `${fmtRatio(w.ratioMin)} | ${fmtRatio(w.ratioMedian)} | ${w.e.rss.toFixed(1)} | ${w.r.rss.toFixed(1)} | ${fmtRatio(w.ratioRss)} | ` +
-      `${w.e.load.toFixed(0)} | ${w.r.load.toFixed(0)} | ${w.nodes.model} -> ${w.nodes.optimized} |`);
+      `${w.e.load.toFixed(0)}${w.e.first === undefined ? '' : ` (${w.e.first.toFixed(0)})`} | ${w.r.load.toFixed(0)} | ${w.nodes.model} -> ${w.nodes.optimized} |`);
   }
   L.push('');
   const out = path.resolve(o.out);

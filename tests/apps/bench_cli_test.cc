@@ -27,6 +27,7 @@ TEST(BenchCli, JsonReport) {
   EXPECT_EQ(j["threads"].get<int>(), 2);
   EXPECT_EQ(j["iterations"].get<int>(), 7);
   EXPECT_GT(j["load_ms"].get<double>(), 0);
+  EXPECT_GT(j["first_run_ms"].get<double>(), 0);
   const auto& lat = j["latency_ms"];
   EXPECT_GT(lat["min"].get<double>(), 0);
   EXPECT_LE(lat["min"].get<double>(), lat["median"].get<double>());
