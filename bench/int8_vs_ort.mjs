@@ -8,11 +8,14 @@
 // The int8 models are the fp32 exports of bench/export_models.py quantized by
 // ../shared/bench/int8/quantize_qdq.py (onnxruntime's QDQ layout: per-channel s8 weights, u8
 // activations, min/max calibration on seeded random inputs), made once into the model cache as
-// <model>_int8.onnx.
+// <model>_int8.onnx. A missing fp32 model is exported first with export_models.py (as
+// bench/onnx_vs_ort.mjs does); "transformer" is its 4-layer encoder (d 256, seq 128), whose
+// quantized MatMuls (in_proj, the feed-forward) run as QLinearMatMul and its out_proj Gemm as a
+// QLinearConv of rows; attention's QK^T and PV stay float.
 //
 // Usage: node bench/int8_vs_ort.mjs [options]
 //   --cli PATH          edgeai binary (default build/bin/edgeai)
-//   --models a,b,...    default: mobilenet_v2,resnet18,squeezenet1_1,efficientnet_b0
+//   --models a,b,...    default: mobilenet_v2,resnet18,squeezenet1_1,efficientnet_b0,transformer
 //   --threads 1,2       thread counts (default 1,2)
 //   --rounds N          alternating rounds per model and thread count (default 3)
 //   --iterations N      timed runs per round (default 30; each runner also stops after 10 s)
@@ -28,7 +31,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DEFAULT_MODELS = ['mobilenet_v2', 'resnet18', 'squeezenet1_1', 'efficientnet_b0'];
+const DEFAULT_MODELS = ['mobilenet_v2', 'resnet18', 'squeezenet1_1', 'efficientnet_b0', 'transformer'];
 
 function usage(msg) {
   const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
@@ -100,9 +103,15 @@ function main() {
   if (!fs.existsSync(ortDir)) usage(`onnxruntime-node not found at ${ortDir} (run scripts/check_models.sh once, or set ORT_NODE_DIR)`);
   const ortRun = findFile('ort_run.js');
   const quantizer = findFile('int8/quantize_qdq.py');
+  const missing = o.models.filter((m) => !fs.existsSync(path.join(cache, `${m}.onnx`)));
+  if (missing.length) {
+    console.log(`exporting ${missing.join(' ')} into ${cache} ...`);
+    fs.mkdirSync(cache, { recursive: true });
+    execFileSync('/usr/bin/python3', [findFile('export_models.py'), cache], { stdio: 'inherit' });
+  }
   for (const m of o.models) {
     const fp32 = path.join(cache, `${m}.onnx`), int8 = path.join(cache, `${m}_int8.onnx`);
-    if (!fs.existsSync(fp32)) usage(`${fp32} missing (scripts/check_models.sh or bench/onnx_vs_ort.mjs export it)`);
+    if (!fs.existsSync(fp32)) usage(`${fp32} missing (export_models.py did not make it)`);
     if (!fs.existsSync(int8)) {
       execFileSync('/usr/bin/python3', [quantizer, fp32, int8], { stdio: 'inherit', env: { ...process.env, ORT_NODE_DIR: ortDir } });
     }

@@ -12,6 +12,8 @@
 // product exactly and rounds once, so its output equals the float QDQ graph's except where the two
 // roundings fall on different sides of a half step: at most one quantization step apart.
 //
+// DQ(x: u8) -> MatMul(DQ(w: s8 constant [K, N])) -> Q becomes QLinearMatMul (see fuse_matmul).
+//
 // Only well-formed patterns are rewritten: scalar activation scales and zero points, finite
 // positive scales, per-tensor or per-output-channel (axis 0) weight scales of the right length,
 // weight zero points of the weight's dtype, a bias whose scale is x_scale * w_scale (to 1e-5) with
@@ -344,6 +346,44 @@ int fuse_add(ir::Graph& g) {
   return finish_rewrites(g, removed, count);
 }
 
+// Rewrites DQ(x: u8) -> MatMul(., DQ(w: s8 constant [K, N], per tensor or per column (axis 1),
+// zero points 0)) -> Q into QLinearMatMul(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp): the
+// integer GEMM on x's rows (any rank; kernels/cpu/qmatmul.cc) instead of a float MatMul on weights
+// dequantized to 4x their bytes, within one step of the float QDQ graph as QLinearConv. Products
+// of two activations (attention's QK^T and PV) have no constant weight and stay float. Returns the
+// count.
+int fuse_matmul(ir::Graph& g) {
+  GraphIndex idx(g);
+  std::vector<bool> removed(g.nodes.size(), false);
+  int count = 0;
+  for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
+    const int mi = quantized_op(g, idx, removed, qi, "MatMul");
+    if (mi < 0 || g.nodes[mi].inputs.size() != 2) continue;
+    ir::Node& mm = g.nodes[mi];
+    const int dx = activation_dq(g, idx, mm.inputs[0]);
+    const int dw = producer_op(g, idx, mm.inputs[1], "DequantizeLinear");
+    if (dx < 0 || dw < 0 || !weight_dq_ok(g, idx, g.nodes[dw], 1)) continue;
+    const ir::Node& nw = g.nodes[dw];
+    const Tensor* w = idx.constant(nw.inputs[0]);
+    const Tensor* wz = idx.constant(nw.inputs[2]);
+    if (w->rank() != 2 || w->dtype() != DType::kI8) continue;
+    bool zero = true;
+    for (int64_t i = 0; i < wz->numel() && zero; ++i) zero = wz->get_int(i) == 0;
+    Shape xs;
+    if (!zero || (known_shape(g, idx, mm.inputs[0], &xs) && (xs.empty() || (xs.back() >= 0 && xs.back() != w->dim(0))))) {
+      continue;  // (a mismatched K stays the float MatMul, which reports it)
+    }
+    const ir::Node& nx = g.nodes[dx];
+    const ir::Node& q = g.nodes[qi];
+    mm.op_type = "QLinearMatMul";
+    mm.inputs = {nx.inputs[0], nx.inputs[1], nx.inputs[2], nw.inputs[0], nw.inputs[1], nw.inputs[2], q.inputs[1], q.inputs[2]};
+    mm.outputs = {q.outputs[0]};
+    removed[qi] = true;
+    ++count;
+  }
+  return finish_rewrites(g, removed, count);
+}
+
 // Whether a byte table of output type `qtype` maps every u8 byte to itself.
 bool identity_table(const Tensor& table, DType qtype) {
   bool identity = qtype == DType::kU8;
@@ -615,6 +655,7 @@ Result<int> fuse_qdq(ir::Graph& g) {
     erase_nodes(g, removed);
     for (auto& a : added) g.nodes.push_back(std::move(a));
   }
+  count += fuse_matmul(g);
   count += fuse_add(g);
   count += fuse_max_pool(g);
   count += fuse_concat(g);

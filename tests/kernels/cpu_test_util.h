@@ -305,4 +305,31 @@ inline void expect_matches_reference(const OpCase& c, double rtol = 1e-5, double
   }
 }
 
+// Whether a session with the fast kernels (this CPU's table, 1 thread, no passes) runs `c` without
+// error: for hostile inputs, which the reference kernel reports as a Status.
+inline bool fast_session_runs(const OpCase& c) {
+  Env env;
+  env.cpu = detect_cpu_features();
+  env.pool = std::make_unique<ThreadPool>(1);
+  env.arena = std::make_shared<Arena>();
+  runtime::SessionOptions so;
+  so.optimize = false;
+  auto sess = runtime::Session::create(c.graph(), env, so);
+  if (!sess.ok()) return false;
+  std::vector<runtime::NamedValue> feeds;
+  for (const auto& [name, t] : c.feeds) feeds.push_back({name, runtime::Value::of(t)});
+  return sess.value()->run(feeds).ok();
+}
+
+// A node the fast kernel declines at preparation: the session with the fast kernels runs the
+// reference kernel for it, with the reference's output bit for bit.
+inline void expect_declined_and_run_by_reference(const OpCase& c) {
+  EXPECT_FALSE(fast_kernel_takes(c));
+  const auto a = run_case(c.graph(), c, detect_cpu_features(), 1, false);
+  const auto b = run_case(c.graph(), c, detect_cpu_features(), 1, true);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_TRUE(bitwise_equal(a[0], b[0]));
+}
+
 }  // namespace edgeai::testing

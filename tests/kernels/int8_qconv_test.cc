@@ -180,21 +180,6 @@ TEST(Int8QConv, AsymmetricPadsBitExact) {
   }
 }
 
-// Whether a session with the fast kernels runs `c` without error.
-bool run_ok(const OpCase& c) {
-  Env env;
-  env.cpu = detect_cpu_features();
-  env.pool = std::make_unique<ThreadPool>(1);
-  env.arena = std::make_shared<Arena>();
-  runtime::SessionOptions so;
-  so.optimize = false;
-  auto sess = runtime::Session::create(c.graph(), env, so);
-  if (!sess.ok()) return false;
-  std::vector<runtime::NamedValue> feeds;
-  for (const auto& [name, t] : c.feeds) feeds.push_back({name, runtime::Value::of(t)});
-  return (*sess)->run(feeds).ok();
-}
-
 // Parameters the fast kernel does not take are left to the reference kernel, which runs them or
 // reports them; nothing crashes.
 TEST(Int8QConv, HostileParametersDeclined) {
@@ -202,11 +187,7 @@ TEST(Int8QConv, HostileParametersDeclined) {
   {
     OpCase c = qconv_case(s, 1);
     c.constants[4].second.data<int8_t>()[0] = 1;  // non-zero weight zero point
-    EXPECT_FALSE(fast_kernel_takes(c));
-    const auto a = run_case(c.graph(), c, detect_cpu_features(), 1, false);
-    const auto b = run_case(c.graph(), c, detect_cpu_features(), 1, true);
-    ASSERT_EQ(a.size(), 1u);
-    EXPECT_TRUE(bitwise_equal(a[0], b[0]));
+    expect_declined_and_run_by_reference(c);
   }
   for (float bad : {0.0f, -1.0f, std::nanf(""), INFINITY}) {
     OpCase c = qconv_case(s, 2);
@@ -217,12 +198,12 @@ TEST(Int8QConv, HostileParametersDeclined) {
     OpCase c = qconv_case(s, 3);
     c.constants[4].second = Tensor::create(DType::kU8, {8}).value();  // w zero point of the wrong dtype
     EXPECT_FALSE(fast_kernel_takes(c));
-    EXPECT_FALSE(run_ok(c));  // the reference names the mismatched zero point
+    EXPECT_FALSE(fast_session_runs(c));  // the reference names the mismatched zero point
   }
   {
     OpCase c = qconv_case(s, 4);
     c.feeds[0].second = random_tensor({1, 8, 6, 6}, 3);  // f32 input at run time: reference rejects it
-    EXPECT_FALSE(run_ok(c));
+    EXPECT_FALSE(fast_session_runs(c));
   }
 }
 

@@ -96,6 +96,19 @@ void compare_steps(const ir::Graph& g, const std::vector<runtime::NamedValue>& f
   *exact = static_cast<double>(same) / x.numel();
 }
 
+// The fused graph of `g` (input "x" of `shape`) within one output step of the unfused reference
+// run, nearly every value exact, at 1 and 2 threads.
+void expect_within_one_step(const ir::Graph& g, const Shape& shape, float step) {
+  GraphBuilder b;
+  b.input("x", shape);
+  for (int threads : {1, 2}) {
+    double max_steps = 0, exact = 0;
+    compare_steps(g, b.random_feeds(), step, threads, &max_steps, &exact);
+    EXPECT_LE(max_steps, 1.0 + 1e-6);
+    EXPECT_GT(exact, 0.95);
+  }
+}
+
 TEST(QdqFusion, ConvBecomesQLinearConvWithinOneStep) {
   for (int64_t group : {1, 4, 8}) {
     const QdqConv q = QdqConv::per_channel(group == 8 ? 8 : 12, group);
@@ -152,20 +165,83 @@ TEST(QdqFusion, GemmBecomesQLinearConvWithinOneStep) {
     const ir::Graph opt = optimized(g);
     EXPECT_EQ(count_op(opt, "QLinearConv"), 1);
     EXPECT_EQ(count_op(opt, "Gemm"), 0);
-    GraphBuilder b;
-    b.input("x", {3, 40});
-    for (int threads : {1, 2}) {
-      double max_steps = 0, exact = 0;
-      compare_steps(g, b.random_feeds(), 0.05f, threads, &max_steps, &exact);
-      EXPECT_LE(max_steps, 1.0 + 1e-6);
-      EXPECT_GT(exact, 0.95);
-    }
+    expect_within_one_step(g, {3, 40}, 0.05f);
   }
   // alpha 2 and a transposed A stay float Gemms, and run.
   for (const ir::Graph& g : {qdq_gemm(true, 2.f), qdq_gemm(true, 1.f, 1)}) {
     const ir::Graph opt = optimized(g);
     EXPECT_EQ(count_op(opt, "QLinearConv"), 0);
     EXPECT_EQ(count_op(opt, "Gemm"), 1);
+  }
+}
+
+// x [2, 5, 40] -> Q -> DQ -> MatMul(DQ(w [40, 21])) -> Q -> DQ -> y: a quantized projection of a
+// rank-3 activation (a transformer's), weights per column (axis 1) or per tensor; `w_zp` spoils
+// the weight zero point, `a_second` makes the second operand an activation (attention's QK^T).
+ir::Graph qdq_matmul(bool per_column, int w_zp = 0, bool a_second = false, int64_t k_x = 40) {
+  const int64_t k = 40, m = 21;
+  GraphBuilder b;
+  b.input("x", {2, 5, k_x});
+  if (a_second) b.input("w_act", {k, m});
+  b.output("y");
+  b.init("xs", scalar_f32(0.03f)).init("xz", u8_scalar(120)).init("ys", scalar_f32(0.05f)).init("yz", u8_scalar(9));
+  Tensor w = Tensor::create(DType::kI8, {k, m}).value();
+  std::mt19937 rng(13);
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(int(rng() % 255) - 127);
+  b.init("w", w);
+  if (per_column) {
+    b.init("ws", random_tensor({m}, 5, 0.002f, 0.01f));
+    Tensor z = Tensor::create(DType::kI8, {m}).value();
+    z.data<int8_t>()[3] = static_cast<int8_t>(w_zp);
+    b.init("wz", z);
+  } else {
+    b.init("ws", scalar_f32(0.006f)).init("wz", Tensor::from_vector<int8_t>(DType::kI8, {}, {int8_t(w_zp)}));
+  }
+  b.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+  b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+  if (a_second) {
+    b.node("QuantizeLinear", {"w_act", "xs", "xz"}, {"wq"});
+    b.node("DequantizeLinear", {"wq", "xs", "xz"}, {"wd"});
+  } else {
+    auto& wd = b.node("DequantizeLinear", {"w", "ws", "wz"}, {"wd"});
+    if (per_column) GraphBuilder::set_int(wd, "axis", 1);
+  }
+  b.node("MatMul", {"xd", "wd"}, {"ym"});
+  b.node("QuantizeLinear", {"ym", "ys", "yz"}, {"yq"});
+  b.node("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
+  return b.g;
+}
+
+TEST(QdqFusion, MatMulBecomesQLinearMatMulWithinOneStep) {
+  for (bool per_column : {true, false}) {
+    SCOPED_TRACE(per_column ? "per column" : "per tensor");
+    const ir::Graph g = qdq_matmul(per_column);
+    const ir::Graph opt = optimized(g);
+    EXPECT_EQ(count_op(opt, "QLinearMatMul"), 1);
+    EXPECT_EQ(count_op(opt, "MatMul"), 0);
+    expect_within_one_step(g, {2, 5, 40}, 0.05f);
+  }
+  // A weight zero point other than 0 and a product of two activations stay float MatMuls, and run.
+  for (const ir::Graph& g : {qdq_matmul(true, 2), qdq_matmul(false, 1), qdq_matmul(true, 0, true)}) {
+    const ir::Graph opt = optimized(g);
+    EXPECT_EQ(count_op(opt, "QLinearMatMul"), 0);
+    EXPECT_EQ(count_op(opt, "MatMul"), 1);
+    auto env = Env::create(1);
+    auto s = runtime::Session::create(std::make_shared<const ir::Graph>(g), *env, {});
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    GraphBuilder b;
+    for (const auto& in : g.inputs) b.input(in.name, in.name == "x" ? Shape{2, 5, 40} : Shape{40, 21});
+    EXPECT_TRUE((*s)->run(b.random_feeds()).ok());
+  }
+  // An activation whose K does not match the weight's is reported, fused or not.
+  const ir::Graph bad = qdq_matmul(true, 0, false, 39);
+  auto env = Env::create(1);
+  auto s = runtime::Session::create(std::make_shared<const ir::Graph>(bad), *env, {});
+  if (s.ok()) {
+    GraphBuilder b;
+    b.input("x", {2, 5, 39});
+    auto out = (*s)->run(b.random_feeds());
+    EXPECT_FALSE(out.ok());
   }
 }
 

@@ -44,6 +44,10 @@ Status run_global_avg_pool(KernelContext& ctx);
 PrepareResult prepare_qlinear_conv(PrepareContext& ctx);
 Status run_qlinear_conv(KernelContext& ctx);
 
+// qmatmul.cc: QLinearMatMul with a constant 2-D s8 weight (integer GEMM on activation rows).
+PrepareResult prepare_qlinear_matmul(PrepareContext& ctx);
+Status run_qlinear_matmul(KernelContext& ctx);
+
 // qlut.cc: com.edgeai QLut (table lookup on 8-bit values, byte or float table).
 PrepareResult prepare_qlut(PrepareContext& ctx);
 Status run_qlut(KernelContext& ctx);

@@ -4,7 +4,8 @@
 //     that reads each plane in place, positions outside it counting as the input zero point;
 //   - otherwise one integer GEMM (qgemm.h) per (image, group): weights prepacked at preparation,
 //     the input read in place (1x1, stride 1, no pads) or through an im2col copy (padding holds
-//     the input zero point, so it adds nothing), packed 16 columns at a time.
+//     the input zero point, so it adds nothing), packed 16 columns at a time; a 1x1 of 1x1 planes
+//     (a Gemm of rows) is one GEMM over the images as rows (qmatmul.h).
 // Nodes outside this (other dtypes, non-zero weight zero points, SAME padding, 1-D or 3-D, sums that
 // could overflow int32) run the reference kernel.
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "kernels/cpu/op_common.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/qgemm.h"
+#include "kernels/cpu/qmatmul.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -264,6 +266,14 @@ Status run_qlinear_conv(KernelContext& ctx) {
 
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
                          g.oh == g.h && g.ow == g.w;
+  if (pointwise && out_sp == 1 && s->group == 1) {
+    // One position per image (a classifier Gemm of rows, fuse_qdq.cc): the images are the rows of
+    // one GEMM rather than one-column products.
+    QRowsGemm rg{.qk = &qk, .a = s->wpacked[0].data(), .m = s->m, .k = s->c, .corr = s->corr.data(),
+                 .mult = s->mult.data(), .zy = s->zy, .qmin = s->qmin, .qmax = s->qmax,
+                 .mult_below_one = s->mult_below_one};
+    return qgemm_rows(rg, xd, s->c, n_img, yd, pool);
+  }
   const int64_t k = s->cpg * g.kh * g.kw, kq = (k + 3) / 4, taps = g.kh * g.kw;
   // B packed straight from the input where the table can (no im2col rows).
   const bool direct = !pointwise && qk.pack_b_conv && (g.sw == 1 || g.sw == 2) && taps <= kQPackMaxTaps &&

@@ -366,9 +366,12 @@ Status qlinear_matmul(KernelContext& ctx) {
     for (int64_t bi = 0; bi < g.batch; ++bi) {
       for (int64_t m = 0; m < g.M; ++m) {
         for (int64_t n = 0; n < g.N; ++n) {
+          // The multiplier and the product in float (one rounding each), as QLinearConv's and
+          // the fast kernels' epilogues (and onnxruntime's) compute them; then rounded half to even.
           const int64_t i = (bi * g.M + m) * g.N + n;
-          const double mult = static_cast<double>(sa[m]) * sb[n] / sy[m];
-          out[i] = saturate_q<Q>(round_half_even(static_cast<double>(acc[i]) * mult), zy[m]);
+          const float mult = static_cast<float>(static_cast<double>(sa[m]) * sb[n] / sy[m]);
+          const float scaled = static_cast<float>(acc[i]) * mult;
+          out[i] = saturate_q<Q>(round_half_even(static_cast<double>(scaled)), zy[m]);
         }
       }
     }
