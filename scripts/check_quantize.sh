@@ -5,8 +5,11 @@
 #      held-out test_images.npy;
 #   2. Silero VAD v5 (npm @ricky0123/vad-web): ONNX Runtime's fp32 frame loop over the alsa-utils
 #      recordings (the reference), edgeai quantize --mode dynamic, ONNX Runtime runs the int8 VAD too;
-#   3. GoogleTest QuantOrt.* in edgeai_tests with EDGEAI_QUANT_CHECK=DIR compares: same top-1 as ORT,
-#      accuracy drop <= 0.5 points, size <= 0.30x; VAD decisions (p > 0.5) agree with fp32 >= 99%.
+#   3. the QDQ transformer encoder (when the model cache has transformer.onnx and quantize_qdq.py is
+#      at hand): ONNX Runtime runs it on a seeded input;
+#   4. GoogleTest QuantOrt.* in edgeai_tests with EDGEAI_QUANT_CHECK=DIR compares: same top-1 as ORT,
+#      accuracy drop <= 0.5 points, size <= 0.30x; VAD decisions (p > 0.5) agree with fp32 >= 99%;
+#      the transformer's output equals ORT's to float rounding.
 # Usage: scripts/check_quantize.sh --cli BUILD/bin/edgeai --tests BUILD/bin/edgeai_tests [--dir DIR]
 set -uo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -70,6 +73,26 @@ head -n 3 "$DIR/vad_quantize.log"
 step "ONNX Runtime runs vad_int8.onnx"
 node "$ORT_JS" vad "$DIR/vad_int8.onnx" "$DIR/vad_int8_ort" "${audio[@]}" > "$DIR/vad_int8_ort.log" 2>&1 ||
   fail "ONNX Runtime on vad_int8.onnx: $(tail -n 3 "$DIR/vad_int8_ort.log")"
+
+# The QDQ transformer encoder (bench/export_models.py's, quantized by quantize_qdq.py as
+# bench/int8_vs_ort.mjs does): its MatMuls run as QLinearMatMul in edgeai; ONNX Runtime's output on
+# one seeded input is the reference. Skipped when the fp32 export or the quantizer is not here.
+CACHE="${EDGEAI_MODEL_CACHE:-$REPO/build/models}"
+QDQ=""
+for q in "$REPO/bench/int8/quantize_qdq.py" "$REPO/../shared/bench/int8/quantize_qdq.py"; do
+  [ -f "$q" ] && { QDQ="$q"; break; }
+done
+if [ -f "$CACHE/transformer.onnx" ] && [ -n "$QDQ" ] && /usr/bin/python3 -c 'import onnx' 2>/dev/null; then
+  step "QDQ transformer (quantize_qdq.py), ONNX Runtime runs it"
+  ORT_NODE_DIR="$NODE_DIR/node_modules/onnxruntime-node" /usr/bin/python3 "$QDQ" "$CACHE/transformer.onnx" \
+    "$DIR/transformer_int8.onnx" > "$DIR/transformer_quantize.log" 2>&1 ||
+    fail "quantize_qdq.py transformer: $(tail -n 3 "$DIR/transformer_quantize.log")"
+  node "$ORT_JS" inputs "$DIR/transformer_int8.onnx" "$DIR/transformer_in" > /dev/null 2>&1 &&
+    node "$ORT_JS" run "$DIR/transformer_int8.onnx" "$DIR/transformer_ort" "input=$DIR/transformer_in/input.npy" \
+      > "$DIR/transformer_ort.log" 2>&1 || fail "ONNX Runtime on transformer_int8.onnx: $(tail -n 3 "$DIR/transformer_ort.log")"
+else
+  echo "skipping the QDQ transformer: needs $CACHE/transformer.onnx (scripts/check_models.sh), quantize_qdq.py and python3-onnx"
+fi
 
 step "QuantOrt tests"
 EDGEAI_QUANT_CHECK="$DIR" "$TESTS" --gtest_filter='QuantOrt.*' --gtest_color=no

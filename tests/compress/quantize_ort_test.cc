@@ -7,6 +7,8 @@
 //   vad_ref/                ort_reference.js vad on the fp32 Silero VAD v5 (audio.npy, probs.npy, ...)
 //   vad_int8.onnx           edgeai quantize silero_vad_v5.onnx --mode dynamic
 //   vad_int8_ort/probs.npy  ONNX Runtime's probabilities of vad_int8.onnx on the same audio
+//   transformer_int8.onnx, transformer_in/input.npy, transformer_ort/output.npy (when the script
+//                           made them): the QDQ transformer encoder and ONNX Runtime's output
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,6 +19,7 @@
 #include "core/env.h"
 #include "formats/onnx/onnx_import.h"
 #include "formats/tensor_io/npy.h"
+#include "passes/optimize.h"
 #include "runtime/session.h"
 
 namespace edgeai {
@@ -158,6 +161,49 @@ TEST(QuantOrt, VadDynamicInt8DecisionsAgreeWithFp32) {
     EXPECT_GE(ort_agree, 0.99);
   } else {
     ADD_FAILURE() << ort << " is missing: ONNX Runtime did not run the int8 VAD";
+  }
+}
+
+// The QDQ transformer encoder (quantize_qdq.py): its 12 quantized MatMuls fuse into QLinearMatMul
+// (the integer kernels), and the output equals ONNX Runtime's int8 run up to float rounding in the
+// float ops between them (attention, LayerNormalization): the quantized values are the same.
+TEST(QuantOrt, QdqTransformerMatchesOnnxRuntime) {
+  fs::path dir = check_dir();
+  if (dir.empty()) GTEST_SKIP() << "EDGEAI_QUANT_CHECK is not set (scripts/check_quantize.sh sets it)";
+  if (!fs::exists(dir / "transformer_int8.onnx")) GTEST_SKIP() << "no transformer_int8.onnx (no fp32 export here)";
+  auto m = formats::load_onnx((dir / "transformer_int8.onnx").string());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  Tensor input = load(dir / "transformer_in" / "input.npy"), ort = load(dir / "transformer_ort" / "output.npy");
+  if (HasFailure()) return;
+  ir::Graph fused = *m->graph;
+  ASSERT_TRUE(passes::optimize_graph(fused, {}).ok());
+  int qmatmul = 0, matmul = 0;
+  for (const auto& n : fused.nodes) {
+    qmatmul += n.op_type == "QLinearMatMul";
+    matmul += n.op_type == "MatMul";
+  }
+  EXPECT_EQ(qmatmul, 12);  // in_proj, linear1, linear2 of 4 layers
+  EXPECT_EQ(matmul, 8);    // attention's QK^T and PV stay float
+  for (int threads : {1, 2}) {
+    auto env = Env::create(threads);
+    auto s = runtime::Session::create(std::make_shared<const ir::Graph>(*m->graph), *env);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    auto out = (*s)->run({{"input", runtime::Value::of(input)}});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    const Tensor& y = (*out)[0].tensor;
+    ASSERT_EQ(y.shape(), ort.shape());
+    double max_diff = 0, max_abs = 0;
+    int64_t close = 0;
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      const double d = std::fabs(double(y.data<float>()[i]) - ort.data<float>()[i]);
+      max_diff = std::max(max_diff, d);
+      max_abs = std::max(max_abs, std::fabs(double(ort.data<float>()[i])));
+      close += d <= 1e-4;
+    }
+    std::printf("[ quant    ] QDQ transformer, %d threads: max |edgeai - ORT| %.3g (max |y| %.3g), %.2f%% within 1e-4\n",
+                threads, max_diff, max_abs, 100.0 * close / y.numel());
+    EXPECT_GE(close, y.numel() * 999 / 1000);  // a value one step apart somewhere moves its row a little
+    EXPECT_LE(max_diff, 0.05 * max_abs);
   }
 }
 
