@@ -1,4 +1,4 @@
-// The per-tensor QuantizeLinear / DequantizeLinear kernels (kernels/cpu/qdq.cc, the loops of
+// The per-tensor QuantizeLinear / DequantizeLinear and the DynamicQuantizeLinear kernels (kernels/cpu/qdq.cc, the loops of
 // qgemm_*.cc) against the reference kernels (the oracle, src/kernels/reference/quant.cc): bit-exact
 // on every ISA table this machine runs and 1-3 threads, u8 and s8, tails of the 16-value step and
 // of the 2^15-element chunks the threads share (a 224 x 224 x 3 model input is 4.6 chunks).
@@ -58,6 +58,40 @@ TEST(Int8Qdq, DequantizeMatchesReferenceBitExact) {
       expect_matches_reference(c, 0.0, 0.0);
     }
   }
+}
+
+// DynamicQuantizeLinear (the dynamic mode's activations): y, scale and zero point bit-exact with
+// the reference's: NaNs skipped by the range and quantized to the zero point, all-positive and
+// all-negative inputs (0 in the range), all zeros (scale 0), halves; an infinity is reported.
+TEST(Int8Qdq, DynamicQuantizeMatchesReferenceBitExact) {
+  uint32_t seed = 40;
+  for (const Shape& shape : kShapes) {
+    for (int kind = 0; kind < 4; ++kind) {
+      SCOPED_TRACE(shape_str(shape) + " kind " + std::to_string(kind));
+      Tensor x = random_tensor(shape, ++seed, kind == 1 ? 0.5f : -3.f, kind == 2 ? -0.25f : 5.f);
+      if (kind == 3) {
+        for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = 0.f;
+      }
+      if (kind == 0 && x.numel() > 40) {
+        x.data<float>()[0] = std::nanf("");
+        x.data<float>()[x.numel() - 1] = std::nanf("");
+        x.data<float>()[7] = -0.f;
+        x.data<float>()[x.numel() / 2] = 9.5f;  // the largest, in the middle of the chunks
+      }
+      OpCase c = OpCase::single("DynamicQuantizeLinear");
+      c.node().outputs = {"y", "y_scale", "y_zp"};
+      c.outputs = c.node().outputs;
+      c.input(x);
+      expect_matches_reference(c, 0.0, 0.0);
+    }
+  }
+  Tensor x = random_tensor({100}, 5);
+  x.data<float>()[10] = std::numeric_limits<float>::infinity();
+  OpCase c = OpCase::single("DynamicQuantizeLinear");
+  c.node().outputs = {"y", "y_scale", "y_zp"};
+  c.outputs = c.node().outputs;
+  c.input(x);
+  EXPECT_FALSE(fast_session_runs(c));
 }
 
 }  // namespace

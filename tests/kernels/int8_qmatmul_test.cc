@@ -103,6 +103,77 @@ TEST(Int8QMatMul, ThreadSplitsBitExact) {
   }
 }
 
+// MatMulInteger with a constant s8 B (the dynamic mode's: DynamicQuantizeLinear -> MatMulInteger):
+// the int32 sums, A's zero point a constant, fed at run time or absent, u8 or s8 A, B's zero point
+// absent or zeros; the reference's int32 bit for bit on every table, 1-3 threads.
+TEST(Int8QMatMul, MatMulIntegerMatchesReferenceBitExact) {
+  struct I {
+    Shape x;
+    int64_t n;
+    int zp = 0;  // 0: a constant zero point, 1: fed at run time, 2: none
+    bool s8 = false, b_zp = false;
+  };
+  const std::vector<I> specs = {
+      {{4, 16}, 8},           {{17, 21}, 19, 1},     {{1, 7}, 3, 2},       {{3, 5, 30}, 13, 1, false, true},
+      {{20, 24}, 12, 0, true}, {{9, 36}, 10, 1, true}, {{10}, 6},          {{0, 8}, 4, 1},
+      {{1, 128, 256}, 768, 1}, {{5, 1024}, 515, 1},  {{300, 211}, 37, 0, true}, {{1, 2000}, 1100, 2},
+      {{7, 2700}, 5, 1, false, true},
+  };
+  uint32_t seed = 1200;
+  for (const I& s : specs) {
+    SCOPED_TRACE("MatMulInteger x " + shape_str(s.x) + " n=" + std::to_string(s.n) + " zp " + std::to_string(s.zp) +
+                 (s.s8 ? " s8" : " u8"));
+    const DType xt = s.s8 ? DType::kI8 : DType::kU8;
+    OpCase c = OpCase::single("MatMulInteger");
+    c.input(random_bytes(xt, s.x, seed += 3));
+    c.constant(weights(s.x.back(), s.n, seed + 1));
+    const Tensor zp = scalar_q8(xt, s.s8 ? -17 : 131);
+    if (s.zp == 0) c.constant(zp);
+    else if (s.zp == 1) c.input(zp);
+    else if (s.b_zp) c.absent();
+    if (s.b_zp) c.constant(Tensor::create(DType::kI8, {s.n}).value());
+    expect_matches_reference(c, 0.0, 0.0);
+  }
+}
+
+// MatMulInteger nodes outside the kernel: B's zero point other than 0, B fed at run time, a
+// per-row zero point of A: the reference runs them.
+TEST(Int8QMatMul, MatMulIntegerOtherNodesRunByReference) {
+  auto base = [](uint32_t seed) {
+    OpCase c = OpCase::single("MatMulInteger");
+    c.input(random_bytes(DType::kU8, {6, 20}, seed));
+    c.constant(weights(20, 9, seed + 1));
+    return c;
+  };
+  {
+    OpCase c = base(1);
+    c.input(scalar_q8(DType::kU8, 3));
+    c.constant(scalar_q8(DType::kI8, 1));
+    expect_declined_and_run_by_reference(c);
+  }
+  {
+    OpCase c = base(2);
+    Tensor w = c.constants[0].second;
+    c.constants.clear();
+    c.feeds.push_back({"in1", w});
+    expect_declined_and_run_by_reference(c);
+  }
+  {
+    OpCase c = base(3);
+    c.input(random_bytes(DType::kU8, {6}, 3));  // per-row zero points: taken at preparation, run by the reference
+    EXPECT_TRUE(fast_kernel_takes(c));
+    const auto a = run_case(c.graph(), c, detect_cpu_features(), 1, false);
+    const auto b = run_case(c.graph(), c, detect_cpu_features(), 1, true);
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_TRUE(bitwise_equal(a[0], b[0]));
+  }
+  {
+    OpCase c = base(4);
+    c.feeds[0].second = random_bytes(DType::kU8, {6, 21}, 4);  // K 21 against B's 20: reported
+    EXPECT_FALSE(fast_session_runs(c));
+  }
+}
+
 // The classifier Gemm of rows (fuse_qdq: QLinearConv on [N, K, 1, 1]) now runs as one GEMM over
 // the images as rows.
 TEST(Int8QMatMul, GemmOfRowsAsQLinearConvBitExact) {

@@ -44,9 +44,12 @@ Status run_global_avg_pool(KernelContext& ctx);
 PrepareResult prepare_qlinear_conv(PrepareContext& ctx);
 Status run_qlinear_conv(KernelContext& ctx);
 
-// qmatmul.cc: QLinearMatMul with a constant 2-D s8 weight (integer GEMM on activation rows).
+// qmatmul.cc: QLinearMatMul and MatMulInteger with a constant 2-D s8 weight (integer GEMM on
+// activation rows).
 PrepareResult prepare_qlinear_matmul(PrepareContext& ctx);
 Status run_qlinear_matmul(KernelContext& ctx);
+PrepareResult prepare_matmul_integer(PrepareContext& ctx);
+Status run_matmul_integer(KernelContext& ctx);
 
 // qlut.cc: com.edgeai QLut (table lookup on 8-bit values, byte or float table).
 PrepareResult prepare_qlut(PrepareContext& ctx);
@@ -60,10 +63,12 @@ Status run_qlinear_add(KernelContext& ctx);
 PrepareResult prepare_qmax_pool(PrepareContext& ctx);
 Status run_qmax_pool(KernelContext& ctx);
 
-// qdq.cc: QuantizeLinear, DequantizeLinear per tensor.
+// qdq.cc: QuantizeLinear, DequantizeLinear per tensor; DynamicQuantizeLinear.
 PrepareResult prepare_quantize_linear(PrepareContext& ctx);
 Status run_quantize_linear(KernelContext& ctx);
 PrepareResult prepare_dequantize_linear(PrepareContext& ctx);
 Status run_dequantize_linear(KernelContext& ctx);
+PrepareResult prepare_dynamic_quantize_linear(PrepareContext& ctx);
+Status run_dynamic_quantize_linear(KernelContext& ctx);
 
 }  // namespace edgeai::kernels::cpu

@@ -37,6 +37,9 @@ struct QGemmBlock {
   const float* mult = nullptr;    // [m]
   int32_t zy = 0, qmin = 0, qmax = 255;
   bool mult_below_one = false;  // every mult[i] < 1: |acc * mult| < 2^31, no clamp before rounding
+  // When set, the sums are written as they are: y32[i * ldy + j] = acc + corr[i] (int32; y, zy,
+  // qmin, qmax unused; mult read but unused), for MatMulInteger.
+  int32_t* y32 = nullptr;
 };
 
 // Depthwise int8 convolution of one channel, read straight from its h x w plane: output (oy, ox)

@@ -91,6 +91,17 @@ struct PanelEpilogue {
   // Rows [i0, i0 + rows) x columns [j, j + cols) of y from the 8 x 4 tile's accumulators.
   template <bool kClamp>
   void store(const QGemmBlock& g, const __m256i (&acc)[kQMR], int64_t i0, int rows, int64_t j, int cols) const {
+    if (g.y32) {  // the sums: rows 2p and 2p + 1 in the halves of vector p
+      for (int p = 0; 2 * p < rows; ++p) {
+        const __m256i h = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[2 * p], acc[2 * p + 1]), 0xd8);
+        alignas(32) int32_t o[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(o), _mm256_add_epi32(h, corr[p]));
+        for (int r = 2 * p; r < std::min(rows, 2 * p + 2); ++r) {
+          std::memcpy(g.y32 + (i0 + r) * g.ldy + j, o + (r & 1) * 4, static_cast<size_t>(cols) * 4);
+        }
+      }
+      return;
+    }
     __m256i t[4];
 #pragma GCC unroll 4
     for (int p = 0; p < 4; ++p) {

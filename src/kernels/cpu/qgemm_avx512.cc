@@ -27,6 +27,10 @@ inline __mmask16 tail_mask(int64_t cols) {
 }
 
 inline void store_row(const QGemmBlock& g, __m512i acc, int64_t i, int64_t j, int cols) {
+  if (g.y32) {
+    _mm512_mask_storeu_epi32(g.y32 + i * g.ldy + j, tail_mask(cols), _mm512_add_epi32(acc, _mm512_set1_epi32(g.corr[i])));
+    return;
+  }
   const __m128i v = g.mult_below_one ? requant16<false>(acc, g.corr[i], g.mult[i], g.zy, g.qmin, g.qmax)
                                      : requant16<true>(acc, g.corr[i], g.mult[i], g.zy, g.qmin, g.qmax);
   _mm_mask_storeu_epi8(g.y + i * g.ldy + j, tail_mask(cols), v);
@@ -124,6 +128,12 @@ void tail_cols(const QGemmBlock& g, const int8_t* a, const int32_t* bq, int64_t 
 #pragma GCC unroll 8
     for (int u = 1; u < U; ++u) total = _mm256_add_epi32(total, acc[c][u]);
     const __m512i sum = _mm512_castsi256_si512(total);
+    if (g.y32) {
+      alignas(64) int32_t o[16];
+      _mm512_store_si512(o, _mm512_add_epi32(sum, corr));
+      for (int i = 0; i < rows; ++i) g.y32[(i0 + i) * g.ldy + j0 + c] = o[i];
+      continue;
+    }
     __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sum, corr)), mult);
     if (!g.mult_below_one) v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-1e9f)), _mm512_set1_ps(1e9f));
     __m512i r = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);

@@ -55,6 +55,17 @@ struct PanelEpilogue {
 
   // acc[c][h]: column c, rows 4h .. 4h + 3; rows [i0, i0 + rows) x columns [j, j + cols) of y.
   void store(const QGemmBlock& g, const int32x4_t (&acc)[kCols][2], int64_t i0, int rows, int64_t j, int cols) const {
+    if (g.y32) {
+      int32_t sums[kCols][kQMR];  // [column][row]
+      for (int c = 0; c < kCols; ++c) {
+        vst1q_s32(sums[c], vaddq_s32(acc[c][0], corr[0]));
+        vst1q_s32(sums[c] + 4, vaddq_s32(acc[c][1], corr[1]));
+      }
+      for (int r = 0; r < rows; ++r) {
+        for (int c = 0; c < cols; ++c) g.y32[(i0 + r) * g.ldy + j + c] = sums[c][r];
+      }
+      return;
+    }
     uint8_t out[kCols][kQMR];  // [column][row]
     for (int c = 0; c < kCols; ++c) {
       const bool clamp = !g.mult_below_one;

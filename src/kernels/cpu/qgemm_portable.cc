@@ -50,7 +50,8 @@ void gemm_portable(const QGemmBlock& g) {
         const uint8_t* b = blk + (q * 16 + c) * 4;
         acc += a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
       }
-      g.y[i * g.ldy + j] = qgemm_requant(acc, g.corr[i], g.mult[i], g.zy, g.qmin, g.qmax);
+      if (g.y32) g.y32[i * g.ldy + j] = acc + g.corr[i];
+      else g.y[i * g.ldy + j] = qgemm_requant(acc, g.corr[i], g.mult[i], g.zy, g.qmin, g.qmax);
     }
   }
 }

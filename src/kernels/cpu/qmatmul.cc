@@ -1,5 +1,7 @@
 // QLinearMatMul with a constant weight B [K, N] (s8, zero points 0, per-tensor or per-column
 // scales) and a per-tensor u8 or s8 A [..., K] (any rank, the leading dims flattened into rows),
+// and MatMulInteger with such a B (the int32 sums; A's zero point may come at run time, as
+// DynamicQuantizeLinear makes it: `edgeai quantize --mode dynamic`),
 // bit-exact with the reference kernel (src/kernels/reference/quant.cc): the weights transposed and
 // prepacked once at preparation (qgemm.h's A, output feature n is row n), the rows of A packed
 // per call straight into B's layout and multiplied on the integer GEMM tables (qmatmul.h). s8
@@ -17,6 +19,11 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/op_common.h"
 #include "kernels/cpu/ops.h"
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#include <emmintrin.h>
+#endif
 
 namespace edgeai::kernels::cpu {
 
@@ -93,7 +100,33 @@ void qtranspose_bytes(const uint8_t* src, int64_t lds, int64_t rows, int64_t col
   }
 }
 
-Status qgemm_rows(const QRowsGemm& p, const uint8_t* x, int64_t ldx, int64_t rows, uint8_t* y, ThreadPool& pool) {
+void qtranspose_words(const int32_t* src, int64_t lds, int64_t rows, int64_t cols, int32_t* dst, int64_t ldd) {
+  int64_t r = 0;
+#if defined(__SSE2__)
+  for (; r + 4 <= rows; r += 4) {
+    int64_t c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      __m128 v0 = _mm_castsi128_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + r * lds + c)));
+      __m128 v1 = _mm_castsi128_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (r + 1) * lds + c)));
+      __m128 v2 = _mm_castsi128_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (r + 2) * lds + c)));
+      __m128 v3 = _mm_castsi128_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (r + 3) * lds + c)));
+      _MM_TRANSPOSE4_PS(v0, v1, v2, v3);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + c * ldd + r), _mm_castps_si128(v0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (c + 1) * ldd + r), _mm_castps_si128(v1));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (c + 2) * ldd + r), _mm_castps_si128(v2));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (c + 3) * ldd + r), _mm_castps_si128(v3));
+    }
+    for (; c < cols; ++c) {
+      for (int64_t i = 0; i < 4; ++i) dst[c * ldd + r + i] = src[(r + i) * lds + c];
+    }
+  }
+#endif
+  for (; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
+  }
+}
+
+Status qgemm_rows(const QRowsGemm& p, const uint8_t* x, int64_t ldx, int64_t rows, void* y, ThreadPool& pool) {
   if (rows <= 0 || p.m <= 0) return ok_status();
   const int64_t kq = (p.k + 3) / 4, block_bytes = kq * 64, blocks = (rows + 15) / 16;
   const int64_t panels = (p.m + kQMR - 1) / kQMR;
@@ -111,7 +144,8 @@ Status qgemm_rows(const QRowsGemm& p, const uint8_t* x, int64_t ldx, int64_t row
   const QGemmKernels& qk = *p.qk;
   std::atomic<bool> failed{false};
   auto body = [&](int64_t b, int64_t e) {
-    AlignedFloats packed((max_cols / 16 * block_bytes + 3) / 4), tmp((max_rows * max_cols + 3) / 4);
+    const int64_t out_bytes = p.int32_out ? 4 : 1;
+    AlignedFloats packed((max_cols / 16 * block_bytes + 3) / 4), tmp((max_rows * max_cols * out_bytes + 3) / 4);
     if (!packed.ok() || !tmp.ok()) {
       failed = true;
       return;
@@ -139,8 +173,14 @@ Status qgemm_rows(const QRowsGemm& p, const uint8_t* x, int64_t ldx, int64_t row
       blk.qmin = p.qmin;
       blk.qmax = p.qmax;
       blk.mult_below_one = p.mult_below_one;
-      qk.gemm(blk);
-      qtranspose_bytes(tb, ncols, blk.m, ncols, y + j0 * p.m + p0 * kQMR, p.m);
+      if (p.int32_out) {
+        blk.y32 = reinterpret_cast<int32_t*>(tb);
+        qk.gemm(blk);
+        qtranspose_words(blk.y32, ncols, blk.m, ncols, static_cast<int32_t*>(y) + j0 * p.m + p0 * kQMR, p.m);
+      } else {
+        qk.gemm(blk);
+        qtranspose_bytes(tb, ncols, blk.m, ncols, static_cast<uint8_t*>(y) + j0 * p.m + p0 * kQMR, p.m);
+      }
     }
   };
   const int64_t tasks = chunks * splits;
@@ -254,6 +294,89 @@ Status run_qlinear_matmul(KernelContext& ctx) {
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, s->y_type, out_shape));
   const int64_t rows = x.numel() / s->g.k;
   return qgemm_rows(s->g, x.data<uint8_t>(), s->g.k, rows, y->data<uint8_t>(), ctx.pool());
+}
+
+
+namespace {
+
+// MatMulInteger with a constant s8 B: the per-feature weight sums for the run-time zero point.
+struct QMatMulIntegerState final : FastState {
+  QRowsGemm g;
+  std::vector<int8_t> wpacked;
+  std::vector<int64_t> wsum;  // [N]
+  std::vector<float> ones;    // the GEMM's multipliers, unused for int32 sums
+};
+
+}  // namespace
+
+PrepareResult prepare_matmul_integer(PrepareContext& ctx) {
+  std::unique_ptr<KernelState> none;
+  if (ctx.num_inputs() < 2 || ctx.num_inputs() > 4 || !ctx.has_input(0) || !ctx.has_input(1)) return none;
+  auto s = std::make_unique<QMatMulIntegerState>();
+  init_fast_state(ctx, "", s.get());
+  const Tensor* w = ctx.constant_input(1);
+  if (!w || w->dtype() != DType::kI8 || w->rank() != 2 || w->dim(0) == 0 || w->dim(1) == 0) return none;
+  const int64_t k = w->dim(0), n = w->dim(1);
+  if (2 * k * 255 * 128 >= (int64_t(1) << 31)) return none;  // |acc| and |corr| stay in int32
+  if (ctx.num_inputs() == 4 && ctx.has_input(3)) {  // b_zero_point: zeros only
+    const Tensor* bz = ctx.constant_input(3);
+    if (!bz || bz->dtype() != DType::kI8 || !(bz->numel() == 1 || (bz->rank() == 1 && bz->dim(0) == n))) return none;
+    for (int64_t i = 0; i < bz->numel(); ++i) {
+      if (bz->get_int(i) != 0) return none;
+    }
+  }
+  DType xt;
+  std::vector<int64_t> xshape;
+  if (ctx.declared_type(0, &xt, &xshape) && xt != DType::kU8 && xt != DType::kI8 && xt != DType::kUndefined) {
+    return none;
+  }
+  const int8_t* wd = w->data<int8_t>();
+  std::vector<int8_t> wt(static_cast<size_t>(n * k));
+  s->wsum.assign(static_cast<size_t>(n), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t kk = 0; kk < k; ++kk) {
+      wt[i * k + kk] = wd[kk * n + i];
+      s->wsum[i] += wd[kk * n + i];
+    }
+  }
+  s->wpacked.resize(static_cast<size_t>(qgemm_a_bytes(n, k)));
+  qgemm_pack_a(wt.data(), n, k, s->wpacked.data());
+  s->ones.assign(static_cast<size_t>(n), 1.f);
+  QRowsGemm& g = s->g;
+  g.qk = &qgemm_for(ctx.cpu());
+  g.a = s->wpacked.data();
+  g.m = n;
+  g.k = k;
+  g.mult = s->ones.data();
+  g.int32_out = true;
+  return std::unique_ptr<KernelState>(std::move(s));
+}
+
+Status run_matmul_integer(KernelContext& ctx) {
+  const QMatMulIntegerState* s = state_of<QMatMulIntegerState>(ctx);
+  if (!ctx.has_input(0) || !ctx.input_value(0).is_tensor()) return s->fall_back(ctx);
+  const Tensor& x = ctx.input(0);
+  const bool s8 = x.dtype() == DType::kI8;
+  if ((x.dtype() != DType::kU8 && !s8) || x.rank() < 1 || x.dim(x.rank() - 1) != s->g.k) return s->fall_back(ctx);
+  int32_t zx = 0;
+  if (ctx.num_inputs() > 2 && ctx.has_input(2)) {  // a per-tensor zero point of x's dtype (per row: the reference)
+    if (!ctx.input_value(2).is_tensor()) return s->fall_back(ctx);
+    const Tensor& z = ctx.input(2);
+    if (z.dtype() != x.dtype() || z.numel() != 1 || z.rank() > 1) return s->fall_back(ctx);
+    zx = static_cast<int32_t>(z.get_int(0));
+  }
+  if (!ctx.is_output_used(0)) return ok_status();
+  Shape out_shape(x.shape().begin(), x.shape().end() - 1);
+  out_shape.push_back(s->g.m);
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kI32, out_shape));
+  // corr = -(zx as read) * sum(w): |zx| <= 255, |sum(w)| <= 128 k, inside int32 by prepare's bound.
+  const int64_t zx_u8 = zx + (s8 ? 128 : 0);
+  std::vector<int32_t> corr(static_cast<size_t>(s->g.m));
+  for (int64_t i = 0; i < s->g.m; ++i) corr[i] = static_cast<int32_t>(-zx_u8 * s->wsum[i]);
+  QRowsGemm g = s->g;
+  g.corr = corr.data();
+  g.x_flip = s8 ? 0x80 : 0;
+  return qgemm_rows(g, x.data<uint8_t>(), g.k, x.numel() / g.k, y->data<int32_t>(), ctx.pool());
 }
 
 }  // namespace edgeai::kernels::cpu
