@@ -260,6 +260,13 @@ TEST(Int8QMatMul, OtherNodesDeclinedOrReported) {
     EXPECT_TRUE(fast_session_runs(c));
   }
   {
+    OpCase c = qmatmul_case(s, 7);  // y_scale fed at run time, not a constant: the reference runs it
+    Tensor ys = c.constants[5].second;
+    c.constants.erase(c.constants.begin() + 5);
+    c.feeds.push_back({"in6", ys});
+    expect_declined_and_run_by_reference(c);
+  }
+  {
     OpCase c = qmatmul_case(s, 4);  // per-row activation scales: the reference's
     c.constants[0].second = random_tensor({6}, 4, 0.01f, 0.02f);
     EXPECT_FALSE(fast_kernel_takes(c));
