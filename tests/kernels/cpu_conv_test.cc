@@ -99,6 +99,11 @@ TEST(CpuConv, DepthwiseMatchesReference) {
       // (32 columns), AVX2 (16 x 16 outputs).
       {1, 32, 16, 32, 32, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 32},
       {1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 16},
+      // The columns past a whole block's last whole vector, also read by the transposing loads
+      // (on into the plane's next rows) except in the rows where they would leave the plane:
+      // 21 = 16 + 5 columns, and the 5 rows of the tensor's only block end its allocation.
+      {1, 16, 5, 21, 16, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 16},
+      {1, 32, 9, 9, 32, 5, 5, 2, 2, 2, 2, -1, -1, 1, 1, 32},
   };
   uint32_t seed = 100;
   for (const auto& s : specs) {
