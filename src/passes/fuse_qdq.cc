@@ -12,7 +12,8 @@
 // product exactly and rounds once, so its output equals the float QDQ graph's except where the two
 // roundings fall on different sides of a half step: at most one quantization step apart.
 //
-// DQ(x: u8) -> MatMul(DQ(w: s8 constant [K, N])) -> Q becomes QLinearMatMul (see fuse_matmul).
+// DQ(x: u8) -> MatMul(DQ(w: s8 constant [K, N])) [-> Add(constant bias)] -> Q becomes
+// QLinearMatMul, with the bias com.edgeai QLinearMatMul (see fuse_matmul).
 //
 // Only well-formed patterns are rewritten: scalar activation scales and zero points, finite
 // positive scales, per-tensor or per-output-channel (axis 0) weight scales of the right length,
@@ -346,8 +347,46 @@ int fuse_add(ir::Graph& g) {
   return finish_rewrites(g, removed, count);
 }
 
+// The int32 bias [N] of a MatMul's Add: `value` a float constant of N values (shape [N] or
+// [1, ..., N]) or the DequantizeLinear of one, each b[n] as round_half_even(b[n] / (x_scale *
+// w_scale[n])), the scale of the integer sums (an int32 bias quantized at that scale comes back as
+// it was). Undefined when `value` is none of these or a value would not fit.
+Tensor matmul_bias(const ir::Graph& g, const GraphIndex& idx, const std::string& value, const Tensor& xs,
+                   const Tensor& ws, int64_t n) {
+  Tensor f;
+  if (const Tensor* c = idx.constant(value)) {
+    if (c->dtype() == DType::kF32) f = *c;
+  } else if (const int d = producer_op(g, idx, value, "DequantizeLinear"); d >= 0) {
+    const ir::Node& nd = g.nodes[d];
+    std::vector<kernels::Value> in;
+    for (const auto& name : nd.inputs) {
+      const Tensor* t = name.empty() ? nullptr : idx.constant(name);
+      if (!name.empty() && !t) return Tensor();
+      in.push_back(t ? kernels::Value::of(*t) : kernels::Value());
+    }
+    NodeEvaluator eval;
+    auto out = eval.run(g, nd, in);
+    if (!out.ok() || out->size() != 1 || !(*out)[0].is_tensor()) return Tensor();
+    f = (*out)[0].tensor;
+  }
+  if (!f.defined() || f.dtype() != DType::kF32 || f.numel() != n || f.rank() < 1 || f.dim(f.rank() - 1) != n) {
+    return Tensor();
+  }
+  Tensor b = Tensor::create(DType::kI32, {n}).value();
+  const double sx = xs.data<float>()[0];
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = std::nearbyint(static_cast<double>(f.data<float>()[i]) / (sx * ws.data<float>()[ws.numel() == 1 ? 0 : i]));
+    if (!(std::fabs(v) < double(1 << 30))) return Tensor();
+    b.data<int32_t>()[i] = static_cast<int32_t>(v);
+  }
+  return b;
+}
+
 // Rewrites DQ(x: u8) -> MatMul(., DQ(w: s8 constant [K, N], per tensor or per column (axis 1),
-// zero points 0)) -> Q into QLinearMatMul(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp): the
+// zero points 0)) -> Q into QLinearMatMul(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp), and
+// with an Add of a constant bias [N] between the MatMul and the Q (a float constant or the
+// DequantizeLinear of one) into com.edgeai QLinearMatMul(..., bias as int32 at x_scale * w_scale,
+// see matmul_bias): the
 // integer GEMM on x's rows (any rank; kernels/cpu/qmatmul.cc) instead of a float MatMul on weights
 // dequantized to 4x their bytes, within one step of the float QDQ graph as QLinearConv. Products
 // of two activations (attention's QK^T and PV) have no constant weight and stay float. Returns the
@@ -357,7 +396,19 @@ int fuse_matmul(ir::Graph& g) {
   std::vector<bool> removed(g.nodes.size(), false);
   int count = 0;
   for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
-    const int mi = quantized_op(g, idx, removed, qi, "MatMul");
+    int mi = quantized_op(g, idx, removed, qi, "MatMul");
+    const int ai = mi < 0 ? quantized_op(g, idx, removed, qi, "Add") : -1;
+    std::string bias_in;  // the Add's other input: a constant bias
+    if (ai >= 0 && g.nodes[ai].inputs.size() == 2) {  // MatMul -> Add(bias) -> Q
+      for (int side = 0; side < 2 && mi < 0; ++side) {
+        const std::string& v = g.nodes[ai].inputs[side];
+        const int p = producer_op(g, idx, v, "MatMul");
+        if (p >= 0 && !removed[p] && idx.sole_consumer(v) == ai && !idx.is_pinned(v)) {
+          mi = p;
+          bias_in = g.nodes[ai].inputs[1 - side];
+        }
+      }
+    }
     if (mi < 0 || g.nodes[mi].inputs.size() != 2) continue;
     ir::Node& mm = g.nodes[mi];
     const int dx = activation_dq(g, idx, mm.inputs[0]);
@@ -375,8 +426,19 @@ int fuse_matmul(ir::Graph& g) {
     }
     const ir::Node& nx = g.nodes[dx];
     const ir::Node& q = g.nodes[qi];
+    std::string bias;
+    if (!bias_in.empty()) {
+      Tensor b = matmul_bias(g, idx, bias_in, *idx.constant(nx.inputs[1]), *idx.constant(nw.inputs[1]), w->dim(1));
+      if (!b.defined()) continue;
+      bias = add_initializer(g, idx, mm.outputs[0] + "_bias_i32", std::move(b));
+    }
     mm.op_type = "QLinearMatMul";
     mm.inputs = {nx.inputs[0], nx.inputs[1], nx.inputs[2], nw.inputs[0], nw.inputs[1], nw.inputs[2], q.inputs[1], q.inputs[2]};
+    if (!bias.empty()) {
+      mm.domain = kEdgeaiDomain;  // com.edgeai QLinearMatMul: + the int32 bias
+      mm.inputs.push_back(bias);
+      removed[ai] = true;
+    }
     mm.outputs = {q.outputs[0]};
     removed[qi] = true;
     ++count;

@@ -103,6 +103,23 @@ TEST(Int8QMatMul, ThreadSplitsBitExact) {
   }
 }
 
+// com.edgeai QLinearMatMul (fuse_qdq's MatMul -> Add(bias) -> Q): the int32 bias added to each
+// column's sum before the requantization, bit-exact with the reference on every table.
+TEST(Int8QMatMul, WithBiasMatchesReferenceBitExact) {
+  uint32_t seed = 700;
+  for (const MSpec& s : {MSpec{{17, 21}, 19}, MSpec{{3, 5, 30}, 13, false}, MSpec{{1, 128, 256}, 256},
+                         MSpec{{20, 24}, 12, true, true, true}}) {
+    SCOPED_TRACE(shape_name(s));
+    OpCase c = qmatmul_case(s, seed += 9);
+    c.node().domain = "com.edgeai";
+    Tensor bias = Tensor::create(DType::kI32, {s.n}).value();
+    std::mt19937 rng(seed);
+    for (int64_t i = 0; i < s.n; ++i) bias.data<int32_t>()[i] = static_cast<int32_t>(rng() % 40001) - 20000;
+    c.constant(bias);
+    expect_matches_reference(c, 0.0, 0.0);
+  }
+}
+
 // MatMulInteger with a constant s8 B (the dynamic mode's: DynamicQuantizeLinear -> MatMulInteger):
 // the int32 sums, A's zero point a constant, fed at run time or absent, u8 or s8 A, B's zero point
 // absent or zeros; the reference's int32 bit for bit on every table, 1-3 threads.

@@ -178,7 +178,9 @@ TEST(QdqFusion, GemmBecomesQLinearConvWithinOneStep) {
 // x [2, 5, 40] -> Q -> DQ -> MatMul(DQ(w [40, 21])) -> Q -> DQ -> y: a quantized projection of a
 // rank-3 activation (a transformer's), weights per column (axis 1) or per tensor; `w_zp` spoils
 // the weight zero point, `a_second` makes the second operand an activation (attention's QK^T).
-ir::Graph qdq_matmul(bool per_column, int w_zp = 0, bool a_second = false, int64_t k_x = 40) {
+// `bias`: 0 none, 1 Add(float bias [21]) between the MatMul and the Q, bias first (PyTorch's
+// export of Linear), 2 Add(DQ(int32 bias at x_scale * w_scale)) after it.
+ir::Graph qdq_matmul(bool per_column, int w_zp = 0, bool a_second = false, int64_t k_x = 40, int bias = 0) {
   const int64_t k = 40, m = 21;
   GraphBuilder b;
   b.input("x", {2, 5, k_x});
@@ -207,7 +209,21 @@ ir::Graph qdq_matmul(bool per_column, int w_zp = 0, bool a_second = false, int64
     if (per_column) GraphBuilder::set_int(wd, "axis", 1);
   }
   b.node("MatMul", {"xd", "wd"}, {"ym"});
-  b.node("QuantizeLinear", {"ym", "ys", "yz"}, {"yq"});
+  if (bias == 1) {
+    b.init("bf", random_tensor({m}, 8, -0.5f, 0.5f));
+    b.node("Add", {"bf", "ym"}, {"yb"});
+  } else if (bias == 2) {
+    Tensor bq = Tensor::create(DType::kI32, {m}).value(), bs = Tensor::create(DType::kF32, {m}).value();
+    const Tensor& ws = b.g.initializers.at("ws");
+    for (int64_t i = 0; i < m; ++i) {
+      bq.data<int32_t>()[i] = static_cast<int32_t>(rng() % 4001) - 2000;
+      bs.data<float>()[i] = 0.03f * ws.data<float>()[ws.numel() == 1 ? 0 : i];
+    }
+    b.init("bq", bq).init("bs", bs).init("bz", Tensor::create(DType::kI32, {m}).value());
+    GraphBuilder::set_int(b.node("DequantizeLinear", {"bq", "bs", "bz"}, {"bd"}), "axis", 0);
+    b.node("Add", {"ym", "bd"}, {"yb"});
+  }
+  b.node("QuantizeLinear", {bias ? "yb" : "ym", "ys", "yz"}, {"yq"});
   b.node("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
   return b.g;
 }
@@ -220,6 +236,18 @@ TEST(QdqFusion, MatMulBecomesQLinearMatMulWithinOneStep) {
     EXPECT_EQ(count_op(opt, "QLinearMatMul"), 1);
     EXPECT_EQ(count_op(opt, "MatMul"), 0);
     expect_within_one_step(g, {2, 5, 40}, 0.05f);
+  }
+  // With an Add of a constant bias between the MatMul and the Q: com.edgeai QLinearMatMul with an
+  // int32 bias, no Add left.
+  for (int bias : {1, 2}) {
+    for (bool per_column : {true, false}) {
+      SCOPED_TRACE("bias " + std::to_string(bias) + (per_column ? " per column" : " per tensor"));
+      const ir::Graph g = qdq_matmul(per_column, 0, false, 40, bias);
+      const ir::Graph opt = optimized(g);
+      EXPECT_EQ(count_op(opt, "QLinearMatMul"), 1);
+      EXPECT_EQ(count_op(opt, "Add"), 0);
+      expect_within_one_step(g, {2, 5, 40}, 0.05f);
+    }
   }
   // A weight zero point other than 0 and a product of two activations stay float MatMuls, and run.
   for (const ir::Graph& g : {qdq_matmul(true, 2), qdq_matmul(false, 1), qdq_matmul(true, 0, true)}) {

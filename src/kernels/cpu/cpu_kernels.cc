@@ -67,6 +67,7 @@ std::span<const KernelEntry> cpu_kernels() {
       entry<run_global_avg_pool, prepare_global_avg_pool>("", "GlobalAveragePool"),
       entry<run_qlinear_conv, prepare_qlinear_conv>("", "QLinearConv"),
       entry<run_qlinear_matmul, prepare_qlinear_matmul>("", "QLinearMatMul"),
+      entry<run_qlinear_matmul, prepare_edgeai_qlinear_matmul>("com.edgeai", "QLinearMatMul"),
       entry<run_matmul_integer, prepare_matmul_integer>("", "MatMulInteger"),
       entry<run_quantize_linear, prepare_quantize_linear>("", "QuantizeLinear"),
       entry<run_dequantize_linear, prepare_dequantize_linear>("", "DequantizeLinear"),

@@ -47,6 +47,7 @@ Status run_qlinear_conv(KernelContext& ctx);
 // qmatmul.cc: QLinearMatMul and MatMulInteger with a constant 2-D s8 weight (integer GEMM on
 // activation rows).
 PrepareResult prepare_qlinear_matmul(PrepareContext& ctx);
+PrepareResult prepare_edgeai_qlinear_matmul(PrepareContext& ctx);  // com.edgeai: + int32 bias
 Status run_qlinear_matmul(KernelContext& ctx);
 PrepareResult prepare_matmul_integer(PrepareContext& ctx);
 Status run_matmul_integer(KernelContext& ctx);

@@ -217,14 +217,22 @@ bool scalar_q8_zp(const Tensor* t, DType* type, int32_t* v) {
 
 }  // namespace
 
-PrepareResult prepare_qlinear_matmul(PrepareContext& ctx) {
+namespace {
+
+PrepareResult prepare_qlinear_matmul_in(PrepareContext& ctx, std::string_view domain) {
   std::unique_ptr<KernelState> none;
-  if (ctx.num_inputs() != 8) return none;
-  for (int i = 0; i < 8; ++i) {
+  if (ctx.num_inputs() != 8 && !(ctx.num_inputs() == 9 && !domain.empty())) return none;
+  for (int i = 0; i < ctx.num_inputs(); ++i) {
     if (!ctx.has_input(i)) return none;
   }
+  const int32_t* bias = nullptr;
+  if (ctx.num_inputs() == 9) {
+    const Tensor* b = ctx.constant_input(8);
+    if (!b || b->dtype() != DType::kI32 || b->rank() != 1) return none;
+    bias = b->data<int32_t>();
+  }
   auto s = std::make_unique<QMatMulState>();
-  init_fast_state(ctx, "", s.get());
+  init_fast_state(ctx, domain, s.get());
   QRowsGemm& g = s->g;
   g.qk = &qgemm_for(ctx.cpu());
   float sx = 0.f, sy = 0.f;
@@ -241,6 +249,7 @@ PrepareResult prepare_qlinear_matmul(PrepareContext& ctx) {
   const Tensor* wz = ctx.constant_input(5);
   if (!w || w->dtype() != DType::kI8 || w->rank() != 2 || w->dim(0) == 0 || w->dim(1) == 0) return none;
   const int64_t k = w->dim(0), n = w->dim(1);
+  if (bias && ctx.constant_input(8)->dim(0) != n) return none;
   // Per tensor or per column; zero points all 0.
   if (!ws || ws->dtype() != DType::kF32 || !(ws->numel() == 1 ? ws->rank() <= 1 : ws->rank() == 1 && ws->dim(0) == n)) {
     return none;
@@ -271,7 +280,9 @@ PrepareResult prepare_qlinear_matmul(PrepareContext& ctx) {
       wt[i * k + kk] = wd[kk * n + i];
       wsum += wd[kk * n + i];
     }
-    s->corr[i] = static_cast<int32_t>(-int64_t(zx_u8) * wsum);
+    const int64_t b = bias ? bias[i] : 0;
+    if (2 * k * 255 * 128 + std::abs(b) >= (int64_t(1) << 31)) return none;  // acc + corr stays in int32
+    s->corr[i] = static_cast<int32_t>(b - int64_t(zx_u8) * wsum);
   }
   s->wpacked.resize(static_cast<size_t>(qgemm_a_bytes(n, k)));
   qgemm_pack_a(wt.data(), n, k, s->wpacked.data());
@@ -281,6 +292,13 @@ PrepareResult prepare_qlinear_matmul(PrepareContext& ctx) {
   g.corr = s->corr.data();
   g.mult = s->mult.data();
   return std::unique_ptr<KernelState>(std::move(s));
+}
+
+}  // namespace
+
+PrepareResult prepare_qlinear_matmul(PrepareContext& ctx) { return prepare_qlinear_matmul_in(ctx, ""); }
+PrepareResult prepare_edgeai_qlinear_matmul(PrepareContext& ctx) {
+  return prepare_qlinear_matmul_in(ctx, "com.edgeai");
 }
 
 Status run_qlinear_matmul(KernelContext& ctx) {

@@ -331,6 +331,8 @@ Status read_scales(KernelContext& ctx, int index, int64_t count, const char* wha
   return ok_status();
 }
 
+// ONNX QLinearMatMul; com.edgeai QLinearMatMul (the int8 QDQ fusion's MatMul -> Add(bias) -> Q)
+// takes a 9th input, an int32 bias [N] added to each column's sum before the requantization.
 Status qlinear_matmul(KernelContext& ctx) {
   for (int i = 0; i < 8; ++i) {
     if (!ctx.has_input(i)) return ctx.error("all 8 inputs are required; input " + std::to_string(i) + " is missing");
@@ -352,6 +354,15 @@ Status qlinear_matmul(KernelContext& ctx) {
   RETURN_IF_ERROR(read_zero_points(ctx, 5, b.dtype(), g.N, "b_zero_point", zb));
   RETURN_IF_ERROR(read_scales(ctx, 6, g.M, "y_scale", sy));
   RETURN_IF_ERROR(read_zero_points(ctx, 7, yt, g.M, "y_zero_point", zy));
+  const int32_t* bias = nullptr;  // com.edgeai QLinearMatMul's input 8
+  if (ctx.num_inputs() > 8 && ctx.has_input(8)) {
+    const Tensor& bt = ctx.input(8);
+    if (bt.dtype() != DType::kI32 || bt.rank() != 1 || bt.dim(0) != g.N) {
+      return ctx.error("bias must be int32 with shape [" + std::to_string(g.N) + "], got " + dt(bt.dtype()) + " " +
+                       shape_str(bt.shape()));
+    }
+    bias = bt.data<int32_t>();
+  }
   if (!ctx.is_output_used(0)) return ok_status();
   ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, yt, g.out_shape));
   std::vector<int64_t> acc;
@@ -370,7 +381,7 @@ Status qlinear_matmul(KernelContext& ctx) {
           // the fast kernels' epilogues (and onnxruntime's) compute them; then rounded half to even.
           const int64_t i = (bi * g.M + m) * g.N + n;
           const float mult = static_cast<float>(static_cast<double>(sa[m]) * sb[n] / sy[m]);
-          const float scaled = static_cast<float>(acc[i]) * mult;
+          const float scaled = static_cast<float>(acc[i] + (bias ? bias[n] : 0)) * mult;
           out[i] = saturate_q<Q>(round_half_even(static_cast<double>(scaled)), zy[m]);
         }
       }
@@ -703,6 +714,7 @@ std::span<const KernelEntry> quant_kernels() {
       {"", "ConvInteger", conv_integer},
       {"", "QLinearConv", qlinear_conv},
       {"com.edgeai", "QLinearAdd", qlinear_add},
+      {"com.edgeai", "QLinearMatMul", qlinear_matmul},
       {"com.edgeai", "QMaxPool", qmax_pool},
   };
   return kTable;
