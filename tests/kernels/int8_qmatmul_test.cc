@@ -222,6 +222,7 @@ TEST(Int8QMatMul, GemmOfRowsAsQLinearConvBitExact) {
 TEST(Int8QMatMul, PackRowsAndTransposeMatchLoops) {
   using kernels::cpu::qpack_rows;
   using kernels::cpu::qtranspose_bytes;
+  using kernels::cpu::qtranspose_words;
   for (int64_t n : {1, 15, 16, 17, 40}) {
     for (int64_t k : {1, 4, 7, 33}) {
       const int64_t kq = (k + 3) / 4 + 1, ldx = k + 3;  // one quad more than needed: zero too
@@ -239,8 +240,8 @@ TEST(Int8QMatMul, PackRowsAndTransposeMatchLoops) {
       }
     }
   }
-  for (int64_t rows : {1, 7, 8, 9, 24}) {
-    for (int64_t cols : {1, 8, 13, 48}) {
+  for (int64_t rows : {1, 3, 4, 7, 8, 9, 24}) {
+    for (int64_t cols : {1, 4, 8, 13, 48}) {
       const Tensor src = random_bytes(DType::kU8, {rows, cols + 2}, static_cast<uint32_t>(rows * 7 + cols));
       const int64_t ldd = rows + 5;
       std::vector<uint8_t> dst(static_cast<size_t>(cols * ldd), 0xcd);
@@ -249,6 +250,14 @@ TEST(Int8QMatMul, PackRowsAndTransposeMatchLoops) {
         for (int64_t r = 0; r < ldd; ++r) {
           const uint8_t want = r < rows ? src.data<uint8_t>()[r * (cols + 2) + c] : 0xcd;
           ASSERT_EQ(dst[c * ldd + r], want) << rows << "x" << cols << " at " << r << "," << c;
+        }
+      }
+      std::vector<int32_t> wsrc(static_cast<size_t>(rows * (cols + 2))), wdst(static_cast<size_t>(cols * ldd), -7);
+      for (size_t i = 0; i < wsrc.size(); ++i) wsrc[i] = static_cast<int32_t>(i * 2654435761u);
+      qtranspose_words(wsrc.data(), cols + 2, rows, cols, wdst.data(), ldd);
+      for (int64_t c = 0; c < cols; ++c) {
+        for (int64_t r = 0; r < ldd; ++r) {
+          ASSERT_EQ(wdst[c * ldd + r], r < rows ? wsrc[r * (cols + 2) + c] : -7) << rows << "x" << cols << " words";
         }
       }
     }
