@@ -11,6 +11,7 @@ TEST(CpuGemm, ShapesAndTails) {
       {1, 1, 1}, {1, 10, 512}, {7, 17, 63}, {65, 33, 5}, {17, 65, 7}, {63, 49, 130},
       {8, 48, 384}, {9, 49, 385}, {130, 70, 300}, {3, 200, 1000}, {33, 97, 800},
       {200, 300, 100}, {512, 49, 600},  // large enough to split over threads
+      {1, 1000, 1280},                   // a classifier: packed B past 2 MiB (AlignedFloats::weights)
   };
   uint32_t seed = 1;
   for (const auto& [m, n, k] : mnk) {

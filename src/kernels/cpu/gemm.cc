@@ -4,6 +4,10 @@
 #include <new>
 #include <string>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace edgeai::kernels::cpu {
 
 AlignedFloats::AlignedFloats(int64_t n) : n_(n) {
@@ -18,7 +22,23 @@ Status out_of_memory(int64_t floats) {
                         (floats > 0 ? " (" + std::to_string(floats * 4) + " bytes)" : std::string()));
 }
 
-void AlignedFloats::Free::operator()(float* p) const { ::operator delete(p, std::align_val_t(64), std::nothrow); }
+AlignedFloats AlignedFloats::weights(int64_t n) {
+  constexpr size_t kHuge = size_t(2) << 20;
+  if (n <= 0 || n > kMaxScratchFloats || static_cast<size_t>(n) * sizeof(float) < kHuge) return AlignedFloats(n);
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  AlignedFloats a;
+  a.n_ = n;
+  a.p_ = std::unique_ptr<float[], Free>(
+      static_cast<float*>(::operator new(bytes, std::align_val_t(kHuge), std::nothrow)), Free{kHuge});
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  // The whole 2 MiB pages only (the rest stays in 4 KiB pages: no memory beyond the weights').
+  // Advice: when refused, 4 KiB pages as before.
+  if (a.p_) madvise(a.p_.get(), bytes / kHuge * kHuge, MADV_HUGEPAGE);
+#endif
+  return a;
+}
+
+void AlignedFloats::Free::operator()(float* p) const { ::operator delete(p, std::align_val_t(align), std::nothrow); }
 
 namespace {
 
@@ -180,7 +200,7 @@ Split choose_split(const UKernels& uk, const GemmArgs& g, int threads) {
 }  // namespace
 
 AlignedFloats pack_a_once(const UKernels& uk, const float* a, int64_t rs, int64_t cs, int64_t m, int64_t k) {
-  AlignedFloats buf(std::max<int64_t>(1, ceil_div(m, uk.mr) * uk.mr * k));
+  AlignedFloats buf = AlignedFloats::weights(std::max<int64_t>(1, ceil_div(m, uk.mr) * uk.mr * k));
   if (buf.ok()) uk.pack_a(a, rs, cs, m, 0, k, buf.data());
   return buf;
 }
@@ -188,7 +208,7 @@ AlignedFloats pack_a_once(const UKernels& uk, const float* a, int64_t rs, int64_
 AlignedFloats pack_b_once(const UKernels& uk, const float* b, int64_t rs, int64_t cs, int64_t k, int64_t n,
                           float scale) {
   const int64_t total = ceil_div(n, uk.nr) * uk.nr * k;
-  AlignedFloats buf(std::max<int64_t>(1, total));
+  AlignedFloats buf = AlignedFloats::weights(std::max<int64_t>(1, total));
   if (!buf.ok()) return buf;
   uk.pack_b(b, rs, cs, 0, k, n, buf.data());
   if (scale != 1.0f) {
