@@ -84,15 +84,16 @@ bool output_q(const ir::Graph& g, const GraphIndex& idx, size_t i) {
   return positive_scalar(idx.constant(q.inputs[1])) && yz && q8(yz->dtype()) && yz->numel() == 1 && yz->rank() <= 1;
 }
 
-// A DequantizeLinear of an activation: node index, or -1. Scalar scale and 8-bit zero point.
-int activation_dq(const ir::Graph& g, const GraphIndex& idx, const std::string& value) {
+// A DequantizeLinear of an activation: node index, or -1. Scalar scale and u8 (or, with
+// `allow_s8`, s8) zero point.
+int activation_dq(const ir::Graph& g, const GraphIndex& idx, const std::string& value, bool allow_s8 = false) {
   const int d = producer_op(g, idx, value, "DequantizeLinear");
   if (d < 0) return -1;
   const ir::Node& n = g.nodes[d];
   if (n.inputs.size() != 3 || n.outputs.size() != 1 || !plain_qdq_attrs(n)) return -1;
   const Tensor* z = idx.constant(n.inputs[2]);
-  if (!positive_scalar(idx.constant(n.inputs[1])) || !z || z->dtype() != DType::kU8 || z->numel() != 1 ||
-      z->rank() > 1) {
+  if (!positive_scalar(idx.constant(n.inputs[1])) || !z || !(z->dtype() == DType::kU8 || (allow_s8 && z->dtype() == DType::kI8)) ||
+      z->numel() != 1 || z->rank() > 1) {
     return -1;
   }
   return d;
@@ -382,7 +383,7 @@ Tensor matmul_bias(const ir::Graph& g, const GraphIndex& idx, const std::string&
   return b;
 }
 
-// Rewrites DQ(x: u8) -> MatMul(., DQ(w: s8 constant [K, N], per tensor or per column (axis 1),
+// Rewrites DQ(x: u8 or s8) -> MatMul(., DQ(w: s8 constant [K, N], per tensor or per column (axis 1),
 // zero points 0)) -> Q into QLinearMatMul(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp), and
 // with an Add of a constant bias [N] between the MatMul and the Q (a float constant or the
 // DequantizeLinear of one) into com.edgeai QLinearMatMul(..., bias as int32 at x_scale * w_scale,
@@ -411,7 +412,7 @@ int fuse_matmul(ir::Graph& g) {
     }
     if (mi < 0 || g.nodes[mi].inputs.size() != 2) continue;
     ir::Node& mm = g.nodes[mi];
-    const int dx = activation_dq(g, idx, mm.inputs[0]);
+    const int dx = activation_dq(g, idx, mm.inputs[0], true);  // s8 activations: the kernel reads x ^ 0x80
     const int dw = producer_op(g, idx, mm.inputs[1], "DequantizeLinear");
     if (dx < 0 || dw < 0 || !weight_dq_ok(g, idx, g.nodes[dw], 1)) continue;
     const ir::Node& nw = g.nodes[dw];

@@ -180,13 +180,15 @@ TEST(QdqFusion, GemmBecomesQLinearConvWithinOneStep) {
 // the weight zero point, `a_second` makes the second operand an activation (attention's QK^T).
 // `bias`: 0 none, 1 Add(float bias [21]) between the MatMul and the Q, bias first (PyTorch's
 // export of Linear), 2 Add(DQ(int32 bias at x_scale * w_scale)) after it.
-ir::Graph qdq_matmul(bool per_column, int w_zp = 0, bool a_second = false, int64_t k_x = 40, int bias = 0) {
+ir::Graph qdq_matmul(bool per_column, int w_zp = 0, bool a_second = false, int64_t k_x = 40, int bias = 0,
+                     bool s8_x = false) {
   const int64_t k = 40, m = 21;
   GraphBuilder b;
   b.input("x", {2, 5, k_x});
   if (a_second) b.input("w_act", {k, m});
   b.output("y");
-  b.init("xs", scalar_f32(0.03f)).init("xz", u8_scalar(120)).init("ys", scalar_f32(0.05f)).init("yz", u8_scalar(9));
+  b.init("xs", scalar_f32(0.03f)).init("ys", scalar_f32(0.05f)).init("yz", u8_scalar(9));
+  b.init("xz", s8_x ? Tensor::from_vector<int8_t>(DType::kI8, {}, {int8_t(-8)}) : u8_scalar(120));
   Tensor w = Tensor::create(DType::kI8, {k, m}).value();
   std::mt19937 rng(13);
   for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(int(rng() % 255) - 127);
@@ -248,6 +250,12 @@ TEST(QdqFusion, MatMulBecomesQLinearMatMulWithinOneStep) {
       EXPECT_EQ(count_op(opt, "Add"), 0);
       expect_within_one_step(g, {2, 5, 40}, 0.05f);
     }
+  }
+  // s8 activations (onnxruntime's S8S8 layout) too.
+  {
+    const ir::Graph g = qdq_matmul(true, 0, false, 40, 1, true);
+    EXPECT_EQ(count_op(optimized(g), "QLinearMatMul"), 1);
+    expect_within_one_step(g, {2, 5, 40}, 0.05f);
   }
   // A weight zero point other than 0 and a product of two activations stay float MatMuls, and run.
   for (const ir::Graph& g : {qdq_matmul(true, 2), qdq_matmul(false, 1), qdq_matmul(true, 0, true)}) {
