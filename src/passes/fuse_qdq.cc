@@ -281,16 +281,21 @@ ir::Node lut_node(ir::Graph& g, const GraphIndex& idx, const std::string& name, 
   return lut;
 }
 
-// The node of type `op` (default domain, one output) whose output only QuantizeLinear `qi`
-// (an output_q) reads, unpinned; -1 otherwise.
+// The node of type `op` (default domain, one output, not removed) that produces `v`, when node
+// `reader` is v's only reader and v is unpinned; -1 otherwise.
+int sole_input_op(const ir::Graph& g, const GraphIndex& idx, const std::vector<bool>& removed, const std::string& v,
+                  int reader, std::string_view op) {
+  const int p = idx.producer(v);
+  if (p < 0 || removed[p] || idx.sole_consumer(v) != reader || idx.is_pinned(v)) return -1;
+  const ir::Node& n = g.nodes[p];
+  return n.domain.empty() && n.op_type == op && n.outputs.size() == 1 ? p : -1;
+}
+
+// The node of type `op` whose output only QuantizeLinear `qi` (an output_q) reads (sole_input_op).
 int quantized_op(const ir::Graph& g, const GraphIndex& idx, const std::vector<bool>& removed, size_t qi,
                  std::string_view op) {
   if (removed[qi] || !output_q(g, idx, qi)) return -1;
-  const std::string& v = g.nodes[qi].inputs[0];
-  const int p = idx.producer(v);
-  if (p < 0 || removed[p] || idx.sole_consumer(v) != static_cast<int>(qi) || idx.is_pinned(v)) return -1;
-  const ir::Node& n = g.nodes[p];
-  return n.domain.empty() && n.op_type == op && n.outputs.size() == 1 ? p : -1;
+  return sole_input_op(g, idx, removed, g.nodes[qi].inputs[0], static_cast<int>(qi), op);
 }
 
 // Drops the removed nodes; the rewrites introduced com.edgeai ops when count > 0.
@@ -312,13 +317,8 @@ int fuse_add(ir::Graph& g) {
   for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
     int ai = quantized_op(g, idx, removed, qi, "Add");
     const int ri = ai < 0 ? quantized_op(g, idx, removed, qi, "Relu") : -1;
-    if (ri >= 0) {  // Add -> Relu, the Relu the Add's only reader
-      const std::string& v = g.nodes[ri].inputs[0];
-      const int p = g.nodes[ri].inputs.size() == 1 ? idx.producer(v) : -1;
-      if (p >= 0 && !removed[p] && idx.sole_consumer(v) == ri && !idx.is_pinned(v) && g.nodes[p].domain.empty() &&
-          g.nodes[p].op_type == "Add" && g.nodes[p].outputs.size() == 1) {
-        ai = p;
-      }
+    if (ri >= 0 && g.nodes[ri].inputs.size() == 1) {  // Add -> Relu, the Relu the Add's only reader
+      ai = sole_input_op(g, idx, removed, g.nodes[ri].inputs[0], ri, "Add");
     }
     if (ai < 0 || g.nodes[ai].inputs.size() != 2) continue;
     const ir::Node& q = g.nodes[qi];
@@ -402,12 +402,8 @@ int fuse_matmul(ir::Graph& g) {
     std::string bias_in;  // the Add's other input: a constant bias
     if (ai >= 0 && g.nodes[ai].inputs.size() == 2) {  // MatMul -> Add(bias) -> Q
       for (int side = 0; side < 2 && mi < 0; ++side) {
-        const std::string& v = g.nodes[ai].inputs[side];
-        const int p = producer_op(g, idx, v, "MatMul");
-        if (p >= 0 && !removed[p] && idx.sole_consumer(v) == ai && !idx.is_pinned(v)) {
-          mi = p;
-          bias_in = g.nodes[ai].inputs[1 - side];
-        }
+        mi = sole_input_op(g, idx, removed, g.nodes[ai].inputs[side], ai, "MatMul");
+        if (mi >= 0) bias_in = g.nodes[ai].inputs[1 - side];
       }
     }
     if (mi < 0 || g.nodes[mi].inputs.size() != 2) continue;

@@ -80,6 +80,22 @@ struct ConvWindow {
   }
 };
 
+// A form of a conv's weights made on the first run that needs it (once, whatever the threads);
+// read only through get().
+template <class T>
+class LazyForm {
+ public:
+  template <class Make>
+  const T& get(Make make) const {
+    std::call_once(once_, [&] { value_ = make(); });
+    return value_;
+  }
+
+ private:
+  mutable std::once_flag once_;
+  mutable T value_;
+};
+
 struct ConvState final : FastState {
   ConvWindow win;
   int nd = 2;               // spatial dims (1 or 2)
@@ -87,24 +103,20 @@ struct ConvState final : FastState {
   int64_t group = 1, cpg = 0, mpg = 0;
   int64_t kh = 1, kw = 1;
   bool depthwise = false;
-  // Per group (GEMM path), packed on the first run that takes the GEMM path. Which path a run
-  // takes (Winograd, the direct kernel, sparse weights, rows times B on 1x1 planes, the GEMM)
-  // depends on the plane, not known before the first run, so each form of the weights is made on
-  // the first run that needs it: resnet18's 7x7 3x3 convs take the GEMM and the others Winograd
-  // (both forms of every conv were 78 MB), efficientnet_b0's squeeze-excitation convs only rows
-  // times B.
-  mutable std::vector<AlignedFloats> wpacked;
-  mutable std::once_flag wpacked_once;
-  // A 1x1 kernel over 1x1 planes (squeeze-excitation after a global pool): the weights packed
-  // once more, as B, on the first such run, so that each image is a row times the weights,
-  // vectorized over the output channels, instead of MR-row panels times a column that fills one
-  // lane of each NR-wide tile.
-  mutable std::once_flag wrow_once;
-  mutable AlignedFloats wrow;
-  // 3x3 stride 1, group 1: the 16 transformed filters, on the first run that takes Winograd.
+  // Which path a run takes (Winograd, the direct kernel, sparse weights, rows times B on 1x1
+  // planes, the GEMM) depends on the plane, not known before the first run, so each form of the
+  // weights below is made from `weights` on the first run that takes its path: resnet18's 7x7 3x3
+  // convs take the GEMM and the others Winograd (both forms of every conv were 78 MB),
+  // efficientnet_b0's squeeze-excitation convs only rows times B.
+  Tensor weights;  // the constant input 1 (shared storage, not a copy)
+  LazyForm<std::vector<AlignedFloats>> wpacked;  // per group (GEMM path)
+  // A 1x1 kernel over 1x1 planes (squeeze-excitation after a global pool): the weights as B, so
+  // that each image is a row times the weights, vectorized over the output channels, instead of
+  // MR-row panels times a column that fills one lane of each NR-wide tile.
+  LazyForm<AlignedFloats> wrow;
+  // 3x3 stride 1, group 1: the 16 transformed filters (empty when out of memory: im2col).
   bool winograd_eligible = false;
-  mutable std::once_flag winograd_once;
-  mutable std::vector<AlignedFloats> winograd;
+  LazyForm<std::vector<AlignedFloats>> winograd;
   ConvDirect direct;                   // few input channels (group 1): conv_direct.h
   SparseChoice sparse;                 // mostly-zero (pruned) weights, group 1: sparse_gemm.h
   std::vector<float> w;                // depthwise: [C][kh * kw]
@@ -176,6 +188,7 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
     if (s->group == 1) s->sparse = prepare_sparse(*s->uk, wd, k, 1, s->m, k, 1.0f, kSparseMinZeroFractionWide);
     const bool unit = s->win.stride[0] == 1 && s->win.stride[1] == 1 && s->win.dil[0] == 1 && s->win.dil[1] == 1;
     s->winograd_eligible = s->nd == 2 && s->group == 1 && s->kh == 3 && s->kw == 3 && unit && s->c >= 8 && s->m >= 8;
+    s->weights = *w;
   }
   return std::unique_ptr<KernelState>(std::move(s));
 }
@@ -304,10 +317,10 @@ Status run_conv(KernelContext& ctx) {
     return finish(failed ? out_of_memory(scratch) : ok_status());
   }
 
-  if (s->group == 1 && g.kh == 1 && g.kw == 1 && in_sp == 1 && out_sp == 1 && ctx.num_inputs() > 1 &&
-      ctx.has_input(1) && ctx.input(1).numel() == s->m * s->c) {
-    std::call_once(s->wrow_once, [&] { s->wrow = pack_b_once(uk, ctx.input(1).data<float>(), 1, s->c, s->c, s->m); });
-    if (s->wrow.size() > 0 && s->wrow.ok()) {
+  if (s->group == 1 && g.kh == 1 && g.kw == 1 && in_sp == 1 && out_sp == 1) {
+    const AlignedFloats& wrow =
+        s->wrow.get([&] { return pack_b_once(uk, s->weights.data<float>(), 1, s->c, s->c, s->m); });
+    if (wrow.ok()) {
       GemmArgs ga;  // y (image, j) = sum over k of x (image, k) W (j, k)
       ga.m = n_img;
       ga.n = s->m;
@@ -316,7 +329,7 @@ Status run_conv(KernelContext& ctx) {
       ga.a_rs = s->c;
       ga.a_cs = 1;
       ga.b_kind = GemmArgs::BKind::kPacked;
-      ga.b_packed = s->wrow.data();
+      ga.b_packed = wrow.data();
       ga.c = yd;
       ga.ldc = s->m;
       ga.bias = bias;
@@ -331,22 +344,19 @@ Status run_conv(KernelContext& ctx) {
   if (s->direct.ready() && conv_direct_takes(s->direct, uk, g, n_img, scratch_cap)) {
     return finish(conv_direct(s->direct, uk, ctx.pool(), g, xd, n_img, bias, act, yd));
   }
-  const bool weights_in = ctx.has_input(1) && ctx.input(1).dtype() == DType::kF32 &&
-                          ctx.input(1).numel() == s->m * s->cpg * g.kh * g.kw;
-  bool use_winograd = false;
-  if (s->winograd_eligible && weights_in && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
-      winograd_pays(uk, g)) {
-    std::call_once(s->winograd_once, [&] {
-      s->winograd = winograd_filters(uk, ctx.input(1).data<float>(), s->m, s->c);
-      for (const auto& u : s->winograd) {
-        if (!u.ok()) s->winograd.clear();  // out of memory: im2col
+  const std::vector<AlignedFloats>* winograd = nullptr;
+  if (s->winograd_eligible && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && winograd_pays(uk, g)) {
+    winograd = &s->winograd.get([&] {
+      auto u = winograd_filters(uk, s->weights.data<float>(), s->m, s->c);
+      for (const auto& f : u) {
+        if (!f.ok()) return std::vector<AlignedFloats>();  // out of memory: im2col
       }
+      return u;
     });
-    use_winograd = !s->winograd.empty();
   }
-  if (use_winograd) {
+  if (winograd && !winograd->empty()) {
     for (int64_t n = 0; n < n_img; ++n) {
-      RETURN_IF_ERROR(winograd_conv(uk, ctx.pool(), g, s->winograd, s->m, xd + n * s->c * in_sp, bias, act,
+      RETURN_IF_ERROR(winograd_conv(uk, ctx.pool(), g, *winograd, s->m, xd + n * s->c * in_sp, bias, act,
                                     yd + n * s->m * out_sp));
     }
     return finish(ok_status());
@@ -388,12 +398,14 @@ Status run_conv(KernelContext& ctx) {
       im2col.push_back(ip);
     }
   }
-  if (!weights_in) return s->fall_back(ctx);
-  std::call_once(s->wpacked_once, [&] {
-    const float* wd = ctx.input(1).data<float>();
-    for (int64_t gi = 0; gi < s->group; ++gi) s->wpacked.push_back(pack_a_once(uk, wd + gi * s->mpg * k, k, 1, s->mpg, k));
+  const std::vector<AlignedFloats>& wpacked = s->wpacked.get([&] {
+    std::vector<AlignedFloats> packs;
+    for (int64_t gi = 0; gi < s->group; ++gi) {
+      packs.push_back(pack_a_once(uk, s->weights.data<float>() + gi * s->mpg * k, k, 1, s->mpg, k));
+    }
+    return packs;
   });
-  for (const auto& p : s->wpacked) {
+  for (const auto& p : wpacked) {
     if (!p.ok()) return out_of_memory(s->m * k);
   }
   return gemm_batch(uk, &ctx.pool(), n_img * s->group, [&](int64_t i) {
@@ -402,7 +414,7 @@ Status run_conv(KernelContext& ctx) {
     a.m = s->mpg;
     a.n = out_sp;
     a.k = k;
-    a.a_packed = s->wpacked[gi].data();
+    a.a_packed = wpacked[gi].data();
     a.b = xd + (n * s->c + gi * s->cpg) * in_sp;
     if (pointwise) {
       a.b_kind = GemmArgs::BKind::kRowMajor;

@@ -194,6 +194,22 @@ Status qgemm_rows(const QRowsGemm& p, const uint8_t* x, int64_t ldx, int64_t row
 
 namespace {
 
+// W [K, N] (s8, row-major) transposed (feature i is row i) and packed as qgemm.h's A into `packed`;
+// `wsum` gets each feature's sum of weights (for the zero point's correction).
+void pack_weight_rows(const int8_t* wd, int64_t k, int64_t n, std::vector<int8_t>* packed,
+                      std::vector<int64_t>* wsum) {
+  std::vector<int8_t> wt(static_cast<size_t>(n * k));
+  wsum->assign(static_cast<size_t>(n), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t kk = 0; kk < k; ++kk) {
+      wt[i * k + kk] = wd[kk * n + i];
+      (*wsum)[i] += wd[kk * n + i];
+    }
+  }
+  packed->resize(static_cast<size_t>(qgemm_a_bytes(n, k)));
+  qgemm_pack_a(wt.data(), n, k, packed->data());
+}
+
 struct QMatMulState final : FastState {
   QRowsGemm g;
   int64_t n = 0;
@@ -269,8 +285,6 @@ PrepareResult prepare_qlinear_matmul_in(PrepareContext& ctx, std::string_view do
   s->n = n;
   s->mult.resize(n);
   s->corr.resize(n);
-  const int8_t* wd = w->data<int8_t>();
-  std::vector<int8_t> wt(static_cast<size_t>(n * k));  // W transposed: feature i is row i
   g.mult_below_one = true;
   for (int64_t i = 0; i < n; ++i) {
     const float swi = ws->data<float>()[ws->numel() == 1 ? 0 : i];
@@ -278,17 +292,11 @@ PrepareResult prepare_qlinear_matmul_in(PrepareContext& ctx, std::string_view do
     s->mult[i] = static_cast<float>(static_cast<double>(sx) * swi / sy);  // as the reference computes it
     if (!std::isfinite(s->mult[i])) return none;
     g.mult_below_one = g.mult_below_one && s->mult[i] < 1.f;
-    int64_t wsum = 0;
-    for (int64_t kk = 0; kk < k; ++kk) {
-      wt[i * k + kk] = wd[kk * n + i];
-      wsum += wd[kk * n + i];
-    }
-    const int64_t b = bias ? bias[i] : 0;
-    if (2 * k * 255 * 128 + std::abs(b) >= (int64_t(1) << 31)) return none;  // acc + corr stays in int32
-    s->corr[i] = static_cast<int32_t>(b - int64_t(zx_u8) * wsum);
+    if (bias && 2 * k * 255 * 128 + std::abs(int64_t(bias[i])) >= (int64_t(1) << 31)) return none;  // acc + corr in int32
   }
-  s->wpacked.resize(static_cast<size_t>(qgemm_a_bytes(n, k)));
-  qgemm_pack_a(wt.data(), n, k, s->wpacked.data());
+  std::vector<int64_t> wsum;
+  pack_weight_rows(w->data<int8_t>(), k, n, &s->wpacked, &wsum);
+  for (int64_t i = 0; i < n; ++i) s->corr[i] = static_cast<int32_t>((bias ? bias[i] : 0) - int64_t(zx_u8) * wsum[i]);
   g.a = s->wpacked.data();
   g.m = n;
   g.k = k;
@@ -351,17 +359,7 @@ PrepareResult prepare_matmul_integer(PrepareContext& ctx) {
   if (ctx.declared_type(0, &xt, &xshape) && xt != DType::kU8 && xt != DType::kI8 && xt != DType::kUndefined) {
     return none;
   }
-  const int8_t* wd = w->data<int8_t>();
-  std::vector<int8_t> wt(static_cast<size_t>(n * k));
-  s->wsum.assign(static_cast<size_t>(n), 0);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t kk = 0; kk < k; ++kk) {
-      wt[i * k + kk] = wd[kk * n + i];
-      s->wsum[i] += wd[kk * n + i];
-    }
-  }
-  s->wpacked.resize(static_cast<size_t>(qgemm_a_bytes(n, k)));
-  qgemm_pack_a(wt.data(), n, k, s->wpacked.data());
+  pack_weight_rows(w->data<int8_t>(), k, n, &s->wpacked, &s->wsum);
   s->ones.assign(static_cast<size_t>(n), 1.f);
   QRowsGemm& g = s->g;
   g.qk = &qgemm_for(ctx.cpu());
