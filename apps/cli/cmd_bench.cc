@@ -141,14 +141,19 @@ struct NodeTime {
   double ms_per_run = 0;
 };
 
-// A short description of a Conv-like node: weight shape, group, strides ("W[32,1,3,3] g32 s2").
+// A short description of a Conv-like node: weight shape, group, strides ("W[32,1,3,3] g32 s2");
+// for FusedPwDwConv both weights ("W[96,16,1,1] Clip + W[96,1,3,3] g96 s2 Clip").
 std::string node_detail(const ir::Graph& g, const std::string& name) {
   for (const auto& n : g.nodes) {
     if (n.name != name) continue;
-    std::string d;
-    if (n.inputs.size() > 1) {
-      auto it = g.initializers.find(n.inputs[1]);
-      if (it != g.initializers.end()) d = "W" + shape_str(it->second.shape());
+    const auto weight = [&](size_t k) -> std::string {
+      auto it = k < n.inputs.size() ? g.initializers.find(n.inputs[k]) : g.initializers.end();
+      return it == g.initializers.end() ? "" : "W" + shape_str(it->second.shape());
+    };
+    std::string d = weight(1);
+    if (n.op_type == "FusedPwDwConv") {
+      if (const ir::Attribute* a = n.attr("pw_activation")) d += " " + a->s;
+      d += " + " + weight(3);
     }
     if (const ir::Attribute* a = n.attr("group"); a && a->i != 1) d += " g" + std::to_string(a->i);
     if (const ir::Attribute* a = n.attr("strides"); a && !a->ints.empty() && a->ints[0] != 1) {

@@ -8,6 +8,17 @@
 //                        Y = act(alpha * A' * B' + beta * C).
 //   Gelu(X)              Y = 0.5 x (1 + erf(x / sqrt 2)); with approximate = "tanh",
 //                        Y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+//   FusedPwDwConv(X, W1, B1?, W2, B2?)
+//                        an inverted-residual block's 1x1 expand conv and the depthwise conv
+//                        after it, in one node (fuse_pointwise_depthwise.cc): X [N, Cin, H, W],
+//                        W1 [C, Cin, 1, 1], B1 [C] or absent, W2 [C, 1, kh, kw], B2 [C] or absent.
+//                        Attributes: the depthwise conv's, as ONNX Conv spells them (strides,
+//                        pads, dilations, auto_pad, kernel_shape, group = C), its activation as
+//                        `activation` / `activation_params`, and the pointwise conv's as
+//                        `pw_activation` / `pw_activation_params` (same encoding; absent = none).
+//                        Y = FusedConv(E, W2, B2; the depthwise attributes and activation) with
+//                        E = FusedConv(X, W1, B1; stride 1, no pads, group 1, pw_activation):
+//                        exactly the two nodes it replaces. All inputs of one float dtype.
 //   QLut(X, Table)       X uint8 or int8, Table [256] of uint8, int8 or float: Y = Table[byte of X]
 //                        (the byte read as unsigned), Y of Table's dtype and X's shape. The int8
 //                        QDQ fusion makes it from DequantizeLinear -> elementwise ops ->
@@ -38,33 +49,69 @@
 namespace edgeai::kernels::ref {
 namespace {
 
-// Runs an inner kernel (the reference Conv or Gemm) on this node's inputs and attributes, and
-// keeps the output it allocates so the activation can be applied to it in place.
+// Runs an inner kernel (the reference Conv or Gemm) and keeps the output it allocates so the
+// activation can be applied to it in place. By default the inner kernel sees this node's inputs
+// (not FusedConv's Z) and attributes and writes this node's output; FusedPwDwConv runs it on
+// chosen inputs, with or without the node's attributes, into a tensor of its own.
 class InnerContext final : public KernelContext {
  public:
   InnerContext(KernelContext& outer, std::string_view op, int opset) : o_(outer), op_(op), opset_(opset) {}
+  // The inner kernel reads `inputs` (an absent one a Value of kind kNone) instead of the node's.
+  void set_inputs(std::vector<Value> inputs) {
+    inputs_ = std::move(inputs);
+    own_inputs_ = true;
+  }
+  // The inner kernel sees no attributes (every getter returns its default).
+  void hide_attributes() { attrs_ = false; }
+  // The inner kernel's output goes to a tensor of this context (see output()), not the node's.
+  void keep_output() { own_output_ = true; }
   Tensor* output() const { return out_; }
 
-  int num_inputs() const override { return std::min(o_.num_inputs(), 3); }  // not FusedConv's Z
-  bool has_input(int i) const override { return o_.has_input(i); }
-  const Tensor& input(int i) const override { return o_.input(i); }
-  const Value& input_value(int i) const override { return o_.input_value(i); }
+  int num_inputs() const override {
+    return own_inputs_ ? static_cast<int>(inputs_.size()) : std::min(o_.num_inputs(), 3);  // not FusedConv's Z
+  }
+  bool has_input(int i) const override {
+    if (!own_inputs_) return o_.has_input(i);
+    return i >= 0 && i < num_inputs() && inputs_[i].kind != Value::Kind::kNone;
+  }
+  const Tensor& input(int i) const override { return own_inputs_ ? inputs_[i].tensor : o_.input(i); }
+  const Value& input_value(int i) const override { return own_inputs_ ? inputs_[i] : o_.input_value(i); }
   int num_outputs() const override { return 1; }
   bool is_output_used(int i) const override { return i == 0; }
   Result<Tensor*> allocate_output(int i, DType dtype, const Shape& shape) override {
+    if (own_output_) {
+      ASSIGN_OR_RETURN(kept_, Tensor::create_uninitialized(dtype, shape));
+      out_ = &kept_;
+      return out_;
+    }
     ASSIGN_OR_RETURN(out_, o_.allocate_output(i, dtype, shape));
     return out_;
   }
-  void set_output(int i, Tensor t) override { o_.set_output(i, std::move(t)); }
-  void set_output_value(int i, Value v) override { o_.set_output_value(i, std::move(v)); }
-  bool has_attr(std::string_view n) const override { return o_.has_attr(n); }
-  int64_t attr_int(std::string_view n, int64_t def) const override { return o_.attr_int(n, def); }
-  float attr_float(std::string_view n, float def) const override { return o_.attr_float(n, def); }
-  std::string attr_string(std::string_view n, std::string_view def) const override { return o_.attr_string(n, def); }
-  std::vector<int64_t> attr_ints(std::string_view n) const override { return o_.attr_ints(n); }
-  std::vector<float> attr_floats(std::string_view n) const override { return o_.attr_floats(n); }
-  std::vector<std::string> attr_strings(std::string_view n) const override { return o_.attr_strings(n); }
-  const Tensor* attr_tensor(std::string_view n) const override { return o_.attr_tensor(n); }
+  void set_output(int i, Tensor t) override {
+    if (!own_output_) return o_.set_output(i, std::move(t));
+    kept_ = std::move(t);
+    out_ = &kept_;
+  }
+  void set_output_value(int i, Value v) override {
+    if (!own_output_) return o_.set_output_value(i, std::move(v));
+    set_output(i, std::move(v.tensor));
+  }
+  bool has_attr(std::string_view n) const override { return attrs_ && o_.has_attr(n); }
+  int64_t attr_int(std::string_view n, int64_t def) const override { return attrs_ ? o_.attr_int(n, def) : def; }
+  float attr_float(std::string_view n, float def) const override { return attrs_ ? o_.attr_float(n, def) : def; }
+  std::string attr_string(std::string_view n, std::string_view def) const override {
+    return attrs_ ? o_.attr_string(n, def) : std::string(def);
+  }
+  std::vector<int64_t> attr_ints(std::string_view n) const override {
+    return attrs_ ? o_.attr_ints(n) : std::vector<int64_t>{};
+  }
+  std::vector<float> attr_floats(std::string_view n) const override {
+    return attrs_ ? o_.attr_floats(n) : std::vector<float>{};
+  }
+  std::vector<std::string> attr_strings(std::string_view n) const override {
+    return attrs_ ? o_.attr_strings(n) : std::vector<std::string>{};
+  }
+  const Tensor* attr_tensor(std::string_view n) const override { return attrs_ ? o_.attr_tensor(n) : nullptr; }
   std::string_view op_type() const override { return o_.op_type(); }
   std::string_view node_name() const override { return o_.node_name(); }
   int opset() const override { return opset_; }
@@ -75,6 +122,11 @@ class InnerContext final : public KernelContext {
   KernelContext& o_;
   std::string_view op_;
   int opset_;
+  std::vector<Value> inputs_;
+  bool own_inputs_ = false;
+  bool attrs_ = true;
+  bool own_output_ = false;
+  Tensor kept_;
   Tensor* out_ = nullptr;
 };
 
@@ -85,9 +137,10 @@ struct ActSpec {
   float p0 = 0, p1 = 0;
 };
 
-Result<ActSpec> read_activation(const KernelContext& ctx) {
-  const std::string name = ctx.attr_string("activation", "");
-  const std::vector<float> p = ctx.attr_floats("activation_params");
+// The activation named by attributes `attr` and `attr`_params.
+Result<ActSpec> read_activation(const KernelContext& ctx, const std::string& attr = "activation") {
+  const std::string name = ctx.attr_string(attr, "");
+  const std::vector<float> p = ctx.attr_floats(attr + "_params");
   ActSpec s;
   if (name.empty()) return s;
   if (name == "Relu") s.kind = Act::kRelu;
@@ -216,6 +269,55 @@ Status fused_conv(KernelContext& ctx) {
   return fused(ctx, "Conv", nn::conv);
 }
 
+// FusedPwDwConv: the pointwise FusedConv into a tensor of its own (E), then the depthwise one
+// from E into the node's output, each through the reference Conv and activation.
+Status fused_pw_dw_conv(KernelContext& ctx) {
+  RETURN_IF_ERROR(nn::check_inputs(ctx, 4, 5, 2));
+  if (!ctx.has_input(3)) return ctx.error("input 3 (W2, the depthwise weights) is required but absent");
+  RETURN_IF_ERROR(nn::check_float(ctx, 0));
+  const Tensor& x = ctx.input(0);
+  const Tensor& w1 = ctx.input(1);
+  const Tensor& w2 = ctx.input(3);
+  static const char* const kNames[] = {"X", "W1", "B1", "W2", "B2"};
+  for (int i = 1; i < ctx.num_inputs(); ++i) {
+    if (ctx.has_input(i) && ctx.input(i).dtype() != x.dtype()) {
+      return ctx.error(std::string(kNames[i]) + " must have X's dtype " + nn::dtype_str(x.dtype()) + ", got " +
+                       nn::dtype_str(ctx.input(i).dtype()));
+    }
+  }
+  if (x.rank() != 4) return ctx.error("X must have shape [N, Cin, H, W], got " + shape_str(x.shape()));
+  if (w1.rank() != 4 || w1.dim(1) != x.dim(1) || w1.dim(2) != 1 || w1.dim(3) != 1) {
+    return ctx.error("W1 must have shape [C, " + std::to_string(x.dim(1)) + ", 1, 1] (a pointwise conv of X's " +
+                     std::to_string(x.dim(1)) + " channels), got " + shape_str(w1.shape()));
+  }
+  const int64_t c = w1.dim(0);
+  if (w2.rank() != 4 || w2.dim(0) != c || w2.dim(1) != 1) {
+    return ctx.error("W2 must have shape [" + std::to_string(c) + ", 1, kh, kw] (depthwise over W1's " +
+                     std::to_string(c) + " channels), got " + shape_str(w2.shape()));
+  }
+  if (ctx.attr_int("group", c) != c) {
+    return ctx.error("group must be " + std::to_string(c) + " (depthwise), got " + std::to_string(ctx.attr_int("group", c)));
+  }
+  ASSIGN_OR_RETURN(ActSpec pw_act, read_activation(ctx, "pw_activation"));
+  ASSIGN_OR_RETURN(ActSpec act, read_activation(ctx));
+  if (!ctx.is_output_used(0)) return ok_status();
+  const auto value = [&](int i) { return ctx.num_inputs() > i && ctx.has_input(i) ? ctx.input_value(i) : Value{}; };
+
+  InnerContext pw(ctx, "Conv", 13);
+  pw.set_inputs({value(0), value(1), value(2)});
+  pw.hide_attributes();
+  pw.keep_output();
+  RETURN_IF_ERROR(nn::conv(pw));
+  if (!pw.output()) return ctx.error("internal: the pointwise Conv produced no output");
+  RETURN_IF_ERROR(apply_activation(ctx, *pw.output(), pw_act));
+
+  InnerContext dw(ctx, "Conv", 13);
+  dw.set_inputs({Value::of(*pw.output()), value(3), value(4)});
+  RETURN_IF_ERROR(nn::conv(dw));
+  if (!dw.output()) return ctx.error("internal: the depthwise Conv produced no output");
+  return apply_activation(ctx, *dw.output(), act);
+}
+
 Status fused_gemm(KernelContext& ctx) {
   RETURN_IF_ERROR(nn::check_inputs(ctx, 2, 3, 2));
   RETURN_IF_ERROR(nn::check_float(ctx, 0));
@@ -272,6 +374,7 @@ Status qlut(KernelContext& ctx) {
 std::span<const KernelEntry> fused_kernels() {
   static const KernelEntry kTable[] = {
       {"com.edgeai", "FusedConv", fused_conv},
+      {"com.edgeai", "FusedPwDwConv", fused_pw_dw_conv},
       {"com.edgeai", "FusedGemm", fused_gemm},
       {"com.edgeai", "Gelu", gelu_op},
       {"com.edgeai", "QLut", qlut},

@@ -15,6 +15,6 @@ std::span<const KernelEntry> nn_kernels();           // nn.cc: Conv, pooling, Ma
 std::span<const KernelEntry> rnn_kernels();          // rnn.cc: RNN, GRU, LSTM
 std::span<const KernelEntry> quant_kernels();        // quant.cc: Quantize/Dequantize, QLinear*, *Integer
 std::span<const KernelEntry> misc_kernels();         // misc.cc: NMS, signal, text, random, training
-std::span<const KernelEntry> fused_kernels();        // fused.cc: com.edgeai FusedConv, FusedGemm, Gelu (from graph passes)
+std::span<const KernelEntry> fused_kernels();        // fused.cc: com.edgeai ops of the graph passes
 
 }  // namespace edgeai::kernels::ref
