@@ -1,8 +1,21 @@
 #include "passes/optimize.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "passes/passes.h"
 
 namespace edgeai::passes {
+namespace {
+
+// FusedPwDwConv runs through its reference kernel until the CPU kernel lands, so the fusion is
+// off unless EDGEAI_FUSE_PWDW=1 (a temporary switch; it goes with the CPU kernel).
+Result<int> fuse_pointwise_depthwise_if_enabled(ir::Graph& g) {
+  const char* on = std::getenv("EDGEAI_FUSE_PWDW");
+  return on && std::strcmp(on, "1") == 0 ? fuse_pointwise_depthwise(g) : Result<int>(0);
+}
+
+}  // namespace
 
 Status optimize_graph(ir::Graph& g, const OptimizeOptions& options) {
   if (!options.enabled) return ok_status();
@@ -37,6 +50,7 @@ Status optimize_graph(ir::Graph& g, const OptimizeOptions& options) {
       {"merge_reshapes", merge_reshapes},
       {"swap_reshape_activation", swap_reshape_activation},
       {"fuse_activation", fuse_activation},
+      {"fuse_pointwise_depthwise", fuse_pointwise_depthwise_if_enabled},  // after the activations fuse
       {"remove_dead_nodes", remove_dead_nodes},
   };
   for (const Step& s : kSteps) {

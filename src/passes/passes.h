@@ -50,6 +50,9 @@ Result<int> swap_reshape_activation(ir::Graph& g);
 // SiLU = x * Sigmoid(x), GELU (erf or tanh), LeakyRelu, Tanh, HardSigmoid) becomes com.edgeai
 // FusedConv / FusedGemm.
 Result<int> fuse_activation(ir::Graph& g);
+// fuse_pointwise_depthwise.cc: a 1x1 Conv / FusedConv whose output only a depthwise Conv /
+// FusedConv reads becomes com.edgeai FusedPwDwConv (the two convs and their activations).
+Result<int> fuse_pointwise_depthwise(ir::Graph& g);
 
 // fuse_qdq.cc: DequantizeLinear -> Conv -> QuantizeLinear (int8 QDQ, weights and bias constant)
 // becomes QLinearConv.

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "formats/onnx/onnx_import.h"
+#include "passes/passes.h"
 #include "pass_test_util.h"
 
 namespace edgeai::testing {
@@ -82,14 +83,74 @@ std::unique_ptr<ModelRun> check_model(const std::string& name) {
   return run;
 }
 
+// optimize_graph runs fuse_pointwise_depthwise only with EDGEAI_FUSE_PWDW=1 (until its CPU kernel
+// lands); the counts below hold either way.
+bool pwdw_enabled() {
+  const char* on = std::getenv("EDGEAI_FUSE_PWDW");
+  return on && std::string(on) == "1";
+}
+
+// Convs, counting a FusedPwDwConv as the two convs it holds.
+int conv_count(const ir::Graph& g, const std::string& op) { return count_op(g, op) + 2 * count_op(g, "FusedPwDwConv"); }
+
+// fuse_pointwise_depthwise on the optimized graph of `r` (called directly): `blocks` nodes, and
+// the outputs still equal the unoptimized graph's (reference kernels; the CPU kernels with
+// FusedPwDwConv through its reference kernel), 2 threads.
+void check_pointwise_depthwise(const ModelRun& r, int blocks) {
+  ir::Graph g = r.optimized;
+  auto n = passes::fuse_pointwise_depthwise(g);
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(count_op(g, "FusedPwDwConv"), blocks);
+  EXPECT_EQ(g.nodes.size(), r.optimized.nodes.size() - *n);
+  // The one depthwise conv left is the first block's, which reads the 3x3 stem conv.
+  int depthwise_left = 0;
+  for (const auto& node : g.nodes) {
+    const ir::Attribute* group = node.attr("group");
+    depthwise_left += node.op_type != "FusedPwDwConv" && group && group->i > 1;
+  }
+  EXPECT_EQ(depthwise_left, 1);
+  std::vector<runtime::NamedValue> feeds;
+  uint32_t seed = 1;
+  for (const auto* in : r.original.feed_inputs()) {
+    Shape s;
+    for (const auto& d : *in->type.shape) s.push_back(d.known() ? d.value : 1);
+    feeds.push_back({in->name, runtime::Value::of(random_tensor(s, seed++))});
+  }
+  auto env = Env::create(2);
+  auto plain = runtime::Session::create(std::make_shared<const ir::Graph>(r.original), *env,
+                                        {.optimize = false, .reference_only = true});
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  auto want = (*plain)->run(feeds);
+  ASSERT_TRUE(want.ok()) << want.status().message();
+  for (bool reference_only : {true, false}) {
+    SCOPED_TRACE(reference_only ? "reference kernels" : "cpu kernels");
+    auto fused = runtime::Session::create(std::make_shared<const ir::Graph>(g), *env,
+                                          {.optimize = false, .reference_only = reference_only});
+    ASSERT_TRUE(fused.ok()) << fused.status().message();
+    auto got = (*fused)->run(feeds);
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    ASSERT_EQ(got->size(), want->size());
+    for (size_t i = 0; i < want->size(); ++i) {
+      const Tensor& x = (*want)[i].tensor;
+      double mag = 1e-6;
+      for (int64_t k = 0; k < x.numel(); ++k) mag = std::max(mag, std::abs(x.get_double(k)));
+      CompareResult c = compare_tensors((*got)[i].tensor, x, 1e-5, 1e-5 * mag);
+      EXPECT_TRUE(c.equal) << c.message;
+    }
+  }
+}
+
 TEST(PassesOnModels, MobileNetV2) {
   auto r = check_model("mobilenet_v2");
   if (!r) GTEST_SKIP() << "mobilenet_v2.onnx not exported";
   EXPECT_EQ(count_op(r->optimized, "Clip"), 0);
   EXPECT_EQ(count_op(r->optimized, "Constant"), 0);
   EXPECT_EQ(count_op(r->optimized, "BatchNormalization"), 0);
-  // Each Clip fuses into its Conv, and each residual Add (10) into the Conv before it.
-  EXPECT_EQ(count_op(r->optimized, "FusedConv"), count_op(r->original, "Clip") + 10);
+  // Each Clip fuses into its Conv, and each residual Add (10) into the Conv before it; with
+  // EDGEAI_FUSE_PWDW=1 each of the 16 expand convs (features.2..17, both Clip) and the depthwise
+  // conv after it are one FusedPwDwConv.
+  EXPECT_EQ(count_op(r->optimized, "FusedPwDwConv"), pwdw_enabled() ? 16 : 0);
+  EXPECT_EQ(conv_count(r->optimized, "FusedConv"), count_op(r->original, "Clip") + 10);
   EXPECT_EQ(count_op(r->optimized, "Add"), 0);
   EXPECT_LT(r->optimized.nodes.size(), r->original.nodes.size());
 }
@@ -100,8 +161,14 @@ TEST(PassesOnModels, MobileNetV2WithBatchNorm) {
   EXPECT_EQ(count_op(r->original, "BatchNormalization"), 52);
   EXPECT_EQ(count_op(r->optimized, "BatchNormalization"), 0);
   EXPECT_EQ(count_op(r->optimized, "Clip"), 0);
-  EXPECT_EQ(count_op(r->optimized, "FusedConv"), 45);  // 35 with Clip, 10 with the residual Add
+  EXPECT_EQ(conv_count(r->optimized, "FusedConv"), 45);  // 35 with Clip, 10 with the residual Add
   EXPECT_EQ(count_op(r->optimized, "Conv"), 7);
+}
+
+TEST(PassesOnModels, MobileNetV2PointwiseDepthwise) {
+  auto r = check_model("mobilenet_v2");
+  if (!r) GTEST_SKIP() << "mobilenet_v2.onnx not exported";
+  check_pointwise_depthwise(*r, 16);  // features.2..17 (features.1 has no expand conv)
 }
 
 TEST(PassesOnModels, ResNet18) {
@@ -118,6 +185,12 @@ TEST(PassesOnModels, EfficientNetB0) {
   if (!r) GTEST_SKIP() << "efficientnet_b0.onnx not exported";
   EXPECT_EQ(count_op(r->optimized, "Sigmoid"), 0);  // SiLU and the SE gates fuse into their Conv
   EXPECT_LT(r->optimized.nodes.size(), r->original.nodes.size());
+}
+
+TEST(PassesOnModels, EfficientNetB0PointwiseDepthwise) {
+  auto r = check_model("efficientnet_b0");
+  if (!r) GTEST_SKIP() << "efficientnet_b0.onnx not exported";
+  check_pointwise_depthwise(*r, 15);  // the 16 MBConv blocks but the first (no expand conv)
 }
 
 TEST(PassesOnModels, Transformer) {
