@@ -124,6 +124,15 @@ struct ConvState final : FastState {
   std::vector<float> bias;             // empty when none
   bool residual = false;               // FusedConv's input 3 (Z): y = act(conv + bias + Z)
   Activation act;
+  // FusedPwDwConv: the 1x1 conv whose output this depthwise conv reads (pw_c its input channels;
+  // 0: none). Where the depthwise kernel runs in channel blocks it computes that output block by
+  // block itself (DwConvArgs::pw_w); elsewhere a GEMM writes it to a buffer first.
+  int64_t pw_c = 0;
+  std::vector<float> pw_blocks;  // [C / lanes][pw_c][lanes], zero past C
+  std::vector<float> pw_bias;    // [C rounded up to lanes], zero past C; empty when none
+  Activation pw_act;
+  Tensor pw_weights;             // [C][pw_c], for the GEMM
+  LazyForm<AlignedFloats> pw_packed;
 };
 
 // y = act(y + z) over n values: the residual of the paths whose epilogue does not take it.
@@ -138,42 +147,34 @@ void add_residual(const UKernels& uk, ThreadPool& pool, float* y, const float* z
 
 }  // namespace
 
-Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
-  std::unique_ptr<KernelState> none;
-  const bool fused = ctx.op_type() == "FusedConv";
-  if (ctx.num_inputs() < 2 || ctx.num_inputs() > (fused ? 4 : 3) || !ctx.has_input(0) || declared_not_f32(ctx, 0)) {
-    return none;
-  }
-  const Tensor* w = ctx.constant_input(1);
-  if (!w || w->dtype() != DType::kF32 || (w->rank() != 3 && w->rank() != 4)) return none;
-  auto s = std::make_unique<ConvState>();
-  init_fast_state(ctx, fused ? "com.edgeai" : "", s.get());
+namespace {
+
+// The conv's weights (input wi), bias (input bi, optional), group and window into s; false when
+// they are outside what the fast kernels take (the reference then runs the node).
+bool read_conv(PrepareContext& ctx, int wi, int bi, ConvState* s) {
+  const Tensor* w = ctx.constant_input(wi);
+  if (!w || w->dtype() != DType::kF32 || (w->rank() != 3 && w->rank() != 4)) return false;
   s->nd = w->rank() - 2;
   s->m = w->dim(0);
   s->cpg = w->dim(1);
   s->kh = s->nd == 2 ? w->dim(2) : 1;
   s->kw = w->dim(w->rank() - 1);
   s->group = ctx.attr_int("group", 1);
-  if (s->group < 1 || s->m % s->group != 0 || s->m == 0 || s->cpg == 0 || s->kh < 1 || s->kw < 1) return none;
+  if (s->group < 1 || s->m % s->group != 0 || s->m == 0 || s->cpg == 0 || s->kh < 1 || s->kw < 1) return false;
   s->mpg = s->m / s->group;
   s->c = s->cpg * s->group;
   if (ctx.has_attr("kernel_shape")) {
     std::vector<int64_t> ks = ctx.attr_ints("kernel_shape");
-    if (ks != std::vector<int64_t>(w->shape().begin() + 2, w->shape().end())) return none;
+    if (ks != std::vector<int64_t>(w->shape().begin() + 2, w->shape().end())) return false;
   }
-  s->residual = ctx.num_inputs() == 4 && ctx.has_input(3);
-  if (s->residual && declared_not_f32(ctx, 3)) return none;
-  if (ctx.num_inputs() > 2 && ctx.has_input(2)) {
-    const Tensor* b = ctx.constant_input(2);
-    if (!b || b->dtype() != DType::kF32 || b->rank() != 1 || b->dim(0) != s->m) return none;
+  if (ctx.num_inputs() > bi && ctx.has_input(bi)) {
+    const Tensor* b = ctx.constant_input(bi);
+    if (!b || b->dtype() != DType::kF32 || b->rank() != 1 || b->dim(0) != s->m) return false;
     s->bias.assign(b->data<float>(), b->data<float>() + s->m);
-  }
-  if (fused && !parse_activation(ctx.attr_string("activation", ""), ctx.attr_floats("activation_params"), &s->act)) {
-    return none;
   }
   const int64_t taps = s->kh * s->kw;
   s->depthwise = s->cpg == 1 && s->mpg == 1;
-  if (!s->win.read(ctx, s->nd)) return none;  // strides beyond the phase planes (window_impl.h), ...
+  if (!s->win.read(ctx, s->nd)) return false;  // strides beyond the phase planes (window_impl.h), ...
   const float* wd = w->data<float>();
   if (s->depthwise) {
     s->w.assign(wd, wd + s->m * taps);
@@ -190,12 +191,66 @@ Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
     s->winograd_eligible = s->nd == 2 && s->group == 1 && s->kh == 3 && s->kw == 3 && unit && s->c >= 8 && s->m >= 8;
     s->weights = *w;
   }
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
+  std::unique_ptr<KernelState> none;
+  const bool fused = ctx.op_type() == "FusedConv";
+  if (ctx.num_inputs() < 2 || ctx.num_inputs() > (fused ? 4 : 3) || !ctx.has_input(0) || declared_not_f32(ctx, 0)) {
+    return none;
+  }
+  auto s = std::make_unique<ConvState>();
+  init_fast_state(ctx, fused ? "com.edgeai" : "", s.get());
+  if (!read_conv(ctx, 1, 2, s.get())) return none;
+  s->residual = ctx.num_inputs() == 4 && ctx.has_input(3);
+  if (s->residual && declared_not_f32(ctx, 3)) return none;
+  if (fused && !parse_activation(ctx.attr_string("activation", ""), ctx.attr_floats("activation_params"), &s->act)) {
+    return none;
+  }
+  return std::unique_ptr<KernelState>(std::move(s));
+}
+
+// FusedPwDwConv(X, W1, B1?, W2, B2?): the depthwise conv (W2, B2, the node's window attributes
+// and activation) of the 1x1 conv (W1, B1, pw_activation) of X.
+Result<std::unique_ptr<KernelState>> prepare_pwdw_conv(PrepareContext& ctx) {
+  std::unique_ptr<KernelState> none;
+  if (ctx.num_inputs() < 4 || ctx.num_inputs() > 5 || !ctx.has_input(0) || declared_not_f32(ctx, 0)) return none;
+  auto s = std::make_unique<ConvState>();
+  init_fast_state(ctx, "com.edgeai", s.get());
+  if (!read_conv(ctx, 3, 4, s.get()) || !s->depthwise || s->nd != 2) return none;
+  if (!parse_activation(ctx.attr_string("activation", ""), ctx.attr_floats("activation_params"), &s->act) ||
+      !parse_activation(ctx.attr_string("pw_activation", ""), ctx.attr_floats("pw_activation_params"), &s->pw_act)) {
+    return none;
+  }
+  const Tensor* w1 = ctx.constant_input(1);
+  if (!w1 || w1->dtype() != DType::kF32 || w1->rank() != 4 || w1->dim(0) != s->c || w1->dim(1) < 1 ||
+      w1->dim(2) != 1 || w1->dim(3) != 1) {
+    return none;
+  }
+  s->pw_c = w1->dim(1);
+  const int64_t lanes = s->uk->lanes, cpad = (s->c + lanes - 1) / lanes * lanes;
+  const float* w1d = w1->data<float>();
+  s->pw_blocks.assign(cpad * s->pw_c, 0.0f);
+  for (int64_t ch = 0; ch < s->c; ++ch) {
+    for (int64_t k = 0; k < s->pw_c; ++k) s->pw_blocks[(ch / lanes * s->pw_c + k) * lanes + ch % lanes] = w1d[ch * s->pw_c + k];
+  }
+  if (ctx.has_input(2)) {
+    const Tensor* b1 = ctx.constant_input(2);
+    if (!b1 || b1->dtype() != DType::kF32 || b1->rank() != 1 || b1->dim(0) != s->c) return none;
+    s->pw_bias.assign(cpad, 0.0f);
+    std::copy(b1->data<float>(), b1->data<float>() + s->c, s->pw_bias.begin());
+  }
+  s->pw_weights = *w1;
   return std::unique_ptr<KernelState>(std::move(s));
 }
 
 Status run_conv(KernelContext& ctx) {
   const ConvState* s = state_of<ConvState>(ctx);
-  if (!is_f32_tensor(ctx, 0) || ctx.input(0).rank() != s->nd + 2 || ctx.input(0).dim(1) != s->c) {
+  if (!is_f32_tensor(ctx, 0) || ctx.input(0).rank() != s->nd + 2 ||
+      ctx.input(0).dim(1) != (s->pw_c > 0 ? s->pw_c : s->c)) {
     return s->fall_back(ctx);
   }
   const Tensor& x = ctx.input(0);
@@ -249,6 +304,37 @@ Status run_conv(KernelContext& ctx) {
     const int64_t planes = n_img * s->c;
     const int64_t scratch = uk.dwconv_scratch_floats(g);
     if (scratch > scratch_cap) return s->fall_back(ctx);
+    const int64_t bc = uk.dwconv_block_channels(g);
+    // FusedPwDwConv: the 1x1 conv's output computed in the depthwise kernel's channel blocks, or
+    // (where it does not run in blocks) by a GEMM into a buffer that then is the input.
+    const bool pw_in_blocks = s->pw_c > 0 && bc > 0;
+    AlignedFloats pw_out;
+    if (s->pw_c > 0 && !pw_in_blocks) {
+      pw_out = AlignedFloats(planes * in_sp);
+      const AlignedFloats& w1 =
+          s->pw_packed.get([&] { return pack_a_once(uk, s->pw_weights.data<float>(), s->pw_c, 1, s->c, s->pw_c); });
+      if (!pw_out.ok() || !w1.ok()) return out_of_memory(planes * in_sp);
+      for (int64_t n = 0; n < n_img; ++n) {
+        GemmArgs ga;
+        ga.m = s->c;
+        ga.n = in_sp;
+        ga.k = s->pw_c;
+        ga.a_packed = w1.data();
+        ga.b_kind = GemmArgs::BKind::kRowMajor;
+        ga.b = xd + n * s->pw_c * in_sp;
+        ga.b_rs = in_sp;
+        ga.c = pw_out.data() + n * s->c * in_sp;
+        ga.ldc = in_sp;
+        if (!s->pw_bias.empty()) {
+          ga.bias = s->pw_bias.data();
+          ga.bias_rs = 1;
+        }
+        ga.act = s->pw_act;
+        RETURN_IF_ERROR(gemm(uk, &ctx.pool(), ga));
+      }
+      xd = pw_out.data();
+    }
+    const int64_t x_img = (pw_in_blocks ? s->pw_c : s->c) * in_sp;  // floats per image of xd
     std::atomic<bool> failed{false};
     // The arguments every call of a task shares; image n's planes are set per call.
     auto task_args = [&](AlignedFloats& buf) {
@@ -259,10 +345,16 @@ Status run_conv(KernelContext& ctx) {
       a.bias = bias;
       a.act = act;
       a.scratch = buf.data();
+      if (pw_in_blocks) {
+        a.pw_w = s->pw_blocks.data();
+        a.pw_bias = s->pw_bias.empty() ? nullptr : s->pw_bias.data();
+        a.pw_c = s->pw_c;
+        a.pw_act = s->pw_act;
+      }
       return a;
     };
     auto set_image = [&](DwConvArgs& a, int64_t n) {
-      a.x = xd + n * s->c * in_sp;
+      a.x = xd + n * x_img;
       a.y = yd + n * s->m * out_sp;
     };
     auto body = [&](int64_t b, int64_t e) {
@@ -284,8 +376,8 @@ Status run_conv(KernelContext& ctx) {
     // Split over the pool when the work (~4 us at 2^16 multiply-adds) is above the pool's
     // hand-off cost (about a microsecond while its workers spin).
     const int threads = ctx.pool().num_threads();
-    const int64_t bc = uk.dwconv_block_channels(g);
-    if (planes * out_sp * g.kh * g.kw < (int64_t(1) << 16) || threads <= 1) {
+    const int64_t work = planes * (out_sp * g.kh * g.kw + (pw_in_blocks ? in_sp * s->pw_c : 0));
+    if (work < (int64_t(1) << 16) || threads <= 1) {
       body(0, planes);
     } else if (bc == 0) {
       ctx.pool().parallel_for(planes, 1, body);

@@ -41,6 +41,7 @@ std::span<const KernelEntry> cpu_kernels() {
   static const KernelEntry kTable[] = {
       entry<run_conv, prepare_conv>("", "Conv"),
       entry<run_conv, prepare_conv>("com.edgeai", "FusedConv"),
+      entry<run_conv, prepare_pwdw_conv>("com.edgeai", "FusedPwDwConv"),
       entry<run_gemm, prepare_gemm>("", "Gemm"),
       entry<run_gemm, prepare_gemm>("com.edgeai", "FusedGemm"),
       entry<run_matmul, prepare_matmul>("", "MatMul"),

@@ -13,6 +13,8 @@ using PrepareResult = Result<std::unique_ptr<KernelState>>;
 // conv.cc: Conv, com.edgeai FusedConv.
 PrepareResult prepare_conv(PrepareContext& ctx);
 Status run_conv(KernelContext& ctx);
+// conv.cc: com.edgeai FusedPwDwConv (a 1x1 conv, then a depthwise conv of its output; run_conv).
+PrepareResult prepare_pwdw_conv(PrepareContext& ctx);
 
 // matmul.cc: Gemm, com.edgeai FusedGemm, MatMul.
 PrepareResult prepare_gemm(PrepareContext& ctx);

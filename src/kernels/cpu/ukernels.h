@@ -67,6 +67,15 @@ struct DwConvArgs {
   // Optional: w again in blocks of `lanes` channels, [C / lanes][kh * kw][lanes] (zero past C),
   // which the channel-block kernels read as they are instead of gathering them per call.
   const float* w_blocks = nullptr;
+  // Optional (only where dwconv_block_channels(geom) > 0): the depthwise input is the output of
+  // a 1x1 conv computed here, a channel block at a time, straight into the blocks' scratch, so
+  // that it never goes to memory. x is then that conv's input, [pw_c][h][w], and the depthwise
+  // input channel c is pw_act(pw_bias[c] + sum over k of pw_w(c, k) x[k]), pw_w in blocks of
+  // `lanes` channels: [C / lanes][pw_c][lanes] (zero past C).
+  const float* pw_w = nullptr;
+  const float* pw_bias = nullptr;  // [C rounded up to lanes] (zero past C) or null
+  int64_t pw_c = 0;
+  Activation pw_act;
 };
 
 // Winograd F(2x2, 3x3) transforms over flat tile indices f = ty * wq + tx (winograd_impl.h).
