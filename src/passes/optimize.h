@@ -24,8 +24,9 @@ struct OptimizeOptions {
 
 // Rewrites `g` in place into an equivalent, faster graph: constants become initializers and are
 // folded, identities and dead nodes go, BatchNormalization is folded into Conv/Gemm, LayerNorm
-// and GELU patterns become single ops, and Conv/Gemm absorb bias and activation (com.edgeai
-// FusedConv / FusedGemm). Only the top-level graph is rewritten. On error `g` may be partly
+// and GELU patterns become single ops, Conv/Gemm absorb bias and activation (com.edgeai
+// FusedConv / FusedGemm), and a 1x1 conv feeding a depthwise conv becomes one com.edgeai
+// FusedPwDwConv (with EDGEAI_FUSE_PWDW=1 for now). Only the top-level graph is rewritten. On error `g` may be partly
 // rewritten but is still a valid graph.
 Status optimize_graph(ir::Graph& g, const OptimizeOptions& options);
 

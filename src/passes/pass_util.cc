@@ -136,7 +136,7 @@ bool is_rank_preserving(const ir::Node& n) {
   static const std::set<std::string> kOps = {
       "Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "HardSwish", "HardSigmoid", "Gelu", "Erf",
       "Identity", "Dropout", "Softmax", "LogSoftmax", "Neg", "Sqrt", "Exp", "Log", "Abs", "Cast",
-      "LayerNormalization", "BatchNormalization", "Conv", "FusedConv", "MaxPool", "AveragePool",
+      "LayerNormalization", "BatchNormalization", "Conv", "FusedConv", "FusedPwDwConv", "MaxPool", "AveragePool",
       "GlobalAveragePool", "GlobalMaxPool", "Transpose", "Elu", "Selu", "Softplus", "Mish",
       "Reciprocal", "Floor", "Ceil", "Round", "PRelu", "InstanceNormalization"};
   return kOps.count(n.op_type) > 0;
@@ -180,7 +180,7 @@ bool float_impl(const ir::Graph& g, const GraphIndex& idx, const std::string& va
   if (p < 0) return false;
   const ir::Node& n = g.nodes[p];
   static const std::set<std::string> kFloatOnly = {
-      "Conv", "FusedConv", "ConvTranspose", "BatchNormalization", "GlobalAveragePool", "AveragePool",
+      "Conv", "FusedConv", "FusedPwDwConv", "ConvTranspose", "BatchNormalization", "GlobalAveragePool", "AveragePool",
       "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "LayerNormalization", "HardSwish", "HardSigmoid", "Gelu",
       "Erf", "Sqrt", "Exp", "Log", "InstanceNormalization", "LeakyRelu", "Elu", "Selu", "Softplus"};
   static const std::set<std::string> kSameType = {"Relu", "Clip", "MaxPool", "Identity", "Dropout", "Transpose",
