@@ -194,6 +194,19 @@ bool read_conv(PrepareContext& ctx, int wi, int bi, ConvState* s) {
   return true;
 }
 
+// X [kc][hw] into tiles of `tile` positions, [ceil(hw / tile)][kc][tile], zero past hw
+// (DwConvArgs::pw_x).
+void pack_pw_tiles(const float* x, int64_t hw, int64_t kc, int64_t tile, float* out) {
+  for (int64_t p = 0; p < hw; p += tile) {
+    const int64_t n = std::min(tile, hw - p);
+    float* o = out + p * kc;
+    for (int64_t k = 0; k < kc; ++k) {
+      std::copy(x + k * hw + p, x + k * hw + p + n, o + k * tile);
+      std::fill(o + k * tile + n, o + (k + 1) * tile, 0.0f);
+    }
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<KernelState>> prepare_conv(PrepareContext& ctx) {
@@ -335,6 +348,12 @@ Status run_conv(KernelContext& ctx) {
       xd = pw_out.data();
     }
     const int64_t x_img = (pw_in_blocks ? s->pw_c : s->c) * in_sp;  // floats per image of xd
+    // Each task packs the 1x1 conv's input into tiles (DwConvArgs::pw_x) in its own buffer after
+    // its scratch, an image at a time: a shared copy, written by one core and read by both, would
+    // be written again by the next run into cache lines the other core holds.
+    const int64_t pw_tile = pw_in_blocks ? uk.dwconv_pw_tile(in_sp) : 0;
+    const int64_t pw_floats = pw_in_blocks ? (in_sp + pw_tile - 1) / pw_tile * s->pw_c * pw_tile : 0;
+    const int64_t task_floats = (scratch + 15) / 16 * 16 + pw_floats;
     std::atomic<bool> failed{false};
     // The arguments every call of a task shares; image n's planes are set per call.
     auto task_args = [&](AlignedFloats& buf) {
@@ -346,19 +365,24 @@ Status run_conv(KernelContext& ctx) {
       a.act = act;
       a.scratch = buf.data();
       if (pw_in_blocks) {
+        a.pw_x = buf.data() + (task_floats - pw_floats);
+        a.pw_tile = pw_tile;
         a.pw_w = s->pw_blocks.data();
         a.pw_bias = s->pw_bias.empty() ? nullptr : s->pw_bias.data();
         a.pw_c = s->pw_c;
         a.pw_act = s->pw_act;
       }
+      a.x = nullptr;
       return a;
     };
     auto set_image = [&](DwConvArgs& a, int64_t n) {
-      a.x = xd + n * x_img;
+      const float* xn = xd + n * x_img;
+      if (pw_in_blocks && a.x != xn) pack_pw_tiles(xn, in_sp, s->pw_c, pw_tile, const_cast<float*>(a.pw_x));
+      a.x = xn;
       a.y = yd + n * s->m * out_sp;
     };
     auto body = [&](int64_t b, int64_t e) {
-      AlignedFloats buf(scratch);
+      AlignedFloats buf(task_floats);
       if (!buf.ok()) {
         failed = true;
         return;
@@ -387,7 +411,7 @@ Status run_conv(KernelContext& ctx) {
       // block each (a block of 8 channels costs as much as one of 16).
       const int64_t blocks = (s->c + bc - 1) / bc, halves = 2 * n_img * blocks;
       ctx.pool().parallel_for(threads, 1, [&](int64_t tb, int64_t te) {
-        AlignedFloats buf(scratch);
+        AlignedFloats buf(task_floats);
         if (!buf.ok()) {
           failed = true;
           return;
@@ -406,7 +430,7 @@ Status run_conv(KernelContext& ctx) {
         }
       });
     }
-    return finish(failed ? out_of_memory(scratch) : ok_status());
+    return finish(failed ? out_of_memory(task_floats) : ok_status());
   }
 
   if (s->group == 1 && g.kh == 1 && g.kw == 1 && in_sp == 1 && out_sp == 1) {

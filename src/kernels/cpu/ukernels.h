@@ -69,9 +69,13 @@ struct DwConvArgs {
   const float* w_blocks = nullptr;
   // Optional (only where dwconv_block_channels(geom) > 0): the depthwise input is the output of
   // a 1x1 conv computed here, a channel block at a time, straight into the blocks' scratch, so
-  // that it never goes to memory. x is then that conv's input, [pw_c][h][w], and the depthwise
-  // input channel c is pw_act(pw_bias[c] + sum over k of pw_w(c, k) x[k]), pw_w in blocks of
-  // `lanes` channels: [C / lanes][pw_c][lanes] (zero past C).
+  // that it never goes to memory. Its input X [pw_c][h][w] comes in tiles of pw_tile positions
+  // (dwconv_pw_tile(h * w)), pw_x: [ceil(h w / pw_tile)][pw_c][pw_tile], tile j holding
+  // positions j pw_tile, ... of every channel (zero past h w); x is not read. Depthwise input
+  // channel c is pw_act(pw_bias[c] + sum over k of pw_w(c, k) X[k]), pw_w in blocks of `lanes`
+  // channels: [C / lanes][pw_c][lanes] (zero past C).
+  const float* pw_x = nullptr;
+  int64_t pw_tile = 0;
   const float* pw_w = nullptr;
   const float* pw_bias = nullptr;  // [C rounded up to lanes] (zero past C) or null
   int64_t pw_c = 0;
@@ -154,6 +158,8 @@ struct UKernels {
   // The channels dwconv computes together for this geometry (its channel blocks, which also
   // take a range of output rows), or 0 (channel by channel, whole planes).
   int64_t (*dwconv_block_channels)(const ConvGeom& g);
+  // The positions per tile of DwConvArgs::pw_x for a plane of `positions`.
+  int64_t (*dwconv_pw_tile)(int64_t positions);
 
   void (*winograd_input)(const WinogradIn& a);
   void (*winograd_output)(const WinogradOut& a);

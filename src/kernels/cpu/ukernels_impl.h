@@ -33,6 +33,7 @@ UKernels make_ukernels(const char* name, void (*conv_direct)(const ConvDirectArg
   k.dwconv = &W::dwconv;
   k.dwconv_scratch_floats = &W::dw_scratch_floats;
   k.dwconv_block_channels = &W::dw_block_channels;
+  k.dwconv_pw_tile = &W::pw_tile_size;
   k.pool2d = &W::pool2d;
   k.pool_scratch_floats = &W::pool_scratch_floats;
   k.winograd_input = &WinogradImpl<V, G::kNR>::input;

@@ -650,40 +650,42 @@ struct WindowImpl {
   // that output, for the band's rows inside the input and the columns the window reads, is
   // computed here in the transposed layout itself, one vector of L channels per position: a
   // tile of P positions takes, for each input channel k, the block's weight vector of k times
-  // each position's x[k] (broadcast). The positions of the rows inside the input are one run of
-  // x (rows are contiguous), so tiles cross row ends; P is the tile size that computes the
-  // fewest positions (14 for 56x56, 28x28 and 14x14 planes, 7 for 7x7 ones: a 12-position tile
-  // over 49 positions computed 60, and the 7x7 layers ran 15% slower than a GEMM and the
-  // depthwise kernel apart). The last tile overlaps the one before instead of running short
-  // (its positions come out the same).
-  template <int P>
-  __attribute__((always_inline)) static void pw_tile(const float* x, int64_t hw, int64_t kc, const float* wb, F bias,
-                                                     const Activation& act, F (&acc)[P]) {
-#pragma GCC unroll 16
-    for (int u = 0; u < P; ++u) acc[u] = bias;
-    for (int64_t k = 0; k < kc; ++k) {
-      const F wv = V::load(wb + k * L);
-      const float* xk = x + k * hw;
-#pragma GCC unroll 16
-      for (int u = 0; u < P; ++u) acc[u] = V::fmadd(V::set1(xk[u]), wv, acc[u]);
+  // each position's X[k] (broadcast), read from the tile's packed copy (pw_x: the P positions
+  // of each channel one after another, so one stream, instead of pw_c rows of the plane each
+  // step). The positions of the rows inside the input are one run of X (rows are contiguous),
+  // so tiles cross row ends and a 7x7 plane is 7 tiles of 7. P: whichever of a few sizes
+  // computes the fewest positions (pw_tile_size).
+  static int64_t tiled(int64_t n, int64_t p) { return (n + p - 1) / p * p; }
+  static int64_t pw_tile_size(int64_t positions) {
+    const int64_t sizes[3] = {L >= 16 ? 14 : 7, L >= 16 ? 12 : 6, L >= 16 ? 7 : 4};
+    int64_t best = sizes[0];
+    for (int64_t p : sizes) {
+      if (tiled(positions, p) < tiled(positions, best)) best = p;
     }
-    Math<V>::template apply<P>(act, acc);
+    return best;
   }
 
-  // Positions [p0, p1) of x (p = iy * w + ix) into the band t (row iy - iy0), P at a time.
   template <int P>
-  static void pw_positions(const DwConvArgs& a, const float* wb, F bv, int64_t p0, int64_t p1, int64_t iy0,
-                           int64_t wp, int64_t wcopy, float* t) {
+  static void pw_tiles(const DwConvArgs& a, const float* wb, F bv, int64_t p0, int64_t p1, int64_t iy0, int64_t wp,
+                       int64_t wcopy, float* t) {
     const ConvGeom& g = *a.g;
-    const int64_t hw = g.h * g.w;
-    for (int64_t q = p0; q < p1; q += P) {
-      const int64_t qq = q + P <= p1 ? q : p1 - P;
+    const int64_t kc = a.pw_c;
+    for (int64_t j = p0 / P; j * P < p1; ++j) {
+      const float* xp = a.pw_x + j * kc * P;
       F acc[P];
-      pw_tile<P>(a.x + qq, hw, a.pw_c, wb, bv, a.pw_act, acc);
-      int64_t iy = qq / g.w, ix = qq - iy * g.w;
+#pragma GCC unroll 16
+      for (int u = 0; u < P; ++u) acc[u] = bv;
+      for (int64_t k = 0; k < kc; ++k) {
+        const F wv = V::load(wb + k * L);
+#pragma GCC unroll 16
+        for (int u = 0; u < P; ++u) acc[u] = V::fmadd(V::set1(xp[k * P + u]), wv, acc[u]);
+      }
+      Math<V>::template apply<P>(a.pw_act, acc);
+      const int64_t q0 = j * P;
+      int64_t iy = q0 / g.w, ix = q0 - iy * g.w;
 #pragma GCC unroll 16
       for (int u = 0; u < P; ++u) {
-        if (ix < wcopy) V::store(t + ((iy - iy0) * wp + g.pw + ix) * L, acc[u]);
+        if (q0 + u >= p0 && q0 + u < p1 && ix < wcopy) V::store(t + ((iy - iy0) * wp + g.pw + ix) * L, acc[u]);
         if (++ix == g.w) {
           ix = 0;
           ++iy;
@@ -691,9 +693,6 @@ struct WindowImpl {
       }
     }
   }
-
-  // Computed positions of n in tiles of P (a last short tile overlapping: P more).
-  static int64_t tiled(int64_t n, int64_t p) { return (n + p - 1) / p * p; }
 
   static void expand_block_rows(const DwConvArgs& a, int64_t cb, int64_t iy0, int64_t rows, int64_t wp, float* t) {
     const ConvGeom& g = *a.g;
@@ -708,16 +707,13 @@ struct WindowImpl {
     }
     const int64_t y0 = iy0 < 0 ? 0 : iy0, y1 = iy0 + rows > g.h ? g.h : iy0 + rows;
     if (y0 >= y1 || wcopy <= 0) return;
-    const int64_t p0 = y0 * g.w, p1 = y1 * g.w, n = p1 - p0;
-    constexpr int kBig = L >= 16 ? 14 : 7, kMid = L >= 16 ? 12 : 6, kSmall = 7;
-    if (n < kSmall) {
-      pw_positions<1>(a, wb, bv, p0, p1, iy0, wp, wcopy, t);
-    } else if (n >= kBig && tiled(n, kBig) <= tiled(n, kMid) && tiled(n, kBig) <= tiled(n, kSmall)) {
-      pw_positions<kBig>(a, wb, bv, p0, p1, iy0, wp, wcopy, t);
-    } else if (n >= kMid && tiled(n, kMid) <= tiled(n, kSmall)) {
-      pw_positions<kMid>(a, wb, bv, p0, p1, iy0, wp, wcopy, t);
-    } else {
-      pw_positions<kSmall>(a, wb, bv, p0, p1, iy0, wp, wcopy, t);
+    const int64_t p0 = y0 * g.w, p1 = y1 * g.w;
+    switch (a.pw_tile) {
+      case 14: return pw_tiles<14>(a, wb, bv, p0, p1, iy0, wp, wcopy, t);
+      case 12: return pw_tiles<12>(a, wb, bv, p0, p1, iy0, wp, wcopy, t);
+      case 7: return pw_tiles<7>(a, wb, bv, p0, p1, iy0, wp, wcopy, t);
+      case 6: return pw_tiles<6>(a, wb, bv, p0, p1, iy0, wp, wcopy, t);
+      default: return pw_tiles<4>(a, wb, bv, p0, p1, iy0, wp, wcopy, t);
     }
   }
 
