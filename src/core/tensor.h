@@ -51,6 +51,8 @@ class Tensor {
   Tensor clone(std::shared_ptr<Allocator> alloc = nullptr) const;
   // Whether this tensor's storage may be written (false for wrapped, read-only memory).
   bool writable() const { return writable_; }
+  // Whether this tensor is the only holder of its storage (no view, copy or owner shares it).
+  bool storage_unshared() const { return storage_ && storage_.use_count() == 1; }
 
   // Element i converted to double / int64 (any numeric dtype); for tests, attributes, shapes.
   double get_double(int64_t i) const;

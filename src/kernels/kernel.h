@@ -112,6 +112,17 @@ class KernelContext : public NodeView {
   virtual Result<Tensor*> allocate_output_uninitialized(int i, DType dtype, const Shape& shape) {
     return allocate_output(i, dtype, shape);
   }
+  // As allocate_output_uninitialized, but output i may take the storage of input j (of the same
+  // dtype and element count) when nothing reads input j after this node: no other reader later,
+  // not a graph output, its storage shared with no other value (views, initializers, the caller's
+  // inputs). Then writing the output overwrites input j, so the kernel must have read what it
+  // needs of each part of input j before writing over it (the output's data() == input j's tells).
+  // For kernels that write their output into cache lines their own thread has just read: stores
+  // into memory the other cores last read (a freed buffer of the arena) cost several times more.
+  virtual Result<Tensor*> allocate_output_over_input(int i, int j, DType dtype, const Shape& shape) {
+    (void)j;
+    return allocate_output_uninitialized(i, dtype, shape);
+  }
   // Hands over an existing tensor as output i (Identity, Reshape: storage is shared, no copy).
   virtual void set_output(int i, Tensor t) = 0;
   virtual void set_output_value(int i, Value v) = 0;

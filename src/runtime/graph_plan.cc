@@ -1,5 +1,6 @@
 #include "runtime/graph_plan.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace edgeai::runtime {
@@ -442,6 +443,33 @@ Result<Tensor*> RunContext::allocate_output(int i, DType dtype, const Shape& sha
 }
 
 Result<Tensor*> RunContext::allocate_output_uninitialized(int i, DType dtype, const Shape& shape) {
+  return allocate(i, dtype, shape, /*zeroed=*/false);
+}
+
+Result<Tensor*> RunContext::allocate_output_over_input(int i, int j, DType dtype, const Shape& shape) {
+  if (!is_output_used(i) || !has_input(j)) return allocate(i, dtype, shape, /*zeroed=*/false);
+  const int s = np_.inputs[j], out = np_.outputs[i];
+  // Input j's slot: released by this node (no later reader, not a graph output), read once by it.
+  bool dies_here = std::find(np_.release.begin(), np_.release.end(), s) != np_.release.end() &&
+                   std::count(np_.inputs.begin(), np_.inputs.end(), s) == 1 && s != out;
+  // An output that goes into a Concat in place keeps that place.
+  if (dies_here && concat_runs_) {
+    ASSIGN_OR_RETURN(Tensor in_concat, scope_.plan->concat_member(*concat_runs_, out, dtype, shape, false,
+                                                                   opts_.env->arena));
+    if (in_concat.defined()) {
+      slots_[out] = Value::of(std::move(in_concat));
+      return &slots_[out].tensor;
+    }
+  }
+  const Value& in = slots_[s];
+  if (dies_here && in.kind == Value::Kind::kTensor && in.tensor.dtype() == dtype && in.tensor.writable() &&
+      in.tensor.storage_unshared() && dtype != DType::kString) {
+    auto t = in.tensor.reshaped(shape);
+    if (t.ok()) {
+      slots_[out] = Value::of(std::move(t).value());
+      return &slots_[out].tensor;
+    }
+  }
   return allocate(i, dtype, shape, /*zeroed=*/false);
 }
 

@@ -141,6 +141,7 @@ class RunContext final : public kernels::KernelContext {
   }
   Result<Tensor*> allocate_output(int i, DType dtype, const Shape& shape) override;
   Result<Tensor*> allocate_output_uninitialized(int i, DType dtype, const Shape& shape) override;
+  Result<Tensor*> allocate_output_over_input(int i, int j, DType dtype, const Shape& shape) override;
   void set_output(int i, Tensor t) override;
   void set_output_value(int i, Value v) override;
 

@@ -34,6 +34,7 @@ UKernels make_ukernels(const char* name, void (*conv_direct)(const ConvDirectArg
   k.dwconv_scratch_floats = &W::dw_scratch_floats;
   k.dwconv_block_channels = &W::dw_block_channels;
   k.dwconv_pw_tile = &W::pw_tile_size;
+  k.dwconv_in_place = &W::dw_in_place;
   k.pool2d = &W::pool2d;
   k.pool_scratch_floats = &W::pool_scratch_floats;
   k.winograd_input = &WinogradImpl<V, G::kNR>::input;

@@ -511,6 +511,9 @@ struct WindowImpl {
   }
   static int64_t channel_block_floats(const ConvGeom& g) { return block_floats(g, band_rows(g)); }
   static int64_t dw_block_channels(const ConvGeom& g) { return channel_blocks(g) ? L : 0; }
+  static bool dw_in_place(const ConvGeom& g) {
+    return channel_blocks(g) && band_rows(g) >= g.oh && g.oh == g.h && g.ow == g.w;
+  }
   static int64_t dw_scratch_floats(const ConvGeom& g) {
     const int64_t a = scratch_floats(g), b = channel_blocks(g) ? channel_block_floats(g) : 0;
     return a > b ? a : b;

@@ -1,0 +1,113 @@
+// A depthwise conv whose input dies at it writes its output over the input
+// (KernelContext::allocate_output_over_input, conv.cc): the input made by another node (Relu) and
+// read by nothing after the conv; and the cases where it must not (the input read again later, a
+// graph output, a graph input the caller holds). Against the reference kernels, every ISA table
+// and 1-3 threads (channel blocks that split evenly over the threads go in place, others not).
+#include "kernels/cpu_test_util.h"
+
+namespace edgeai::testing {
+namespace {
+
+ir::Node make_node(const std::string& name, const std::string& op, std::vector<std::string> in,
+                   std::vector<std::string> out, const std::string& domain = "") {
+  ir::Node n;
+  n.name = name;
+  n.op_type = op;
+  n.domain = domain;
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  return n;
+}
+
+void set_ints(ir::Node& n, const std::string& k, std::vector<int64_t> v) {
+  ir::Attribute a;
+  a.name = k;
+  a.type = ir::AttrType::kInts;
+  a.ints = std::move(v);
+  n.attributes[k] = a;
+}
+
+// Relu(x) -> r; depthwise 3x3 pad 1 of r -> y (FusedConv with Clip, and a residual z when asked).
+OpCase relu_then_dw(int64_t n, int64_t c, int64_t h, int64_t w, bool residual, uint32_t seed) {
+  OpCase k;
+  k.feeds.push_back({"x", random_tensor({n, c, h, w}, seed)});
+  k.constants.push_back({"w", random_tensor({c, 1, 3, 3}, seed + 1)});
+  k.constants.push_back({"b", random_tensor({c}, seed + 2)});
+  k.nodes.push_back(make_node("relu", "Relu", {"x"}, {"r"}));
+  std::vector<std::string> in = {"r", "w", "b"};
+  if (residual) {
+    k.feeds.push_back({"z", random_tensor({n, c, h, w}, seed + 3)});
+    in.push_back("z");
+  }
+  ir::Node dw = make_node("dw", "FusedConv", in, {"y"}, "com.edgeai");
+  set_ints(dw, "pads", {1, 1, 1, 1});
+  dw.attributes["group"] = ir::Attribute{};
+  dw.attributes["group"].name = "group";
+  dw.attributes["group"].type = ir::AttrType::kInt;
+  dw.attributes["group"].i = c;
+  dw.attributes["activation"].name = "activation";
+  dw.attributes["activation"].type = ir::AttrType::kString;
+  dw.attributes["activation"].s = "Clip";
+  dw.attributes["activation_params"].name = "activation_params";
+  dw.attributes["activation_params"].type = ir::AttrType::kFloats;
+  dw.attributes["activation_params"].floats = {0.0f, 6.0f};
+  k.nodes.push_back(dw);
+  k.outputs = {"y"};
+  return k;
+}
+
+struct Plane {
+  int64_t n, c, h, w;
+};
+const Plane kPlanes[] = {
+    {1, 384, 14, 14},  // 24 blocks of 16: whole blocks on 1, 2 and 3 threads
+    {1, 960, 7, 7},    // 60 blocks
+    {1, 40, 14, 14},   // 3 blocks (the last partial): in place on 1 and 3 threads, not on 2
+    {1, 32, 28, 28},   // 2 blocks
+    {2, 48, 9, 11},    // batch 2, odd plane
+};
+
+TEST(CpuDwInPlace, InputDyingAtTheConv) {
+  uint32_t seed = 11;
+  for (const Plane& p : kPlanes) {
+    for (bool residual : {false, true}) {
+      SCOPED_TRACE("c " + std::to_string(p.c) + " " + std::to_string(p.h) + "x" + std::to_string(p.w) +
+                   (residual ? " residual" : ""));
+      expect_matches_reference(relu_then_dw(p.n, p.c, p.h, p.w, residual, seed += 5), 1e-5, 1e-5);
+    }
+  }
+}
+
+TEST(CpuDwInPlace, InputReadAgainAfterTheConv) {
+  uint32_t seed = 71;
+  for (const Plane& p : kPlanes) {
+    SCOPED_TRACE("c " + std::to_string(p.c));
+    OpCase k = relu_then_dw(p.n, p.c, p.h, p.w, false, seed += 5);
+    k.nodes.push_back(make_node("add", "Add", {"r", "y"}, {"s"}));  // r read after the conv
+    k.outputs = {"s"};
+    expect_matches_reference(k, 1e-5, 1e-5);
+  }
+}
+
+TEST(CpuDwInPlace, InputIsAGraphOutput) {
+  uint32_t seed = 131;
+  for (const Plane& p : kPlanes) {
+    SCOPED_TRACE("c " + std::to_string(p.c));
+    OpCase k = relu_then_dw(p.n, p.c, p.h, p.w, false, seed += 5);
+    k.outputs = {"y", "r"};
+    expect_matches_reference(k, 1e-5, 1e-5);
+  }
+}
+
+// The conv reads a graph input directly: the caller's tensor must come back unchanged.
+TEST(CpuDwInPlace, GraphInputIsNotOverwritten) {
+  OpCase k = relu_then_dw(1, 384, 14, 14, false, 201);
+  k.nodes.erase(k.nodes.begin());
+  k.nodes[0].inputs[0] = "x";
+  const Tensor before = k.feeds[0].second.clone();
+  expect_matches_reference(k, 1e-5, 1e-5);
+  EXPECT_TRUE(bitwise_equal(k.feeds[0].second, before));
+}
+
+}  // namespace
+}  // namespace edgeai::testing
