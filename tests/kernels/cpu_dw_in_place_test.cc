@@ -62,7 +62,8 @@ struct Plane {
 const Plane kPlanes[] = {
     {1, 384, 14, 14},  // 24 blocks of 16: whole blocks on 1, 2 and 3 threads
     {1, 960, 7, 7},    // 60 blocks
-    {1, 40, 14, 14},   // 3 blocks (the last partial): in place on 1 and 3 threads, not on 2
+    {1, 40, 14, 14},   // 3 blocks (the last partial): in place on 1 and 3 threads, not on 2 (2 + 1)
+    {1, 144, 20, 20},  // 9 blocks: 5 + 4 on 2 threads, in place (within 15% of an even share)
     {1, 32, 28, 28},   // 2 blocks
     {2, 48, 9, 11},    // batch 2, odd plane
 };
