@@ -66,6 +66,8 @@ const Plane kPlanes[] = {
     {1, 144, 20, 20},  // 9 blocks: 5 + 4 on 2 threads, in place (within 15% of an even share)
     {1, 32, 28, 28},   // 2 blocks
     {2, 48, 9, 11},    // batch 2, odd plane
+    {1, 32, 112, 112}, // bands of rows (AVX-512): each band keeps the input rows the one before replaced
+    {1, 20, 70, 75},   // bands, a partial block
 };
 
 TEST(CpuDwInPlace, InputDyingAtTheConv) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/cpu/simd_math.h"
 #include "kernels/cpu/ukernels.h"
@@ -511,8 +512,11 @@ struct WindowImpl {
   }
   static int64_t channel_block_floats(const ConvGeom& g) { return block_floats(g, band_rows(g)); }
   static int64_t dw_block_channels(const ConvGeom& g) { return channel_blocks(g) ? L : 0; }
+  // In bands, the rows a band's output replaces are those the next band keeps from t (row
+  // stride 1, and no more top padding than the window reaches below its output row).
   static bool dw_in_place(const ConvGeom& g) {
-    return channel_blocks(g) && band_rows(g) >= g.oh && g.oh == g.h && g.ow == g.w;
+    return channel_blocks(g) && g.oh == g.h && g.ow == g.w &&
+           (band_rows(g) >= g.oh || (g.sh == 1 && g.ph <= (g.kh - 1) * g.dh));
   }
   static int64_t dw_scratch_floats(const ConvGeom& g) {
     const int64_t a = scratch_floats(g), b = channel_blocks(g) ? channel_block_floats(g) : 0;
@@ -551,12 +555,22 @@ struct WindowImpl {
     const F lo = V::set1(a.act.kind == ActKind::kClip ? a.act.alpha : 0.0f);
     const F hi = V::set1(a.act.kind == ActKind::kClip ? a.act.beta : __builtin_inff());
     const int64_t oy_end = a.oy1 < 0 || a.oy1 > g.oh ? g.oh : a.oy1;
+    // Bands after the first keep the padded rows they share with the band before (its last
+    // rows, already transposed in t) and fill only the rows after them: fewer transposes, and a
+    // depthwise conv writing over its input (dw_in_place) still finds the input rows its output
+    // rows have replaced.
+    int64_t prev_iy0 = 0, prev_rows = 0;
     for (int64_t oy0 = a.oy0; oy0 < oy_end; oy0 += R) {
       ConvGeom gb = g;  // the band
       gb.oh = oy_end - oy0 < R ? oy_end - oy0 : R;
       const int64_t iy0 = oy0 * g.sh - g.ph, rows = (gb.oh - 1) * g.sh + (kh - 1) * g.dh + 1;
-      if (a.pw_w) expand_block_rows(a, cb, iy0, rows, wp, t);
-      else fill_block_rows(a, cb, nc, iy0, rows, wp, t);
+      int64_t keep = oy0 > a.oy0 ? prev_iy0 + prev_rows - iy0 : 0;
+      keep = keep < 0 ? 0 : (keep > rows ? rows : keep);
+      if (keep > 0) std::memmove(t, t + (iy0 - prev_iy0) * wp * L, sizeof(float) * keep * wp * L);
+      prev_iy0 = iy0;
+      prev_rows = rows;
+      if (a.pw_w) expand_block_rows(a, cb, iy0 + keep, rows - keep, wp, t + keep * wp * L);
+      else fill_block_rows(a, cb, nc, iy0 + keep, rows - keep, wp, t + keep * wp * L);
       bool done = false;
       if constexpr (KH * KW != 0) {
         if (rows_kernel(g)) {
