@@ -1,21 +1,8 @@
 #include "passes/optimize.h"
 
-#include <cstdlib>
-#include <cstring>
-
 #include "passes/passes.h"
 
 namespace edgeai::passes {
-namespace {
-
-// FusedPwDwConv runs through its reference kernel until the CPU kernel lands, so the fusion is
-// off unless EDGEAI_FUSE_PWDW=1 (a temporary switch; it goes with the CPU kernel).
-Result<int> fuse_pointwise_depthwise_if_enabled(ir::Graph& g) {
-  const char* on = std::getenv("EDGEAI_FUSE_PWDW");
-  return on && std::strcmp(on, "1") == 0 ? fuse_pointwise_depthwise(g) : Result<int>(0);
-}
-
-}  // namespace
 
 Status optimize_graph(ir::Graph& g, const OptimizeOptions& options) {
   if (!options.enabled) return ok_status();
@@ -25,6 +12,7 @@ Status optimize_graph(ir::Graph& g, const OptimizeOptions& options) {
   struct Step {
     const char* name;
     Result<int> (*run)(ir::Graph&);
+    bool OptimizeOptions::*when = nullptr;  // an option the step needs (opt-in steps)
   };
   // Order matters: constants first so that the later passes see them; shapes once the patterns
   // that need no shapes are replaced (fewer nodes to look through); Gelu before the activation
@@ -50,10 +38,11 @@ Status optimize_graph(ir::Graph& g, const OptimizeOptions& options) {
       {"merge_reshapes", merge_reshapes},
       {"swap_reshape_activation", swap_reshape_activation},
       {"fuse_activation", fuse_activation},
-      {"fuse_pointwise_depthwise", fuse_pointwise_depthwise_if_enabled},  // after the activations fuse
+      {"fuse_pointwise_depthwise", fuse_pointwise_depthwise, &OptimizeOptions::fuse_pointwise_depthwise},
       {"remove_dead_nodes", remove_dead_nodes},
   };
   for (const Step& s : kSteps) {
+    if (s.when && !(options.*s.when)) continue;
     auto r = s.run(g);
     if (!r.ok()) return r.status().with_context(std::string("graph pass ") + s.name + ": ");
     if (options.report) options.report->push_back({s.name, *r});

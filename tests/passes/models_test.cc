@@ -83,12 +83,9 @@ std::unique_ptr<ModelRun> check_model(const std::string& name) {
   return run;
 }
 
-// optimize_graph runs fuse_pointwise_depthwise only with EDGEAI_FUSE_PWDW=1 (until its CPU kernel
-// lands); the counts below hold either way.
-bool pwdw_enabled() {
-  const char* on = std::getenv("EDGEAI_FUSE_PWDW");
-  return on && std::string(on) == "1";
-}
+// optimize_graph runs fuse_pointwise_depthwise only when OptimizeOptions asks (off by default);
+// the counts below hold either way.
+bool pwdw_enabled() { return passes::OptimizeOptions{}.fuse_pointwise_depthwise; }
 
 // Convs, counting a FusedPwDwConv as the two convs it holds.
 int conv_count(const ir::Graph& g, const std::string& op) { return count_op(g, op) + 2 * count_op(g, "FusedPwDwConv"); }
@@ -147,7 +144,7 @@ TEST(PassesOnModels, MobileNetV2) {
   EXPECT_EQ(count_op(r->optimized, "Constant"), 0);
   EXPECT_EQ(count_op(r->optimized, "BatchNormalization"), 0);
   // Each Clip fuses into its Conv, and each residual Add (10) into the Conv before it; with
-  // EDGEAI_FUSE_PWDW=1 each of the 16 expand convs (features.2..17, both Clip) and the depthwise
+  // fuse_pointwise_depthwise each of the 16 expand convs (features.2..17, both Clip) and the depthwise
   // conv after it are one FusedPwDwConv.
   EXPECT_EQ(count_op(r->optimized, "FusedPwDwConv"), pwdw_enabled() ? 16 : 0);
   EXPECT_EQ(conv_count(r->optimized, "FusedConv"), count_op(r->original, "Clip") + 10);

@@ -1,6 +1,6 @@
 // fuse_pointwise_depthwise (src/passes/fuse_pointwise_depthwise.cc): a 1x1 conv read only by a
 // depthwise conv becomes one com.edgeai FusedPwDwConv. The pass is called directly on the graph
-// the other passes made (optimize_graph runs it only with EDGEAI_FUSE_PWDW=1 for now). Oracle:
+// the other passes made (optimize_graph runs it only when OptimizeOptions::fuse_pointwise_depthwise is set). Oracle:
 // the unoptimized graph (ONNX Conv, Clip / Sigmoid / Mul nodes) through the reference kernels;
 // the fused graph runs with the reference kernels only and with the CPU kernels (FusedPwDwConv
 // through its reference kernel until a CPU kernel takes it), 1-3 threads.
@@ -145,6 +145,19 @@ TEST(FusePointwiseDepthwise, ClipBlockBecomesOneNode) {
   EXPECT_EQ(n.attr("strides")->ints, (std::vector<int64_t>{2, 2}));
   EXPECT_EQ(g.opsets.count("com.edgeai"), 1u);
   expect_fused_matches(b.g, g, b.random_feeds());
+}
+
+// optimize_graph runs the pass only when asked (OptimizeOptions::fuse_pointwise_depthwise).
+TEST(FusePointwiseDepthwise, OptimizeGraphRunsItWhenAsked) {
+  GraphBuilder b = block({});
+  ir::Graph by_default = b.g, asked = b.g;
+  ASSERT_TRUE(passes::optimize_graph(by_default, {}).ok());
+  ASSERT_TRUE(passes::optimize_graph(asked, {.fuse_pointwise_depthwise = true}).ok());
+  EXPECT_EQ(count_op(by_default, "FusedPwDwConv"), 0);
+  EXPECT_EQ(count_op(by_default, "FusedConv"), 2);
+  ASSERT_EQ(asked.nodes.size(), 1u);
+  EXPECT_EQ(asked.nodes[0].op_type, "FusedPwDwConv");
+  expect_fused_matches(b.g, asked, b.random_feeds());
 }
 
 TEST(FusePointwiseDepthwise, SiLUAndPlainBlocks) {
