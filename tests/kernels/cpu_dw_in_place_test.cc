@@ -8,17 +8,6 @@
 namespace edgeai::testing {
 namespace {
 
-ir::Node make_node(const std::string& name, const std::string& op, std::vector<std::string> in,
-                   std::vector<std::string> out, const std::string& domain = "") {
-  ir::Node n;
-  n.name = name;
-  n.op_type = op;
-  n.domain = domain;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
-
 void set_ints(ir::Node& n, const std::string& k, std::vector<int64_t> v) {
   ir::Attribute a;
   a.name = k;
@@ -33,13 +22,13 @@ OpCase relu_then_dw(int64_t n, int64_t c, int64_t h, int64_t w, bool residual, u
   k.feeds.push_back({"x", random_tensor({n, c, h, w}, seed)});
   k.constants.push_back({"w", random_tensor({c, 1, 3, 3}, seed + 1)});
   k.constants.push_back({"b", random_tensor({c}, seed + 2)});
-  k.nodes.push_back(make_node("relu", "Relu", {"x"}, {"r"}));
+  k.nodes.push_back(graph_node("relu", "Relu", {"x"}, {"r"}));
   std::vector<std::string> in = {"r", "w", "b"};
   if (residual) {
     k.feeds.push_back({"z", random_tensor({n, c, h, w}, seed + 3)});
     in.push_back("z");
   }
-  ir::Node dw = make_node("dw", "FusedConv", in, {"y"}, "com.edgeai");
+  ir::Node dw = graph_node("dw", "FusedConv", in, {"y"}, "com.edgeai");
   set_ints(dw, "pads", {1, 1, 1, 1});
   dw.attributes["group"] = ir::Attribute{};
   dw.attributes["group"].name = "group";
@@ -86,7 +75,7 @@ TEST(CpuDwInPlace, InputReadAgainAfterTheConv) {
   for (const Plane& p : kPlanes) {
     SCOPED_TRACE("c " + std::to_string(p.c));
     OpCase k = relu_then_dw(p.n, p.c, p.h, p.w, false, seed += 5);
-    k.nodes.push_back(make_node("add", "Add", {"r", "y"}, {"s"}));  // r read after the conv
+    k.nodes.push_back(graph_node("add", "Add", {"r", "y"}, {"s"}));  // r read after the conv
     k.outputs = {"s"};
     expect_matches_reference(k, 1e-5, 1e-5);
   }

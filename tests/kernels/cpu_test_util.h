@@ -38,6 +38,18 @@ inline Tensor random_tensor(Shape shape, uint32_t seed, float lo = -1.0f, float 
   return t;
 }
 
+// A node for OpCase::nodes (graphs of a few nodes).
+inline ir::Node graph_node(const std::string& name, const std::string& op, std::vector<std::string> in,
+                           std::vector<std::string> out, const std::string& domain = "") {
+  ir::Node n;
+  n.name = name;
+  n.op_type = op;
+  n.domain = domain;
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  return n;
+}
+
 // One node (or a few) with its inputs: constant ones become initializers.
 struct OpCase {
   std::vector<ir::Node> nodes;

@@ -104,7 +104,8 @@ Status run_unary(KernelContext& ctx) {
   if (s->fn == UnaryState::Fn::kClip && !clip_bounds(ctx, &act)) return s->fall_back(ctx);
   const Tensor& x = ctx.input(0);
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, x.shape()));
+  // Over the input where it dies here (each element is read before it is written).
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_over_input(0, 0, DType::kF32, x.shape()));
   const float* xd = x.data<float>();
   float* yd = y->data<float>();
   const UKernels& uk = *s->uk;
@@ -165,7 +166,12 @@ Status run_binary(KernelContext& ctx) {
     out[d] = ea == 1 ? eb : ea;
   }
   if (!ctx.is_output_used(0)) return ok_status();
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, out));
+  // Over an operand of the output's shape where it dies here: each output element reads that
+  // operand at its own position only, before writing it (squeeze-excitation's gate Mul writes
+  // over the depthwise output instead of into a buffer the other core last read).
+  const int over = a.shape() == out ? 0 : (b.shape() == out ? 1 : -1);
+  ASSIGN_OR_RETURN(Tensor * y, over >= 0 ? ctx.allocate_output_over_input(0, over, DType::kF32, out)
+                                         : ctx.allocate_output_uninitialized(0, DType::kF32, out));
   const int64_t total = y->numel();
   if (total == 0) return ok_status();
   // Group dims (innermost first) into runs with the same (a full, b full) pattern.
