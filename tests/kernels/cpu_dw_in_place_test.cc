@@ -101,5 +101,35 @@ TEST(CpuDwInPlace, GraphInputIsNotOverwritten) {
   EXPECT_TRUE(bitwise_equal(k.feeds[0].second, before));
 }
 
+// Other windows whose output has the input's shape (so in place): 5x5, 7x7 (the generic taps),
+// dilation 2, 1x1, 3x1, asymmetric pads (all top, all bottom), on planes that run in one band
+// and in bands (112 x 112 on AVX-512).
+struct Window {
+  int64_t kh, kw, dil;
+  std::vector<int64_t> pads;
+};
+TEST(CpuDwInPlace, OtherWindows) {
+  const Window kWindows[] = {
+      {5, 5, 1, {2, 2, 2, 2}}, {7, 7, 1, {3, 3, 3, 3}}, {3, 3, 2, {2, 2, 2, 2}}, {1, 1, 1, {0, 0, 0, 0}},
+      {3, 1, 1, {1, 0, 1, 0}}, {3, 3, 1, {2, 0, 0, 2}}, {3, 3, 1, {0, 2, 2, 0}}, {5, 5, 1, {4, 2, 0, 2}},
+      {5, 5, 1, {0, 1, 4, 3}},
+  };
+  const Plane kShapes[] = {{1, 48, 14, 14}, {1, 20, 56, 56}, {1, 16, 112, 112}, {2, 24, 30, 33}};
+  uint32_t seed = 301;
+  for (const Window& win : kWindows) {
+    for (const Plane& p : kShapes) {
+      SCOPED_TRACE(std::to_string(win.kh) + "x" + std::to_string(win.kw) + " d" + std::to_string(win.dil) +
+                   " pads " + std::to_string(win.pads[0]) + "," + std::to_string(win.pads[1]) + "," +
+                   std::to_string(win.pads[2]) + "," + std::to_string(win.pads[3]) + " c " + std::to_string(p.c) +
+                   " " + std::to_string(p.h) + "x" + std::to_string(p.w));
+      OpCase k = relu_then_dw(p.n, p.c, p.h, p.w, false, seed += 5);
+      k.constants[0].second = random_tensor({p.c, 1, win.kh, win.kw}, seed + 1);
+      set_ints(k.nodes[1], "pads", win.pads);
+      set_ints(k.nodes[1], "dilations", {win.dil, win.dil});
+      expect_matches_reference(k, 1e-5, 1e-5);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace edgeai::testing

@@ -63,5 +63,50 @@ TEST(CpuEltwiseInPlace, OperandReadAgainAfter) {
   expect_matches_reference(k, 1e-5, 1e-5);
 }
 
+// A view of r (Reshape, Identity: its storage shared) is a graph output: the unary op that r
+// dies at must not write over the storage the view still holds.
+TEST(CpuEltwiseInPlace, ViewOfTheOperandIsNotOverwritten) {
+  for (const std::string& view : {"Reshape", "Identity", "Flatten"}) {
+    SCOPED_TRACE(view);
+    OpCase k = with_relu({1, 40, 14, 14}, 13);
+    std::vector<std::string> in = {"r"};
+    if (view == "Reshape") {
+      k.constants.push_back({"shape", Tensor::from_vector<int64_t>(DType::kI64, {2}, {40, -1})});
+      in.push_back("shape");
+    }
+    k.nodes.push_back(graph_node("view", view, in, {"v"}));
+    k.nodes.push_back(graph_node("sig", "Sigmoid", {"r"}, {"y"}));
+    k.outputs = {"y", "v"};
+    expect_matches_reference(k, 1e-5, 1e-5);
+  }
+}
+
+// The output of an op writing over its input goes into a Concat in place (the Concat's buffer,
+// from the second run on): every run matches the reference.
+TEST(CpuEltwiseInPlace, OutputOfAConcatInPlace) {
+  OpCase k = with_relu({1, 24, 10, 10}, 15);
+  k.feeds.push_back({"x2", random_tensor({1, 8, 10, 10}, 16)});
+  k.nodes.push_back(graph_node("sig", "Sigmoid", {"r"}, {"a"}));
+  k.nodes.push_back(graph_node("relu2", "Relu", {"x2"}, {"b"}));
+  ir::Node cat = graph_node("cat", "Concat", {"a", "b"}, {"y"});
+  cat.attributes["axis"].name = "axis";
+  cat.attributes["axis"].type = ir::AttrType::kInt;
+  cat.attributes["axis"].i = 1;
+  k.nodes.push_back(cat);
+  k.outputs = {"y"};
+  const auto want = run_case(k.graph(), k, detect_cpu_features(), 1, true);
+  ASSERT_EQ(want.size(), 1u);
+  for (int threads = 1; threads <= 2; ++threads) {
+    CaseSession s(k.graph(), detect_cpu_features(), threads, false);
+    std::vector<runtime::NamedValue> feeds;
+    for (const auto& [name, t] : k.feeds) feeds.push_back({name, runtime::Value::of(t)});
+    for (int run = 0; run < 3; ++run) {
+      const auto got = s.run(feeds);
+      ASSERT_EQ(got.size(), 1u);
+      EXPECT_TRUE(close(got[0], want[0], 1e-5, 1e-5)) << threads << " threads, run " << run;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace edgeai::testing

@@ -91,8 +91,8 @@ bool pwdw_enabled() { return passes::OptimizeOptions{}.fuse_pointwise_depthwise;
 int conv_count(const ir::Graph& g, const std::string& op) { return count_op(g, op) + 2 * count_op(g, "FusedPwDwConv"); }
 
 // fuse_pointwise_depthwise on the optimized graph of `r` (called directly): `blocks` nodes, and
-// the outputs still equal the unoptimized graph's (reference kernels; the CPU kernels with
-// FusedPwDwConv through its reference kernel), 2 threads.
+// the outputs still equal the unoptimized graph's (reference kernels; the CPU kernels, conv.cc's
+// FusedPwDwConv among them), 2 threads.
 void check_pointwise_depthwise(const ModelRun& r, int blocks) {
   ir::Graph g = r.optimized;
   auto n = passes::fuse_pointwise_depthwise(g);

@@ -1,9 +1,9 @@
 // fuse_pointwise_depthwise (src/passes/fuse_pointwise_depthwise.cc): a 1x1 conv read only by a
 // depthwise conv becomes one com.edgeai FusedPwDwConv. The pass is called directly on the graph
-// the other passes made (optimize_graph runs it only when OptimizeOptions::fuse_pointwise_depthwise is set). Oracle:
-// the unoptimized graph (ONNX Conv, Clip / Sigmoid / Mul nodes) through the reference kernels;
-// the fused graph runs with the reference kernels only and with the CPU kernels (FusedPwDwConv
-// through its reference kernel until a CPU kernel takes it), 1-3 threads.
+// the other passes made (optimize_graph runs it only when
+// OptimizeOptions::fuse_pointwise_depthwise is set). Oracle: the unoptimized graph (ONNX Conv,
+// Clip / Sigmoid / Mul nodes) through the reference kernels; the fused graph runs with the
+// reference kernels only and with the CPU kernels (conv.cc's FusedPwDwConv), 1-3 threads.
 #include "passes/passes.h"
 #include "pass_test_util.h"
 
