@@ -108,5 +108,36 @@ TEST(CpuEltwiseInPlace, OutputOfAConcatInPlace) {
   }
 }
 
+// A branch of an If reads r from the enclosing graph and r dies there (in the branch's plan);
+// the enclosing graph still holds r and reads it after the If: r must come through unchanged.
+TEST(CpuEltwiseInPlace, OuterValueReadInASubgraph) {
+  auto branch = [](const std::string& op) {
+    auto g = std::make_shared<ir::Graph>();
+    g->name = op;
+    g->opsets[""] = 17;
+    g->nodes.push_back(graph_node("b", op, {"r"}, {"t"}));
+    ir::ValueInfo vi;
+    vi.name = "t";
+    vi.type.kind = ir::ValueKind::kUnknown;
+    g->outputs.push_back(vi);
+    return g;
+  };
+  for (bool cond : {true, false}) {
+    SCOPED_TRACE(cond ? "then" : "else");
+    OpCase k = with_relu({1, 40, 14, 14}, 17);
+    k.feeds.push_back({"cond", Tensor::from_vector<uint8_t>(DType::kBool, {}, {uint8_t(cond ? 1 : 0)})});
+    ir::Node n = graph_node("if", "If", {"cond"}, {"i"});
+    for (const auto& [name, op] : {std::pair<std::string, std::string>{"then_branch", "Sigmoid"}, {"else_branch", "Exp"}}) {
+      n.attributes[name].name = name;
+      n.attributes[name].type = ir::AttrType::kGraph;
+      n.attributes[name].g = branch(op);
+    }
+    k.nodes.push_back(n);
+    k.nodes.push_back(graph_node("add", "Add", {"i", "r"}, {"y"}));  // r read after the If
+    k.outputs = {"y"};
+    expect_matches_reference(k, 1e-5, 1e-5);
+  }
+}
+
 }  // namespace
 }  // namespace edgeai::testing

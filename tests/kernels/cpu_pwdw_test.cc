@@ -93,5 +93,17 @@ TEST(CpuPwDwConv, MatchesPointwiseThenDepthwise) {
   }
 }
 
+// X that does not fit the prepared weights (channels, rank) at run time: the kernel hands the
+// node to the reference, which reports a Status (no read past X).
+TEST(CpuPwDwConv, BadXIsAStatus) {
+  auto [fused, ref] = pwdw_cases({1, 24, 144, 14, 14, 3}, 3);
+  ASSERT_TRUE(fast_kernel_takes(fused));
+  for (const Shape& x : {Shape{1, 16, 14, 14}, Shape{1, 32, 14, 14}, Shape{24, 14, 14}, Shape{1, 24, 14, 14, 1}}) {
+    SCOPED_TRACE(shape_str(x));
+    fused.feeds[0].second = random_tensor(x, 9);
+    EXPECT_FALSE(fast_session_runs(fused));
+  }
+}
+
 }  // namespace
 }  // namespace edgeai::testing
