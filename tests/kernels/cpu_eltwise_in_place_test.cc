@@ -127,7 +127,8 @@ TEST(CpuEltwiseInPlace, OuterValueReadInASubgraph) {
     OpCase k = with_relu({1, 40, 14, 14}, 17);
     k.feeds.push_back({"cond", Tensor::from_vector<uint8_t>(DType::kBool, {}, {uint8_t(cond ? 1 : 0)})});
     ir::Node n = graph_node("if", "If", {"cond"}, {"i"});
-    for (const auto& [name, op] : {std::pair<std::string, std::string>{"then_branch", "Sigmoid"}, {"else_branch", "Exp"}}) {
+    using Branch = std::pair<std::string, std::string>;
+    for (const auto& [name, op] : {Branch{"then_branch", "Sigmoid"}, Branch{"else_branch", "Exp"}}) {
       n.attributes[name].name = name;
       n.attributes[name].type = ir::AttrType::kGraph;
       n.attributes[name].g = branch(op);
