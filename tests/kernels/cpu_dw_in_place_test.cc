@@ -3,6 +3,8 @@
 // read by nothing after the conv; and the cases where it must not (the input read again later, a
 // graph output, a graph input the caller holds). Against the reference kernels, every ISA table
 // and 1-3 threads (channel blocks that split evenly over the threads go in place, others not).
+#include <thread>
+
 #include "kernels/cpu_test_util.h"
 
 namespace edgeai::testing {
@@ -129,6 +131,42 @@ TEST(CpuDwInPlace, OtherWindows) {
       expect_matches_reference(k, 1e-5, 1e-5);
     }
   }
+}
+
+// Two sessions over one graph run at once from two threads, fed the same caller tensor, which
+// the first node (the conv, reading it directly) must not write over; the second conv writes
+// over the first one's output (each run's own).
+TEST(CpuDwInPlace, SessionsRunningAtOnceShareTheCallersInput) {
+  OpCase k = relu_then_dw(1, 64, 14, 14, false, 401);
+  k.nodes.erase(k.nodes.begin());
+  k.nodes[0].inputs[0] = "x";
+  k.nodes[0].outputs = {"d"};
+  ir::Node second = k.nodes[0];
+  second.name = "dw2";
+  second.inputs[0] = "d";
+  second.outputs = {"y"};
+  k.nodes.push_back(second);
+  const Tensor before = k.feeds[0].second.clone();
+  const auto want = run_case(k.graph(), k, detect_cpu_features(), 1, true);
+  ASSERT_EQ(want.size(), 1u);
+  const std::vector<runtime::NamedValue> feeds = {{"x", runtime::Value::of(k.feeds[0].second)}};
+  std::vector<std::unique_ptr<CaseSession>> sessions;
+  for (int i = 0; i < 2; ++i) {
+    sessions.push_back(std::make_unique<CaseSession>(k.graph(), detect_cpu_features(), 1, false));
+  }
+  std::vector<int> mismatches(2, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([&, i] {
+      for (int run = 0; run < 50; ++run) {
+        const auto got = sessions[i]->run(feeds);
+        if (got.size() != 1 || !close(got[0], want[0], 1e-5, 1e-5)) ++mismatches[i];
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches[0] + mismatches[1], 0);
+  EXPECT_TRUE(bitwise_equal(k.feeds[0].second, before));
 }
 
 }  // namespace
