@@ -298,15 +298,15 @@ Status run_conv(KernelContext& ctx) {
   const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow;
   const UKernels& uk = *s->uk;
   // A depthwise conv in channel blocks writes its output over its input when nothing reads the
-  // input later: each block reads its input whole before writing, and the blocks go to threads
-  // whole (below: n_img * blocks splits evenly). The input was just written by this thread (a
-  // 1x1 conv's output rows, split over threads the same way), so the stores land in its own
-  // cache lines; a freed buffer of the arena was last read by every thread (the 1x1 conv after
-  // the depthwise one reads all of it), and storing into lines another core holds was 2x as slow
-  // (384 x 14 x 14, 2 threads: 14.5 -> 31 us per half). On one thread too the stores then hit
-  // lines in cache (mobilenet_v2's 144 x 56 x 56: 218 -> 160 us). Whole blocks per thread cost
-  // some balance where they do not split evenly (9 blocks: 5 + 4 instead of 4.5 + 4.5): taken up
-  // to 15% above an even share.
+  // input later: each block has read the input rows its output replaces before writing them
+  // (dwconv_in_place), and the blocks go to threads whole (below). The input was just written by
+  // this thread (a 1x1 conv's output rows, split over threads the same way), so the stores land in
+  // its own cache lines; a freed buffer of the arena was last read by every thread (the 1x1 conv
+  // after the depthwise one reads all of it), and storing into lines another core holds was 2x as
+  // slow (384 x 14 x 14, 2 threads: 14.5 -> 31 us per half). On one thread too the stores then hit
+  // lines in cache (mobilenet_v2's 144 x 56 x 56: 218 -> 160 us). Whole blocks per thread cost some
+  // balance where they do not split evenly (9 blocks: 5 + 4 instead of 4.5 + 4.5): taken up to 15%
+  // above an even share.
   bool over_input = false;
   if (s->depthwise && s->pw_c == 0 && uk.dwconv_block_channels(g) > 0 && uk.dwconv_in_place(g)) {
     const int64_t threads = ctx.pool().num_threads();

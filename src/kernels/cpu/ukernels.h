@@ -158,9 +158,9 @@ struct UKernels {
   // The channels dwconv computes together for this geometry (its channel blocks, which also
   // take a range of output rows), or 0 (channel by channel, whole planes).
   int64_t (*dwconv_block_channels)(const ConvGeom& g);
-  // Whether dwconv, in channel blocks, reads all of a block's input before it writes any of the
-  // block's output (one band of rows), with the output the input's shape: calls over whole blocks
-  // may then write y over x.
+  // Whether dwconv, in channel blocks, has read every input row a block's output replaces before
+  // writing it (one band of rows; or bands that keep the rows the band before replaced), with the
+  // output the input's shape: calls over whole blocks may then write y over x.
   bool (*dwconv_in_place)(const ConvGeom& g);
   // The positions per tile of DwConvArgs::pw_x for a plane of `positions`.
   int64_t (*dwconv_pw_tile)(int64_t positions);
