@@ -248,7 +248,9 @@ Result<std::unique_ptr<KernelState>> prepare_pwdw_conv(PrepareContext& ctx) {
   const float* w1d = w1->data<float>();
   s->pw_blocks.assign(cpad * s->pw_c, 0.0f);
   for (int64_t ch = 0; ch < s->c; ++ch) {
-    for (int64_t k = 0; k < s->pw_c; ++k) s->pw_blocks[(ch / lanes * s->pw_c + k) * lanes + ch % lanes] = w1d[ch * s->pw_c + k];
+    for (int64_t k = 0; k < s->pw_c; ++k) {
+      s->pw_blocks[(ch / lanes * s->pw_c + k) * lanes + ch % lanes] = w1d[ch * s->pw_c + k];
+    }
   }
   if (ctx.has_input(2)) {
     const Tensor* b1 = ctx.constant_input(2);

@@ -296,7 +296,8 @@ Status fused_pw_dw_conv(KernelContext& ctx) {
                      std::to_string(c) + " channels), got " + shape_str(w2.shape()));
   }
   if (ctx.attr_int("group", c) != c) {
-    return ctx.error("group must be " + std::to_string(c) + " (depthwise), got " + std::to_string(ctx.attr_int("group", c)));
+    return ctx.error("group must be " + std::to_string(c) + " (depthwise), got " +
+                     std::to_string(ctx.attr_int("group", c)));
   }
   ASSIGN_OR_RETURN(ActSpec pw_act, read_activation(ctx, "pw_activation"));
   ASSIGN_OR_RETURN(ActSpec act, read_activation(ctx));
