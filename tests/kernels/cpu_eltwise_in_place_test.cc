@@ -17,7 +17,7 @@ OpCase with_relu(const Shape& shape, uint32_t seed) {
 }
 
 TEST(CpuEltwiseInPlace, BinaryOverTheOperandThatDies) {
-  for (const std::string& op : {"Mul", "Add", "Sub", "Div"}) {
+  for (const std::string op : {"Mul", "Add", "Sub", "Div"}) {
     for (bool r_first : {true, false}) {
       if (op == "Div" && !r_first) continue;  // r is zero where Relu cut it
       SCOPED_TRACE(op + (r_first ? " (r, g)" : " (g, r)"));
@@ -42,7 +42,7 @@ TEST(CpuEltwiseInPlace, BothOperandsDie) {
 }
 
 TEST(CpuEltwiseInPlace, UnaryOverItsInput) {
-  for (const std::string& op : {"Sigmoid", "Tanh", "Exp", "Erf", "Relu"}) {
+  for (const std::string op : {"Sigmoid", "Tanh", "Exp", "Erf", "Relu"}) {
     SCOPED_TRACE(op);
     OpCase k = with_relu({1, 8, 33, 35}, 9);
     k.nodes.push_back(graph_node("u", op, {"r"}, {"y"}));
@@ -66,7 +66,7 @@ TEST(CpuEltwiseInPlace, OperandReadAgainAfter) {
 // A view of r (Reshape, Identity: its storage shared) is a graph output: the unary op that r
 // dies at must not write over the storage the view still holds.
 TEST(CpuEltwiseInPlace, ViewOfTheOperandIsNotOverwritten) {
-  for (const std::string& view : {"Reshape", "Identity", "Flatten"}) {
+  for (const std::string view : {"Reshape", "Identity", "Flatten"}) {
     SCOPED_TRACE(view);
     OpCase k = with_relu({1, 40, 14, 14}, 13);
     std::vector<std::string> in = {"r"};
