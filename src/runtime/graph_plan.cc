@@ -447,46 +447,47 @@ Result<Tensor*> RunContext::allocate_output_uninitialized(int i, DType dtype, co
 }
 
 Result<Tensor*> RunContext::allocate_output_over_input(int i, int j, DType dtype, const Shape& shape) {
-  if (!is_output_used(i) || !has_input(j)) return allocate(i, dtype, shape, /*zeroed=*/false);
-  const int s = np_.inputs[j], out = np_.outputs[i];
-  // Input j's slot: released by this node (no later reader, not a graph output), read once by it.
-  bool dies_here = std::find(np_.release.begin(), np_.release.end(), s) != np_.release.end() &&
-                   std::count(np_.inputs.begin(), np_.inputs.end(), s) == 1 && s != out;
-  // An output that goes into a Concat in place keeps that place.
-  if (dies_here && concat_runs_) {
-    ASSIGN_OR_RETURN(Tensor in_concat, scope_.plan->concat_member(*concat_runs_, out, dtype, shape, false,
-                                                                   opts_.env->arena));
-    if (in_concat.defined()) {
-      slots_[out] = Value::of(std::move(in_concat));
-      return &slots_[out].tensor;
-    }
-  }
-  const Value& in = slots_[s];
-  if (dies_here && in.kind == Value::Kind::kTensor && in.tensor.dtype() == dtype && in.tensor.writable() &&
-      in.tensor.storage_unshared() && dtype != DType::kString) {
-    auto t = in.tensor.reshaped(shape);
-    if (t.ok()) {
-      slots_[out] = Value::of(std::move(t).value());
-      return &slots_[out].tensor;
-    }
-  }
-  return allocate(i, dtype, shape, /*zeroed=*/false);
+  return allocate(i, dtype, shape, /*zeroed=*/false, has_input(j) ? j : -1);
 }
 
-Result<Tensor*> RunContext::allocate(int i, DType dtype, const Shape& shape, bool zeroed) {
+// Input j's value may be overwritten by this node's output: it dies here (released by this node:
+// no later reader, not a graph output), this node reads it once, and nothing else shares its
+// storage (views, initializers, the caller's tensors).
+bool RunContext::input_dies_here(int j) const {
+  const int s = np_.inputs[j];
+  if (std::find(np_.release.begin(), np_.release.end(), s) == np_.release.end() ||
+      std::count(np_.inputs.begin(), np_.inputs.end(), s) != 1) {
+    return false;
+  }
+  const Value& in = slots_[s];
+  return in.kind == Value::Kind::kTensor && in.tensor.writable() && in.tensor.storage_unshared();
+}
+
+Result<Tensor*> RunContext::allocate(int i, DType dtype, const Shape& shape, bool zeroed, int over_input) {
   if (!is_output_used(i)) return internal_error("output " + std::to_string(i) + " is not used");
+  Value& v = slots_[np_.outputs[i]];
+  // An output that goes into a Concat in place keeps that place.
   if (concat_runs_) {
     ASSIGN_OR_RETURN(Tensor in_concat, scope_.plan->concat_member(*concat_runs_, np_.outputs[i], dtype, shape, zeroed,
                                                                    opts_.env->arena));
     if (in_concat.defined()) {
-      Value& v = slots_[np_.outputs[i]];
       v = Value::of(std::move(in_concat));
       return &v.tensor;
     }
   }
+  if (over_input >= 0 && np_.inputs[over_input] != np_.outputs[i] && dtype != DType::kString &&
+      input_dies_here(over_input)) {
+    const Tensor& in = slots_[np_.inputs[over_input]].tensor;
+    if (in.dtype() == dtype) {
+      auto t = in.reshaped(shape);
+      if (t.ok()) {
+        v = Value::of(std::move(t).value());
+        return &v.tensor;
+      }
+    }
+  }
   ASSIGN_OR_RETURN(Tensor t, zeroed ? Tensor::create(dtype, shape, opts_.env->arena)
                                     : Tensor::create_uninitialized(dtype, shape, opts_.env->arena));
-  Value& v = slots_[np_.outputs[i]];
   v = Value::of(std::move(t));
   return &v.tensor;
 }

@@ -167,7 +167,9 @@ class RunContext final : public kernels::KernelContext {
   const kernels::KernelState* state() const override { return np_.state.get(); }
 
  private:
-  Result<Tensor*> allocate(int i, DType dtype, const Shape& shape, bool zeroed);
+  // over_input >= 0: output i may take that input's storage (allocate_output_over_input).
+  Result<Tensor*> allocate(int i, DType dtype, const Shape& shape, bool zeroed, int over_input = -1);
+  bool input_dies_here(int j) const;
   const NodePlan& np_;
   std::vector<Value>& slots_;
   const Scope& scope_;

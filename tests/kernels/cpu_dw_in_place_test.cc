@@ -10,14 +10,6 @@
 namespace edgeai::testing {
 namespace {
 
-void set_ints(ir::Node& n, const std::string& k, std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.name = k;
-  a.type = ir::AttrType::kInts;
-  a.ints = std::move(v);
-  n.attributes[k] = a;
-}
-
 // Relu(x) -> r; depthwise 3x3 pad 1 of r -> y (FusedConv with Clip, and a residual z when asked).
 OpCase relu_then_dw(int64_t n, int64_t c, int64_t h, int64_t w, bool residual, uint32_t seed) {
   OpCase k;
@@ -31,17 +23,10 @@ OpCase relu_then_dw(int64_t n, int64_t c, int64_t h, int64_t w, bool residual, u
     in.push_back("z");
   }
   ir::Node dw = graph_node("dw", "FusedConv", in, {"y"}, "com.edgeai");
-  set_ints(dw, "pads", {1, 1, 1, 1});
-  dw.attributes["group"] = ir::Attribute{};
-  dw.attributes["group"].name = "group";
-  dw.attributes["group"].type = ir::AttrType::kInt;
-  dw.attributes["group"].i = c;
-  dw.attributes["activation"].name = "activation";
-  dw.attributes["activation"].type = ir::AttrType::kString;
-  dw.attributes["activation"].s = "Clip";
-  dw.attributes["activation_params"].name = "activation_params";
-  dw.attributes["activation_params"].type = ir::AttrType::kFloats;
-  dw.attributes["activation_params"].floats = {0.0f, 6.0f};
+  set_attr_ints(dw, "pads", {1, 1, 1, 1});
+  set_attr_i(dw, "group", c);
+  set_attr_s(dw, "activation", "Clip");
+  set_attr_floats(dw, "activation_params", {0.0f, 6.0f});
   k.nodes.push_back(dw);
   k.outputs = {"y"};
   return k;
@@ -126,8 +111,8 @@ TEST(CpuDwInPlace, OtherWindows) {
                    " " + std::to_string(p.h) + "x" + std::to_string(p.w));
       OpCase k = relu_then_dw(p.n, p.c, p.h, p.w, false, seed += 5);
       k.constants[0].second = random_tensor({p.c, 1, win.kh, win.kw}, seed + 1);
-      set_ints(k.nodes[1], "pads", win.pads);
-      set_ints(k.nodes[1], "dilations", {win.dil, win.dil});
+      set_attr_ints(k.nodes[1], "pads", win.pads);
+      set_attr_ints(k.nodes[1], "dilations", {win.dil, win.dil});
       expect_matches_reference(k, 1e-5, 1e-5);
     }
   }

@@ -89,9 +89,7 @@ TEST(CpuEltwiseInPlace, OutputOfAConcatInPlace) {
   k.nodes.push_back(graph_node("sig", "Sigmoid", {"r"}, {"a"}));
   k.nodes.push_back(graph_node("relu2", "Relu", {"x2"}, {"b"}));
   ir::Node cat = graph_node("cat", "Concat", {"a", "b"}, {"y"});
-  cat.attributes["axis"].name = "axis";
-  cat.attributes["axis"].type = ir::AttrType::kInt;
-  cat.attributes["axis"].i = 1;
+  set_attr_i(cat, "axis", 1);
   k.nodes.push_back(cat);
   k.outputs = {"y"};
   const auto want = run_case(k.graph(), k, detect_cpu_features(), 1, true);

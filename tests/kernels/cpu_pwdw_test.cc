@@ -21,18 +21,9 @@ std::vector<float> act_params(const std::string& act) {
 }
 
 void set_act(ir::Node& n, const std::string& key, const std::string& act) {
-  ir::Attribute a;
-  a.name = key;
-  a.type = ir::AttrType::kString;
-  a.s = act;
-  n.attributes[key] = a;
+  set_attr_s(n, key, act);
   const std::vector<float> p = act_params(act);
-  if (p.empty()) return;
-  ir::Attribute f;
-  f.name = key + "_params";
-  f.type = ir::AttrType::kFloats;
-  f.floats = p;
-  n.attributes[f.name] = f;
+  if (!p.empty()) set_attr_floats(n, key + "_params", p);
 }
 
 // The fused node and the reference pair (the same inputs, named alike).

@@ -18,6 +18,7 @@
 #include "ir/graph.h"
 #include "kernels/cpu/registry.h"
 #include "kernels/cpu/ukernels.h"
+#include "node_attrs.h"
 #include "runtime/session.h"
 
 namespace edgeai::testing {
@@ -88,43 +89,23 @@ struct OpCase {
     return *this;
   }
   OpCase& attr_i(const std::string& k, int64_t v) {
-    ir::Attribute a;
-    a.name = k;
-    a.type = ir::AttrType::kInt;
-    a.i = v;
-    node().attributes[k] = a;
+    set_attr_i(node(), k, v);
     return *this;
   }
   OpCase& attr_f(const std::string& k, float v) {
-    ir::Attribute a;
-    a.name = k;
-    a.type = ir::AttrType::kFloat;
-    a.f = v;
-    node().attributes[k] = a;
+    set_attr_f(node(), k, v);
     return *this;
   }
   OpCase& attr_s(const std::string& k, const std::string& v) {
-    ir::Attribute a;
-    a.name = k;
-    a.type = ir::AttrType::kString;
-    a.s = v;
-    node().attributes[k] = a;
+    set_attr_s(node(), k, v);
     return *this;
   }
   OpCase& attr_ints(const std::string& k, std::vector<int64_t> v) {
-    ir::Attribute a;
-    a.name = k;
-    a.type = ir::AttrType::kInts;
-    a.ints = std::move(v);
-    node().attributes[k] = a;
+    set_attr_ints(node(), k, std::move(v));
     return *this;
   }
   OpCase& attr_floats(const std::string& k, std::vector<float> v) {
-    ir::Attribute a;
-    a.name = k;
-    a.type = ir::AttrType::kFloats;
-    a.floats = std::move(v);
-    node().attributes[k] = a;
+    set_attr_floats(node(), k, std::move(v));
     return *this;
   }
 
@@ -157,7 +138,9 @@ struct OpCase {
 struct CaseSession {
   Env env;
   std::unique_ptr<runtime::Session> session;
-  CaseSession(const std::shared_ptr<ir::Graph>& g, const CpuFeatures& cpu, int threads, bool reference) {
+  // expect_ok: a session that cannot be made fails the test (false: session stays null).
+  CaseSession(const std::shared_ptr<ir::Graph>& g, const CpuFeatures& cpu, int threads, bool reference,
+              bool expect_ok = true) {
     env.cpu = cpu;
     env.pool = std::make_unique<ThreadPool>(threads);
     env.arena = std::make_shared<Arena>();
@@ -165,7 +148,7 @@ struct CaseSession {
     so.optimize = false;
     so.reference_only = reference;
     auto s = runtime::Session::create(g, env, so);
-    EXPECT_TRUE(s.ok()) << s.status().message();
+    if (expect_ok) EXPECT_TRUE(s.ok()) << s.status().message();
     if (s.ok()) session = std::move(s).value();
   }
   std::vector<Tensor> run(const std::vector<runtime::NamedValue>& feeds) {
@@ -180,12 +163,17 @@ struct CaseSession {
   }
 };
 
+// The case's feeds as a session takes them.
+inline std::vector<runtime::NamedValue> case_feeds(const OpCase& c) {
+  std::vector<runtime::NamedValue> feeds;
+  for (const auto& [name, t] : c.feeds) feeds.push_back({name, runtime::Value::of(t)});
+  return feeds;
+}
+
 inline std::vector<Tensor> run_case(const std::shared_ptr<ir::Graph>& g, const OpCase& c, const CpuFeatures& cpu,
                                     int threads, bool reference) {
   CaseSession s(g, cpu, threads, reference);
-  std::vector<runtime::NamedValue> feeds;
-  for (const auto& [name, t] : c.feeds) feeds.push_back({name, runtime::Value::of(t)});
-  return s.run(feeds);
+  return s.run(case_feeds(c));
 }
 
 // The CPU feature sets whose kernel tables differ on this machine.
@@ -320,17 +308,8 @@ inline void expect_matches_reference(const OpCase& c, double rtol = 1e-5, double
 // Whether a session with the fast kernels (this CPU's table, 1 thread, no passes) runs `c` without
 // error: for hostile inputs, which the reference kernel reports as a Status.
 inline bool fast_session_runs(const OpCase& c) {
-  Env env;
-  env.cpu = detect_cpu_features();
-  env.pool = std::make_unique<ThreadPool>(1);
-  env.arena = std::make_shared<Arena>();
-  runtime::SessionOptions so;
-  so.optimize = false;
-  auto sess = runtime::Session::create(c.graph(), env, so);
-  if (!sess.ok()) return false;
-  std::vector<runtime::NamedValue> feeds;
-  for (const auto& [name, t] : c.feeds) feeds.push_back({name, runtime::Value::of(t)});
-  return sess.value()->run(feeds).ok();
+  CaseSession s(c.graph(), detect_cpu_features(), 1, false, /*expect_ok=*/false);
+  return s.session && s.session->run(case_feeds(c)).ok();
 }
 
 // A node the fast kernel declines at preparation: the session with the fast kernels runs the

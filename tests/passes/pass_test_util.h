@@ -16,6 +16,7 @@
 #include "ir/graph.h"
 #include "passes/optimize.h"
 #include "runtime/session.h"
+#include "node_attrs.h"
 
 namespace edgeai::testing {
 
@@ -68,41 +69,11 @@ class GraphBuilder {
     g.nodes.push_back(std::move(n));
     return g.nodes.back();
   }
-  static void set_int(ir::Node& n, const std::string& k, int64_t v) {
-    ir::Attribute a;
-    a.name = k;
-    a.type = ir::AttrType::kInt;
-    a.i = v;
-    n.attributes[k] = a;
-  }
-  static void set_float(ir::Node& n, const std::string& k, float v) {
-    ir::Attribute a;
-    a.name = k;
-    a.type = ir::AttrType::kFloat;
-    a.f = v;
-    n.attributes[k] = a;
-  }
-  static void set_ints(ir::Node& n, const std::string& k, std::vector<int64_t> v) {
-    ir::Attribute a;
-    a.name = k;
-    a.type = ir::AttrType::kInts;
-    a.ints = std::move(v);
-    n.attributes[k] = a;
-  }
-  static void set_string(ir::Node& n, const std::string& k, const std::string& v) {
-    ir::Attribute a;
-    a.name = k;
-    a.type = ir::AttrType::kString;
-    a.s = v;
-    n.attributes[k] = a;
-  }
-  static void set_tensor(ir::Node& n, const std::string& k, Tensor t) {
-    ir::Attribute a;
-    a.name = k;
-    a.type = ir::AttrType::kTensor;
-    a.t = std::move(t);
-    n.attributes[k] = a;
-  }
+  static void set_int(ir::Node& n, const std::string& k, int64_t v) { set_attr_i(n, k, v); }
+  static void set_float(ir::Node& n, const std::string& k, float v) { set_attr_f(n, k, v); }
+  static void set_ints(ir::Node& n, const std::string& k, std::vector<int64_t> v) { set_attr_ints(n, k, std::move(v)); }
+  static void set_string(ir::Node& n, const std::string& k, const std::string& v) { set_attr_s(n, k, v); }
+  static void set_tensor(ir::Node& n, const std::string& k, Tensor t) { set_attr_tensor(n, k, std::move(t)); }
 
   // Seeded random feeds for every input that has no initializer.
   std::vector<runtime::NamedValue> random_feeds(uint32_t seed = 7) const {

@@ -309,13 +309,20 @@ Status run_conv(KernelContext& ctx) {
   // lines in cache (mobilenet_v2's 144 x 56 x 56: 218 -> 160 us). Whole blocks per thread cost some
   // balance where they do not split evenly (9 blocks: 5 + 4 instead of 4.5 + 4.5): taken up to 15%
   // above an even share.
+  // The depthwise split (below), decided here for the in-place choice: its channel blocks (bc
+  // channels, 0: plane by plane), whether the 1x1 conv of FusedPwDwConv runs in them, and whether
+  // the work (~4 us at 2^16 multiply-adds, above the pool's hand-off cost of about a microsecond
+  // while its workers spin) stays on the calling thread.
+  const int threads = ctx.pool().num_threads();
+  const int64_t bc = s->depthwise ? uk.dwconv_block_channels(g) : 0;
+  const bool pw_in_blocks = s->pw_c > 0 && bc > 0;
+  const int64_t dw_work = n_img * s->c * (out_sp * g.kh * g.kw + (pw_in_blocks ? in_sp * s->pw_c : 0));
+  const bool dw_one_thread = dw_work < (int64_t(1) << 16) || threads <= 1;
   bool over_input = false;
-  if (s->depthwise && s->pw_c == 0 && uk.dwconv_block_channels(g) > 0 && uk.dwconv_in_place(g)) {
-    const int64_t threads = ctx.pool().num_threads();
-    const int64_t bc = uk.dwconv_block_channels(g), units = n_img * ((s->c + bc - 1) / bc);
+  if (s->depthwise && s->pw_c == 0 && bc > 0 && uk.dwconv_in_place(g)) {
+    const int64_t units = n_img * ((s->c + bc - 1) / bc);
     const int64_t most = (units + threads - 1) / threads;  // blocks of the busiest thread
-    over_input = threads <= 1 || most * threads * 100 <= units * 115 ||
-                 n_img * s->c * out_sp * g.kh * g.kw < (int64_t(1) << 16);  // (one thread, below)
+    over_input = dw_one_thread || most * threads * 100 <= units * 115;
   }
   ASSIGN_OR_RETURN(Tensor * y, over_input ? ctx.allocate_output_over_input(0, 0, DType::kF32, out_shape)
                                           : ctx.allocate_output_uninitialized(0, DType::kF32, out_shape));
@@ -337,10 +344,9 @@ Status run_conv(KernelContext& ctx) {
     const int64_t planes = n_img * s->c;
     const int64_t scratch = uk.dwconv_scratch_floats(g);
     if (scratch > scratch_cap) return s->fall_back(ctx);
-    const int64_t bc = uk.dwconv_block_channels(g);
-    // FusedPwDwConv: the 1x1 conv's output computed in the depthwise kernel's channel blocks, or
-    // (where it does not run in blocks) by a GEMM into a buffer that then is the input.
-    const bool pw_in_blocks = s->pw_c > 0 && bc > 0;
+    // FusedPwDwConv: the 1x1 conv's output computed in the depthwise kernel's channel blocks
+    // (pw_in_blocks), or (where it does not run in blocks) by a GEMM into a buffer that then is the
+    // input.
     AlignedFloats pw_out;
     if (s->pw_c > 0 && !pw_in_blocks) {
       pw_out = AlignedFloats(planes * in_sp);
@@ -417,11 +423,7 @@ Status run_conv(KernelContext& ctx) {
         p += c1 - c0;
       }
     };
-    // Split over the pool when the work (~4 us at 2^16 multiply-adds) is above the pool's
-    // hand-off cost (about a microsecond while its workers spin).
-    const int threads = ctx.pool().num_threads();
-    const int64_t work = planes * (out_sp * g.kh * g.kw + (pw_in_blocks ? in_sp * s->pw_c : 0));
-    if (work < (int64_t(1) << 16) || threads <= 1) {
+    if (dw_one_thread) {
       body(0, planes);
     } else if (bc == 0) {
       ctx.pool().parallel_for(planes, 1, body);
