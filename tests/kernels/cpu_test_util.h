@@ -148,7 +148,9 @@ struct CaseSession {
     so.optimize = false;
     so.reference_only = reference;
     auto s = runtime::Session::create(g, env, so);
-    if (expect_ok) EXPECT_TRUE(s.ok()) << s.status().message();
+    if (expect_ok) {
+      EXPECT_TRUE(s.ok()) << s.status().message();
+    }
     if (s.ok()) session = std::move(s).value();
   }
   std::vector<Tensor> run(const std::vector<runtime::NamedValue>& feeds) {
