@@ -2,7 +2,9 @@
 // (KernelContext::allocate_output_over_input, conv.cc): the input made by another node (Relu) and
 // read by nothing after the conv; and the cases where it must not (the input read again later, a
 // graph output, a graph input the caller holds). Against the reference kernels, every ISA table
-// and 1-3 threads (channel blocks that split evenly over the threads go in place, others not).
+// and 1-3 threads: with row stride 1, a block split between two threads goes in place too (each
+// half leaving the rows the other's window reads to a side buffer, conv.cc); where the window
+// reaches past half the plane, only whole blocks that split evenly over the threads do.
 #include <thread>
 
 #include "kernels/cpu_test_util.h"
@@ -38,8 +40,9 @@ struct Plane {
 const Plane kPlanes[] = {
     {1, 384, 14, 14},  // 24 blocks of 16: whole blocks on 1, 2 and 3 threads
     {1, 960, 7, 7},    // 60 blocks
-    {1, 40, 14, 14},   // 3 blocks (the last partial): in place on 1 and 3 threads, not on 2 (2 + 1)
-    {1, 144, 20, 20},  // 9 blocks: 5 + 4 on 2 threads, in place (within 15% of an even share)
+    {1, 40, 14, 14},   // 3 blocks (the last partial): the middle one split on 2 threads
+    {1, 144, 20, 20},  // 9 blocks: 4.5 + 4.5 on 2 threads, 3 + 3 + 3 on 3
+    {1, 48, 1, 9},     // one row: no split (the window reaches past half); whole blocks on 3 threads only
     {1, 32, 28, 28},   // 2 blocks
     {2, 48, 9, 11},    // batch 2, odd plane
     {1, 32, 112, 112}, // bands of rows (AVX-512): each band keeps the input rows the one before replaced

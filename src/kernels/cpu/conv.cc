@@ -318,11 +318,18 @@ Status run_conv(KernelContext& ctx) {
   const bool pw_in_blocks = s->pw_c > 0 && bc > 0;
   const int64_t dw_work = n_img * s->c * (out_sp * g.kh * g.kw + (pw_in_blocks ? in_sp * s->pw_c : 0));
   const bool dw_one_thread = dw_work < (int64_t(1) << 16) || threads <= 1;
+  // Writing over the input, two threads may still split a block's rows (top and bottom half)
+  // where the row stride is 1: each leaves unwritten the input rows the other's window reads
+  // across the middle (halo_top rows above it, halo_bottom below), its outputs there going to a
+  // side buffer (DwConvArgs::y_alt) copied in afterwards. Otherwise threads take whole blocks.
+  const int64_t half_rows = g.oh / 2, halo_top = g.ph, halo_bottom = (g.kh - 1) * g.dh - g.ph;
+  const bool split_rows_in_place = g.sh == 1 && halo_top >= 0 && halo_bottom >= 0 && halo_top <= half_rows &&
+                                   halo_bottom <= g.oh - half_rows;
   bool over_input = false;
   if (s->depthwise && s->pw_c == 0 && bc > 0 && uk.dwconv_in_place(g)) {
     const int64_t units = n_img * ((s->c + bc - 1) / bc);
     const int64_t most = (units + threads - 1) / threads;  // blocks of the busiest thread
-    over_input = dw_one_thread || most * threads * 100 <= units * 115;
+    over_input = dw_one_thread || split_rows_in_place || most * threads * 100 <= units * 115;
   }
   ASSIGN_OR_RETURN(Tensor * y, over_input ? ctx.allocate_output_over_input(0, 0, DType::kF32, out_shape)
                                           : ctx.allocate_output_uninitialized(0, DType::kF32, out_shape));
@@ -434,7 +441,13 @@ Status run_conv(KernelContext& ctx) {
       // Writing over the input: whole blocks only (a half block's rows would overwrite the
       // rows the other half reads across its edge).
       const bool in_place = yd == xd;
-      const int64_t blocks = (s->c + bc - 1) / bc, halves = 2 * n_img * blocks;
+      const bool whole_blocks = in_place && !split_rows_in_place;
+      const int64_t blocks = (s->c + bc - 1) / bc, halves = 2 * n_img * blocks, units = halves / 2;
+      // Side rows of the blocks split between two threads in place: block unit b's top half's
+      // rows at alt + b * alt_unit, then its bottom half's.
+      const int64_t alt_unit = bc * (halo_top + halo_bottom) * g.ow;
+      AlignedFloats alt(in_place && !whole_blocks ? units * alt_unit : 0);
+      if (!alt.ok()) return out_of_memory(units * alt_unit);
       ctx.pool().parallel_for(threads, 1, [&](int64_t tb, int64_t te) {
         AlignedFloats buf(task_floats);
         if (!buf.ok()) {
@@ -442,20 +455,38 @@ Status run_conv(KernelContext& ctx) {
           return;
         }
         DwConvArgs a = task_args(buf);
-        const int64_t units = halves / 2;
-        const int64_t u0 = in_place ? 2 * (units * tb / threads) : halves * tb / threads;
-        for (int64_t u = u0, u1 = in_place ? 2 * (units * te / threads) : halves * te / threads; u < u1;) {
+        const int64_t u0 = whole_blocks ? 2 * (units * tb / threads) : halves * tb / threads;
+        for (int64_t u = u0, u1 = whole_blocks ? 2 * (units * te / threads) : halves * te / threads; u < u1;) {
           const int64_t n = u / (2 * blocks), blk = (u / 2) % blocks;
-          const bool whole = u % 2 == 0 && u + 1 < u1;
+          const bool whole = u % 2 == 0 && u + 1 < u1, top = u % 2 == 0;
           set_image(a, n);
           a.c0 = blk * bc;
           a.c1 = std::min(s->c, a.c0 + bc);
-          a.oy0 = whole || u % 2 == 0 ? 0 : g.oh / 2;
-          a.oy1 = whole || u % 2 == 1 ? g.oh : g.oh / 2;
+          a.oy0 = whole || top ? 0 : half_rows;
+          a.oy1 = whole || !top ? g.oh : half_rows;
+          a.y_alt = nullptr;
+          if (in_place && !whole) {
+            a.y_alt = alt.data() + (u / 2) * alt_unit + (top ? 0 : bc * halo_top * g.ow);
+            a.alt_oy0 = top ? half_rows - halo_top : half_rows;
+            a.alt_oy1 = top ? half_rows : half_rows + halo_bottom;
+          }
           uk.dwconv(a);
           u += whole ? 2 : 1;
         }
       });
+      // The split blocks' side rows into place, now that no window reads the input.
+      for (int64_t t = 1; in_place && !whole_blocks && t < threads; ++t) {
+        const int64_t h = halves * t / threads;
+        if (h % 2 == 0) continue;
+        const int64_t b = h / 2, n = b / blocks, c0 = (b % blocks) * bc, c1 = std::min(s->c, c0 + bc);
+        const float* top = alt.data() + b * alt_unit;
+        const float* bottom = top + bc * halo_top * g.ow;
+        for (int64_t c = c0; c < c1; ++c) {
+          float* yc = yd + (n * s->m + c) * out_sp;
+          std::copy_n(top + (c - c0) * halo_top * g.ow, halo_top * g.ow, yc + (half_rows - halo_top) * g.ow);
+          std::copy_n(bottom + (c - c0) * halo_bottom * g.ow, halo_bottom * g.ow, yc + half_rows * g.ow);
+        }
+      }
     }
     return finish(failed ? out_of_memory(task_floats) : ok_status());
   }
@@ -524,8 +555,15 @@ Status run_conv(KernelContext& ctx) {
     planes = AlignedFloats(nplanes * stride);
     if (!planes.ok()) return out_of_memory(nplanes * stride);
     float* pd = planes.data();
-    ctx.pool().parallel_for(nplanes, 1, [&](int64_t b, int64_t e) {
-      uk.phase_planes(pg, xd + b * in_sp, e - b, pd + b * stride, stride);
+    // Split by rows of the planes, not by planes: the stem's 3 planes over 2 threads were 1 + 2
+    // planes (the caller waited 38 us per run for the other thread), and each thread now builds
+    // about the rows its half of the output columns (the GEMM's split) reads.
+    ctx.pool().parallel_for(nplanes * hq, 1, [&](int64_t b, int64_t e) {
+      for (int64_t u = b; u < e;) {
+        const int64_t pl = u / hq, r0 = u % hq, r1 = std::min(hq, r0 + (e - u));
+        uk.phase_plane_rows(pg, xd + pl * in_sp, pd + pl * stride, r0, r1);
+        u += r1 - r0;
+      }
     });
     tap_off.resize(static_cast<size_t>(g.kh * g.kw));
     uk.phase_tap_offsets(pg, tap_off.data());

@@ -62,6 +62,12 @@ struct DwConvArgs {
   int64_t c0 = 0, c1 = 0;
   // Output rows [oy0, oy1) only (oy1 < 0: all); taken where dwconv_block_channels(g) > 0.
   int64_t oy0 = 0, oy1 = -1;
+  // Optional (channel blocks only): output rows [alt_oy0, alt_oy1) go to y_alt instead of y,
+  // channel c's at y_alt + ((c - c0) * (alt_oy1 - alt_oy0) + oy - alt_oy0) * ow. Two calls that
+  // split a block's rows while writing over its input set them to the rows the other call's
+  // window still reads (dwconv_in_place); the caller copies them into y afterwards.
+  float* y_alt = nullptr;
+  int64_t alt_oy0 = 0, alt_oy1 = 0;
   Activation act;
   float* scratch = nullptr;
   // Optional: w again in blocks of `lanes` channels, [C / lanes][kh * kw][lanes] (zero past C),
@@ -171,6 +177,9 @@ struct UKernels {
   // pitch, rows and floats per phase plane (slack included), and the fill of channel c's planes
   // at out + c * stride.
   void (*phase_planes)(const ConvGeom& g, const float* x, int64_t planes, float* out, int64_t stride);
+  // Rows [r0, r1) of the phase planes (phase_geometry's hq rows each) of one plane x at out,
+  // padding included (and the planes' slack when r1 is hq): threads may build ranges of a plane.
+  void (*phase_plane_rows)(const ConvGeom& g, const float* x, float* out, int64_t r0, int64_t r1);
   void (*phase_geometry)(const ConvGeom& g, int64_t* wq, int64_t* hq, int64_t* size);
   // The kh * kw tap offsets within one channel's phase planes.
   void (*phase_tap_offsets)(const ConvGeom& g, int64_t* off);

@@ -40,6 +40,7 @@ UKernels make_ukernels(const char* name, void (*conv_direct)(const ConvDirectArg
   k.winograd_input = &WinogradImpl<V, G::kNR>::input;
   k.winograd_output = &WinogradImpl<V, G::kNR>::output;
   k.phase_planes = &W::phase_planes;
+  k.phase_plane_rows = &W::phase_plane_rows;
   k.phase_geometry = &W::phase_geometry;
   k.phase_tap_offsets = &W::phase_tap_offsets;
   k.activation = &E::activation;

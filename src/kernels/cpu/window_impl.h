@@ -12,6 +12,7 @@
 // discarded) so that the vectors stay full. Four independent accumulators hide FMA latency.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -85,37 +86,77 @@ struct WindowImpl {
     fill(s + i, n - i, pad);
   }
 
+  // Rows [*i0, *i1) of row phase fy that lie inside the input: 0 <= i * sh + fy - ph < h.
+  static void valid_rows(const ConvGeom& g, const Planes& p, int64_t fy, int64_t* i0, int64_t* i1) {
+    const int64_t a = g.ph - fy;
+    *i0 = a > 0 ? (a + g.sh - 1) / g.sh : 0;
+    const int64_t b = g.h - 1 + g.ph - fy;
+    *i1 = b < 0 ? 0 : b / g.sh + 1;
+    if (*i1 > p.hq) *i1 = p.hq;
+  }
+
+  // Row i of every column phase of row phase fy from input row xr (inside the input).
+  static void build_row(const ConvGeom& g, const Planes& p, const float* xr, int64_t fy, int64_t i, float* s) {
+    if (g.sw == 2) {
+      build_row2(g, p, xr, s + (fy * 2) * p.size + i * p.wq, s + (fy * 2 + 1) * p.size + i * p.wq);
+      return;
+    }
+    for (int64_t fx = 0; fx < g.sw; ++fx) {
+      const int64_t lo = p.col_lo[fx], cnt = p.col_hi[fx] - lo;
+      float* d = s + (fy * g.sw + fx) * p.size + i * p.wq + lo;
+      const float* src = xr + (lo * g.sw + fx - g.pw);
+      if (g.sw == 1) {
+        int64_t t = 0;
+        for (; t + L <= cnt; t += L) V::store(d + t, V::load(src + t));
+        if (t < cnt) {
+          const typename V::Mask m = V::mask(static_cast<int>(cnt - t));
+          V::store(d + t, V::load(src + t, m), m);
+        }
+      } else {
+        for (int64_t t = 0; t < cnt; ++t) d[t] = src[t * g.sw];
+      }
+    }
+  }
+
   // Copies one input plane x (h x w) into the phase planes (padding as fill_pad left it).
   static void build(const ConvGeom& g, const Planes& p, const float* x, float* s) {
     for (int64_t fy = 0; fy < g.sh; ++fy) {
-      // Rows i of this row phase inside the input: 0 <= i * sh + fy - ph < h.
-      const int64_t a = g.ph - fy;
-      int64_t i0 = a > 0 ? (a + g.sh - 1) / g.sh : 0;
-      const int64_t b = g.h - 1 + g.ph - fy;
-      int64_t i1 = b < 0 ? 0 : b / g.sh + 1;
-      if (i1 > p.hq) i1 = p.hq;
-      for (int64_t i = i0; i < i1; ++i) {
-        const float* xr = x + (i * g.sh + fy - g.ph) * g.w;
-        if (g.sw == 2) {
-          build_row2(g, p, xr, s + (fy * 2) * p.size + i * p.wq, s + (fy * 2 + 1) * p.size + i * p.wq);
-          continue;
-        }
+      int64_t i0, i1;
+      valid_rows(g, p, fy, &i0, &i1);
+      for (int64_t i = i0; i < i1; ++i) build_row(g, p, x + (i * g.sh + fy - g.ph) * g.w, fy, i, s);
+    }
+  }
+
+  // n pad values from d, in vectors (the last masked).
+  static void fill_run(float* d, int64_t n, F pv) {
+    int64_t i = 0;
+    for (; i + L <= n; i += L) V::store(d + i, pv);
+    if (i < n) V::store(d + i, pv, V::mask(static_cast<int>(n - i)));
+  }
+
+  // Rows [r0, r1) (of hq) of every phase plane of one input plane x, padding included, and the
+  // slack after the last row when r1 == hq: each float written once (fill_pad then build writes
+  // the planes twice: the stem's 3 x 224 x 224 input, 7% of its conv). Rows of different ranges
+  // are independent, so threads can take ranges of one plane.
+  static void build_rows(const ConvGeom& g, const Planes& p, const float* x, float* s, int64_t r0, int64_t r1,
+                         float pad) {
+    const F pv = V::set1(pad);
+    for (int64_t fy = 0; fy < g.sh; ++fy) {
+      int64_t i0, i1;
+      valid_rows(g, p, fy, &i0, &i1);
+      for (int64_t i = r0; i < r1; ++i) {
+        const bool inside = i >= i0 && i < i1;
         for (int64_t fx = 0; fx < g.sw; ++fx) {
-          const int64_t lo = p.col_lo[fx], cnt = p.col_hi[fx] - lo;
-          float* d = s + (fy * g.sw + fx) * p.size + i * p.wq + lo;
-          const float* src = xr + (lo * g.sw + fx - g.pw);
-          if (g.sw == 1) {
-            int64_t t = 0;
-            for (; t + L <= cnt; t += L) V::store(d + t, V::load(src + t));
-            if (t < cnt) {
-              const typename V::Mask m = V::mask(static_cast<int>(cnt - t));
-              V::store(d + t, V::load(src + t, m), m);
-            }
-          } else {
-            for (int64_t t = 0; t < cnt; ++t) d[t] = src[t * g.sw];
-          }
+          float* row = s + (fy * g.sw + fx) * p.size + i * p.wq;
+          const int64_t lo = inside ? p.col_lo[fx] : p.wq, hi = inside ? p.col_hi[fx] : p.wq;
+          fill_run(row, lo, pv);
+          fill_run(row + hi, p.wq - hi, pv);
         }
+        if (inside) build_row(g, p, x + (i * g.sh + fy - g.ph) * g.w, fy, i, s);
       }
+    }
+    if (r1 >= p.hq) {
+      for (int64_t ph = 0; ph < p.count; ++ph) fill_run(s + ph * p.size + p.hq * p.wq, p.size - p.hq * p.wq, pv);
     }
   }
 
@@ -150,10 +191,10 @@ struct WindowImpl {
   // The phase planes of `n` planes, plane c at out + c * stride (stride >= count * size).
   static void phase_planes(const ConvGeom& g, const float* x, int64_t n, float* out, int64_t stride) {
     const Planes p = planes(g);
-    for (int64_t c = 0; c < n; ++c) {
-      fill_pad(p, 0.0f, out + c * stride);
-      build(g, p, x + c * g.h * g.w, out + c * stride);
-    }
+    for (int64_t c = 0; c < n; ++c) build_rows(g, p, x + c * g.h * g.w, out + c * stride, 0, p.hq, 0.0f);
+  }
+  static void phase_plane_rows(const ConvGeom& g, const float* x, float* out, int64_t r0, int64_t r1) {
+    build_rows(g, planes(g), x, out, r0, r1, 0.0f);
   }
   static void phase_geometry(const ConvGeom& g, int64_t* wq, int64_t* hq, int64_t* size) {
     const Planes p = planes(g);
@@ -582,15 +623,32 @@ struct WindowImpl {
       if (!done) channel_taps<KH, KW>(gb, t, wp, off, taps, wv, bv, clamp, lo, hi, o);
       const int64_t npos = gb.oh * g.ow;
       if (!clamp && a.act.kind != ActKind::kNone) activate(o, npos * L, a.act);
-      float* y = a.y + oy0 * g.ow;
-      const int64_t plane = g.oh * g.ow;
-      for (int64_t p0 = 0; p0 < npos; p0 += L) {
-        const int n = static_cast<int>(npos - p0 < L ? npos - p0 : L);
-        F blk[L];
-        V::load_transposed(o + p0 * L, L, blk);
-        const typename V::Mask m = V::mask(n);
-        for (int j = 0; j < nc; ++j) V::store(y + (cb + j) * plane + p0, blk[j], m);
+      // The band's positions [0, npos) by rows: those of rows [alt_oy0, alt_oy1), [q1, q2),
+      // to y_alt, the others to y.
+      const int64_t plane = g.oh * g.ow, base = oy0 * g.ow;
+      int64_t q1 = npos, q2 = npos;
+      if (a.y_alt) {
+        q1 = std::clamp<int64_t>(a.alt_oy0 * g.ow - base, 0, npos);
+        q2 = std::clamp<int64_t>(a.alt_oy1 * g.ow - base, q1, npos);
       }
+      store_block(o, 0, q1, nc, a.y + cb * plane + base, plane);
+      if (q2 > q1) {
+        const int64_t alt_plane = (a.alt_oy1 - a.alt_oy0) * g.ow;
+        store_block(o, q1, q2, nc, a.y_alt + (cb - a.c0) * alt_plane + base - a.alt_oy0 * g.ow, alt_plane);
+      }
+      store_block(o, q2, npos, nc, a.y + cb * plane + base, plane);
+    }
+  }
+
+  // Positions [q0, q1) of a band's output o (one vector of L channels per position) into nc
+  // planes: channel j's position q at y + j * plane + q.
+  static void store_block(const float* o, int64_t q0, int64_t q1, int nc, float* y, int64_t plane) {
+    for (int64_t p0 = q0; p0 < q1; p0 += L) {
+      const int n = static_cast<int>(q1 - p0 < L ? q1 - p0 : L);
+      F blk[L];
+      V::load_transposed(o + p0 * L, L, blk);
+      const typename V::Mask m = V::mask(n);
+      for (int j = 0; j < nc; ++j) V::store(y + j * plane + p0, blk[j], m);
     }
   }
 
