@@ -46,6 +46,7 @@ const Plane kPlanes[] = {
     {1, 32, 28, 28},   // 2 blocks
     {2, 48, 9, 11},    // batch 2, odd plane
     {1, 32, 112, 112}, // bands of rows (AVX-512): each band keeps the input rows the one before replaced
+    {1, 144, 56, 56},  // mobilenet_v2's 9 blocks: 4.5 + 4.5 on 2 threads, 3 + 3 + 3 on 3
     {1, 20, 70, 75},   // bands, a partial block
 };
 

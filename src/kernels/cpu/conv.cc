@@ -318,10 +318,10 @@ Status run_conv(KernelContext& ctx) {
   const bool pw_in_blocks = s->pw_c > 0 && bc > 0;
   const int64_t dw_work = n_img * s->c * (out_sp * g.kh * g.kw + (pw_in_blocks ? in_sp * s->pw_c : 0));
   const bool dw_one_thread = dw_work < (int64_t(1) << 16) || threads <= 1;
-  // Writing over the input, two threads may still split a block's rows (top and bottom half)
-  // where the row stride is 1: each leaves unwritten the input rows the other's window reads
-  // across the middle (halo_top rows above it, halo_bottom below), its outputs there going to a
-  // side buffer (DwConvArgs::y_alt) copied in afterwards. Otherwise threads take whole blocks.
+  // Writing over the input, threads may still split a block's rows where the row stride is 1:
+  // at each cut between two threads' rows, each leaves unwritten the input rows the other's
+  // window reads across it (halo_top rows above the cut, halo_bottom below), its outputs there
+  // going to side buffers (DwConvArgs::y_top, y_bottom) copied in afterwards.
   const int64_t half_rows = g.oh / 2, halo_top = g.ph, halo_bottom = (g.kh - 1) * g.dh - g.ph;
   const bool split_rows_in_place = g.sh == 1 && halo_top >= 0 && halo_bottom >= 0 && halo_top <= half_rows &&
                                    halo_bottom <= g.oh - half_rows;
@@ -437,17 +437,46 @@ Status run_conv(KernelContext& ctx) {
     } else {
       // Channel blocks: each thread an equal share of half blocks (the top or bottom rows of a
       // block), so that 9 blocks (144 channels) are 4.5 + 4.5 instead of 5 + 5 with a partial
-      // block each (a block of 8 channels costs as much as one of 16).
-      // Writing over the input: whole blocks only (a half block's rows would overwrite the
-      // rows the other half reads across its edge).
+      // block each (a block of 8 channels costs as much as one of 16). Writing over the input
+      // where rows cannot be split (split_rows_in_place): whole blocks only.
       const bool in_place = yd == xd;
       const bool whole_blocks = in_place && !split_rows_in_place;
       const int64_t blocks = (s->c + bc - 1) / bc, halves = 2 * n_img * blocks, units = halves / 2;
-      // Side rows of the blocks split between two threads in place: block unit b's top half's
-      // rows at alt + b * alt_unit, then its bottom half's.
-      const int64_t alt_unit = bc * (halo_top + halo_bottom) * g.ow;
-      AlignedFloats alt(in_place && !whole_blocks ? units * alt_unit : 0);
-      if (!alt.ok()) return out_of_memory(units * alt_unit);
+      // The cuts between threads inside a block: its image n, channels [c0, c1), row, and side rows
+      // (halo_top rows above the row, then halo_bottom below it, channel by channel).
+      struct Cut {
+        int64_t n, c0, c1, row;
+        float* side;
+      };
+      std::vector<Cut> cuts;
+      const int64_t side_floats = bc * (halo_top + halo_bottom) * g.ow;
+      auto add_cut = [&](int64_t n, int64_t blk, int64_t row) {
+        cuts.push_back({n, blk * bc, std::min(s->c, blk * bc + bc), row, nullptr});
+      };
+      if (in_place && !whole_blocks) {
+        for (int64_t t = 1; t < threads; ++t) {
+          const int64_t h = halves * t / threads, b = h / 2;
+          if (h % 2 == 1) add_cut(b / blocks, b % blocks, half_rows);
+        }
+      }
+      AlignedFloats sides(static_cast<int64_t>(cuts.size()) * side_floats);
+      if (!sides.ok()) return out_of_memory(sides.size());
+      for (size_t i = 0; i < cuts.size(); ++i) cuts[i].side = sides.data() + i * side_floats;
+      // Rows [r0, r1) of channels [c0, c1) of image n; the rows next to a cut (cut_above: the
+      // cut at r0, cut_below: at r1; null: none) to its side rows.
+      auto run_rows = [&](DwConvArgs& a, int64_t n, int64_t c0, int64_t r0, int64_t r1, const Cut* cut_above,
+                          const Cut* cut_below) {
+        set_image(a, n);
+        a.c0 = c0;
+        a.c1 = std::min(s->c, c0 + bc);
+        a.oy0 = r0;
+        a.oy1 = r1;
+        a.top_rows = cut_above ? halo_bottom : 0;
+        a.y_top = cut_above ? cut_above->side + bc * halo_top * g.ow : nullptr;
+        a.bottom_rows = cut_below ? halo_top : 0;
+        a.y_bottom = cut_below ? cut_below->side : nullptr;
+        uk.dwconv(a);
+      };
       ctx.pool().parallel_for(threads, 1, [&](int64_t tb, int64_t te) {
         AlignedFloats buf(task_floats);
         if (!buf.ok()) {
@@ -459,32 +488,20 @@ Status run_conv(KernelContext& ctx) {
         for (int64_t u = u0, u1 = whole_blocks ? 2 * (units * te / threads) : halves * te / threads; u < u1;) {
           const int64_t n = u / (2 * blocks), blk = (u / 2) % blocks;
           const bool whole = u % 2 == 0 && u + 1 < u1, top = u % 2 == 0;
-          set_image(a, n);
-          a.c0 = blk * bc;
-          a.c1 = std::min(s->c, a.c0 + bc);
-          a.oy0 = whole || top ? 0 : half_rows;
-          a.oy1 = whole || !top ? g.oh : half_rows;
-          a.y_alt = nullptr;
-          if (in_place && !whole) {
-            a.y_alt = alt.data() + (u / 2) * alt_unit + (top ? 0 : bc * halo_top * g.ow);
-            a.alt_oy0 = top ? half_rows - halo_top : half_rows;
-            a.alt_oy1 = top ? half_rows : half_rows + halo_bottom;
-          }
-          uk.dwconv(a);
+          const Cut* cut = nullptr;  // the cut through this half block, when split in place
+          for (const Cut& c : cuts) cut = c.n == n && c.c0 == blk * bc && !whole ? &c : cut;
+          run_rows(a, n, blk * bc, whole || top ? 0 : half_rows, whole || !top ? g.oh : half_rows,
+                   top ? nullptr : cut, top ? cut : nullptr);
           u += whole ? 2 : 1;
         }
       });
-      // The split blocks' side rows into place, now that no window reads the input.
-      for (int64_t t = 1; in_place && !whole_blocks && t < threads; ++t) {
-        const int64_t h = halves * t / threads;
-        if (h % 2 == 0) continue;
-        const int64_t b = h / 2, n = b / blocks, c0 = (b % blocks) * bc, c1 = std::min(s->c, c0 + bc);
-        const float* top = alt.data() + b * alt_unit;
-        const float* bottom = top + bc * halo_top * g.ow;
-        for (int64_t c = c0; c < c1; ++c) {
-          float* yc = yd + (n * s->m + c) * out_sp;
-          std::copy_n(top + (c - c0) * halo_top * g.ow, halo_top * g.ow, yc + (half_rows - halo_top) * g.ow);
-          std::copy_n(bottom + (c - c0) * halo_bottom * g.ow, halo_bottom * g.ow, yc + half_rows * g.ow);
+      // The side rows into place, now that no window reads the input.
+      for (const Cut& cut : cuts) {
+        for (int64_t c = cut.c0; c < cut.c1; ++c) {
+          float* yc = yd + (cut.n * s->m + c) * out_sp;
+          std::copy_n(cut.side + (c - cut.c0) * halo_top * g.ow, halo_top * g.ow, yc + (cut.row - halo_top) * g.ow);
+          std::copy_n(cut.side + bc * halo_top * g.ow + (c - cut.c0) * halo_bottom * g.ow, halo_bottom * g.ow,
+                      yc + cut.row * g.ow);
         }
       }
     }

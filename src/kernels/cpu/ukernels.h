@@ -62,12 +62,14 @@ struct DwConvArgs {
   int64_t c0 = 0, c1 = 0;
   // Output rows [oy0, oy1) only (oy1 < 0: all); taken where dwconv_block_channels(g) > 0.
   int64_t oy0 = 0, oy1 = -1;
-  // Optional (channel blocks only): output rows [alt_oy0, alt_oy1) go to y_alt instead of y,
-  // channel c's at y_alt + ((c - c0) * (alt_oy1 - alt_oy0) + oy - alt_oy0) * ow. Two calls that
-  // split a block's rows while writing over its input set them to the rows the other call's
-  // window still reads (dwconv_in_place); the caller copies them into y afterwards.
-  float* y_alt = nullptr;
-  int64_t alt_oy0 = 0, alt_oy1 = 0;
+  // Optional (channel blocks only): the call's first top_rows output rows go to y_top and its
+  // last bottom_rows to y_bottom instead of y (channel c's row oy at y_top + ((c - c0) * top_rows
+  // + oy - oy0) * ow, at y_bottom + ((c - c0) * bottom_rows + oy - (oy1 - bottom_rows)) * ow).
+  // Calls that split a block's rows while writing over its input leave there the rows whose
+  // input the neighbouring call's window reads (conv.cc copies them into y afterwards).
+  float* y_top = nullptr;
+  float* y_bottom = nullptr;
+  int64_t top_rows = 0, bottom_rows = 0;
   Activation act;
   float* scratch = nullptr;
   // Optional: w again in blocks of `lanes` channels, [C / lanes][kh * kw][lanes] (zero past C),

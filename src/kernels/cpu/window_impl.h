@@ -623,20 +623,18 @@ struct WindowImpl {
       if (!done) channel_taps<KH, KW>(gb, t, wp, off, taps, wv, bv, clamp, lo, hi, o);
       const int64_t npos = gb.oh * g.ow;
       if (!clamp && a.act.kind != ActKind::kNone) activate(o, npos * L, a.act);
-      // The band's positions [0, npos) by rows: those of rows [alt_oy0, alt_oy1), [q1, q2),
-      // to y_alt, the others to y.
+      // The band's positions [0, npos) by rows: those of the call's first top_rows rows, [0, q1),
+      // to y_top, of its last bottom_rows rows, [q2, npos), to y_bottom, the others to y.
       const int64_t plane = g.oh * g.ow, base = oy0 * g.ow;
-      int64_t q1 = npos, q2 = npos;
-      if (a.y_alt) {
-        q1 = std::clamp<int64_t>(a.alt_oy0 * g.ow - base, 0, npos);
-        q2 = std::clamp<int64_t>(a.alt_oy1 * g.ow - base, q1, npos);
+      const int64_t top_end = (a.oy0 + a.top_rows) * g.ow, bottom_begin = (oy_end - a.bottom_rows) * g.ow;
+      const int64_t q1 = std::clamp<int64_t>(top_end - base, 0, npos);
+      const int64_t q2 = std::clamp<int64_t>(bottom_begin - base, q1, npos);
+      const int64_t top_plane = a.top_rows * g.ow, bottom_plane = a.bottom_rows * g.ow;
+      if (q1 > 0) store_block(o, 0, q1, nc, a.y_top + (cb - a.c0) * top_plane + base - a.oy0 * g.ow, top_plane);
+      store_block(o, q1, q2, nc, a.y + cb * plane + base, plane);
+      if (npos > q2) {
+        store_block(o, q2, npos, nc, a.y_bottom + (cb - a.c0) * bottom_plane + base - bottom_begin, bottom_plane);
       }
-      store_block(o, 0, q1, nc, a.y + cb * plane + base, plane);
-      if (q2 > q1) {
-        const int64_t alt_plane = (a.alt_oy1 - a.alt_oy0) * g.ow;
-        store_block(o, q1, q2, nc, a.y_alt + (cb - a.c0) * alt_plane + base - a.alt_oy0 * g.ow, alt_plane);
-      }
-      store_block(o, q2, npos, nc, a.y + cb * plane + base, plane);
     }
   }
 
