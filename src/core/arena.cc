@@ -1,5 +1,6 @@
 #include "core/arena.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 
@@ -29,27 +30,32 @@ size_t Arena::round_size(size_t bytes) {
 }
 
 void* Arena::allocate(size_t bytes) {
-  size_t n = round_size(bytes);
+  const size_t n = round_size(bytes);
   std::lock_guard<std::mutex> lock(mu_);
-  live_ += n;
-  if (live_ > peak_live_) peak_live_ = live_;
-  auto it = free_.find(n);
-  if (it != free_.end()) {
+  auto it = free_.lower_bound(n);
+  if (it != free_.end() && it->first / kMaxSlack <= n) {
     void* p = it->second;
+    live_ += it->first;
     free_.erase(it);
+    peak_live_ = std::max(peak_live_, live_);
     return p;
   }
   void* p = aligned_alloc_bytes(n);
-  if (p) reserved_ += n;
+  if (!p) return nullptr;
+  reserved_ += n;
+  size_of_[p] = n;
+  live_ += n;
+  peak_live_ = std::max(peak_live_, live_);
   return p;
 }
 
 void Arena::release(void* p, size_t bytes) {
   if (!p) return;
-  size_t n = round_size(bytes);
   std::lock_guard<std::mutex> lock(mu_);
-  live_ -= n;
-  free_.emplace(n, p);
+  auto it = size_of_.find(p);
+  if (it == size_of_.end()) it = size_of_.emplace(p, round_size(bytes)).first;  // not made here: adopted
+  live_ -= std::min(live_, it->second);
+  free_.emplace(it->second, p);
 }
 
 size_t Arena::bytes_reserved() const {
@@ -67,6 +73,7 @@ void Arena::trim() {
   for (auto& [n, p] : free_) {
     std::free(p);
     reserved_ -= n;
+    size_of_.erase(p);
   }
   free_.clear();
 }
