@@ -184,7 +184,7 @@ function main() {
   L.push('- models: bench/export_models.py (torchvision with seeded random weights, batch 1; MLP 784-512-256-10; 4-layer transformer encoder d 256, seq 128)');
   L.push('- latency: min = the fastest run of all rounds; median = the median of the rounds\' medians');
   L.push('- model RSS: peak resident memory minus the resident memory before loading (VmHWM - VmRSS for edgeai; maxRSS - rss at start for ORT under Node)');
-  L.push('- load: parse + graph passes + session; edgeai packs each conv\'s weights for the path its plane takes on the first run, so its first run (in brackets) includes that packing, where ORT\'s load includes its prepacking');
+  L.push('- load: parse + graph passes + session; edgeai\'s includes packing each conv\'s weights for the path its plane takes (one run on zeros at session creation, where the input shapes are fixed), as ORT\'s includes its prepacking; edgeai\'s first run in brackets');
   L.push('');
   L.push('| model | threads | edgeai min ms | edgeai median ms | ORT min ms | ORT median ms | ratio min | ratio median | edgeai model RSS MB | ORT model RSS MB | RSS ratio | edgeai load ms (first run) | ORT load ms | nodes (after passes) |');
   L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');

@@ -234,7 +234,8 @@ int bench_onnx(const BenchOptions& o) {
     feeds.push_back({in->name, runtime::Value::of(std::move(t).value())});
   }
 
-  // The first run also packs the weights of each conv for the path its plane takes.
+  // The session packed each conv's weights for the path its plane takes at creation (a run on
+  // zeros, SessionOptions::prepack) where the input shapes are fixed; otherwise the first run does.
   double first_run_ms = -1;
   for (int i = 0; i < o.warmup; ++i) {
     auto t = std::chrono::steady_clock::now();

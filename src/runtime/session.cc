@@ -19,7 +19,31 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const ir::Graph
   auto s = std::unique_ptr<Session>(new Session(std::move(graph), env));
   ASSIGN_OR_RETURN(s->plan_, GraphPlan::build(*s->graph_, {}, s->registry_, env, options.reference_only));
   s->stats_.assign(s->plan_->nodes().size(), {});
+  if (options.prepack) s->prepack_run();
   return s;
+}
+
+void Session::prepack_run() {
+  constexpr int64_t kMaxElements = int64_t(1) << 26;  // per input; larger ones wait for a real run
+  std::vector<NamedValue> zeros;
+  for (const ir::ValueInfo* in : graph_->feed_inputs()) {
+    const ir::ValueType& t = in->type;
+    if (t.kind != ir::ValueKind::kTensor || !t.shape ||
+        !(dtype_is_float(t.dtype) || dtype_is_integer(t.dtype) || t.dtype == DType::kBool)) {
+      return;
+    }
+    std::vector<int64_t> dims;
+    int64_t n = 1;
+    for (const ir::Dim& d : *t.shape) {
+      if (!d.known() || (d.value > 0 && n > kMaxElements / d.value)) return;
+      dims.push_back(d.value);
+      n *= d.value;
+    }
+    auto z = Tensor::create(t.dtype, Shape(dims));  // zeroed
+    if (!z.ok()) return;
+    zeros.push_back({in->name, Value::of(std::move(z).value())});
+  }
+  (void)run(zeros);
 }
 
 namespace {

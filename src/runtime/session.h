@@ -38,6 +38,11 @@ struct NodeStats;
 struct SessionOptions {
   bool optimize = true;         // run the graph passes (src/passes)
   bool reference_only = false;  // only the portable reference kernels (for checking fast ones)
+  // Where every input has a fixed shape and a numeric or bool type: one run on zeros at creation,
+  // which packs each kernel's weights for the path its input's shape takes (known only with that
+  // shape), so that the first inference does not pay for it. Its failure is not an error (the
+  // packing then happens on the first run that takes each path).
+  bool prepack = true;
 };
 
 class Session {
@@ -59,6 +64,7 @@ class Session {
 
  private:
   Session(std::shared_ptr<const ir::Graph> graph, Env& env);
+  void prepack_run();  // SessionOptions::prepack
   std::shared_ptr<const ir::Graph> graph_;
   Env& env_;
   ir::OpRegistry registry_;
