@@ -301,14 +301,16 @@ Status run_conv(KernelContext& ctx) {
   const UKernels& uk = *s->uk;
   // A depthwise conv in channel blocks writes its output over its input when nothing reads the
   // input later: each block has read the input rows its output replaces before writing them
-  // (dwconv_in_place), and the blocks go to threads whole (below). The input was just written by
+  // (dwconv_in_place), and threads split the blocks (below) so that none overwrites rows another
+  // still reads. The input was just written by
   // this thread (a 1x1 conv's output rows, split over threads the same way), so the stores land in
   // its own cache lines; a freed buffer of the arena was last read by every thread (the 1x1 conv
   // after the depthwise one reads all of it), and storing into lines another core holds was 2x as
   // slow (384 x 14 x 14, 2 threads: 14.5 -> 31 us per half). On one thread too the stores then hit
-  // lines in cache (mobilenet_v2's 144 x 56 x 56: 218 -> 160 us). Whole blocks per thread cost some
-  // balance where they do not split evenly (9 blocks: 5 + 4 instead of 4.5 + 4.5): taken up to 15%
-  // above an even share.
+  // lines in cache (mobilenet_v2's 144 x 56 x 56: 218 -> 160 us). Where a block's rows cannot be
+  // split (split_rows_in_place, below), threads take whole blocks, which costs some balance where
+  // they do not split evenly (9 blocks: 5 + 4 instead of 4.5 + 4.5): taken up to 15% above an even
+  // share.
   // The depthwise split (below), decided here for the in-place choice: its channel blocks (bc
   // channels, 0: plane by plane), whether the 1x1 conv of FusedPwDwConv runs in them, and whether
   // the work (~4 us at 2^16 multiply-adds, above the pool's hand-off cost of about a microsecond
@@ -442,41 +444,22 @@ Status run_conv(KernelContext& ctx) {
       const bool in_place = yd == xd;
       const bool whole_blocks = in_place && !split_rows_in_place;
       const int64_t blocks = (s->c + bc - 1) / bc, halves = 2 * n_img * blocks, units = halves / 2;
-      // The cuts between threads inside a block: its image n, channels [c0, c1), row, and side rows
-      // (halo_top rows above the row, then halo_bottom below it, channel by channel).
+      // The blocks split between two threads in place (at half_rows): block unit b (image b /
+      // blocks), and its side rows: halo_top rows above half_rows, then halo_bottom below, channel
+      // by channel.
       struct Cut {
-        int64_t n, c0, c1, row;
+        int64_t unit;
         float* side;
       };
       std::vector<Cut> cuts;
-      const int64_t side_floats = bc * (halo_top + halo_bottom) * g.ow;
-      auto add_cut = [&](int64_t n, int64_t blk, int64_t row) {
-        cuts.push_back({n, blk * bc, std::min(s->c, blk * bc + bc), row, nullptr});
-      };
-      if (in_place && !whole_blocks) {
-        for (int64_t t = 1; t < threads; ++t) {
-          const int64_t h = halves * t / threads, b = h / 2;
-          if (h % 2 == 1) add_cut(b / blocks, b % blocks, half_rows);
-        }
+      for (int64_t t = 1; in_place && !whole_blocks && t < threads; ++t) {
+        const int64_t h = halves * t / threads;
+        if (h % 2 == 1) cuts.push_back({h / 2, nullptr});
       }
+      const int64_t side_floats = bc * (halo_top + halo_bottom) * g.ow;
       AlignedFloats sides(static_cast<int64_t>(cuts.size()) * side_floats);
       if (!sides.ok()) return out_of_memory(sides.size());
       for (size_t i = 0; i < cuts.size(); ++i) cuts[i].side = sides.data() + i * side_floats;
-      // Rows [r0, r1) of channels [c0, c1) of image n; the rows next to a cut (cut_above: the
-      // cut at r0, cut_below: at r1; null: none) to its side rows.
-      auto run_rows = [&](DwConvArgs& a, int64_t n, int64_t c0, int64_t r0, int64_t r1, const Cut* cut_above,
-                          const Cut* cut_below) {
-        set_image(a, n);
-        a.c0 = c0;
-        a.c1 = std::min(s->c, c0 + bc);
-        a.oy0 = r0;
-        a.oy1 = r1;
-        a.top_rows = cut_above ? halo_bottom : 0;
-        a.y_top = cut_above ? cut_above->side + bc * halo_top * g.ow : nullptr;
-        a.bottom_rows = cut_below ? halo_top : 0;
-        a.y_bottom = cut_below ? cut_below->side : nullptr;
-        uk.dwconv(a);
-      };
       ctx.pool().parallel_for(threads, 1, [&](int64_t tb, int64_t te) {
         AlignedFloats buf(task_floats);
         if (!buf.ok()) {
@@ -488,20 +471,31 @@ Status run_conv(KernelContext& ctx) {
         for (int64_t u = u0, u1 = whole_blocks ? 2 * (units * te / threads) : halves * te / threads; u < u1;) {
           const int64_t n = u / (2 * blocks), blk = (u / 2) % blocks;
           const bool whole = u % 2 == 0 && u + 1 < u1, top = u % 2 == 0;
-          const Cut* cut = nullptr;  // the cut through this half block, when split in place
-          for (const Cut& c : cuts) cut = c.n == n && c.c0 == blk * bc && !whole ? &c : cut;
-          run_rows(a, n, blk * bc, whole || top ? 0 : half_rows, whole || !top ? g.oh : half_rows,
-                   top ? nullptr : cut, top ? cut : nullptr);
+          set_image(a, n);
+          a.c0 = blk * bc;
+          a.c1 = std::min(s->c, a.c0 + bc);
+          a.oy0 = whole || top ? 0 : half_rows;
+          a.oy1 = whole || !top ? g.oh : half_rows;
+          // A half block in place: its rows next to half_rows go to its cut's side rows (the top
+          // half's last halo_top rows, the bottom half's first halo_bottom).
+          float* side = nullptr;
+          for (const Cut& c : cuts) side = !whole && c.unit == u / 2 ? c.side : side;
+          a.y_top = side && !top ? side + bc * halo_top * g.ow : nullptr;
+          a.top_rows = a.y_top ? halo_bottom : 0;
+          a.y_bottom = side && top ? side : nullptr;
+          a.bottom_rows = a.y_bottom ? halo_top : 0;
+          uk.dwconv(a);
           u += whole ? 2 : 1;
         }
       });
       // The side rows into place, now that no window reads the input.
       for (const Cut& cut : cuts) {
-        for (int64_t c = cut.c0; c < cut.c1; ++c) {
-          float* yc = yd + (cut.n * s->m + c) * out_sp;
-          std::copy_n(cut.side + (c - cut.c0) * halo_top * g.ow, halo_top * g.ow, yc + (cut.row - halo_top) * g.ow);
-          std::copy_n(cut.side + bc * halo_top * g.ow + (c - cut.c0) * halo_bottom * g.ow, halo_bottom * g.ow,
-                      yc + cut.row * g.ow);
+        const int64_t n = cut.unit / blocks, c0 = (cut.unit % blocks) * bc, c1 = std::min(s->c, c0 + bc);
+        for (int64_t c = c0; c < c1; ++c) {
+          float* yc = yd + (n * s->m + c) * out_sp;
+          std::copy_n(cut.side + (c - c0) * halo_top * g.ow, halo_top * g.ow, yc + (half_rows - halo_top) * g.ow);
+          std::copy_n(cut.side + bc * halo_top * g.ow + (c - c0) * halo_bottom * g.ow, halo_bottom * g.ow,
+                      yc + half_rows * g.ow);
         }
       }
     }
