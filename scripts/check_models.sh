@@ -12,6 +12,8 @@
 #          16 kHz by tests/models/ort_reference.js), 512-sample frames with the state carried from
 #          call to call; every frame's probability and the final state are compared by the
 #          GoogleTest SileroVadTest (tests/models/vad_test.cc) in edgeai_tests.
+#          resnet18 and transformer are also checked mapped: rewritten by `edgeai convert
+#          --external-data`, run by ONNX Runtime from the external-data file and by `edgeai run --mmap`.
 #          "all" = every model above. Default: all (each takes seconds; see DEFAULT_MODELS).
 #   --cli PATH       edgeai binary (default build/bin/edgeai)
 #   --tests PATH     edgeai_tests binary, for vad (default: next to the CLI)
@@ -149,16 +151,27 @@ failures=0
 results=()
 report() { echo "$1"; results+=("$1"); }
 
-check_model() {  # MODEL: export if needed, inputs, ONNX Runtime, edgeai, compare
-  local m="$1" dir="$CACHE/run/$1" t_in t_ort t_edge t_cmp
+check_model() {  # MODEL [mapped]: export if needed, inputs, ONNX Runtime, edgeai, compare
+  # mapped: the model rewritten by `edgeai convert --external-data` (weights in an aligned external
+  # file), run by ONNX Runtime from that file and by `edgeai run --mmap` (weights used in place).
+  local m="$1" variant="${2:-}" dir="$CACHE/run/$1${2:+-$2}" t_in t_ort t_edge t_cmp
   rm -rf "$dir"; mkdir -p "$dir"
-  local a model="$CACHE/$m.onnx"
+  local a model="$CACHE/$m.onnx" label="$m" run_flags=()
   if [ ! -s "$model" ]; then
     report "FAIL $m: not exported: $(grep -E "$m|Error|error" "$CACHE/run/export.log" | tail -n 3 | tr '\n' ' ')"; return 1
   fi
+  if [ "$variant" = mapped ]; then
+    label="$m (mapped)"
+    mkdir -p "$dir/model"
+    if ! "$CLI" convert "$model" "$dir/model/$m.onnx" --external-data > "$dir/convert.log" 2>&1; then
+      report "FAIL $label: edgeai convert --external-data failed: $(tail -n 3 "$dir/convert.log" | tr '\n' ' ')"; return 1
+    fi
+    model="$dir/model/$m.onnx"
+    run_flags=(--mmap)
+  fi
   a=$(now)
   if ! node "$ORT_JS" inputs "$model" "$dir/in" --seed "$SEED" > "$dir/inputs.log" 2>&1; then
-    report "FAIL $m: making inputs failed: $(tail -n 3 "$dir/inputs.log" | tr '\n' ' ')"; return 1
+    report "FAIL $label: making inputs failed: $(tail -n 3 "$dir/inputs.log" | tr '\n' ' ')"; return 1
   fi
   t_in=$(secs "$a" "$(now)")
   local feeds=() name file
@@ -169,14 +182,14 @@ check_model() {  # MODEL: export if needed, inputs, ONNX Runtime, edgeai, compar
   done < "$dir/inputs.log"
   a=$(now)
   if ! node "$ORT_JS" run "$model" "$dir/ort" "${feeds[@]}" --threads "$THREADS" > "$dir/ort.log" 2>&1; then
-    report "FAIL $m: ONNX Runtime failed: $(tail -n 3 "$dir/ort.log" | tr '\n' ' ')"; return 1
+    report "FAIL $label: ONNX Runtime failed: $(tail -n 3 "$dir/ort.log" | tr '\n' ' ')"; return 1
   fi
   t_ort=$(secs "$a" "$(now)")
   local eargs=() f
   for f in "${feeds[@]}"; do eargs+=(--input "$f"); done
   a=$(now)
-  if ! "$CLI" run "$model" "${eargs[@]}" --output-dir "$dir/edgeai" --threads "$THREADS" > "$dir/edgeai.log" 2>&1; then
-    report "FAIL $m: edgeai run failed ($(secs "$a" "$(now)")): $(tail -n 3 "$dir/edgeai.log" | tr '\n' ' ')"; return 1
+  if ! "$CLI" run "$model" "${eargs[@]}" "${run_flags[@]}" --output-dir "$dir/edgeai" --threads "$THREADS" > "$dir/edgeai.log" 2>&1; then
+    report "FAIL $label: edgeai run failed ($(secs "$a" "$(now)")): $(tail -n 3 "$dir/edgeai.log" | tr '\n' ' ')"; return 1
   fi
   t_edge=$(secs "$a" "$(now)")
   a=$(now)
@@ -199,7 +212,7 @@ check_model() {  # MODEL: export if needed, inputs, ONNX Runtime, edgeai, compar
   t_cmp=$(secs "$a" "$(now)")
   local line
   line=$(printf '%-18s max abs err %-9.3g max |ort| %-8.3g  export %s inputs %s ort %s edgeai %s compare %s' \
-         "$m" "$worst" "$refmax" "${EXPORT_TIME[$m]:-cached}" "$t_in" "$t_ort" "$t_edge" "$t_cmp")
+         "$label" "$worst" "$refmax" "${EXPORT_TIME[$m]:-cached}" "$t_in" "$t_ort" "$t_edge" "$t_cmp")
   if [ $ok = 1 ]; then report "PASS $line"; return 0; fi
   report "FAIL $line;$msgs"
   return 1
@@ -256,5 +269,10 @@ for m in "${MODELS[@]}"; do
   if [ "$m" = vad ]; then check_vad || failures=$((failures + 1))
   else check_model "$m" || failures=$((failures + 1)); fi
 done
-echo "== ${#MODELS[@]} checked, $failures failed ($(secs "$T0" "$(now)") total)"
+# The mapped load on real models: resnet18 (convs, BatchNorm folded into new tensors) and the
+# transformer (MatMul weights read in place), when they were asked for.
+for m in resnet18 transformer; do
+  case " ${MODELS[*]} " in *" $m "*) check_model "$m" mapped || failures=$((failures + 1)) ;; esac
+done
+echo "== ${#results[@]} checked, $failures failed ($(secs "$T0" "$(now)") total)"
 [ $failures -eq 0 ]

@@ -198,9 +198,13 @@ int bench_onnx(const BenchOptions& o) {
   auto env = Env::create(o.threads);
   const int threads = env->pool->num_threads();
 
+  if (o.mmap && o.no_mmap) return fail("--mmap and --no-mmap contradict each other: give one");
   auto t0 = std::chrono::steady_clock::now();
-  auto m = formats::load_onnx(o.model);
+  formats::OnnxLoadOptions lo;
+  lo.map = o.mmap;
+  auto m = formats::load_onnx(o.model, lo);
   if (!m.ok()) return fail(m.status().message() + " (bench takes an ONNX model or a GGUF language model)");
+  const WeightsLoad weights = weights_load(*m);
   std::shared_ptr<const ir::Graph> graph(std::move(m->graph));
   const bool int8 = is_int8_model(*graph);
   const size_t nodes_before = graph->nodes.size();
@@ -307,6 +311,9 @@ int bench_onnx(const BenchOptions& o) {
                      {"peak_rss_bytes", peak_rss},
                      {"model_rss_bytes", peak_rss >= 0 && base_rss >= 0 ? peak_rss - base_rss : -1},
                      {"nodes", {{"model", nodes_before}, {"optimized", nodes_after}}},
+                     {"mmap", weights.mapped},
+                     {"weights_in_place_bytes", weights.in_place_bytes},
+                     {"weights_copied_bytes", weights.copied_bytes},
                      {"cpu", env->cpu.summary()},
                      {"int8", int8},
                      {"int8_without_dot_product", int8_slow}};
@@ -330,6 +337,7 @@ int bench_onnx(const BenchOptions& o) {
               so.optimize ? "" : " (passes off)");
   std::printf("load       %.1f ms, first run %.1f ms\n", load_ms,
               first_run_ms >= 0 ? first_run_ms : (ms.empty() ? 0.0 : ms[0]));
+  std::printf("weights    %s\n", weights.describe().c_str());
   std::printf("latency    min %.3f ms  median %.3f ms  p90 %.3f ms  mean %.3f ms  (%zu runs, %d warm-up)\n",
               st.min, st.median, st.p90, st.mean, ms.size(), o.warmup);
   std::printf("throughput %.1f inferences/s\n", throughput);
@@ -380,9 +388,10 @@ Command add_bench(CLI::App& app) {
       ->capture_default_str()
       ->group(gguf);
   sub->add_option("-r,--reps", o->reps, "Repetitions")->capture_default_str()->group(gguf);
-  sub->add_flag("--mmap", o->mmap, "Map the weights (zero copy); default: read them into memory when they fit")
-      ->group(gguf);
-  sub->add_flag("--no-mmap", o->no_mmap, "Always read the weights into memory")->group(gguf);
+  sub->add_flag("--mmap", o->mmap,
+                "Map the model file and use the weights where they lie (zero copy). Default: ONNX weights are "
+                "read; GGUF weights are read into memory when they fit");
+  sub->add_flag("--no-mmap", o->no_mmap, "Always read the weights into memory");
   return [o]() -> int {
     if (is_gguf(o->model)) {
       return bench_gguf(o->model, o->prompt_tokens, o->gen_tokens, o->threads, o->reps, o->json, o->mmap, o->no_mmap);

@@ -1,4 +1,4 @@
-// edgeai run MODEL --input NAME=FILE ... [--output-dir DIR] [--threads N]
+// edgeai run MODEL --input NAME=FILE ... [--output-dir DIR] [--threads N] [--mmap]
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +15,7 @@ Command add_run(CLI::App& app) {
     std::vector<std::string> inputs;
     std::string output_dir = ".";
     int threads = 1;
+    bool mmap = false;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("run", "Run a model on input files and write its outputs as .npy");
@@ -22,8 +23,11 @@ Command add_run(CLI::App& app) {
   sub->add_option("-i,--input", o->inputs, "NAME=FILE, FILE being .npy or a TensorProto .pb (repeatable)");
   sub->add_option("-o,--output-dir", o->output_dir, "Folder for <output name>.npy files")->capture_default_str();
   sub->add_option("-t,--threads", o->threads, "Threads")->capture_default_str();
+  sub->add_flag("--mmap", o->mmap, "Map the model file and use the weights where they lie instead of reading them");
   return [o]() -> int {
-    auto m = formats::load_onnx(o->model);
+    formats::OnnxLoadOptions lo;
+    lo.map = o->mmap;
+    auto m = formats::load_onnx(o->model, lo);
     if (!m.ok()) return fail(m.status().message());
     std::shared_ptr<const ir::Graph> graph(std::move(m->graph));
     std::vector<runtime::NamedValue> feeds;

@@ -28,6 +28,9 @@ Command add_serve(CLI::App& app) {
   sub->add_option("--timeout", o->s.timeout_s, "Seconds a request may take in all, queue included")->capture_default_str();
   sub->add_option("--shutdown-grace", o->s.shutdown_grace_s, "Seconds running requests get to finish on SIGTERM")->capture_default_str();
   sub->add_option("--http-threads", o->s.http_threads, "HTTP threads kept (default: max-queue + parallel + 16 per model); more start while all are busy, up to 1024");
+  sub->add_flag("--mmap", o->s.mmap,
+                "Map the model files and use the weights where they lie (zero copy, shared with other processes "
+                "serving the same files); default: read them");
   return [o]() -> int {
     for (const std::string& m : o->models) {
       serve::ModelSpec spec;

@@ -204,7 +204,8 @@ Status Server::load() {
     if (ends_with(m.path, ".gguf")) {
       auto e = std::make_unique<LlmEntry>();
       e->name = m.name;
-      auto file = formats::GgufFile::open(m.path, formats::GgufLoad::kAuto);  // read into memory when it fits
+      // Read into memory when it fits, unless asked to map.
+      auto file = formats::GgufFile::open(m.path, opts_.mmap ? formats::GgufLoad::kMap : formats::GgufLoad::kAuto);
       if (!file.ok()) return file.status();
       std::shared_ptr<const formats::GgufFile> shared(std::move(file).value());
       auto model = llm::Model::from_gguf(shared);
@@ -231,7 +232,9 @@ Status Server::load() {
     } else if (ends_with(m.path, ".onnx")) {
       auto e = std::make_unique<OnnxEntry>();
       e->name = m.name;
-      auto om = formats::load_onnx(m.path);
+      formats::OnnxLoadOptions lo;
+      lo.map = opts_.mmap;
+      auto om = formats::load_onnx(m.path, lo);
       if (!om.ok()) return om.status().with_context(m.path);
       e->graph = std::shared_ptr<const ir::Graph>(std::move(om->graph));
       e->env = Env::create(opts_.threads > 0 ? opts_.threads : 1);

@@ -34,6 +34,7 @@ struct ServerOptions {
   int timeout_s = 600;           // a request's whole time (queue + generation)
   int io_timeout_s = 30;         // socket read/write
   int shutdown_grace_s = 10;
+  bool mmap = false;              // map model files (weights used in place) instead of reading them
   int http_threads = 0;          // threads kept (0: max_queue + parallel + 16 per model); more start
                                  // while every one holds a connection, up to 1024 in all
 };

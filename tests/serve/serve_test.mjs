@@ -322,6 +322,24 @@ async function main() {
     b.proc.kill('SIGKILL');
   }
 
+  // --mmap: both models mapped (GGUF weights, the ONNX model's file) answer as the read ones do.
+  const mm = await startServer(['serve', '--model', `story=${args.llm}`, '--model', `digits=${args.onnx}`, '--port', '0',
+    '--threads', '1', '--mmap']);
+  try {
+    const mbase = `http://127.0.0.1:${mm.port}`;
+    const mc = new OpenAI({ apiKey: 'none', baseURL: `${mbase}/v1`, timeout: 30000, maxRetries: 0 });
+    const mcomp = await mc.completions.create({ model: 'story', prompt, max_tokens: 40, temperature: 0 });
+    check(mcomp.choices[0].text === gen.text, 'mapped: completion equals edgeai generate', JSON.stringify(mcomp.choices[0].text));
+    const mr = await fetch(`${mbase}/v1/infer/digits`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(30000),
+      body: JSON.stringify({ inputs: [{ name: 'image', dtype: 'float32', shape: [2, ...images.shape.slice(1)], data: img }] }),
+    });
+    const mout = await mr.json();
+    check(mr.status === 200 && maxErr(mout.outputs[0].data, ref) < 1e-4, 'mapped: infer matches PyTorch logits', JSON.stringify(mout).slice(0, 300));
+  } finally {
+    mm.proc.kill('SIGKILL');
+  }
+
   // A full queue answers 503 (a second server: one slot, no queue).
   const q = await startServer(['serve', '--model', `story=${args.llm}`, '--port', '0', '--threads', '1', '--parallel', '1', '--max-queue', '0']);
   try {

@@ -4,8 +4,10 @@
 
 #include <onnx/checker.h>
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 
 namespace edgeai::formats {
@@ -14,7 +16,16 @@ namespace {
 
 using ir::ValueKind;
 
-Status convert_tensor(const Tensor& t, const std::string& name, onnx::TensorProto* tp) {
+// The external-data file being built: initializers' bytes at aligned offsets.
+struct ExternalData {
+  std::string location;
+  int64_t min_bytes = 0;
+  int64_t alignment = 1;
+  std::string bytes;
+};
+
+Status convert_tensor(const Tensor& t, const std::string& name, onnx::TensorProto* tp,
+                      ExternalData* external = nullptr) {
   int onnx_type = dtype_to_onnx(t.dtype());
   if (onnx_type == 0) return unsupported("tensor '" + name + "': its data type cannot be written to ONNX");
   tp->set_name(name);
@@ -26,6 +37,22 @@ Status convert_tensor(const Tensor& t, const std::string& name, onnx::TensorProt
     return ok_status();
   }
   // Numeric data as raw little-endian bytes (our storage layout on every target we build for).
+  if (external && static_cast<int64_t>(t.nbytes()) >= external->min_bytes && t.nbytes() > 0) {
+    const size_t align = static_cast<size_t>(external->alignment);
+    const size_t offset = (external->bytes.size() + align - 1) / align * align;
+    external->bytes.resize(offset);
+    external->bytes.append(static_cast<const char*>(t.raw()), t.nbytes());
+    tp->set_data_location(onnx::TensorProto::EXTERNAL);
+    auto add = [&](const char* key, const std::string& value) {
+      auto* kv = tp->add_external_data();
+      kv->set_key(key);
+      kv->set_value(value);
+    };
+    add("location", external->location);
+    add("offset", std::to_string(offset));
+    add("length", std::to_string(t.nbytes()));
+    return ok_status();
+  }
   tp->set_raw_data(t.numel() ? std::string(static_cast<const char*>(t.raw()), t.nbytes()) : std::string());
   return ok_status();
 }
@@ -67,7 +94,7 @@ void convert_value_info(const ir::ValueInfo& vi, onnx::ValueInfoProto* vp) {
   }
 }
 
-Status convert_graph(const ir::Graph& g, onnx::GraphProto* gp, int depth);
+Status convert_graph(const ir::Graph& g, onnx::GraphProto* gp, int depth, ExternalData* external = nullptr);
 
 Status convert_attribute(const ir::Attribute& a, const std::string& node_desc, onnx::AttributeProto* ap,
                          int depth) {
@@ -121,11 +148,12 @@ Status convert_attribute(const ir::Attribute& a, const std::string& node_desc, o
   return ok_status();
 }
 
-Status convert_graph(const ir::Graph& g, onnx::GraphProto* gp, int depth) {
+// `external`: where the top-level graph's large initializers go (subgraphs keep theirs).
+Status convert_graph(const ir::Graph& g, onnx::GraphProto* gp, int depth, ExternalData* external) {
   if (depth > 64) return invalid_argument("subgraphs are nested more than 64 deep");
   gp->set_name(g.name.empty() ? "graph" : g.name);
   for (const auto& [name, t] : g.initializers) {
-    RETURN_IF_ERROR(convert_tensor(t, name, gp->add_initializer()));
+    RETURN_IF_ERROR(convert_tensor(t, name, gp->add_initializer(), external));
   }
   for (const auto& vi : g.inputs) convert_value_info(vi, gp->add_input());
   for (const auto& vi : g.outputs) convert_value_info(vi, gp->add_output());
@@ -152,7 +180,8 @@ int64_t ir_version_for(int64_t opset) {
   return 9;
 }
 
-Result<onnx::ModelProto> build_model(const ir::Graph& graph, const OnnxExportOptions& options) {
+Result<onnx::ModelProto> build_model(const ir::Graph& graph, const OnnxExportOptions& options,
+                                     ExternalData* external = nullptr) {
   onnx::ModelProto mp;
   // A model of only other domains' ops may import no default opset; none is invented.
   const bool has_default = graph.opsets.count("") > 0;
@@ -165,7 +194,7 @@ Result<onnx::ModelProto> build_model(const ir::Graph& graph, const OnnxExportOpt
     os->set_domain(domain);
     os->set_version(version);
   }
-  RETURN_IF_ERROR(convert_graph(graph, mp.mutable_graph(), 0));
+  RETURN_IF_ERROR(convert_graph(graph, mp.mutable_graph(), 0, external));
   return mp;
 }
 
@@ -178,28 +207,57 @@ Status check_model(const onnx::ModelProto& mp) {
   return ok_status();
 }
 
-}  // namespace
-
-Result<std::string> export_onnx_bytes(const ir::Graph& graph, const OnnxExportOptions& options) {
-  ASSIGN_OR_RETURN(onnx::ModelProto mp, build_model(graph, options));
+Result<std::string> serialize_model(const ir::Graph& graph, const OnnxExportOptions& options,
+                                    ExternalData* external) {
+  ASSIGN_OR_RETURN(onnx::ModelProto mp, build_model(graph, options, external));
   if (options.check && graph.opset("") <= 17) RETURN_IF_ERROR(check_model(mp));
   std::string bytes;
   if (mp.ByteSizeLong() > static_cast<size_t>(INT32_MAX)) {
-    return unsupported("the model is over 2 GiB; external data is not written yet");
+    return unsupported(external ? "the model is over 2 GiB even with its large initializers in external data"
+                                : "the model is over 2 GiB; write its weights as external data");
   }
   if (!mp.SerializeToString(&bytes)) return internal_error("cannot serialize the ONNX model");
   return bytes;
 }
 
-Status save_onnx(const ir::Graph& graph, const std::string& path, const OnnxExportOptions& options) {
-  auto bytes = export_onnx_bytes(graph, options);
-  if (!bytes.ok()) return bytes.status().with_context(path + ": ");
+Status write_file(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   if (!f) return io_error("cannot create " + path);
-  f.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   f.close();
   if (!f) return io_error("cannot write " + path);
   return ok_status();
+}
+
+}  // namespace
+
+Result<std::string> export_onnx_bytes(const ir::Graph& graph, const OnnxExportOptions& options) {
+  return serialize_model(graph, options, nullptr);
+}
+
+Status save_onnx(const ir::Graph& graph, const std::string& path, const OnnxExportOptions& options) {
+  if (options.external_data.empty()) {
+    auto bytes = serialize_model(graph, options, nullptr);
+    if (!bytes.ok()) return bytes.status().with_context(path + ": ");
+    return write_file(path, *bytes);
+  }
+  const std::string& loc = options.external_data;
+  if (loc.find('/') != std::string::npos || loc == "." || loc == "..") {
+    return invalid_argument("external data '" + loc + "' must be a file name in the model's folder");
+  }
+  const int64_t align = options.external_data_alignment;
+  if (align < 1 || align > (int64_t(1) << 20) || (align & (align - 1)) != 0) {
+    return invalid_argument("external data alignment must be a power of two up to 1 MiB, got " + std::to_string(align));
+  }
+  ExternalData external{loc, std::max<int64_t>(options.external_data_min_bytes, 0), align, {}};
+  auto bytes = serialize_model(graph, options, &external);
+  if (!bytes.ok()) return bytes.status().with_context(path + ": ");
+  const std::filesystem::path data_path = std::filesystem::path(path).parent_path() / loc;
+  if (std::filesystem::weakly_canonical(data_path) == std::filesystem::weakly_canonical(path)) {
+    return invalid_argument(path + ": the external data file cannot be the model file itself");
+  }
+  RETURN_IF_ERROR(write_file(data_path.string(), external.bytes));
+  return write_file(path, *bytes);
 }
 
 Status check_onnx_bytes(const std::string& bytes) {

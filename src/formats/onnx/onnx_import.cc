@@ -6,11 +6,14 @@
 
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 
 #include <fcntl.h>
 #include <unistd.h>
+
+#include "core/mapped_file.h"
 
 namespace edgeai::formats {
 
@@ -40,9 +43,31 @@ bool is_safe_relative(const std::string& loc) {
   return true;
 }
 
+// What one load shares across its tensors when it maps files.
+struct MapState {
+  // External-data files mapped so far, by path: each is mapped once however many tensors use it.
+  std::map<std::string, std::shared_ptr<const MappedFile>> external;
+  int64_t in_place_bytes = 0;  // initializer bytes wrapped where they lie in a mapping
+  int64_t copied_bytes = 0;    // bytes copied out of a mapping (misaligned for their type)
+};
+
 struct Ctx {
   std::string base_dir;   // for external data
   std::string file;       // model path, for messages
+  MapState* map = nullptr;  // null: external data is read, every tensor owns a copy
+};
+
+// Where a top-level initializer's raw_data lies in the model's own bytes, when those bytes are
+// used in place (load_onnx_in_place): the parsed TensorProto then has no raw_data of its own.
+struct RawRange {
+  int64_t offset = -1;  // -1: this initializer had no raw_data
+  int64_t size = 0;
+};
+struct InPlaceBytes {
+  std::shared_ptr<const void> owner;  // keeps `base` alive
+  const uint8_t* base = nullptr;
+  const MappedFile* file = nullptr;  // the mapping `base` is, for a model file mapped here
+  std::vector<RawRange> ranges;  // one per top-level initializer, in file order
 };
 
 template <typename Src, typename Dst>
@@ -71,7 +96,25 @@ int64_t typed_value_count(const onnx::TensorProto& tp, DType dt) {
   }
 }
 
-Result<Tensor> convert_tensor(const onnx::TensorProto& tp, const Ctx& ctx, std::string_view what) {
+// A tensor of `bytes` (already checked to be exactly its size): wrapped in place where `owner`
+// keeps them alive and they are aligned for the element type, else copied.
+// `file`: the mapping the bytes lie in, if any; the pages of bytes copied out of it are given back.
+Result<Tensor> tensor_from_bytes(DType dt, Shape shape, const uint8_t* bytes, size_t size,
+                                 const std::shared_ptr<const void>& owner, MapState* map,
+                                 const MappedFile* file = nullptr) {
+  if (owner && size > 0 && reinterpret_cast<uintptr_t>(bytes) % dtype_size(dt) == 0) {
+    if (map) map->in_place_bytes += static_cast<int64_t>(size);
+    return Tensor::wrap(dt, std::move(shape), owner, bytes);
+  }
+  ASSIGN_OR_RETURN(Tensor t, Tensor::create_uninitialized(dt, std::move(shape)));
+  if (size) std::memcpy(t.raw(), bytes, size);
+  if (owner && map) map->copied_bytes += static_cast<int64_t>(size);
+  if (file && size) file->release(bytes, size);
+  return t;
+}
+
+Result<Tensor> convert_tensor(const onnx::TensorProto& tp, const Ctx& ctx, std::string_view what,
+                              const InPlaceBytes* in_place = nullptr, const RawRange* range = nullptr) {
   std::string name = tp.name().empty() ? std::string(what) : tp.name();
   auto fail = [&](const std::string& m) { return invalid_argument("tensor '" + name + "': " + m); };
   if (tp.has_segment()) return unsupported("tensor '" + name + "': segmented tensors are not supported");
@@ -86,8 +129,15 @@ Result<Tensor> convert_tensor(const onnx::TensorProto& tp, const Ctx& ctx, std::
   int64_t n = *numel_r;
   size_t esize = dtype_size(dt);
 
+  // The raw bytes, when the tensor has them: from an external file (read, or mapped), from the
+  // model's own bytes in place, or from the parsed raw_data. `owner` is set where they may be
+  // wrapped instead of copied.
+  bool has_raw = false;
+  const uint8_t* raw = nullptr;
+  size_t raw_size = 0;
+  std::shared_ptr<const void> owner;
+  const MappedFile* file = nullptr;
   std::string external;  // bytes read from an external file
-  const std::string* raw = nullptr;
   if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
     std::string location;
     int64_t offset = 0, length = -1;
@@ -105,9 +155,27 @@ Result<Tensor> convert_tensor(const onnx::TensorProto& tp, const Ctx& ctx, std::
     }
     if (dt == DType::kString) return fail("string tensors cannot use external data");
     fs::path p = fs::path(ctx.base_dir) / location;
-    std::error_code ec;
-    auto fsize = fs::file_size(p, ec);
-    if (ec) return not_found("tensor '" + name + "': external data file " + p.string() + " not found");
+    std::shared_ptr<const MappedFile> mapped;
+    uintmax_t fsize = 0;
+    if (ctx.map) {
+      auto& slot = ctx.map->external[p.string()];
+      if (!slot) {
+        auto mf = MappedFile::open(p.string());
+        if (!mf.ok()) {
+          if (mf.status().code() == StatusCode::kNotFound) {
+            return not_found("tensor '" + name + "': external data file " + p.string() + " not found");
+          }
+          return mf.status().with_context("tensor '" + name + "': external data: ");
+        }
+        slot = std::move(mf).value();
+      }
+      mapped = slot;
+      fsize = mapped->size();
+    } else {
+      std::error_code ec;
+      fsize = fs::file_size(p, ec);
+      if (ec) return not_found("tensor '" + name + "': external data file " + p.string() + " not found");
+    }
     int64_t want = static_cast<int64_t>(n * esize);
     if (length < 0) length = want;
     if (offset < 0 || length != want || offset > (int64_t)fsize || length > (int64_t)fsize - offset) {
@@ -115,27 +183,41 @@ Result<Tensor> convert_tensor(const onnx::TensorProto& tp, const Ctx& ctx, std::
                   std::to_string(length) + ") does not fit " + p.string() + " of " +
                   std::to_string(fsize) + " bytes for shape " + shape_str(shape));
     }
-    std::ifstream f(p, std::ios::binary);
-    external.resize(static_cast<size_t>(length));
-    f.seekg(offset);
-    f.read(external.data(), length);
-    if (!f) return io_error("tensor '" + name + "': cannot read " + p.string());
-    raw = &external;
+    if (mapped) {
+      raw = mapped->data() ? mapped->data() + offset : nullptr;
+      owner = mapped;
+      file = mapped.get();
+    } else {
+      std::ifstream f(p, std::ios::binary);
+      external.resize(static_cast<size_t>(length));
+      f.seekg(offset);
+      f.read(external.data(), length);
+      if (!f) return io_error("tensor '" + name + "': cannot read " + p.string());
+      raw = reinterpret_cast<const uint8_t*>(external.data());
+    }
+    has_raw = true;
+    raw_size = static_cast<size_t>(length);
+  } else if (in_place && range && range->offset >= 0) {
+    has_raw = true;
+    raw = in_place->base + range->offset;
+    raw_size = static_cast<size_t>(range->size);
+    owner = in_place->owner;
+    file = in_place->file;
   } else if (tp.has_raw_data()) {
-    raw = &tp.raw_data();
+    has_raw = true;
+    raw = reinterpret_cast<const uint8_t*>(tp.raw_data().data());
+    raw_size = tp.raw_data().size();
   }
 
   // Every size is checked against what the file holds before anything is allocated: a shape that
   // claims more elements than the file carries is refused, not allocated.
-  if (raw) {
+  if (has_raw) {
     if (dt == DType::kString) return fail("string tensors cannot use raw_data");
-    if (raw->size() != n * esize) {
-      return fail("holds " + std::to_string(raw->size()) + " bytes but shape " + shape_str(shape) +
+    if (raw_size != n * esize) {
+      return fail("holds " + std::to_string(raw_size) + " bytes but shape " + shape_str(shape) +
                   " of " + std::string(dtype_name(dt)) + " needs " + std::to_string(n * esize));
     }
-    ASSIGN_OR_RETURN(Tensor t, Tensor::create_uninitialized(dt, shape));
-    if (n) std::memcpy(t.raw(), raw->data(), raw->size());
-    return t;
+    return tensor_from_bytes(dt, std::move(shape), raw, raw_size, owner, ctx.map, file);
   }
   int64_t have = typed_value_count(tp, dt);
   if (have < 0) return fail("unsupported data type");
@@ -278,7 +360,8 @@ ir::ValueInfo convert_value_info(const onnx::ValueInfoProto& vi) {
 
 Result<std::unique_ptr<ir::Graph>> convert_graph(const onnx::GraphProto& gp, const Ctx& ctx,
                                                  const std::map<std::string, int64_t, std::less<>>& opsets,
-                                                 int depth, onnx::GraphProto* owned = nullptr);
+                                                 int depth, onnx::GraphProto* owned = nullptr,
+                                                 const InPlaceBytes* in_place = nullptr);
 
 Result<ir::Attribute> convert_attribute(const onnx::AttributeProto& ap, const Ctx& ctx,
                                         const std::map<std::string, int64_t, std::less<>>& opsets,
@@ -356,10 +439,11 @@ Result<ir::Attribute> convert_attribute(const onnx::AttributeProto& ap, const Ct
 
 // `owned` (the top-level graph of a model parsed here): each initializer's bytes are given back as
 // soon as they are copied into their tensor, so the parsed model and the graph do not both hold
-// every weight at once.
+// every weight at once. `in_place`: where the top-level initializers' raw_data lies in the model's
+// bytes (the parsed graph was stripped of it).
 Result<std::unique_ptr<ir::Graph>> convert_graph(const onnx::GraphProto& gp, const Ctx& ctx,
                                                  const std::map<std::string, int64_t, std::less<>>& opsets,
-                                                 int depth, onnx::GraphProto* owned) {
+                                                 int depth, onnx::GraphProto* owned, const InPlaceBytes* in_place) {
   if (depth > 64) return invalid_argument("subgraphs are nested more than 64 deep");
   auto g = std::make_unique<ir::Graph>();
   g->name = gp.name();
@@ -367,7 +451,9 @@ Result<std::unique_ptr<ir::Graph>> convert_graph(const onnx::GraphProto& gp, con
   for (int i = 0; i < gp.initializer_size(); ++i) {
     const auto& t = gp.initializer(i);
     if (t.name().empty()) return invalid_argument("an initializer has no name");
-    ASSIGN_OR_RETURN(Tensor x, convert_tensor(t, ctx, "initializer"));
+    const RawRange* range =
+        in_place && static_cast<size_t>(i) < in_place->ranges.size() ? &in_place->ranges[static_cast<size_t>(i)] : nullptr;
+    ASSIGN_OR_RETURN(Tensor x, convert_tensor(t, ctx, "initializer", in_place, range));
     g->initializers[t.name()] = std::move(x);
     if (owned) {
       onnx::TensorProto* tp = owned->mutable_initializer(i);
@@ -408,7 +494,8 @@ namespace {
 
 constexpr const char* kParseFailed = "not a valid ONNX model (protobuf parse failed: truncated or corrupt file)";
 
-Result<OnnxModel> convert_model(onnx::ModelProto& mp, const std::string& base_dir) {
+Result<OnnxModel> convert_model(onnx::ModelProto& mp, const std::string& base_dir, MapState* map = nullptr,
+                                const InPlaceBytes* in_place = nullptr) {
   if (!mp.has_graph()) return invalid_argument("the ONNX model has no graph");
   std::map<std::string, int64_t, std::less<>> opsets;
   for (const auto& os : mp.opset_import()) {
@@ -419,13 +506,124 @@ Result<OnnxModel> convert_model(onnx::ModelProto& mp, const std::string& base_di
   for (const auto& f : mp.functions()) {
     (void)f;  // model-local functions are inlined by the runtime when it meets them (not yet)
   }
-  Ctx ctx{base_dir, ""};
-  ASSIGN_OR_RETURN(auto g, convert_graph(mp.graph(), ctx, opsets, 0, mp.mutable_graph()));
+  Ctx ctx{base_dir, "", map};
+  ASSIGN_OR_RETURN(auto g, convert_graph(mp.graph(), ctx, opsets, 0, mp.mutable_graph(), in_place));
   OnnxModel m;
   m.graph = std::move(g);
   m.ir_version = mp.ir_version();
   m.producer = mp.producer_name();
+  if (map) {
+    m.mapped = true;
+    m.in_place_bytes = map->in_place_bytes;
+    m.copied_from_map_bytes = map->copied_bytes;
+  }
   return m;
+}
+
+// Protobuf's wire format, just enough to find the top-level initializers' raw_data
+// (ModelProto.graph = 7, GraphProto.initializer = 5, TensorProto.raw_data = 9) without parsing.
+constexpr uint32_t kModelGraph = 7, kGraphInitializer = 5, kTensorRawData = 9;
+
+bool read_varint(const uint8_t*& p, const uint8_t* end, uint64_t* v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64 && p < end; shift += 7) {
+    const uint8_t b = *p++;
+    r |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = r;
+      return true;
+    }
+  }
+  return false;
+}
+
+void put_varint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// Copies the message in [p, end) to `out` without the top-level initializers' raw_data, noting in
+// `ranges` where each one lies (offsets from `base`). level: 0 ModelProto, 1 GraphProto,
+// 2 TensorProto. Nested messages are rewritten with their new lengths; every other field is copied
+// byte for byte. False where the bytes are not a wire format this walk follows (groups, a
+// truncated field): the caller then parses the bytes as they are, and protobuf says what is wrong.
+bool strip_raw_data(const uint8_t* base, const uint8_t* p, const uint8_t* end, int level, std::string* out,
+                    std::vector<RawRange>* ranges) {
+  while (p < end) {
+    const uint8_t* field_start = p;
+    uint64_t tag = 0;
+    if (!read_varint(p, end, &tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX) return false;
+    const uint32_t field = static_cast<uint32_t>(tag >> 3);
+    switch (tag & 7) {
+      case 0: {  // varint
+        uint64_t v = 0;
+        if (!read_varint(p, end, &v)) return false;
+        break;
+      }
+      case 1:  // fixed64
+        if (end - p < 8) return false;
+        p += 8;
+        break;
+      case 5:  // fixed32
+        if (end - p < 4) return false;
+        p += 4;
+        break;
+      case 2: {  // length-delimited
+        uint64_t len = 0;
+        if (!read_varint(p, end, &len) || len > static_cast<uint64_t>(end - p)) return false;
+        const uint8_t* body = p;
+        p += len;
+        if (level == 2 && field == kTensorRawData) {
+          ranges->back() = RawRange{body - base, static_cast<int64_t>(len)};  // the last one wins, as in protobuf
+          continue;
+        }
+        const bool descend = (level == 0 && field == kModelGraph) || (level == 1 && field == kGraphInitializer);
+        if (descend) {
+          if (level == 1) ranges->emplace_back();
+          std::string inner;
+          if (!strip_raw_data(base, body, body + len, level + 1, &inner, ranges)) return false;
+          put_varint(out, tag);
+          put_varint(out, inner.size());
+          out->append(inner);
+          continue;
+        }
+        break;
+      }
+      default:  // groups (3, 4) and invalid types
+        return false;
+    }
+    out->append(reinterpret_cast<const char*>(field_start), static_cast<size_t>(p - field_start));
+  }
+  return true;
+}
+
+Result<OnnxModel> load_in_place(std::shared_ptr<const void> owner, const uint8_t* data, size_t size,
+                                const std::string& base_dir, MapState* map, const MappedFile* file = nullptr) {
+  if (size > static_cast<size_t>(INT32_MAX)) return unsupported("model files over 2 GiB must use external data");
+  InPlaceBytes in_place;
+  std::string stripped;
+  const bool walked = strip_raw_data(data, data, data + size, 0, &stripped, &in_place.ranges);
+  onnx::ModelProto mp;
+  if (walked) {
+    if (!mp.ParseFromString(stripped)) return invalid_argument(kParseFailed);
+    std::string().swap(stripped);
+    // Protobuf appends the initializers of every graph field in file order, as the walk does.
+    const int initializers = mp.has_graph() ? mp.graph().initializer_size() : 0;
+    if (initializers != static_cast<int>(in_place.ranges.size())) {
+      return invalid_argument(kParseFailed);
+    }
+    // Without an owner the caller keeps `data` alive: an owner that holds nothing still marks the
+    // bytes as usable in place.
+    in_place.owner = owner ? std::move(owner) : std::shared_ptr<const void>(std::shared_ptr<const void>(), data);
+    in_place.base = data;
+    in_place.file = file;
+    return convert_model(mp, base_dir, map, &in_place);
+  }
+  if (!mp.ParseFromArray(data, static_cast<int>(size))) return invalid_argument(kParseFailed);
+  return convert_model(mp, base_dir, map);
 }
 
 }  // namespace
@@ -437,10 +635,30 @@ Result<OnnxModel> load_onnx_from_memory(const void* data, size_t size, const std
   return convert_model(mp, base_dir);
 }
 
+Result<OnnxModel> load_onnx_in_place(std::shared_ptr<const void> owner, const void* data, size_t size,
+                                     const std::string& base_dir) {
+  MapState map;
+  return load_in_place(std::move(owner), static_cast<const uint8_t*>(data), size, base_dir, &map);
+}
+
+namespace {
+
+Result<OnnxModel> load_onnx_mapped(const std::string& path, const std::string& dir) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const MappedFile> file, MappedFile::open(path));
+  MapState map;
+  const uint8_t* data = file->data();
+  const size_t size = file->size();
+  static const uint8_t kEmpty = 0;
+  const MappedFile* mapping = file.get();
+  return load_in_place(std::move(file), data ? data : &kEmpty, size, dir, &map, mapping);
+}
+
+}  // namespace
+
 // Parsed from the file descriptor in chunks, not from a copy of the whole file: with the parsed
 // model and the graph's tensors, that copy was a third set of every weight at load (resnet18:
 // 134 MB peak for 47 MB of weights).
-Result<OnnxModel> load_onnx(const std::string& path) {
+Result<OnnxModel> load_onnx(const std::string& path, const OnnxLoadOptions& options) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return not_found("file not found: " + path);
   if (fs::is_directory(path, ec)) return invalid_argument(path + " is a folder, not a file");
@@ -449,15 +667,18 @@ Result<OnnxModel> load_onnx(const std::string& path) {
   if (size > static_cast<uintmax_t>(INT32_MAX)) {
     return unsupported(path + ": model files over 2 GiB must use external data");
   }
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return io_error("cannot open " + path);
-  onnx::ModelProto mp;
-  const bool parsed = mp.ParseFromFileDescriptor(fd);
-  ::close(fd);
-  if (!parsed) return invalid_argument(path + ": " + kParseFailed);
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
-  auto r = convert_model(mp, dir);
+  Result<OnnxModel> r = [&]() -> Result<OnnxModel> {
+    if (options.map) return load_onnx_mapped(path, dir);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return io_error("cannot open " + path);
+    onnx::ModelProto mp;
+    const bool parsed = mp.ParseFromFileDescriptor(fd);
+    ::close(fd);
+    if (!parsed) return invalid_argument(kParseFailed);
+    return convert_model(mp, dir);
+  }();
   if (!r.ok()) return r.status().with_context(path + ": ");
   r->path = path;
   return r;
