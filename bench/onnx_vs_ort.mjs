@@ -16,6 +16,10 @@
 //   --rounds N          alternating rounds per model and thread count (default 3)
 //   --iterations N      timed runs per round (default 50; each runner also stops after 10 s)
 //   --warmup N          warm-up runs per round (default 5)
+//   --files a.onnx,...  benchmark these model files instead of the exported models (for example
+//                       the single-op models of bench/make_op_models.py); the report is then only
+//                       printed unless --out is given
+//   --edgeai-args "..." extra arguments for `edgeai bench` (for example "--mmap")
 //   --out FILE          markdown report (default BENCHMARKS.md in the repository; "-" = none)
 //   --rev REV           the edgeai commit the binary was built from, for the report (default:
 //                       this checkout's HEAD)
@@ -46,12 +50,18 @@ function parseArgs(argv) {
     else if (a === '--rounds') o.rounds = parseInt(need(), 10);
     else if (a === '--iterations') o.iterations = parseInt(need(), 10);
     else if (a === '--warmup') o.warmup = parseInt(need(), 10);
-    else if (a === '--out') o.out = need();
+    else if (a === '--out') { o.out = need(); o.outGiven = true; }
+    else if (a === '--files') o.files = need().split(',').filter(Boolean).map((f) => path.resolve(f));
+    else if (a === '--edgeai-args') o.edgeaiArgs = need().split(' ').filter(Boolean);
     else if (a === '--rev') o.rev = need();
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
   for (const m of o.models) if (!ALL_MODELS.includes(m)) usage(`unknown model ${m} (known: ${ALL_MODELS.join(' ')})`);
+  if (o.files) {
+    for (const f of o.files) if (!fs.existsSync(f)) usage(`no such model file ${f}`);
+    if (!o.outGiven) o.out = '-';
+  }
   if (!o.threads.every((t) => Number.isInteger(t) && t > 0)) usage('--threads takes positive integers');
   if (!(o.rounds > 0 && o.iterations > 0 && o.warmup >= 0)) usage('--rounds and --iterations must be positive');
   return o;
@@ -91,7 +101,7 @@ function lastJson(text, prefix = '') {
 
 function runEdgeai(o, model, threads) {
   const r = spawnSync(o.cli, ['bench', model, '--threads', String(threads), '--iterations', String(o.iterations),
-    '--warmup', String(o.warmup), '--max-seconds', '10', '--json'], { encoding: 'utf8' });
+    '--warmup', String(o.warmup), '--max-seconds', '10', '--json', ...(o.edgeaiArgs || [])], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`edgeai bench ${model} failed: ${r.stderr || r.stdout}`);
   const j = lastJson(r.stdout);
   return { min: j.latency_ms.min, median: j.latency_ms.median, load: j.load_ms, first: j.first_run_ms,
@@ -139,7 +149,9 @@ function main() {
     console.error(`onnx_vs_ort: onnxruntime-node not found at ${ortDir} (run scripts/check_models.sh once, or set ORT_NODE_DIR)`);
     process.exit(2);
   }
-  ensureModels(cache, o.models, benchDir);
+  if (!o.files) ensureModels(cache, o.models, benchDir);
+  const models = o.files ? o.files.map((f) => ({ name: path.basename(f, '.onnx'), file: f }))
+    : o.models.map((m) => ({ name: m, file: path.join(cache, `${m}.onnx`) }));
   const cpu = cpuInfo();
   const started = new Date();
   const load0 = os.loadavg();
@@ -147,8 +159,7 @@ function main() {
   console.log(`load average at start: ${load0.map((x) => x.toFixed(2)).join(' ')}`);
   const rows = [];
   let ortVersion = '?';
-  for (const m of o.models) {
-    const model = path.join(cache, `${m}.onnx`);
+  for (const { name: m, file: model } of models) {
     for (const t of o.threads) {
       const e = [], r = [];
       for (let k = 0; k < o.rounds; k++) {  // alternate, edgeai first, so drift hits both alike
@@ -181,7 +192,8 @@ function main() {
   L.push(`- threads: ${o.threads.join(', ')}; ${o.rounds} rounds per model and thread count, each ${o.warmup} warm-up + up to ${o.iterations} timed runs (10 s cap)`);
   L.push(`- load average ${load0.map((x) => x.toFixed(1)).join(' / ')} at the start, ${load1.map((x) => x.toFixed(1)).join(' / ')} at the end` +
     ' (this machine is shared; min is the steadier figure)');
-  L.push('- models: bench/export_models.py (torchvision with seeded random weights, batch 1; MLP 784-512-256-10; 4-layer transformer encoder d 256, seq 128)');
+  L.push(o.files ? `- models: ${o.files.map((f) => path.basename(f)).join(', ')}` : '- models: bench/export_models.py (torchvision with seeded random weights, batch 1; MLP 784-512-256-10; 4-layer transformer encoder d 256, seq 128)');
+  if (o.edgeaiArgs) L.push(`- edgeai bench arguments: ${o.edgeaiArgs.join(' ')}`);
   L.push('- latency: min = the fastest run of all rounds; median = the median of the rounds\' medians');
   L.push('- model RSS: peak resident memory minus the resident memory before loading (VmHWM - VmRSS for edgeai; maxRSS - rss at start for ORT under Node)');
   L.push('- load: parse + graph passes + session; edgeai\'s includes packing each conv\'s weights for the path its plane takes (one run on zeros at session creation, where the input shapes are fixed), as ORT\'s includes its prepacking; edgeai\'s first run in brackets');

@@ -66,6 +66,8 @@ std::span<const KernelEntry> cpu_kernels() {
       entry<run_pool, prepare_pool>("", "MaxPool"),
       entry<run_pool, prepare_pool>("", "AveragePool"),
       entry<run_global_avg_pool, prepare_global_avg_pool>("", "GlobalAveragePool"),
+      entry<run_resize, prepare_resize>("", "Resize"),
+      entry<run_resize, prepare_resize>("", "Upsample"),
       entry<run_qlinear_conv, prepare_qlinear_conv>("", "QLinearConv"),
       entry<run_qlinear_matmul, prepare_qlinear_matmul>("", "QLinearMatMul"),
       entry<run_qlinear_matmul, prepare_edgeai_qlinear_matmul>("com.edgeai", "QLinearMatMul"),

@@ -54,6 +54,27 @@ struct EltwiseImpl {
     });
   }
 
+  static void blend_rows(const float* const* rows, const float* w, int k, float* y, int64_t n) {
+    int64_t i = 0;
+    const F w0 = V::set1(w[0]);
+    for (; i + 2 * L <= n; i += 2 * L) {
+      F a = V::mul(w0, V::load(rows[0] + i)), b = V::mul(w0, V::load(rows[0] + i + L));
+      for (int j = 1; j < k; ++j) {
+        const F wj = V::set1(w[j]);
+        a = V::fmadd(wj, V::load(rows[j] + i), a);
+        b = V::fmadd(wj, V::load(rows[j] + i + L), b);
+      }
+      V::store(y + i, a);
+      V::store(y + i + L, b);
+    }
+    for (; i < n; i += L) {
+      const typename V::Mask m = V::mask(n - i < L ? static_cast<int>(n - i) : L);
+      F a = V::mul(w0, V::load(rows[0] + i, m));
+      for (int j = 1; j < k; ++j) a = V::fmadd(V::set1(w[j]), V::load(rows[j] + i, m), a);
+      V::store(y + i, a, m);
+    }
+  }
+
   template <int kOp>
   static F op(F a, F b) {
     if constexpr (kOp == kBinAdd) return V::add(a, b);

@@ -37,6 +37,8 @@ PrepareResult prepare_layer_norm(PrepareContext& ctx);
 Status run_layer_norm(KernelContext& ctx);
 
 // pool.cc: MaxPool, AveragePool, GlobalAveragePool.
+PrepareResult prepare_resize(PrepareContext& ctx);
+Status run_resize(KernelContext& ctx);
 PrepareResult prepare_pool(PrepareContext& ctx);
 Status run_pool(KernelContext& ctx);
 PrepareResult prepare_global_avg_pool(PrepareContext& ctx);

@@ -194,6 +194,8 @@ struct UKernels {
   void (*binary)(int op, const float* x, int64_t xs, const float* y, int64_t ys, float* z, int64_t n);
   void (*erf)(const float* x, float* y, int64_t n);
   void (*exp)(const float* x, float* y, int64_t n);
+  // y[i] = sum over j < k of w[j] * rows[j][i] (k >= 1): a resize's interpolation across rows.
+  void (*blend_rows)(const float* const* rows, const float* w, int k, float* y, int64_t n);
 
   // Rows: softmax (or log-softmax) over the last dim of `rows` rows of length n.
   void (*softmax)(const float* x, float* y, int64_t rows, int64_t n, bool log);

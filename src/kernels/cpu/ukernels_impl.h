@@ -48,6 +48,7 @@ UKernels make_ukernels(const char* name, void (*conv_direct)(const ConvDirectArg
   k.binary = &E::binary;
   k.erf = &E::erf;
   k.exp = &E::exp;
+  k.blend_rows = &E::blend_rows;
   k.softmax = &E::softmax;
   k.layer_norm = &E::layer_norm;
   k.global_avg = &E::global_avg;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "kernels/reference/resize_plan.h"
 #include "kernels/reference/tensor_internal.h"
 
 namespace edgeai::kernels::ref {
@@ -101,16 +102,8 @@ double cubic_kernel(double t, double a) {
   return 0.0;
 }
 
-// Interpolation taps of one axis, one list per output index (CSR).
-struct Taps {
-  std::vector<int64_t> begin;  // out_len + 1
-  std::vector<int64_t> index;
-  std::vector<double> weight;
-  std::vector<uint8_t> outside;  // tf_crop_and_resize: the output is the extrapolation value
-};
-
-Taps build_taps(const Params& p, int axis, int64_t in_len, int64_t out_len) {
-  Taps t;
+ResizeTaps build_taps(const Params& p, int axis, int64_t in_len, int64_t out_len) {
+  ResizeTaps t;
   t.begin.assign(1, 0);
   t.outside.assign(out_len, 0);
   const double scale = p.scales[axis];
@@ -172,7 +165,7 @@ Taps build_taps(const Params& p, int axis, int64_t in_len, int64_t out_len) {
   return t;
 }
 
-bool taps_are_identity(const Taps& t, int64_t in_len, int64_t out_len) {
+bool taps_are_identity(const ResizeTaps& t, int64_t in_len, int64_t out_len) {
   if (in_len != out_len) return false;
   for (int64_t x = 0; x < out_len; ++x) {
     if (t.outside[x] || t.begin[x + 1] - t.begin[x] != 1) return false;
@@ -182,7 +175,7 @@ bool taps_are_identity(const Taps& t, int64_t in_len, int64_t out_len) {
 }
 
 // One separable pass along `axis`: cur (f64) -> next (f64).
-Status interpolate_axis(const Params& p, const Tensor& cur, int axis, const Taps& t, int64_t out_len,
+Status interpolate_axis(const ResizePlan& p, const Tensor& cur, int axis, const ResizeTaps& t, int64_t out_len,
                         Tensor* next) {
   Shape ns = cur.shape();
   ns[axis] = out_len;
@@ -210,7 +203,7 @@ Status interpolate_axis(const Params& p, const Tensor& cur, int axis, const Taps
   return ok_status();
 }
 
-Status run_interpolate(KernelContext& ctx, const Params& p, const Tensor& x) {
+Status run_interpolate(KernelContext& ctx, const ResizePlan& p, const Tensor& x) {
   if (x.dtype() == DType::kString || x.dtype() == DType::kBool) {
     return ctx.error("linear and cubic modes need a numeric input, got " + std::string(dtype_name(x.dtype())));
   }
@@ -232,8 +225,8 @@ Status run_interpolate(KernelContext& ctx, const Params& p, const Tensor& x) {
     return ok_status();
   }));
   for (int a : order) {
-    const Taps t = build_taps(p, a, x.dim(a), p.out_shape[a]);
-    if (taps_are_identity(t, x.dim(a), p.out_shape[a])) continue;
+    const ResizeTaps& t = p.taps[a];
+    if (t.identity) continue;
     Tensor next;
     RETURN_IF_ERROR(interpolate_axis(p, cur, a, t, p.out_shape[a], &next));
     cur = std::move(next);
@@ -246,19 +239,12 @@ Status run_interpolate(KernelContext& ctx, const Params& p, const Tensor& x) {
   });
 }
 
-Status run_nearest(KernelContext& ctx, const Params& p, const Tensor& x) {
+Status run_nearest(KernelContext& ctx, const ResizePlan& p, const Tensor& x) {
   ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x.dtype(), p.out_shape));
   if (out->numel() == 0) return ok_status();
   const int r = x.rank();
   if (r == 0) return copy_tensor(x, *out);
-  std::vector<std::vector<int64_t>> maps(r);  // input index per output index, -1: extrapolate
-  for (int a = 0; a < r; ++a) {
-    maps[a].resize(p.out_shape[a]);
-    for (int64_t o = 0; o < p.out_shape[a]; ++o) {
-      const double xo = original_coord(p, a, o, x.dim(a), p.out_shape[a]);
-      maps[a][o] = outside_roi(p, xo, x.dim(a)) ? -1 : nearest_index(p, xo, p.scales[a], x.dim(a));
-    }
-  }
+  const std::vector<std::vector<int64_t>>& maps = p.maps;
   const std::vector<int64_t> in_strides = shape_strides(x.shape());
   return visit_all(x.dtype(), [&]<typename T>() {
     const T ext = cast_double<T>(p.extrapolation);
@@ -292,9 +278,37 @@ Status run_nearest(KernelContext& ctx, const Params& p, const Tensor& x) {
   });
 }
 
-Status run(KernelContext& ctx, const Params& p, const Tensor& x) {
-  if (p.mode == Mode::kNearest) return run_nearest(ctx, p, x);
-  return run_interpolate(ctx, p, x);
+// The plan of `p` for input `x`: nearest indices, or taps, per axis.
+ResizePlan make_plan(const Params& p, const Tensor& x) {
+  ResizePlan plan;
+  plan.nearest = p.mode == Mode::kNearest;
+  plan.out_shape = p.out_shape;
+  plan.extrapolation = p.extrapolation;
+  const int r = x.rank();
+  if (plan.nearest) {
+    plan.maps.resize(r);
+    for (int a = 0; a < r; ++a) {
+      plan.maps[a].resize(p.out_shape[a]);
+      for (int64_t o = 0; o < p.out_shape[a]; ++o) {
+        const double xo = original_coord(p, a, o, x.dim(a), p.out_shape[a]);
+        plan.maps[a][o] = outside_roi(p, xo, x.dim(a)) ? -1 : nearest_index(p, xo, p.scales[a], x.dim(a));
+      }
+    }
+    return plan;
+  }
+  plan.taps.resize(r);
+  for (int a = 0; a < r; ++a) {
+    // Empty outputs have nothing to interpolate (and an empty input axis no taps to read).
+    if (p.out_shape[a] == 0 || x.dim(a) == 0) {
+      plan.taps[a].identity = p.out_shape[a] == x.dim(a);
+      plan.taps[a].begin.assign(p.out_shape[a] + 1, 0);
+      plan.taps[a].outside.assign(p.out_shape[a], 1);
+      continue;
+    }
+    plan.taps[a] = build_taps(p, a, x.dim(a), p.out_shape[a]);
+    plan.taps[a].identity = taps_are_identity(plan.taps[a], x.dim(a), p.out_shape[a]);
+  }
+  return plan;
 }
 
 Result<Mode> mode_arg(const KernelContext& ctx) {
@@ -335,7 +349,7 @@ Result<std::vector<double>> read_floats(const KernelContext& ctx, const Tensor& 
   return v;
 }
 
-Status resize_impl(KernelContext& ctx) {
+Result<ResizePlan> resize_impl(KernelContext& ctx) {
   RETURN_IF_ERROR(require_input(ctx, 0, "X"));
   const Tensor& x = ctx.input(0);
   const int r = x.rank();
@@ -355,7 +369,7 @@ Status resize_impl(KernelContext& ctx) {
     }
     p.scales = sc;
     RETURN_IF_ERROR(sizes_from_scales(ctx, x, p));
-    return run(ctx, p, x);
+    return make_plan(p, x);
   }
 
   const std::string coord = ctx.attr_string("coordinate_transformation_mode", "half_pixel");
@@ -424,7 +438,7 @@ Status resize_impl(KernelContext& ctx) {
     }
     for (size_t i = 0; i < na; ++i) p.scales[axes[i]] = scales[i];
     RETURN_IF_ERROR(sizes_from_scales(ctx, x, p));
-    return run(ctx, p, x);
+    return make_plan(p, x);
   }
   if (sizes.size() != na) {
     return ctx.error("sizes has " + std::to_string(sizes.size()) + " entries, expected " + std::to_string(na));
@@ -465,10 +479,10 @@ Status resize_impl(KernelContext& ctx) {
       return ctx.error("axis " + std::to_string(a) + " has a zero scale but a non-empty output");
     }
   }
-  return run(ctx, p, x);
+  return make_plan(p, x);
 }
 
-Status upsample_impl(KernelContext& ctx) {
+Result<ResizePlan> upsample_impl(KernelContext& ctx) {
   RETURN_IF_ERROR(require_input(ctx, 0, "X"));
   const Tensor& x = ctx.input(0);
   Params p;
@@ -489,12 +503,24 @@ Status upsample_impl(KernelContext& ctx) {
   p.roi_start.assign(x.rank(), 0.0);
   p.roi_end.assign(x.rank(), 1.0);
   RETURN_IF_ERROR(sizes_from_scales(ctx, x, p));
-  return run(ctx, p, x);
+  return make_plan(p, x);
 }
 
 }  // namespace
 
-Status resize(KernelContext& ctx) { return resize_impl(ctx); }
-Status upsample(KernelContext& ctx) { return upsample_impl(ctx); }
+Result<ResizePlan> resize_plan(KernelContext& ctx) {
+  return ctx.op_type() == "Upsample" ? upsample_impl(ctx) : resize_impl(ctx);
+}
+
+namespace {
+Status run_plan(KernelContext& ctx) {
+  ASSIGN_OR_RETURN(ResizePlan p, resize_plan(ctx));
+  const Tensor& x = ctx.input(0);
+  return p.nearest ? run_nearest(ctx, p, x) : run_interpolate(ctx, p, x);
+}
+}  // namespace
+
+Status resize(KernelContext& ctx) { return run_plan(ctx); }
+Status upsample(KernelContext& ctx) { return run_plan(ctx); }
 
 }  // namespace edgeai::kernels::ref
