@@ -14,7 +14,8 @@
 #          GoogleTest SileroVadTest (tests/models/vad_test.cc) in edgeai_tests.
 #          resnet18 and transformer are also checked mapped: rewritten by `edgeai convert
 #          --external-data`, run by ONNX Runtime from the external-data file and by `edgeai run --mmap`.
-#          "all" = every model above. Default: all (each takes seconds; see DEFAULT_MODELS).
+#          "all" = every model above. A path to an .onnx file checks that model (one seeded input per
+#          graph input), for example the held-out models of bench/export_heldout.py. Default: all (each takes seconds; see DEFAULT_MODELS).
 #   --cli PATH       edgeai binary (default build/bin/edgeai)
 #   --tests PATH     edgeai_tests binary, for vad (default: next to the CLI)
 #   --threads N      threads for both runtimes (default 1)
@@ -60,7 +61,8 @@ while [ $# -gt 0 ]; do
 done
 [ ${#MODELS[@]} -eq 0 ] && MODELS=("${DEFAULT_MODELS[@]}")
 for m in "${MODELS[@]}"; do
-  case " ${ALL_MODELS[*]} " in *" $m "*) ;; *) echo "check_models.sh: unknown model '$m' (known: ${ALL_MODELS[*]})" >&2; exit 2 ;; esac
+  case "$m" in *.onnx) [ -f "$m" ] || { echo "check_models.sh: no such model file $m" >&2; exit 2; }; continue ;; esac
+  case " ${ALL_MODELS[*]} " in *" $m "*) ;; *) echo "check_models.sh: unknown model '$m' (known: ${ALL_MODELS[*]}, or a path to an .onnx file)" >&2; exit 2 ;; esac
 done
 CLI="$(cd "$(dirname "$CLI")" 2>/dev/null && pwd)/$(basename "$CLI")"
 [ -x "$CLI" ] || { echo "check_models.sh: no edgeai binary at $CLI (build it, or pass --cli)" >&2; exit 2; }
@@ -154,9 +156,11 @@ report() { echo "$1"; results+=("$1"); }
 check_model() {  # MODEL [mapped]: export if needed, inputs, ONNX Runtime, edgeai, compare
   # mapped: the model rewritten by `edgeai convert --external-data` (weights in an aligned external
   # file), run by ONNX Runtime from that file and by `edgeai run --mmap` (weights used in place).
-  local m="$1" variant="${2:-}" dir="$CACHE/run/$1${2:+-$2}" t_in t_ort t_edge t_cmp
-  rm -rf "$dir"; mkdir -p "$dir"
+  local m="$1" variant="${2:-}" t_in t_ort t_edge t_cmp
   local a model="$CACHE/$m.onnx" label="$m" run_flags=()
+  case "$m" in *.onnx) model="$(cd "$(dirname "$m")" && pwd)/$(basename "$m")"; m="$(basename "$m" .onnx)"; label="$m" ;; esac
+  local dir="$CACHE/run/$m${variant:+-$variant}"
+  rm -rf "$dir"; mkdir -p "$dir"
   if [ ! -s "$model" ]; then
     report "FAIL $m: not exported: $(grep -E "$m|Error|error" "$CACHE/run/export.log" | tail -n 3 | tr '\n' ' ')"; return 1
   fi
@@ -255,7 +259,10 @@ echo "models: ${MODELS[*]} (cli $CLI, cache $CACHE, rtol $RTOL atol $ATOL, $THRE
 T0=$(now)
 declare -A EXPORT_TIME
 to_export=()
-for m in "${MODELS[@]}"; do [ "$m" != vad ] && [ ! -s "$CACHE/$m.onnx" ] && to_export+=("$m"); done
+for m in "${MODELS[@]}"; do
+  case "$m" in *.onnx) continue ;; esac
+  [ "$m" != vad ] && [ ! -s "$CACHE/$m.onnx" ] && to_export+=("$m")
+done
 if [ ${#to_export[@]} -gt 0 ]; then
   a=$(now)
   locked export_models "${to_export[@]}" > "$CACHE/run/export.log" 2>&1
