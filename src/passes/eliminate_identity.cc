@@ -1,4 +1,4 @@
-// Identity, and Dropout when it is an identity (inference), are removed: their readers read the
+// Identity, Dropout when it is an identity (inference) and Pad by zero on every side are removed: their readers read the
 // input directly. When the output must keep its name (a graph output, or read by a subgraph), the
 // input's producer is renamed to write it instead, where that is safe.
 #include "passes/pass_util.h"
@@ -14,6 +14,22 @@ bool is_identity(const ir::Graph& g, const GraphIndex& idx, const ir::Node& n) {
     return false;
   }
   if (n.op_type == "Identity") return n.inputs.size() == 1 && n.outputs.size() == 1;
+  if (n.op_type == "Pad") {
+    // Pads of zero on every side, whatever the mode (exporters write them: torch's AvgPool2d).
+    std::vector<int64_t> pads;
+    if (const ir::Attribute* a = n.attr("pads")) {
+      pads = a->ints;
+    } else if (n.inputs.size() >= 2 && !n.inputs[1].empty()) {
+      const Tensor* t = idx.constant(n.inputs[1]);
+      if (!t || !dtype_is_integer(t->dtype())) return false;
+      pads = t->to_int64_vector();
+    }
+    if (pads.empty()) return false;
+    for (int64_t p : pads) {
+      if (p != 0) return false;
+    }
+    return n.outputs.size() == 1;
+  }
   if (n.op_type != "Dropout") return false;
   // The mask output must be unused.
   for (size_t k = 1; k < n.outputs.size(); ++k) {

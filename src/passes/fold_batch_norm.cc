@@ -2,7 +2,10 @@
 // into them: with a = scale / sqrt(var + eps), the weights of output channel c are multiplied by
 // a[c] and the bias becomes (bias - mean) * a + B. The folded weights are new initializers (the
 // old ones may be shared); dead-node removal drops the old ones when nothing else reads them.
+// A BatchNormalization left over (after a Concat, a ReLU, an input) on an f32 input of rank 3 or
+// more becomes the equivalent 1x1 depthwise Conv (weights a, bias B - mean * a).
 #include <cmath>
+#include <set>
 
 #include "passes/pass_util.h"
 #include "passes/passes.h"
@@ -137,9 +140,8 @@ bool fold_into_gemm(ir::Graph& g, const GraphIndex& idx, ir::Node& gemm, const i
   return true;
 }
 
-}  // namespace
-
-Result<int> fold_batch_norm(ir::Graph& g) {
+// Conv -> BatchNormalization and Gemm -> BatchNormalization, folded.
+int fold_into_producers(ir::Graph& g) {
   return sweep_rewrites(g, false, [&](const GraphIndex& idx, size_t i, std::vector<bool>& removed,
                                       std::vector<bool>& touched) {
     ir::Node& n = g.nodes[i];
@@ -154,6 +156,80 @@ Result<int> fold_batch_norm(ir::Graph& g) {
     removed[j] = touched[i] = touched[j] = true;
     return true;
   });
+}
+
+// Whether `value` is known to be f32: a constant or declared one, or the output of an op that
+// keeps its first input's type, back to one (densenet: Concat <- Relu <- Conv <- ... <- the input).
+bool known_f32(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth = 0) {
+  if (value.empty() || depth > 1024) return false;
+  if (const Tensor* t = idx.constant(value)) return t->dtype() == DType::kF32;
+  if (const ir::ValueInfo* vi = idx.declared(value); vi && vi->type.dtype != DType::kUndefined) {
+    return vi->type.dtype == DType::kF32;
+  }
+  const int p = idx.producer(value);
+  if (p < 0) return false;
+  const ir::Node& n = g.nodes[p];
+  static const std::set<std::string> kSameType = {"Concat", "Relu", "Conv", "MaxPool", "AveragePool",
+                                                  "BatchNormalization", "Clip", "Add", "Mul", "Sigmoid", "Pad"};
+  if (!n.domain.empty() || !kSameType.count(n.op_type) || n.inputs.empty() || n.outputs.empty() ||
+      n.outputs[0] != value) {
+    return false;
+  }
+  return known_f32(g, idx, n.inputs[0], depth + 1);
+}
+
+// A BatchNormalization that follows no Conv or Gemm (pre-activation networks: densenet's
+// Concat -> BN -> ReLU -> Conv) on an f32 input of rank 3 or more: the 1x1 depthwise Conv with
+// weights a and bias b, which the conv kernels run (and may run over its input), and with which
+// fuse_activation fuses the ReLU after it.
+bool to_depthwise_conv(ir::Graph& g, const GraphIndex& idx, ir::Node& bn) {
+  if (!bn.domain.empty() || bn.op_type != "BatchNormalization" || bn.inputs.size() != 5 || bn.outputs.empty() ||
+      bn.outputs[0].empty()) {
+    return false;
+  }
+  const Tensor* scale = idx.constant(bn.inputs[1]);
+  if (!scale || scale->dtype() != DType::kF32 || scale->rank() != 1) return false;
+  const int rank = known_rank(g, idx, bn.inputs[0]);
+  if (rank < 3 || !known_f32(g, idx, bn.inputs[0])) return false;
+  const int64_t channels = scale->numel();
+  std::vector<double> a, b;
+  if (!batch_norm_affine(g, idx, bn, channels, &a, &b)) return false;
+  Shape ws(static_cast<size_t>(rank), 1);
+  ws[0] = channels;
+  Tensor w = Tensor::create(DType::kF32, ws).value();
+  for (int64_t c = 0; c < channels; ++c) w.data<float>()[c] = static_cast<float>(a[c]);
+  const std::string x = bn.inputs[0];
+  ir::Node conv;
+  conv.name = bn.name;
+  conv.op_type = "Conv";
+  conv.inputs = {x, add_initializer(g, idx, bn.name + "_bn_weight", std::move(w)),
+                 add_initializer(g, idx, bn.name + "_bn_bias", vector_of(DType::kF32, b))};
+  conv.outputs = {bn.outputs[0]};
+  ir::Attribute group;
+  group.name = "group";
+  group.type = ir::AttrType::kInt;
+  group.i = channels;
+  conv.attributes["group"] = group;
+  ir::Attribute kernel;
+  kernel.name = "kernel_shape";
+  kernel.type = ir::AttrType::kInts;
+  kernel.ints.assign(static_cast<size_t>(rank - 2), 1);
+  conv.attributes["kernel_shape"] = kernel;
+  bn = std::move(conv);
+  return true;
+}
+
+}  // namespace
+
+Result<int> fold_batch_norm(ir::Graph& g) {
+  const int folded = fold_into_producers(g);
+  const int converted = sweep_rewrites(g, false, [&](const GraphIndex& idx, size_t i, std::vector<bool>&,
+                                                     std::vector<bool>& touched) {
+    if (!to_depthwise_conv(g, idx, g.nodes[i])) return false;
+    touched[i] = true;
+    return true;
+  });
+  return folded + converted;
 }
 
 }  // namespace edgeai::passes

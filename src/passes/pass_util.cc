@@ -138,7 +138,7 @@ bool is_rank_preserving(const ir::Node& n) {
       "Identity", "Dropout", "Softmax", "LogSoftmax", "Neg", "Sqrt", "Exp", "Log", "Abs", "Cast",
       "LayerNormalization", "BatchNormalization", "Conv", "FusedConv", "FusedPwDwConv", "MaxPool", "AveragePool",
       "GlobalAveragePool", "GlobalMaxPool", "Transpose", "Elu", "Selu", "Softplus", "Mish",
-      "Reciprocal", "Floor", "Ceil", "Round", "PRelu", "InstanceNormalization"};
+      "Reciprocal", "Floor", "Ceil", "Round", "PRelu", "InstanceNormalization", "Pad"};
   return kOps.count(n.op_type) > 0;
 }
 
@@ -152,7 +152,7 @@ int rank_impl(const ir::Graph& g, const GraphIndex& idx, const std::string& valu
   if (n.outputs.empty() || n.outputs[0] != value) return -1;
   if (n.op_type == "Gemm" || n.op_type == "FusedGemm" || n.op_type == "Flatten") return 2;
   if (n.inputs.empty() || n.inputs[0].empty()) return -1;
-  if (is_rank_preserving(n)) return rank_of(g, idx, n.inputs[0], depth + 1);
+  if (is_rank_preserving(n) || n.op_type == "Concat") return rank_of(g, idx, n.inputs[0], depth + 1);
   if ((n.op_type == "Add" || n.op_type == "Sub" || n.op_type == "Mul" || n.op_type == "Div") &&
       n.inputs.size() == 2) {
     int a = rank_of(g, idx, n.inputs[0], depth + 1);

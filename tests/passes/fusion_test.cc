@@ -85,9 +85,62 @@ TEST(FoldBatchNorm, KeepsTrainingModeAndSharedConvOutput) {
   b2.input("x", {1, 4, 9, 9});
   add_conv(b2, "x", "c", true);
   add_bn(b2, "c", "y", 6, 20);
-  b2.output("y").output("c");  // the Conv output itself is needed
+  b2.output("y").output("c");  // the Conv output itself is needed: the BatchNormalization stays
   ir::Graph opt = expect_same_outputs(b2.g, b2.random_feeds());
-  EXPECT_EQ(count_op(opt, "BatchNormalization"), 1);
+  // ... as a node of its own: the 1x1 depthwise Conv equal to it.
+  EXPECT_EQ(count_op(opt, "BatchNormalization"), 0);
+  EXPECT_EQ(count_op(opt, "Conv"), 2);
+}
+
+// A BatchNormalization after no Conv (densenet's Concat -> BN -> ReLU) becomes a 1x1 depthwise
+// Conv, into which fuse_activation then fuses the ReLU; outputs equal the reference kernels' on
+// the unoptimized graph. Not on a rank-2 input (no Conv has no spatial axis), nor in training mode.
+TEST(FoldBatchNorm, AfterConcatBecomesDepthwiseConv) {
+  for (const Shape& x : {Shape{1, 3, 7, 9}, Shape{2, 5, 4, 6, 3}, Shape{1, 6, 11}}) {
+    SCOPED_TRACE(shape_str(x));
+    GraphBuilder b;
+    b.input("x", x);
+    Shape half = x;
+    half[1] = 3;
+    b.input("z", half);
+    auto& cat = b.node("Concat", {"x", "z"}, {"cat"});
+    GraphBuilder::set_int(cat, "axis", 1);
+    add_bn(b, "cat", "bn", x[1] + 3, 50);
+    b.node("Relu", {"bn"}, {"y"});
+    b.output("y");
+    ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+    EXPECT_EQ(count_op(opt, "BatchNormalization"), 0);
+    EXPECT_EQ(count_op(opt, "FusedConv"), 1);
+    EXPECT_EQ(count_op(opt, "Relu"), 0);
+  }
+  GraphBuilder b;
+  b.input("x", {4, 6});
+  add_bn(b, "x", "y", 6, 60);
+  b.output("y");
+  EXPECT_EQ(count_op(expect_same_outputs(b.g, b.random_feeds()), "BatchNormalization"), 1);
+  GraphBuilder t(15);
+  t.input("x", {1, 6, 5, 5});
+  add_bn(t, "x", "y", 6, 70);
+  GraphBuilder::set_int(t.g.nodes.back(), "training_mode", 1);
+  t.output("y");
+  EXPECT_EQ(count_op(optimized(t.g), "BatchNormalization"), 1);
+}
+
+// Pad by zero on every side is an identity (torch exports one before each AvgPool2d); a Pad
+// with any non-zero pad stays.
+TEST(EliminateIdentity, ZeroPadGoes) {
+  for (int64_t p : {0, 1}) {
+    GraphBuilder b;
+    b.input("x", {1, 2, 6, 6});
+    b.init("pads", ints({0, 0, 0, p, 0, 0, 0, 0}));
+    b.node("Pad", {"x", "pads"}, {"p"});
+    auto& pool = b.node("AveragePool", {"p"}, {"y"});
+    GraphBuilder::set_ints(pool, "kernel_shape", {2, 2});
+    GraphBuilder::set_ints(pool, "strides", {2, 2});
+    b.output("y");
+    ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+    EXPECT_EQ(count_op(opt, "Pad"), p == 0 ? 0 : 1);
+  }
 }
 
 TEST(FuseConvBias, PerChannelAddBecomesBias) {

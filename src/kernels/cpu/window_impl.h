@@ -1005,12 +1005,45 @@ struct WindowImpl {
     }
   }
 
+  // AveragePool 2x2 at stride 2 without padding, every window inside the input (2 ow <= w,
+  // 2 oh <= h: no divisor but 4), straight from the input rows as max_plane_s2 (densenet's
+  // transitions; the phase planes cost 3x the pool itself there).
+  static bool direct_avg_s2(const ConvGeom& g) {
+    return V::kFastShift && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.dh == 1 && g.dw == 1 &&
+           g.ph == 0 && g.pw == 0 && 2 * g.ow <= g.w && 2 * g.oh <= g.h;
+  }
+
+  template <int NU>
+  static void avg_plane_s2(const ConvGeom& g, const float* x, float* y) {
+    const F quarter = V::set1(0.25f);
+    s2_rows<2, NU, NU>(
+        g, x, V::zero(),
+        [&](int, const F* e, const F* o, F* acc) __attribute__((always_inline)) {
+#pragma GCC unroll 4
+          for (int u = 0; u < NU; ++u) acc[u] = V::add(acc[u], V::add(e[u], o[u]));
+        },
+        [&](F* acc, int64_t oy, int64_t q) __attribute__((always_inline)) {
+#pragma GCC unroll 4
+          for (int u = 0; u < NU; ++u) acc[u] = V::mul(acc[u], quarter);
+          store_group<NU, 0>(acc, y + oy * g.ow, q, g.ow, quarter, quarter);
+        });
+  }
+
   static void pool2d(const ConvGeom& g, const float* x, float* y, int64_t nplanes, bool is_max, bool count_pad,
                      float* scratch) {
     if constexpr (V::kFastShift) {
       if (is_max && direct_max_s2(g)) {
         if (g.kw == 3) max_planes_s2<3>(g, x, y, nplanes);
         else max_planes_s2<2>(g, x, y, nplanes);
+        return;
+      }
+      if (!is_max && direct_avg_s2(g)) {
+        const int64_t in_sp = g.h * g.w, out_sp = g.oh * g.ow;
+        for (int64_t c = 0; c < nplanes; ++c) {
+          if (g.ow <= L) avg_plane_s2<1>(g, x + c * in_sp, y + c * out_sp);
+          else if (g.ow <= 2 * L) avg_plane_s2<2>(g, x + c * in_sp, y + c * out_sp);
+          else avg_plane_s2<4>(g, x + c * in_sp, y + c * out_sp);
+        }
         return;
       }
     }
