@@ -48,10 +48,15 @@ class ThreadPool {
   int parts_ = 0;                                     // chunks of the current call
   // claims_[i] is 2*gen while chunk i of generation gen is open, 2*gen+1 once a thread has it.
   std::unique_ptr<std::atomic<uint64_t>[]> claims_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> sleepers_{0};  // workers blocked in generation_.wait
-  std::atomic<int> done_{0};      // chunks of the current call finished
+  // Spinning workers poll generation_ without pause: it has a cache line of its own (with only
+  // what changes with it), so that no write elsewhere (done_, or whatever the heap put next to
+  // the pool) takes the line from under them and stalls the writer. Before, a model of small
+  // layers (mobilenet_v3_small, 2 threads) ran in 1.0 or 2.0 ms depending on the heap's layout.
+  alignas(64) std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
+  alignas(64) std::atomic<int> sleepers_{0};  // workers blocked in generation_.wait
+  alignas(64) std::atomic<int> done_{0};      // chunks of the current call finished
+  char pad_[64 - sizeof(std::atomic<int>)];
 };
 
 }  // namespace edgeai

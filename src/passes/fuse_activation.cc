@@ -5,7 +5,7 @@
 //                      "LeakyRelu", "Tanh" or "HardSigmoid"
 //   activation_params: Clip [min, max] (+-inf where absent), LeakyRelu [alpha], HardSigmoid
 //                      [alpha, beta]; absent otherwise.
-// SiLU is the pattern Mul(y, Sigmoid(y)); GELU / GELUTanh are com.edgeai Gelu (see fuse_gelu.cc)
+// SiLU is the pattern Mul(y, Sigmoid(y)), HardSwish also Mul(y, HardSigmoid(y)) with alpha 1/6, beta 1/2; GELU / GELUTanh are com.edgeai Gelu (see fuse_gelu.cc)
 // or ONNX Gelu, exact / with approximate="tanh". The ops are defined by their reference kernels
 // in src/kernels/reference/fused.cc.
 #include <cmath>
@@ -49,17 +49,26 @@ bool clip_bounds(const ir::Graph& g, const GraphIndex& idx, const ir::Node& n, s
 bool match_activation(const ir::Graph& g, const GraphIndex& idx, const std::string& y, Activation* act) {
   if (idx.is_pinned(y)) return false;
   const auto& users = idx.consumers(y);
-  if (users.size() == 2) {  // SiLU: Mul(y, Sigmoid(y))
+  if (users.size() == 2) {  // SiLU: Mul(y, Sigmoid(y)); HardSwish: Mul(y, HardSigmoid(y; 1/6, 1/2))
     for (int k = 0; k < 2; ++k) {
       const ir::Node& s = g.nodes[users[k]];
       const ir::Node& m = g.nodes[users[1 - k]];
-      if (!s.domain.empty() || s.op_type != "Sigmoid" || s.outputs.size() != 1 || !m.domain.empty() ||
+      if (!s.domain.empty() || s.outputs.size() != 1 || s.inputs.size() != 1 || !m.domain.empty() ||
           m.op_type != "Mul" || m.outputs.size() != 1 || users[0] == users[1]) {
         continue;
       }
       if (other_input(m, y) != s.outputs[0] || idx.sole_consumer(s.outputs[0]) != users[1 - k]) continue;
-      *act = {"SiLU", {}, {users[k], users[1 - k]}, m.outputs[0]};
-      return true;
+      if (s.op_type == "Sigmoid") {
+        *act = {"SiLU", {}, {users[k], users[1 - k]}, m.outputs[0]};
+        return true;
+      }
+      if (s.op_type == "HardSigmoid") {  // opset 13 exports of hardswish (torch: x * hardsigmoid(x))
+        const ir::Attribute* a = s.attr("alpha");
+        const ir::Attribute* b = s.attr("beta");
+        if (!a || std::abs(a->f - 1.0 / 6.0) > 1e-6 || (b && b->f != 0.5f)) continue;
+        *act = {"HardSwish", {}, {users[k], users[1 - k]}, m.outputs[0]};
+        return true;
+      }
     }
     return false;
   }

@@ -244,6 +244,10 @@ void add_activation(GraphBuilder& b, const std::string& op, int opset) {
   if (op == "SiLU") {
     b.node("Sigmoid", {"c"}, {"s"});
     b.node("Mul", {"c", "s"}, {"y"});
+  } else if (op == "HardSwishAsMul") {  // torch's opset-13 hardswish: x * HardSigmoid(x; 1/6, 1/2)
+    auto& n = b.node("HardSigmoid", {"c"}, {"s"});
+    GraphBuilder::set_float(n, "alpha", 1.0f / 6.0f);
+    b.node("Mul", {"s", "c"}, {"y"});
   } else if (op == "Clip") {
     if (opset >= 11) {
       b.init("lo", scalar_f32(0.0f));
@@ -286,7 +290,7 @@ TEST(FuseActivation, ConvWithEachActivation) {
                                       {"Clip", "Clip"},           {"ClipMax", "Clip"},
                                       {"LeakyRelu", "LeakyRelu"}, {"GeluErf", "GELU"},
                                       {"Tanh", "Tanh"},           {"HardSigmoid", "HardSigmoid"},
-                                      {"GeluTanh", "GELUTanh"}};
+                                      {"GeluTanh", "GELUTanh"},   {"HardSwishAsMul", "HardSwish"}};
   for (const auto& c : cases) {
     for (int opset : {13, 6}) {
       if (opset == 6 && c.op != "Clip") continue;
@@ -312,6 +316,20 @@ TEST(FuseActivation, ConvWithEachActivation) {
       }
     }
   }
+}
+
+// x * HardSigmoid(x) with other coefficients than 1/6 and 1/2 is not a HardSwish: not fused.
+TEST(FuseActivation, HardSigmoidMulOnlyWithHardSwishCoefficients) {
+  GraphBuilder b;
+  b.input("x", {1, 4, 9, 9});
+  add_conv(b, "x", "c", true);
+  auto& n = b.node("HardSigmoid", {"c"}, {"s"});
+  GraphBuilder::set_float(n, "alpha", 0.2f);
+  b.node("Mul", {"c", "s"}, {"y"});
+  b.output("y");
+  ir::Graph opt = expect_same_outputs(b.g, b.random_feeds());
+  EXPECT_EQ(count_op(opt, "Mul"), 1);
+  EXPECT_EQ(count_op(opt, "HardSigmoid"), 1);
 }
 
 TEST(FuseActivation, GemmWithActivation) {
