@@ -65,7 +65,10 @@ TEST(CpuConv, DepthwiseMatchesReference) {
       {1, 4, 10, 33, 4, 3, 3, 1, 2, 0, 1, 2, 0, 1, 1, 4},       // mixed strides, asymmetric pads
       {1, 3, 12, 12, 3, 3, 3, 1, 1, 2, 2, -1, -1, 2, 2, 3},     // dilation 2
       {1, 3, 9, 9, 3, 7, 7, 1, 1, 3, 3, -1, -1, 1, 1, 3, false},// 7x7 (generic taps)
-      {1, 2, 6, 6, 2, 1, 1, 1, 1, 0, 0, -1, -1, 1, 1, 2},       // 1x1 depthwise
+      {1, 2, 6, 6, 2, 1, 1, 1, 1, 0, 0, -1, -1, 1, 1, 2},       // 1x1 depthwise: a channel affine
+      {2, 40, 28, 29, 40, 1, 1, 1, 1, 0, 0, -1, -1, 1, 1, 40},  // idem, planes over threads
+      {1, 3, 9, 7, 3, 1, 1, 2, 2, 0, 0, -1, -1, 1, 1, 3},       // 1x1 depthwise at stride 2
+      {1, 3, 5, 5, 3, 1, 1, 1, 1, 1, 1, -1, -1, 1, 1, 3},       // 1x1 depthwise with pads
       {1, 3, 3, 3, 3, 3, 3, 3, 3, 1, 1, -1, -1, 1, 1, 3},       // stride 3, 1x1 output
       {1, 3, 140, 141, 3, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 3},   // stride 2, rows of >= 4 vectors
       {1, 2, 70, 75, 2, 5, 5, 1, 1, 2, 2, -1, -1, 1, 1, 2},     // 5x5, rows of >= 4 vectors
@@ -193,7 +196,8 @@ TEST(CpuConv, FusedActivationsMatchReference) {
                             ConvSpec{1, 3, 40, 41, 3, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 3},  // stride 2, rows
                             ConvSpec{1, 40, 6, 7, 24, 1, 1},
                             ConvSpec{1, 40, 7, 7, 24, 1, 1},    // n = 49: the lone column's epilogue
-                            ConvSpec{2, 40, 1, 1, 70, 1, 1}}) {  // 1x1 planes: rows times B
+                            ConvSpec{2, 40, 1, 1, 70, 1, 1},    // 1x1 planes: rows times B
+                            ConvSpec{1, 48, 30, 30, 48, 1, 1, 1, 1, 0, 0, -1, -1, 1, 1, 48}}) {  // channel affine
     for (const Act& a : acts) {
       SCOPED_TRACE("activation " + a.name + " group " + std::to_string(s.group));
       OpCase fused = conv_case(s, 21, "FusedConv", "com.edgeai");
@@ -257,6 +261,7 @@ TEST(CpuConv, FusedResidualMatchesConvAddActivation) {
       {1, 8, 11, 9, 12, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 2},   // grouped (2)
       {1, 6, 9, 9, 6, 3, 3, 2, 2, 1, 1, -1, -1, 1, 1, 6},     // depthwise
       {1, 20, 14, 14, 20, 3, 3, 1, 1, 1, 1, -1, -1, 1, 1, 20}, // depthwise, channel blocks
+      {1, 48, 30, 30, 48, 1, 1, 1, 1, 0, 0, -1, -1, 1, 1, 48}, // 1x1 depthwise (channel affine)
       {1, 16, 24, 24, 16, 3, 3, 1, 1, 1, 1},                  // Winograd
       {1, 3, 12, 12, 8, 3, 3, 1, 1, 1, 1},                    // few input channels (direct)
       {2, 96, 1, 1, 40, 1, 1},                                // 1x1 planes (rows times B), batch 2

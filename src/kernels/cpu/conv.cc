@@ -327,8 +327,13 @@ Status run_conv(KernelContext& ctx) {
   const int64_t half_rows = g.oh / 2, halo_top = g.ph, halo_bottom = (g.kh - 1) * g.dh - g.ph;
   const bool split_rows_in_place = g.sh == 1 && halo_top >= 0 && halo_bottom >= 0 && halo_top <= half_rows &&
                                    halo_bottom <= g.oh - half_rows;
-  bool over_input = false;
-  if (s->depthwise && s->pw_c == 0 && bc > 0 && uk.dwconv_in_place(g)) {
+  // A 1x1 depthwise conv at stride 1 without padding is a per-channel scale and bias (what
+  // BatchNormalization becomes when no conv precedes it, fold_batch_norm.cc): a vector loop per
+  // plane, over its input where that dies.
+  const bool channel_affine = s->depthwise && s->pw_c == 0 && g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 &&
+                              g.ph == 0 && g.pw == 0 && g.oh == g.h && g.ow == g.w;
+  bool over_input = channel_affine;
+  if (!channel_affine && s->depthwise && s->pw_c == 0 && bc > 0 && uk.dwconv_in_place(g)) {
     const int64_t units = n_img * ((s->c + bc - 1) / bc);
     const int64_t most = (units + threads - 1) / threads;  // blocks of the busiest thread
     over_input = dw_one_thread || split_rows_in_place || most * threads * 100 <= units * 115;
@@ -349,6 +354,18 @@ Status run_conv(KernelContext& ctx) {
   // Scratch beyond a few times the tensors' own size (absurd dilations and pads) is left to the
   // reference kernel.
   const int64_t scratch_cap = 8 * (x.numel() + y->numel()) + (int64_t(1) << 22);
+  if (channel_affine) {
+    const int64_t planes = n_img * s->c;
+    auto body = [&](int64_t b, int64_t e) {
+      for (int64_t p = b; p < e; ++p) {
+        const int64_t c = p % s->c;
+        uk.scale_bias_activation(xd + p * in_sp, yd + p * out_sp, out_sp, s->w[c], bias ? bias[c] : 0.0f, act);
+      }
+    };
+    if (planes * out_sp < (int64_t(1) << 15) || threads <= 1) body(0, planes);
+    else ctx.pool().parallel_for(planes, std::max<int64_t>(1, (int64_t(1) << 13) / out_sp), body);
+    return finish(ok_status());
+  }
   if (s->depthwise) {
     const int64_t planes = n_img * s->c;
     const int64_t scratch = uk.dwconv_scratch_floats(g);

@@ -43,6 +43,13 @@ struct EltwiseImpl {
       M::template apply<4>(act, v);
     });
   }
+  static void scale_bias_activation(const float* x, float* y, int64_t n, float s, float b, const Activation& act) {
+    const F sv = V::set1(s), bv = V::set1(b);
+    map(x, y, n, [&](F(&v)[4]) {
+      for (int j = 0; j < 4; ++j) v[j] = V::fmadd(v[j], sv, bv);
+      M::template apply<4>(act, v);
+    });
+  }
   static void erf(const float* x, float* y, int64_t n) {
     map(x, y, n, [](F(&v)[4]) {
       for (int j = 0; j < 4; ++j) v[j] = M::erf(v[j]);

@@ -190,6 +190,8 @@ struct UKernels {
   void (*activation)(const float* x, float* y, int64_t n, const Activation& act);
   // y[i] = act(x[i] + b) (per-channel bias of a plane), used after depthwise and pools.
   void (*bias_activation)(float* y, int64_t n, float b, const Activation& act);
+  // y[i] = act(x[i] * s + b) (a 1x1 depthwise conv's plane: BatchNormalization as a conv). y may be x.
+  void (*scale_bias_activation)(const float* x, float* y, int64_t n, float s, float b, const Activation& act);
   // z = x op y over n elements, with x or y a scalar when its stride is 0.
   void (*binary)(int op, const float* x, int64_t xs, const float* y, int64_t ys, float* z, int64_t n);
   void (*erf)(const float* x, float* y, int64_t n);

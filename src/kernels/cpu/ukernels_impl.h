@@ -45,6 +45,7 @@ UKernels make_ukernels(const char* name, void (*conv_direct)(const ConvDirectArg
   k.phase_tap_offsets = &W::phase_tap_offsets;
   k.activation = &E::activation;
   k.bias_activation = &E::bias_activation;
+  k.scale_bias_activation = &E::scale_bias_activation;
   k.binary = &E::binary;
   k.erf = &E::erf;
   k.exp = &E::exp;
