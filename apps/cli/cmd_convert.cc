@@ -21,13 +21,9 @@ struct ConvertOptions {
   std::string input, tokenizer, output, type = "f32", name;
   std::string external_data;  // "" with the flag given: OUT's file name + ".data"
   bool external = false;
-  int64_t alignment = 4096;
-  int64_t min_bytes = 1024;
+  int64_t alignment = formats::OnnxExportOptions{}.external_data_alignment;
+  int64_t min_bytes = formats::OnnxExportOptions{}.external_data_min_bytes;
 };
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 int convert_onnx(const ConvertOptions& o) {
   if (!o.tokenizer.empty()) return fail("--tokenizer is for llama2.c checkpoints, not ONNX models");

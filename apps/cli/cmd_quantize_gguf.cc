@@ -59,9 +59,6 @@ uint32_t file_type_of(uint32_t type) {
 }
 
 bool is_block_type(uint32_t type) { return ggml_type_info(type) && ggml_type_info(type)->block_size > 1; }
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // llama.cpp's rule for which tensors are quantized (llama_model_quantize_impl).
 bool quantizable(const formats::GgufTensorInfo& t) {

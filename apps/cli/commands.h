@@ -40,5 +40,7 @@ int bench_gguf(const std::string& path, int prompt_tokens, int gen_tokens, int t
 
 // Prints "edgeai: error: <msg>" to stderr and returns exit code 1.
 int fail(const std::string& msg);
+// Whether `s` ends with `suffix` (file extensions, tensor name endings).
+bool ends_with(const std::string& s, const std::string& suffix);
 
 }  // namespace edgeai::cli

@@ -10,6 +10,10 @@ int fail(const std::string& msg) {
   std::fprintf(stderr, "edgeai: error: %s\n", msg.c_str());
   return 1;
 }
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
 }  // namespace edgeai::cli
 
 int main(int argc, char** argv) {

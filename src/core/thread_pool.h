@@ -55,8 +55,8 @@ class ThreadPool {
   alignas(64) std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
   alignas(64) std::atomic<int> sleepers_{0};  // workers blocked in generation_.wait
-  alignas(64) std::atomic<int> done_{0};      // chunks of the current call finished
-  char pad_[64 - sizeof(std::atomic<int>)];
+  alignas(64) std::atomic<int> done_{0};      // chunks of the current call finished (the class's
+                                              // 64-byte alignment pads its line to the end)
 };
 
 }  // namespace edgeai

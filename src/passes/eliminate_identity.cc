@@ -17,14 +17,7 @@ bool is_identity(const ir::Graph& g, const GraphIndex& idx, const ir::Node& n) {
   if (n.op_type == "Pad") {
     // Pads of zero on every side, whatever the mode (exporters write them: torch's AvgPool2d).
     std::vector<int64_t> pads;
-    if (const ir::Attribute* a = n.attr("pads")) {
-      pads = a->ints;
-    } else if (n.inputs.size() >= 2 && !n.inputs[1].empty()) {
-      const Tensor* t = idx.constant(n.inputs[1]);
-      if (!t || !dtype_is_integer(t->dtype())) return false;
-      pads = t->to_int64_vector();
-    }
-    if (pads.empty()) return false;
+    if (!ints_attr_or_input(idx, n, "pads", 1, &pads) || pads.empty()) return false;
     for (int64_t p : pads) {
       if (p != 0) return false;
     }

@@ -5,7 +5,6 @@
 // A BatchNormalization left over (after a Concat, a ReLU, an input) on an f32 input of rank 3 or
 // more becomes the equivalent 1x1 depthwise Conv (weights a, bias B - mean * a).
 #include <cmath>
-#include <set>
 
 #include "passes/pass_util.h"
 #include "passes/passes.h"
@@ -158,26 +157,6 @@ int fold_into_producers(ir::Graph& g) {
   });
 }
 
-// Whether `value` is known to be f32: a constant or declared one, or the output of an op that
-// keeps its first input's type, back to one (densenet: Concat <- Relu <- Conv <- ... <- the input).
-bool known_f32(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth = 0) {
-  if (value.empty() || depth > 1024) return false;
-  if (const Tensor* t = idx.constant(value)) return t->dtype() == DType::kF32;
-  if (const ir::ValueInfo* vi = idx.declared(value); vi && vi->type.dtype != DType::kUndefined) {
-    return vi->type.dtype == DType::kF32;
-  }
-  const int p = idx.producer(value);
-  if (p < 0) return false;
-  const ir::Node& n = g.nodes[p];
-  static const std::set<std::string> kSameType = {"Concat", "Relu", "Conv", "MaxPool", "AveragePool",
-                                                  "BatchNormalization", "Clip", "Add", "Mul", "Sigmoid", "Pad"};
-  if (!n.domain.empty() || !kSameType.count(n.op_type) || n.inputs.empty() || n.outputs.empty() ||
-      n.outputs[0] != value) {
-    return false;
-  }
-  return known_f32(g, idx, n.inputs[0], depth + 1);
-}
-
 // A BatchNormalization that follows no Conv or Gemm (pre-activation networks: densenet's
 // Concat -> BN -> ReLU -> Conv) on an f32 input of rank 3 or more: the 1x1 depthwise Conv with
 // weights a and bias b, which the conv kernels run (and may run over its input), and with which
@@ -190,7 +169,7 @@ bool to_depthwise_conv(ir::Graph& g, const GraphIndex& idx, ir::Node& bn) {
   const Tensor* scale = idx.constant(bn.inputs[1]);
   if (!scale || scale->dtype() != DType::kF32 || scale->rank() != 1) return false;
   const int rank = known_rank(g, idx, bn.inputs[0]);
-  if (rank < 3 || !known_f32(g, idx, bn.inputs[0])) return false;
+  if (rank < 3 || known_dtype(g, idx, bn.inputs[0]) != DType::kF32) return false;
   const int64_t channels = scale->numel();
   std::vector<double> a, b;
   if (!batch_norm_affine(g, idx, bn, channels, &a, &b)) return false;

@@ -19,14 +19,7 @@ bool reduces_last_axis(const ir::Graph& g, const GraphIndex& idx, const ir::Node
   const ir::Attribute* kd = r.attr("keepdims");
   if (kd && kd->i == 0) return false;
   std::vector<int64_t> axes;
-  if (const ir::Attribute* a = r.attr("axes")) {
-    axes = a->ints;
-  } else if (r.inputs.size() >= 2 && !r.inputs[1].empty()) {
-    const Tensor* t = idx.constant(r.inputs[1]);
-    if (!t || !dtype_is_integer(t->dtype())) return false;
-    axes = t->to_int64_vector();
-  }
-  if (axes.size() != 1) return false;
+  if (!ints_attr_or_input(idx, r, "axes", 1, &axes) || axes.size() != 1) return false;
   if (axes[0] == -1) return true;
   const int rank = known_rank(g, idx, x);
   return rank > 0 && axes[0] == rank - 1;

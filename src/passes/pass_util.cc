@@ -192,6 +192,24 @@ bool float_impl(const ir::Graph& g, const GraphIndex& idx, const std::string& va
   return false;
 }
 
+DType dtype_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth);
+
+DType dtype_impl(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth) {
+  if (value.empty()) return DType::kUndefined;
+  if (const Tensor* t = idx.constant(value)) return t->dtype();
+  if (const ir::ValueInfo* vi = idx.declared(value); vi && vi->type.dtype != DType::kUndefined) return vi->type.dtype;
+  const int p = idx.producer(value);
+  if (p < 0) return DType::kUndefined;
+  const ir::Node& n = g.nodes[p];
+  static const std::set<std::string> kInputType = {"Concat", "Relu", "Conv", "MaxPool", "AveragePool",
+                                                   "BatchNormalization", "Clip", "Add", "Mul", "Sigmoid", "Pad"};
+  if (!n.domain.empty() || !kInputType.count(n.op_type) || n.inputs.empty() || n.outputs.empty() ||
+      n.outputs[0] != value) {
+    return DType::kUndefined;
+  }
+  return dtype_of(g, idx, n.inputs[0], depth + 1);
+}
+
 bool shape_impl(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth, Shape* out) {
   if (value.empty()) return false;
   if (const Tensor* t = idx.constant(value)) {
@@ -326,6 +344,14 @@ bool float_of(const ir::Graph& g, const GraphIndex& idx, const std::string& valu
   return f;
 }
 
+DType dtype_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth) {
+  if (auto it = idx.dtype_memo.find(value); it != idx.dtype_memo.end()) return it->second;
+  if (depth > kMaxDepth) return DType::kUndefined;
+  const DType d = dtype_impl(g, idx, value, depth);
+  idx.dtype_memo[value] = d;
+  return d;
+}
+
 bool shape_of(const ir::Graph& g, const GraphIndex& idx, const std::string& value, int depth, Shape* out) {
   if (auto it = idx.shape_memo.find(value); it != idx.shape_memo.end()) {
     if (it->second) *out = *it->second;
@@ -347,6 +373,23 @@ bool known_shape(const ir::Graph& g, const GraphIndex& idx, const std::string& v
 
 bool known_float(const ir::Graph& g, const GraphIndex& idx, const std::string& value) {
   return float_of(g, idx, value, 0);
+}
+
+bool ints_attr_or_input(const GraphIndex& idx, const ir::Node& n, const char* attr, size_t input,
+                        std::vector<int64_t>* out) {
+  out->clear();
+  if (const ir::Attribute* a = n.attr(attr)) {
+    *out = a->ints;
+  } else if (n.inputs.size() > input && !n.inputs[input].empty()) {
+    const Tensor* t = idx.constant(n.inputs[input]);
+    if (!t || !dtype_is_integer(t->dtype())) return false;
+    *out = t->to_int64_vector();
+  }
+  return true;
+}
+
+DType known_dtype(const ir::Graph& g, const GraphIndex& idx, const std::string& value) {
+  return dtype_of(g, idx, value, 0);
 }
 
 int known_rank(const ir::Graph& g, const GraphIndex& idx, const std::string& value) {

@@ -55,11 +55,12 @@ class GraphIndex {
   // out before, built from `base`.
   std::string fresh_name(const std::string& base) const;
 
-  // Memos of known_rank / known_shape / known_float. A rewrite keeps every value's type and shape,
+  // Memos of known_rank / known_shape / known_float / known_dtype. A rewrite keeps every value's type and shape,
   // so they stay valid for the index's life.
   mutable std::unordered_map<std::string, int> rank_memo;
   mutable std::unordered_map<std::string, std::optional<Shape>> shape_memo;
   mutable std::unordered_map<std::string, bool> float_memo;
+  mutable std::unordered_map<std::string, DType> dtype_memo;
 
  private:
   const ir::Graph& g_;
@@ -86,6 +87,12 @@ std::string add_initializer(ir::Graph& g, const GraphIndex& idx, const std::stri
 // Declares the com.edgeai domain in the graph's opsets (once a pass adds one of its ops).
 void use_edgeai_domain(ir::Graph& g);
 
+// A list of ints that older opsets give as attribute `attr` and newer ones as constant input
+// `input` (axes, pads): into *out (left empty when neither is there); false when the input is there
+// but not a constant integer tensor.
+bool ints_attr_or_input(const GraphIndex& idx, const ir::Node& n, const char* attr, size_t input,
+                        std::vector<int64_t>* out);
+
 // The number of elements and the float value of a constant scalar (a tensor of one element of a
 // float or integer dtype); false when `t` is null or not a single number.
 bool scalar_value(const Tensor* t, double* v);
@@ -104,6 +111,11 @@ bool known_shape(const ir::Graph& g, const GraphIndex& idx, const std::string& v
 // Whether `value` is known to be a float tensor: declared so, a float constant, or the output of
 // an op that only computes in floats (through a few type-preserving ops).
 bool known_float(const ir::Graph& g, const GraphIndex& idx, const std::string& value);
+
+// The element type of `value` when known: a constant's or a declared one, or carried from input 0
+// through a few ops whose output has their first input's type (densenet's Concat <- Relu <- Conv
+// <- ... <- the graph input). kUndefined when unknown.
+DType known_dtype(const ir::Graph& g, const GraphIndex& idx, const std::string& value);
 
 // The sweeps of a pass (see the top of this file): until a sweep changes nothing, rewrite(idx, i,
 // removed, touched) is called for every node i not yet touched in the sweep; it edits g.nodes[i]

@@ -22,14 +22,7 @@ Result<int> reduce_mean_to_pool(ir::Graph& g) {
     const int rank = known_rank(g, idx, n.inputs[0]);
     if (rank < 3) continue;
     std::vector<int64_t> axes;
-    if (const ir::Attribute* a = n.attr("axes")) {
-      axes = a->ints;
-    } else if (n.inputs.size() >= 2 && !n.inputs[1].empty()) {
-      const Tensor* t = idx.constant(n.inputs[1]);
-      if (!t || !dtype_is_integer(t->dtype())) continue;
-      axes = t->to_int64_vector();
-    }
-    if (n.inputs.size() > 2) continue;
+    if (!ints_attr_or_input(idx, n, "axes", 1, &axes) || n.inputs.size() > 2) continue;
     for (auto& a : axes) a = a < 0 ? a + rank : a;
     std::sort(axes.begin(), axes.end());
     bool spatial = static_cast<int>(axes.size()) == rank - 2;

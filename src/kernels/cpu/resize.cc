@@ -21,6 +21,8 @@ namespace {
 
 // Below this many output elements one thread does all (the pool's wake-up costs more).
 constexpr int64_t kParallelMin = int64_t(1) << 14;
+// Taps per output index at most (cubic has 4; antialiased shrinking more); past it the reference runs.
+constexpr int kMaxTaps = 16;
 
 Status run_nearest(KernelContext& ctx, const FastState& s, const ref::ResizePlan& p, const Tensor& x) {
   const int r = x.rank();
@@ -147,12 +149,13 @@ Status run_interpolate(KernelContext& ctx, const FastState& s, const ref::Resize
   const int64_t out_h = r >= 2 ? p.out_shape[r - 2] : 1, out_w = p.out_shape[r - 1];
   constexpr int64_t kMaxAxis = INT32_MAX;
   if (in_h > kMaxAxis || in_w > kMaxAxis || out_h > kMaxAxis || out_w > kMaxAxis) return s.fall_back(ctx);
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, p.out_shape));
-  if (y->numel() == 0) return ok_status();
-  const int64_t planes = y->numel() / (out_h * out_w);
   const FixedTaps th = r >= 2 && !p.taps[r - 2].identity ? fixed_taps(p.taps[r - 2], out_h) : identity_taps(out_h);
   const bool w_identity = p.taps[r - 1].identity;
   const FixedTaps tw = w_identity ? identity_taps(out_w) : fixed_taps(p.taps[r - 1], out_w);
+  if (th.k > kMaxTaps || tw.k > kMaxTaps) return s.fall_back(ctx);
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninitialized(0, DType::kF32, p.out_shape));
+  if (y->numel() == 0) return ok_status();
+  const int64_t planes = y->numel() / (out_h * out_w);
   const float ext = static_cast<float>(p.extrapolation);
   const float* xd = x.data<float>();
   float* yd = y->data<float>();
@@ -183,8 +186,8 @@ Status run_interpolate(KernelContext& ctx, const FastState& s, const ref::Resize
       return;
     }
     std::vector<int64_t> done(by_rows ? static_cast<size_t>(in_h) : 0, -1);  // the unit that filled each scratch row
-    const float* srcs[16];
-    float ws[16];
+    const float* srcs[kMaxTaps];
+    float ws[kMaxTaps];
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t plane = u / bands, oy0 = (u % bands) * band_rows, oy1 = std::min(out_h, oy0 + band_rows);
       const float* xp = xd + plane * in_h * in_w;
@@ -207,13 +210,13 @@ Status run_interpolate(KernelContext& ctx, const FastState& s, const ref::Resize
           continue;
         }
         int k = 0;
-        for (int j = 0; j < th.k && j < 16; ++j) {
+        for (int j = 0; j < th.k; ++j) {
           const float w = th.weight[j * out_h + oy];
           if (w == 0.0f && k > 0) continue;
           srcs[k] = row(th.index[j * out_h + oy]);
           ws[k++] = w;
         }
-        if (by_rows || w_identity) {
+        if (by_rows) {
           if (k == 1 && ws[0] == 1.0f) std::copy(srcs[0], srcs[0] + out_w, dst);
           else uk.blend_rows(srcs, ws, k, dst, out_w);
         } else {
@@ -249,14 +252,7 @@ Status run_resize(KernelContext& ctx) {
   ASSIGN_OR_RETURN(ref::ResizePlan p, ref::resize_plan(ctx));
   if (!ctx.is_output_used(0)) return ok_status();
   const Tensor& x = ctx.input(0);
-  if (p.nearest) return run_nearest(ctx, *s, p, x);
-  // Cubic taps number 4 (more with antialias when shrinking); past 16 the reference runs.
-  for (const auto& t : p.taps) {
-    for (size_t i = 0; i + 1 < t.begin.size(); ++i) {
-      if (t.begin[i + 1] - t.begin[i] > 16) return s->fall_back(ctx);
-    }
-  }
-  return run_interpolate(ctx, *s, p, x);
+  return p.nearest ? run_nearest(ctx, *s, p, x) : run_interpolate(ctx, *s, p, x);
 }
 
 }  // namespace edgeai::kernels::cpu
